@@ -1,0 +1,66 @@
+/*
+ * log.h: the daemon's logging, to syslog and/or stderr.
+ *
+ * Modelled on OpenSMTPD's log.[ch]. Messages are lower case, without a
+ * trailing period, one event per line with key=value fields.  Never pass key
+ * bytes, plaintext or raw peer input to these functions: escape peer text with
+ * log_escape() first.
+ */
+#ifndef SECMSG_LOG_H
+#define SECMSG_LOG_H
+
+#include <stddef.h>
+#include <stdarg.h>
+
+/* Log levels, in syslog's order (smaller is more severe). */
+#define LOG_LVL_ERR	3
+#define LOG_LVL_WARNING	4
+#define LOG_LVL_NOTICE	5
+#define LOG_LVL_INFO	6
+#define LOG_LVL_DEBUG	7
+
+/* Where log lines go: bit mask. */
+#define LOG_TO_STDERR	0x1
+#define LOG_TO_SYSLOG	0x2
+
+/*
+ * log_init(to, level, facility, ident): send lines of at most level to the
+ * destinations in the mask to (LOG_TO_*), using syslog facility (LOG_DAEMON,
+ * ...) and ident.  May be called again (on reload) to change them.
+ */
+void	log_init(int to, int level, int facility, const char *ident);
+
+/* log_setlevel(level): change the threshold only. */
+void	log_setlevel(int level);
+
+/* log_getlevel(): the current threshold. */
+int	log_getlevel(void);
+
+/* log_level_parse(name): "error", "warning", ... to LOG_LVL_*, or -1. */
+int	log_level_parse(const char *name);
+
+/* log_level_name(level): the inverse of log_level_parse. */
+const char *log_level_name(int level);
+
+/* Each saves and restores errno. log_warn adds ": strerror(errno)". */
+void	log_err(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	log_notice(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
+
+/* Startup and "cannot happen" only; never for anything a peer controls. */
+void	fatal(const char *, ...)
+	    __attribute__((format(printf, 1, 2), noreturn));
+void	fatalx(const char *, ...)
+	    __attribute__((format(printf, 1, 2), noreturn));
+
+/*
+ * log_escape(in, inlen, out, outlen): copy in to out as printable ASCII,
+ * escaping everything else as \xNN, truncating to fit outlen (which includes
+ * the terminating NUL).  Returns out.
+ */
+char	*log_escape(const void *in, size_t inlen, char *out, size_t outlen);
+
+#endif /* !SECMSG_LOG_H */
