@@ -1,0 +1,200 @@
+/*
+ * log.c: logging to syslog and/or stderr (modelled on OpenSMTPD's log.c).
+ * Every function saves and restores errno so that callers can log on an
+ * error path and still report errno afterwards.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+
+#include "log.h"
+
+static int	 log_to = LOG_TO_STDERR;
+static int	 log_level = LOG_LVL_INFO;
+static const char *log_ident = "secmsgd";
+
+static const char *const level_names[] = {
+	[LOG_LVL_ERR] = "error",
+	[LOG_LVL_WARNING] = "warning",
+	[LOG_LVL_NOTICE] = "notice",
+	[LOG_LVL_INFO] = "info",
+	[LOG_LVL_DEBUG] = "debug",
+};
+
+void
+log_init(int to, int level, int facility, const char *ident)
+{
+	int saved = errno;
+
+	if ((log_to & LOG_TO_SYSLOG) != 0)
+		closelog();
+	log_to = to;
+	log_level = level;
+	log_ident = ident;
+	if ((to & LOG_TO_SYSLOG) != 0)
+		openlog(ident, LOG_PID | LOG_NDELAY, facility);
+	tzset();
+	errno = saved;
+}
+
+void
+log_setlevel(int level)
+{
+	log_level = level;
+}
+
+int
+log_getlevel(void)
+{
+	return (log_level);
+}
+
+int
+log_level_parse(const char *name)
+{
+	int i;
+
+	for (i = LOG_LVL_ERR; i <= LOG_LVL_DEBUG; i++)
+		if (strcmp(name, level_names[i]) == 0)
+			return (i);
+	return (-1);
+}
+
+const char *
+log_level_name(int level)
+{
+	if (level < LOG_LVL_ERR || level > LOG_LVL_DEBUG)
+		return ("unknown");
+	return (level_names[level]);
+}
+
+/* Format one line and send it wherever it goes; errno is preserved. */
+static void
+log_vemit(int level, const char *fmt, va_list ap)
+{
+	char line[1024];
+	int saved = errno;
+
+	if (level > log_level) {
+		errno = saved;
+		return;
+	}
+	(void)vsnprintf(line, sizeof(line), fmt, ap);
+	if ((log_to & LOG_TO_STDERR) != 0) {
+		/* Timestamps help when reading a foreground log by hand. */
+		char ts[32];
+		struct timespec now;
+		struct tm tm;
+
+		clock_gettime(CLOCK_REALTIME, &now);
+		localtime_r(&now.tv_sec, &tm);
+		strftime(ts, sizeof(ts), "%Y-%m-%d %H:%M:%S", &tm);
+		fprintf(stderr, "%s.%03ld %s[%s]: %s\n", ts,
+		    now.tv_nsec / 1000000, log_ident, level_names[level], line);
+	}
+	if ((log_to & LOG_TO_SYSLOG) != 0)
+		syslog(level, "%s", line);
+	errno = saved;
+}
+
+#define LOG_FN(fn, level)						\
+void									\
+fn(const char *fmt, ...)						\
+{									\
+	va_list ap;							\
+									\
+	va_start(ap, fmt);						\
+	log_vemit(level, fmt, ap);					\
+	va_end(ap);							\
+}
+
+LOG_FN(log_err, LOG_LVL_ERR)
+LOG_FN(log_warnx, LOG_LVL_WARNING)
+LOG_FN(log_notice, LOG_LVL_NOTICE)
+LOG_FN(log_info, LOG_LVL_INFO)
+LOG_FN(log_debug, LOG_LVL_DEBUG)
+
+/* log_vemit with a variadic front. */
+static void __attribute__((format(printf, 2, 3)))
+log_emitf(int level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vemit(level, fmt, ap);
+	va_end(ap);
+}
+
+/* Append ": strerror(errno)" to the message (errno as on entry). */
+static void
+log_verrno(int level, const char *fmt, va_list ap)
+{
+	char buf[1024];
+	int saved = errno;
+
+	(void)vsnprintf(buf, sizeof(buf), fmt, ap);
+	log_emitf(level, "%s: %s", buf, strerror(saved));
+	errno = saved;
+}
+
+void
+log_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_verrno(LOG_LVL_WARNING, fmt, ap);
+	va_end(ap);
+}
+
+void
+fatal(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_verrno(LOG_LVL_ERR, fmt, ap);
+	va_end(ap);
+	exit(1);
+}
+
+void
+fatalx(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vemit(LOG_LVL_ERR, fmt, ap);
+	va_end(ap);
+	exit(1);
+}
+
+char *
+log_escape(const void *in, size_t inlen, char *out, size_t outlen)
+{
+	const unsigned char *p = in;
+	size_t i, o = 0;
+
+	if (outlen == 0)
+		return (out);
+	for (i = 0; i < inlen; i++) {
+		unsigned char c = p[i];
+
+		if (c >= 0x20 && c < 0x7f && c != '\\') {
+			if (o + 1 >= outlen)
+				break;
+			out[o++] = (char)c;
+		} else {
+			if (o + 4 >= outlen)
+				break;
+			snprintf(out + o, 5, "\\x%02x", c);
+			o += 4;
+		}
+	}
+	out[o] = '\0';
+	return (out);
+}
