@@ -12,7 +12,10 @@
  *   LEAVE    id4 n1 channel
  *   PUBLISH  id4 n1 channel body*
  *   WHO      id4                   OK: a list of msg_who entries
- *   WELCOME  n1 name               first server message: you are "name"
+ *   WELCOME  n1 name idle4         first server message: you are "name";
+ *                                  idle: the server's idle timeout in
+ *                                  seconds (0: none), so the client knows
+ *                                  how often to ping
  *   REFUSED  code2 text*           first server message: refused, then close
  *   OK       id4 data*
  *   ERROR    id4 code2 text*
@@ -20,6 +23,8 @@
  *                                  ts: server time, ms since the Unix epoch)
  *   GOODBYE  code2 text*           the server is closing this connection
  * Names and channels: 1..MSG_NAME_MAX characters of A-Z a-z 0-9 . _ -
+ * A type without a trailing field (JOIN, LEAVE, WHO, WELCOME) must end where
+ * its last field ends: extra bytes are MSG_ERR_TRAILING.
  */
 #ifndef SECMSG_MSG_H
 #define SECMSG_MSG_H
@@ -68,6 +73,7 @@ struct msg {
 	uint32_t	 id;		/* requests, OK, ERROR */
 	uint16_t	 code;		/* ERROR, REFUSED, GOODBYE */
 	uint64_t	 timestamp;	/* DELIVER */
+	uint32_t	 idle;		/* WELCOME: idle timeout, seconds */
 	const char	*name;		/* SEND target, DELIVER sender, WELCOME */
 	size_t		 namelen;
 	const char	*channel;	/* JOIN, LEAVE, PUBLISH, DELIVER */
@@ -80,7 +86,8 @@ enum msg_err {
 	MSG_OK_PARSED = 0,
 	MSG_ERR_SHORT,		/* truncated */
 	MSG_ERR_TYPE,		/* unknown type byte */
-	MSG_ERR_NAME		/* name or channel empty, too long or bad chars */
+	MSG_ERR_NAME,		/* name or channel empty, too long or bad chars */
+	MSG_ERR_TRAILING	/* bytes after a type that has no body */
 };
 
 /*
@@ -93,7 +100,9 @@ enum msg_err msg_parse(const uint8_t *buf, size_t len, struct msg *m);
 /*
  * msg_encode_header(m, out): write everything of m but the body into out
  * (at least MSG_HDR_MAX bytes) and return the length.  Fields that m's type
- * does not use are ignored.  The caller checks names beforehand.
+ * does not use are ignored.  The caller checks names beforehand; as a
+ * safety net, an unknown type or a name or channel longer than MSG_NAME_MAX
+ * writes nothing and returns 0.
  */
 size_t	msg_encode_header(const struct msg *m, uint8_t out[MSG_HDR_MAX]);
 
@@ -121,7 +130,10 @@ struct msg_who {
 	uint32_t	 count;
 };
 
-/* msg_who_put(out, cap, e): append e; returns bytes written or 0 (no room). */
+/*
+ * msg_who_put(out, cap, e): append e; returns bytes written, or 0 when there
+ * is no room or e is not valid (kind not 'p'/'c', name not msg_name_valid).
+ */
 size_t	msg_who_put(uint8_t *out, size_t cap, const struct msg_who *e);
 
 /*
