@@ -1,0 +1,933 @@
+/*
+ * config.c: secmsgd.conf (libconfig syntax) into a validated struct
+ * secmsgd_conf.  The only file that includes libconfig.h.
+ *
+ * One table, conf_rows[], drives everything: the built-in defaults, the
+ * type each setting must have, where it is stored and its range.  Adding a
+ * setting is one row (plus the struct field and the man page); special
+ * cases (listen, derived paths, cross-checks) are few and named below.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include <libconfig.h>
+
+#include "log.h"
+#include "config.h"
+
+#ifndef SECMSGD_STATEDIR
+/* The Makefile sets it from localstatedir. */
+#define SECMSGD_STATEDIR	"/var/lib/secmsgd"
+#endif
+
+#define CONF_MAXFILE	(1024 * 1024)	/* larger files are refused */
+#define CONF_OUTSLACK	65536		/* see conf_finish() */
+
+/* The enums below are stored through an int pointer. */
+_Static_assert(sizeof(enum conf_auth) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum conf_log_dest) == sizeof(int), "enum size");
+
+enum conf_type {
+	CT_UINT,		/* uint32_t, range-checked */
+	CT_STRING,		/* char *, any string */
+	CT_PATH,		/* char *, absolute path */
+	CT_ENUM,		/* int, one of the names in enums */
+	CT_LEVEL,		/* int, a log level name (log_level_parse) */
+	CT_LISTEN		/* the listen array: conf_set_listen */
+};
+
+#define CF_ZERO_OFF	0x1	/* 0 is allowed outside [min, max]: off */
+#define CF_EMPTY_OK	0x2	/* "" is allowed: not set */
+#define CF_IN_STATE	0x4	/* default is state_dir followed by sdef */
+#define CF_STATE_DEF	0x8	/* default is conf_default_state_dir() */
+
+struct conf_enum {
+	const char	*name;
+	int		 value;
+};
+
+struct conf_row {
+	const char		*name;
+	enum conf_type		 type;
+	size_t			 off;	/* offsetof the field */
+	int64_t			 min;
+	int64_t			 max;
+	int64_t			 ndef;	/* default of numbers and enums */
+	const char		*sdef;	/* default of strings and paths */
+	int			 flags;	/* CF_* */
+	const struct conf_enum	*enums;	/* CT_ENUM: NULL-terminated */
+};
+
+static const struct conf_enum conf_auths[] = {
+	{ "authorized", CONF_AUTH_AUTHORIZED },
+	{ "any", CONF_AUTH_ANY },
+	{ NULL, 0 }
+};
+
+static const struct conf_enum conf_dests[] = {
+	{ "auto", CONF_LOG_AUTO },
+	{ "syslog", CONF_LOG_SYSLOG },
+	{ "stderr", CONF_LOG_STDERR },
+	{ "both", CONF_LOG_BOTH },
+	{ NULL, 0 }
+};
+
+static const struct conf_enum conf_facilities[] = {
+	{ "daemon", LOG_DAEMON },
+	{ "user", LOG_USER },
+	{ "auth", LOG_AUTH },
+	{ "authpriv", LOG_AUTHPRIV },
+	{ "local0", LOG_LOCAL0 },
+	{ "local1", LOG_LOCAL1 },
+	{ "local2", LOG_LOCAL2 },
+	{ "local3", LOG_LOCAL3 },
+	{ "local4", LOG_LOCAL4 },
+	{ "local5", LOG_LOCAL5 },
+	{ "local6", LOG_LOCAL6 },
+	{ "local7", LOG_LOCAL7 },
+	{ NULL, 0 }
+};
+
+#define O(f)	offsetof(struct secmsgd_conf, f)
+#define U(name, min, max, def, fl) \
+	{ #name, CT_UINT, O(name), min, max, def, NULL, fl, NULL }
+#define P(name, def, fl) \
+	{ #name, CT_PATH, O(name), 0, 0, 0, def, fl, NULL }
+#define E(name, def, tab) \
+	{ #name, CT_ENUM, O(name), 0, 0, def, NULL, 0, tab }
+
+/*
+ * max_output_buffer's minimum is what the cross-check in conf_finish()
+ * demands for the smallest max_message_size.
+ */
+static const struct conf_row conf_rows[] = {
+	{ "listen", CT_LISTEN, O(listen), 0, 0, 0, NULL, 0, NULL },
+	P(state_dir, NULL, CF_STATE_DEF),
+	P(server_key, "/server.key", CF_IN_STATE),
+	E(client_auth, CONF_AUTH_AUTHORIZED, conf_auths),
+	P(authorized_keys, "/authorized_keys", CF_IN_STATE),
+	U(rekey_messages, 16, UINT32_MAX, 1000000, CF_ZERO_OFF),
+	U(rekey_seconds, 10, 604800, 3600, CF_ZERO_OFF),
+	U(handshake_timeout, 1, 300, 10, 0),
+	U(idle_timeout, 5, 86400, 300, 0),
+	U(max_connections, 1, 1000000, 1024, 0),
+	U(max_connections_per_address, 1, 1000000, 64, 0),
+	U(max_handshakes, 1, 100000, 256, 0),
+	U(handshake_rate, 1, 100000, 50, CF_ZERO_OFF),
+	U(max_message_size, 1024, 16777216, 1048576, 0),
+	U(max_output_buffer, 2 * 1024 + CONF_OUTSLACK, 1073741824, 4194304,
+	    0),
+	U(slow_consumer_timeout, 1, 3600, 30, 0),
+	U(rate_limit, 1, 1000000, 0, CF_ZERO_OFF),
+	U(rate_burst, 1, 1000000, 0, CF_ZERO_OFF),
+	{ "log_level", CT_LEVEL, O(log_level), 0, 0, LOG_LVL_INFO, NULL, 0,
+	    NULL },
+	E(syslog_facility, LOG_DAEMON, conf_facilities),
+	E(log_destination, CONF_LOG_AUTO, conf_dests),
+	{ "user", CT_STRING, O(user), 0, 0, 0, "", CF_EMPTY_OK, NULL },
+	P(pid_file, "", CF_EMPTY_OK),
+	U(workers, 0, 64, 0, 0),
+};
+
+#undef O
+#undef U
+#undef P
+#undef E
+
+#define CONF_NROWS	(sizeof(conf_rows) / sizeof(conf_rows[0]))
+
+static const char *conf_default_listen[] = { "127.0.0.1:7300", "[::1]:7300" };
+
+/* State of one parse: where errors go, and the line each row was set on. */
+struct conf_ctx {
+	const char	*file;
+	char		*err;
+	size_t		 errlen;
+	int		 line[CONF_NROWS];	/* 0: not set in the file */
+};
+
+/* Find the row of a setting by exact name, or -1. */
+static int
+conf_row_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < CONF_NROWS; i++)
+		if (strcmp(conf_rows[i].name, name) == 0)
+			return ((int)i);
+	return (-1);
+}
+
+/* Format "file:line: name: message" into ctx->err; returns -1. */
+static int __attribute__((format(printf, 4, 5)))
+conf_err(struct conf_ctx *ctx, int line, const char *name, const char *fmt,
+    ...)
+{
+	char msg[CONF_ERRLEN];
+	va_list ap;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (name != NULL)
+		(void)snprintf(ctx->err, ctx->errlen, "%s:%d: %s: %s",
+		    ctx->file, line, name, msg);
+	else
+		(void)snprintf(ctx->err, ctx->errlen, "%s:%d: %s",
+		    ctx->file, line, msg);
+	return (-1);
+}
+
+/* A pointer to the field a row describes. */
+static void *
+conf_field(struct secmsgd_conf *c, const struct conf_row *r)
+{
+	return ((char *)c + r->off);
+}
+
+/* Replace the string field of row r with a copy of s; -1 if out of memory. */
+static int
+conf_set_str(struct secmsgd_conf *c, const struct conf_row *r, const char *s)
+{
+	char **p = conf_field(c, r), *n;
+
+	if ((n = strdup(s)) == NULL)
+		return (-1);
+	free(*p);
+	*p = n;
+	return (0);
+}
+
+/* Join a directory and "/name" without doubling the slash. */
+static char *
+conf_join(const char *dir, const char *suffix)
+{
+	size_t n = strlen(dir);
+	char *s;
+
+	while (n > 0 && dir[n - 1] == '/')
+		n--;
+	if (asprintf(&s, "%.*s%s", (int)n, dir, suffix) == -1)
+		return (NULL);
+	return (s);
+}
+
+const char *
+conf_default_state_dir(void)
+{
+	static char buf[PATH_MAX];
+	const char *env;
+	size_t n;
+
+	/*
+	 * systemd sets STATE_DIRECTORY to the StateDirectory= folders,
+	 * colon-separated; the first is ours.  Anything odd (relative, too
+	 * long) is ignored rather than trusted.
+	 */
+	env = getenv("STATE_DIRECTORY");
+	if (env != NULL && env[0] == '/') {
+		n = strcspn(env, ":");
+		if (n < sizeof(buf)) {
+			memcpy(buf, env, n);
+			buf[n] = '\0';
+			return (buf);
+		}
+	}
+	return (SECMSGD_STATEDIR);
+}
+
+/* Parse a decimal port 1-65535, digits only; -1 if bad. */
+static int
+conf_parse_port(const char *s)
+{
+	long v = 0;
+
+	if (*s == '\0' || strlen(s) > 5)
+		return (-1);
+	for (; *s != '\0'; s++) {
+		if (*s < '0' || *s > '9')
+			return (-1);
+		v = v * 10 + (*s - '0');
+	}
+	return (v >= 1 && v <= 65535 ? (int)v : -1);
+}
+
+int
+conf_parse_listen(const char *s, struct conf_listen *l, char *err,
+    size_t errlen)
+{
+	struct sockaddr_in *sin;
+	struct sockaddr_in6 *sin6;
+	struct sockaddr_un *sun;
+	char host[INET6_ADDRSTRLEN + 1], shown[128];
+	const char *colon, *end;
+	size_t hlen;
+	int port;
+
+	memset(l, 0, sizeof(*l));
+	(void)log_escape(s, strlen(s), shown, sizeof(shown));
+
+	if (strncmp(s, "unix:", 5) == 0) {
+		sun = (struct sockaddr_un *)&l->addr;
+		s += 5;
+		if (s[0] != '/') {
+			(void)snprintf(err, errlen, "\"%s\": unix socket path "
+			    "must be absolute", shown);
+			return (-1);
+		}
+		if (strlen(s) >= sizeof(sun->sun_path)) {
+			(void)snprintf(err, errlen, "\"%s\": unix socket path "
+			    "longer than %zu bytes", shown,
+			    sizeof(sun->sun_path) - 1);
+			return (-1);
+		}
+		sun->sun_family = AF_UNIX;
+		memcpy(sun->sun_path, s, strlen(s) + 1);
+		l->family = AF_UNIX;
+		l->addrlen = (socklen_t)(offsetof(struct sockaddr_un,
+		    sun_path) + strlen(s) + 1);
+		goto done;
+	}
+
+	if (s[0] == '[') {
+		if ((end = strchr(s, ']')) == NULL) {
+			(void)snprintf(err, errlen, "\"%s\": missing ']'",
+			    shown);
+			return (-1);
+		}
+		if (end[1] != ':') {
+			(void)snprintf(err, errlen, "\"%s\": missing port "
+			    "(expected [address]:port)", shown);
+			return (-1);
+		}
+		hlen = (size_t)(end - s - 1);
+		colon = end + 1;
+	} else {
+		if ((colon = strrchr(s, ':')) == NULL) {
+			(void)snprintf(err, errlen, "\"%s\": missing port "
+			    "(expected address:port)", shown);
+			return (-1);
+		}
+		if (memchr(s, ':', (size_t)(colon - s)) != NULL) {
+			(void)snprintf(err, errlen, "\"%s\": an IPv6 address "
+			    "needs brackets: [address]:port", shown);
+			return (-1);
+		}
+		hlen = (size_t)(colon - s);
+	}
+	if ((port = conf_parse_port(colon + 1)) == -1) {
+		(void)snprintf(err, errlen, "\"%s\": port must be a number "
+		    "between 1 and 65535", shown);
+		return (-1);
+	}
+	if (hlen >= sizeof(host))
+		goto badhost;
+	memcpy(host, s[0] == '[' ? s + 1 : s, hlen);
+	host[hlen] = '\0';
+
+	if (s[0] == '[') {
+		sin6 = (struct sockaddr_in6 *)&l->addr;
+		if (inet_pton(AF_INET6, host, &sin6->sin6_addr) != 1)
+			goto badhost;
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)port);
+		l->family = AF_INET6;
+		l->addrlen = sizeof(*sin6);
+	} else {
+		sin = (struct sockaddr_in *)&l->addr;
+		if (inet_pton(AF_INET, host, &sin->sin_addr) != 1)
+			goto badhost;
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)port);
+		l->family = AF_INET;
+		l->addrlen = sizeof(*sin);
+	}
+
+done:
+	if ((l->text = strdup(l->family == AF_UNIX ? s - 5 : s)) == NULL) {
+		(void)snprintf(err, errlen, "out of memory");
+		return (-1);
+	}
+	return (0);
+
+badhost:
+	(void)snprintf(err, errlen, "\"%s\": not a numeric %s address (host "
+	    "names are not allowed)", shown, s[0] == '[' ? "IPv6" : "IPv4");
+	return (-1);
+}
+
+/* Free the listen array of c. */
+static void
+conf_free_listen(struct secmsgd_conf *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->nlisten; i++)
+		free(c->listen[i].text);
+	free(c->listen);
+	c->listen = NULL;
+	c->nlisten = 0;
+}
+
+/* Two listen entries name the same socket address. */
+static bool
+conf_listen_same(const struct conf_listen *a, const struct conf_listen *b)
+{
+	return (a->family == b->family && a->addrlen == b->addrlen &&
+	    memcmp(&a->addr, &b->addr, a->addrlen) == 0);
+}
+
+/*
+ * Parse the strings in list into c's listen array (replacing it).  Returns
+ * 0, or -1 with a message in ctx; line is the setting's line, used when an
+ * element has none.
+ */
+static int
+conf_set_listen(struct secmsgd_conf *c, struct conf_ctx *ctx,
+    const config_setting_t *s, const char **strs, size_t n)
+{
+	const config_setting_t *e;
+	const char *text;
+	char msg[CONF_ERRLEN];
+	size_t i, j;
+	int line;
+
+	conf_free_listen(c);
+	if ((c->listen = calloc(n, sizeof(*c->listen))) == NULL)
+		return (conf_err(ctx, 0, "listen", "out of memory"));
+	for (i = 0; i < n; i++) {
+		line = 0;
+		text = strs != NULL ? strs[i] : NULL;
+		if (s != NULL) {
+			e = config_setting_get_elem(s, (unsigned int)i);
+			line = config_setting_source_line(e);
+			if (line == 0)
+				line = config_setting_source_line(s);
+			if (config_setting_type(e) != CONFIG_TYPE_STRING)
+				return (conf_err(ctx, line, "listen",
+				    "must be an array of strings"));
+			text = config_setting_get_string(e);
+		}
+		if (conf_parse_listen(text, &c->listen[i], msg,
+		    sizeof(msg)) == -1)
+			return (conf_err(ctx, line, "listen", "%s", msg));
+		c->nlisten++;
+		for (j = 0; j < i; j++)
+			if (conf_listen_same(&c->listen[i], &c->listen[j]))
+				return (conf_err(ctx, line, "listen",
+				    "\"%s\": duplicate address",
+				    c->listen[i].text));
+	}
+	return (0);
+}
+
+/* Fill c with every default except the paths derived from state_dir. */
+static int
+conf_defaults(struct secmsgd_conf *c, struct conf_ctx *ctx)
+{
+	const struct conf_row *r;
+	size_t i;
+
+	for (i = 0; i < CONF_NROWS; i++) {
+		r = &conf_rows[i];
+		switch (r->type) {
+		case CT_UINT:
+			*(uint32_t *)conf_field(c, r) = (uint32_t)r->ndef;
+			break;
+		case CT_ENUM:
+		case CT_LEVEL:
+			*(int *)conf_field(c, r) = (int)r->ndef;
+			break;
+		case CT_STRING:
+		case CT_PATH:
+			if ((r->flags & CF_IN_STATE) != 0)
+				break;
+			if (conf_set_str(c, r, (r->flags & CF_STATE_DEF) ?
+			    conf_default_state_dir() : r->sdef) == -1)
+				return (conf_err(ctx, 0, r->name,
+				    "out of memory"));
+			break;
+		case CT_LISTEN:
+			if (conf_set_listen(c, ctx, NULL, conf_default_listen,
+			    2) == -1)
+				return (-1);
+			c->listen_default = true;
+			break;
+		}
+	}
+	return (0);
+}
+
+/* List the names of an enum table, comma-separated, into buf. */
+static const char *
+conf_enum_names(const struct conf_enum *t, char *buf, size_t len)
+{
+	size_t o = 0;
+
+	buf[0] = '\0';
+	for (; t->name != NULL && o < len; t++)
+		o += (size_t)snprintf(buf + o, len - o, "%s%s",
+		    o == 0 ? "" : ", ", t->name);
+	return (buf);
+}
+
+/* Check and store one setting s of row r; 0, or -1 with a message. */
+static int
+conf_set(struct secmsgd_conf *c, struct conf_ctx *ctx,
+    const struct conf_row *r, const config_setting_t *s, int line)
+{
+	const struct conf_enum *e;
+	const char *str = NULL;
+	char names[256], shown[80];
+	int64_t v;
+	int type = config_setting_type(s), lvl;
+
+	if (r->type == CT_LISTEN) {
+		if (type != CONFIG_TYPE_ARRAY && type != CONFIG_TYPE_LIST)
+			return (conf_err(ctx, line, r->name,
+			    "must be an array of strings"));
+		if (config_setting_length(s) == 0)
+			return (conf_err(ctx, line, r->name,
+			    "must list at least one address"));
+		c->listen_default = false;
+		return (conf_set_listen(c, ctx, s, NULL,
+		    (size_t)config_setting_length(s)));
+	}
+	if (r->type == CT_UINT) {
+		if (type != CONFIG_TYPE_INT && type != CONFIG_TYPE_INT64)
+			return (conf_err(ctx, line, r->name,
+			    "must be an integer"));
+		v = config_setting_get_int64(s);
+		if (v == 0 && (r->flags & CF_ZERO_OFF) != 0)
+			;
+		else if (v < r->min || v > r->max)
+			return (conf_err(ctx, line, r->name, "must be %s"
+			    "between %lld and %lld",
+			    (r->flags & CF_ZERO_OFF) ? "0 (off) or " : "",
+			    (long long)r->min, (long long)r->max));
+		*(uint32_t *)conf_field(c, r) = (uint32_t)v;
+		return (0);
+	}
+
+	/* Everything else is a string. */
+	if (type != CONFIG_TYPE_STRING)
+		return (conf_err(ctx, line, r->name, "must be a string"));
+	str = config_setting_get_string(s);
+	(void)log_escape(str, strlen(str), shown, sizeof(shown));
+	switch (r->type) {
+	case CT_PATH:
+		if (str[0] != '/' &&
+		    !(str[0] == '\0' && (r->flags & CF_EMPTY_OK) != 0))
+			return (conf_err(ctx, line, r->name,
+			    "\"%s\": must be an absolute path", shown));
+		/* FALLTHROUGH */
+	case CT_STRING:
+		if (conf_set_str(c, r, str) == -1)
+			return (conf_err(ctx, line, r->name, "out of memory"));
+		return (0);
+	case CT_LEVEL:
+		if ((lvl = log_level_parse(str)) == -1) {
+			(void)snprintf(names, sizeof(names), "%s, %s, %s, %s, "
+			    "%s", log_level_name(LOG_LVL_ERR),
+			    log_level_name(LOG_LVL_WARNING),
+			    log_level_name(LOG_LVL_NOTICE),
+			    log_level_name(LOG_LVL_INFO),
+			    log_level_name(LOG_LVL_DEBUG));
+			goto badenum;
+		}
+		*(int *)conf_field(c, r) = lvl;
+		return (0);
+	case CT_ENUM:
+		for (e = r->enums; e->name != NULL; e++) {
+			if (strcmp(e->name, str) == 0) {
+				*(int *)conf_field(c, r) = e->value;
+				return (0);
+			}
+		}
+		(void)conf_enum_names(r->enums, names, sizeof(names));
+		goto badenum;
+	default:
+		return (conf_err(ctx, line, r->name, "cannot happen"));
+	}
+
+badenum:
+	return (conf_err(ctx, line, r->name, "\"%s\": must be one of: %s",
+	    shown, names));
+}
+
+/*
+ * Derived defaults and checks between settings, after the file (if any)
+ * has been read.
+ */
+static int
+conf_finish(struct secmsgd_conf *c, struct conf_ctx *ctx)
+{
+	const struct conf_row *r;
+	uint64_t need;
+	size_t i;
+	char *s;
+	int moline, rbline;
+
+	for (i = 0; i < CONF_NROWS; i++) {
+		r = &conf_rows[i];
+		if ((r->flags & CF_IN_STATE) == 0 || ctx->line[i] != 0)
+			continue;
+		if ((s = conf_join(c->state_dir, r->sdef)) == NULL)
+			return (conf_err(ctx, 0, r->name, "out of memory"));
+		free(*(char **)conf_field(c, r));
+		*(char **)conf_field(c, r) = s;
+	}
+
+	/*
+	 * The output high-water mark must hold two deliveries of the
+	 * largest message plus framing: one being written while the next
+	 * is queued, so that one large message alone never counts as a slow
+	 * consumer.  Left unset, the default grows to fit.
+	 */
+	need = 2 * (uint64_t)c->max_message_size + CONF_OUTSLACK;
+	moline = ctx->line[conf_row_find("max_output_buffer")];
+	if (moline == 0 && c->max_output_buffer < need)
+		c->max_output_buffer = (uint32_t)need;
+	else if (c->max_output_buffer < need)
+		return (conf_err(ctx, moline, "max_output_buffer",
+		    "must be at least 2 * max_message_size + %d (%llu)",
+		    CONF_OUTSLACK, (unsigned long long)need));
+
+	/* A burst without a rate is a mistake: say so rather than ignore. */
+	rbline = ctx->line[conf_row_find("rate_burst")];
+	if (c->rate_burst != 0 && c->rate_limit == 0)
+		return (conf_err(ctx, rbline, "rate_burst",
+		    "set, but rate_limit is 0 (off)"));
+	if (c->rate_burst == 0)
+		c->rate_burst = c->rate_limit;
+	return (0);
+}
+
+/* Append n bytes to the buffer being built by conf_widen. */
+static void
+conf_put(char *out, size_t *o, const char *s, size_t n)
+{
+	memcpy(out + *o, s, n);
+	*o += n;
+}
+
+/*
+ * Copy one number token (in[0..n)) to out, widening it for libconfig 1.5.
+ * That version silently wraps integers beyond 32 bits unless they end in
+ * 'L' ("4294967297" reads as 1), so an unsuffixed integer that does not
+ * fit gets an 'L', and one that does not fit 64 bits either becomes
+ * INT64_MAX, which every range check refuses.  Anything else (floats,
+ * suffixed or malformed numbers) is copied for libconfig to judge.
+ */
+static void
+conf_widen_number(const char *in, size_t n, char *out, size_t *o)
+{
+	static const char huge[] = "9223372036854775807L";
+	char tok[64], *end;
+	const char *body = in;
+	long long sv;
+	unsigned long long uv;
+	size_t blen = n;
+	bool hex;
+
+	if (*body == '-' || *body == '+') {
+		body++;
+		blen--;
+	}
+	hex = blen > 2 && body[0] == '0' && (body[1] == 'x' || body[1] == 'X');
+	if (n >= sizeof(tok)) {
+		/* Only all-digit tokens this long need care. */
+		if (!hex && blen > 0 && strspn(body, "0123456789") == blen) {
+			if (*in == '-')
+				conf_put(out, o, "-", 1);
+			conf_put(out, o, huge, sizeof(huge) - 1);
+		} else
+			conf_put(out, o, in, n);
+		return;
+	}
+	memcpy(tok, in, n);
+	tok[n] = '\0';
+	errno = 0;
+	if (!hex && blen > 0 && strspn(body, "0123456789") == blen) {
+		sv = strtoll(tok, &end, 10);
+		if (errno == ERANGE) {
+			if (sv < 0)
+				conf_put(out, o, "-", 1);
+			conf_put(out, o, huge, sizeof(huge) - 1);
+			return;
+		}
+		conf_put(out, o, in, n);
+		if (sv < INT32_MIN || sv > INT32_MAX)
+			conf_put(out, o, "L", 1);
+		return;
+	}
+	if (hex && body == in &&
+	    strspn(body + 2, "0123456789abcdefABCDEF") == blen - 2) {
+		uv = strtoull(tok, &end, 16);
+		if (errno == ERANGE || uv > INT64_MAX) {
+			conf_put(out, o, huge, sizeof(huge) - 1);
+			return;
+		}
+		conf_put(out, o, in, n);
+		if (uv > INT32_MAX)
+			conf_put(out, o, "L", 1);
+		return;
+	}
+	conf_put(out, o, in, n);
+}
+
+/*
+ * Copy the text for libconfig, widening integers (conf_widen_number) and
+ * refusing @include: secmsgd.conf is one file, and an include could name
+ * anything (a FIFO, /dev/zero).  Lexes just enough of libconfig's syntax
+ * (strings, comments, names, numbers) not to touch anything else.
+ * Returns a malloc'd string, or NULL with a message in ctx.
+ */
+static char *
+conf_widen(const char *in, size_t len, struct conf_ctx *ctx)
+{
+	char *out;
+	size_t i = 0, j, o = 0;
+	int line = 1;
+	bool hex;
+
+	/* A token grows by at most 2 bytes and is at least 10 long. */
+	if ((out = malloc(len + len / 4 + 32)) == NULL) {
+		(void)conf_err(ctx, 0, NULL, "out of memory");
+		return (NULL);
+	}
+	while (i < len) {
+		j = i + 1;
+		if (in[i] == '"') {
+			while (j < len && in[j] != '"') {
+				if (in[j] == '\\' && j + 1 < len)
+					j++;
+				j++;
+			}
+			if (j < len)
+				j++;
+		} else if (in[i] == '#' || (in[i] == '/' && j < len &&
+		    in[j] == '/')) {
+			while (j < len && in[j] != '\n')
+				j++;
+		} else if (in[i] == '/' && j < len && in[j] == '*') {
+			j = i + 2;
+			while (j + 1 < len &&
+			    !(in[j] == '*' && in[j + 1] == '/'))
+				j++;
+			j = j + 1 < len ? j + 2 : len;
+		} else if (in[i] == '@' && len - i >= 8 &&
+		    strncmp(in + i, "@include", 8) == 0) {
+			(void)conf_err(ctx, line, NULL,
+			    "@include is not supported");
+			free(out);
+			return (NULL);
+		} else if (isalpha((unsigned char)in[i]) || in[i] == '*') {
+			while (j < len && (isalnum((unsigned char)in[j]) ||
+			    strchr("-_*", in[j]) != NULL))
+				j++;
+		} else if (isdigit((unsigned char)in[i]) ||
+		    ((in[i] == '-' || in[i] == '+') && j < len &&
+		    isdigit((unsigned char)in[j]))) {
+			hex = false;
+			while (j < len) {
+				if (in[j] == 'x' || in[j] == 'X')
+					hex = true;
+				if (isalnum((unsigned char)in[j]) ||
+				    in[j] == '.' || in[j] == '_')
+					j++;
+				else if ((in[j] == '+' || in[j] == '-') &&
+				    !hex && (in[j - 1] == 'e' ||
+				    in[j - 1] == 'E'))
+					j++;
+				else
+					break;
+			}
+			conf_widen_number(in + i, j - i, out, &o);
+			i = j;
+			continue;
+		}
+		for (; i < j; i++) {
+			if (in[i] == '\n')
+				line++;
+			out[o++] = in[i];
+		}
+	}
+	out[o] = '\0';
+	return (out);
+}
+
+/* Parse text (len bytes, named file in errors) over the defaults in c. */
+static int
+conf_parse(struct secmsgd_conf *c, struct conf_ctx *ctx, const char *text,
+    size_t len)
+{
+	config_t cfg;
+	config_setting_t *root, *s;
+	const char *name, *nul;
+	char *wide;
+	int i, n, row, line, rc = -1;
+
+	if ((nul = memchr(text, '\0', len)) != NULL) {
+		line = 1;
+		for (; text < nul; text++)
+			line += *text == '\n';
+		return (conf_err(ctx, line, NULL, "NUL byte in file"));
+	}
+	if ((wide = conf_widen(text, len, ctx)) == NULL)
+		goto err0;
+
+	config_init(&cfg);
+	config_set_auto_convert(&cfg, 0);
+	if (config_read_string(&cfg, wide) != CONFIG_TRUE) {
+		(void)conf_err(ctx, config_error_line(&cfg), NULL, "%s",
+		    config_error_text(&cfg));
+		goto err1;
+	}
+
+	root = config_root_setting(&cfg);
+	n = config_setting_length(root);
+	for (i = 0; i < n; i++) {
+		s = config_setting_get_elem(root, (unsigned int)i);
+		name = config_setting_name(s);
+		line = config_setting_source_line(s);
+		if (name == NULL)
+			name = "(unnamed)";
+		if ((row = conf_row_find(name)) == -1) {
+			(void)conf_err(ctx, line, name, "unknown setting");
+			goto err1;
+		}
+		/* libconfig refuses duplicates itself; be sure anyway. */
+		if (ctx->line[row] != 0) {
+			(void)conf_err(ctx, line, name, "set twice (first on "
+			    "line %d)", ctx->line[row]);
+			goto err1;
+		}
+		ctx->line[row] = line > 0 ? line : 1;
+		if (conf_set(c, ctx, &conf_rows[row], s, line) == -1)
+			goto err1;
+	}
+	rc = 0;
+
+err1:
+	config_destroy(&cfg);
+	free(wide);
+err0:
+	return (rc);
+}
+
+/* The common part of conf_load and conf_load_string. */
+static int
+conf_load_text(const char *text, size_t len, const char *file,
+    struct secmsgd_conf **conf, char *err, size_t errlen)
+{
+	struct secmsgd_conf *c;
+	struct conf_ctx ctx;
+
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.file = file != NULL ? file : "(defaults)";
+	ctx.err = err;
+	ctx.errlen = errlen;
+	*conf = NULL;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		(void)snprintf(err, errlen, "%s: out of memory", ctx.file);
+		goto err0;
+	}
+	if (file != NULL && (c->file = strdup(file)) == NULL) {
+		(void)snprintf(err, errlen, "%s: out of memory", ctx.file);
+		goto err1;
+	}
+	if (conf_defaults(c, &ctx) == -1)
+		goto err1;
+	if (text != NULL && conf_parse(c, &ctx, text, len) == -1)
+		goto err1;
+	if (conf_finish(c, &ctx) == -1)
+		goto err1;
+	*conf = c;
+	return (0);
+
+err1:
+	conf_free(c);
+err0:
+	return (-1);
+}
+
+int
+conf_load_string(const char *text, size_t len, const char *name,
+    struct secmsgd_conf **conf, char *err, size_t errlen)
+{
+	return (conf_load_text(text, len, name, conf, err, errlen));
+}
+
+int
+conf_load(const char *path, struct secmsgd_conf **conf, char *err,
+    size_t errlen)
+{
+	FILE *f;
+	char *buf;
+	size_t len;
+	int rc = -1;
+
+	*conf = NULL;
+	if (path == NULL)
+		return (conf_load_text(NULL, 0, NULL, conf, err, errlen));
+
+	if ((f = fopen(path, "re")) == NULL) {
+		(void)snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		goto err0;
+	}
+	if ((buf = malloc(CONF_MAXFILE + 1)) == NULL) {
+		(void)snprintf(err, errlen, "%s: out of memory", path);
+		goto err1;
+	}
+	len = fread(buf, 1, CONF_MAXFILE + 1, f);
+	if (ferror(f)) {
+		(void)snprintf(err, errlen, "%s: read error", path);
+		goto err2;
+	}
+	if (len > CONF_MAXFILE) {
+		(void)snprintf(err, errlen, "%s: larger than %d bytes", path,
+		    CONF_MAXFILE);
+		goto err2;
+	}
+	rc = conf_load_text(buf, len, path, conf, err, errlen);
+
+err2:
+	free(buf);
+err1:
+	fclose(f);
+err0:
+	return (rc);
+}
+
+void
+conf_free(struct secmsgd_conf *c)
+{
+	const struct conf_row *r;
+	size_t i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < CONF_NROWS; i++) {
+		r = &conf_rows[i];
+		if (r->type == CT_STRING || r->type == CT_PATH)
+			free(*(char **)conf_field(c, r));
+	}
+	conf_free_listen(c);
+	free(c->file);
+	free(c);
+}

@@ -1,0 +1,108 @@
+/*
+ * config.h: secmsgd.conf (libconfig syntax) into a validated
+ * struct secmsgd_conf.  The only file that includes libconfig.h.
+ *
+ * Every setting has a built-in default, so conf_load(NULL, ...) gives a
+ * working configuration.  Errors name the file, the line and the setting:
+ * "/etc/secmsgd.conf:12: idle_timeout: must be between 5 and 86400".
+ */
+#ifndef SECMSG_CONFIG_H
+#define SECMSG_CONFIG_H
+
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONF_DEFAULT_PORT	7300
+#define CONF_ERRLEN		512	/* a good size for err buffers */
+
+enum conf_auth {
+	CONF_AUTH_AUTHORIZED = 0,	/* only keys in authorized_keys */
+	CONF_AUTH_ANY			/* any key, named by fingerprint */
+};
+
+enum conf_log_dest {
+	CONF_LOG_AUTO = 0,	/* stderr with -f, else syslog */
+	CONF_LOG_SYSLOG,
+	CONF_LOG_STDERR,
+	CONF_LOG_BOTH
+};
+
+/* One listen address: "host:port", "[v6]:port" or "unix:/path". */
+struct conf_listen {
+	char			*text;		/* as written */
+	int			 family;	/* AF_INET, AF_INET6, AF_UNIX */
+	struct sockaddr_storage	 addr;
+	socklen_t		 addrlen;
+};
+
+struct secmsgd_conf {
+	char		*file;		/* file read; NULL for built-in defaults */
+
+	struct conf_listen *listen;
+	size_t		 nlisten;
+	bool		 listen_default; /* built-in list: tolerate no IPv6 */
+
+	char		*state_dir;	/* server key is created here */
+	char		*server_key;
+	enum conf_auth	 client_auth;
+	char		*authorized_keys;
+
+	uint32_t	 rekey_messages; /* 0: no count limit */
+	uint32_t	 rekey_seconds;	 /* 0: no time limit */
+
+	uint32_t	 handshake_timeout;	/* seconds */
+	uint32_t	 idle_timeout;		/* seconds */
+	uint32_t	 max_connections;
+	uint32_t	 max_connections_per_address;
+	uint32_t	 max_handshakes;	/* concurrent, unauthenticated */
+	uint32_t	 handshake_rate;	/* per address per second */
+	uint32_t	 max_message_size;	/* bytes */
+	uint32_t	 max_output_buffer;	/* bytes queued per connection */
+	uint32_t	 slow_consumer_timeout;	/* seconds over the mark */
+	uint32_t	 rate_limit;		/* requests/s per conn, 0: off */
+	uint32_t	 rate_burst;
+
+	int		 log_level;		/* LOG_LVL_* */
+	int		 syslog_facility;	/* LOG_DAEMON, LOG_LOCAL0, ... */
+	enum conf_log_dest log_destination;
+
+	char		*user;		/* drop to it when root; "" : stay */
+	char		*pid_file;	/* "" : none */
+	uint32_t	 workers;	/* event loops; 0: one per core */
+};
+
+/*
+ * conf_load(path, &conf, err, errlen): read and validate path, or only the
+ * built-in defaults when path is NULL.  Unknown settings, wrong types,
+ * out-of-range values and syntax errors are refused.  Returns 0 with *conf
+ * set (free with conf_free), or -1 with "file:line: setting: problem" in
+ * err.
+ */
+int	conf_load(const char *path, struct secmsgd_conf **conf, char *err,
+	    size_t errlen);
+
+/*
+ * conf_load_string(text, len, name, &conf, err, errlen): as conf_load, but
+ * from len bytes of text, named name in errors; for the fuzzer and tests.
+ */
+int	conf_load_string(const char *text, size_t len, const char *name,
+	    struct secmsgd_conf **conf, char *err, size_t errlen);
+
+/* conf_free(conf): free everything; NULL does nothing. */
+void	conf_free(struct secmsgd_conf *conf);
+
+/*
+ * conf_parse_listen(s, l, err, errlen): parse one listen address (numeric
+ * hosts only).  Returns 0, or -1 with a message.  l->text is strdup'd.
+ */
+int	conf_parse_listen(const char *s, struct conf_listen *l, char *err,
+	    size_t errlen);
+
+/* conf_default_state_dir(): $STATE_DIRECTORY (systemd) or the build's. */
+const char *conf_default_state_dir(void);
+
+#endif /* !SECMSG_CONFIG_H */
