@@ -1,0 +1,137 @@
+/*
+ * clientconn.h: one synchronous client connection to secmsgd.
+ *
+ * A small blocking layer over a socket, the frame decoder and proto, for
+ * the command-line client (and tests, benchmarks): connect with a timeout,
+ * run the handshake with a caller-supplied check of the server's key, send
+ * a request and wait for its one reply, or wait for the next pushed
+ * message.  The socket is non-blocking and every wait is a poll() with a
+ * deadline, so no call blocks for longer than the timeout it is given.
+ *
+ * Messages handed out (struct msg) point into the connection's buffers and
+ * stay valid until the next clientconn call on the same connection.
+ *
+ * No output here: every function returns an enum clientconn_err and writes
+ * a one-line message into err; the caller maps the enum to its exit code.
+ */
+#ifndef SECMSG_CLIENTCONN_H
+#define SECMSG_CLIENTCONN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "keys.h"
+#include "msg.h"
+
+/* The largest application message the client announces it accepts. */
+#define CLIENTCONN_MAX_MESSAGE	(16U * 1024 * 1024)
+#define CLIENTCONN_ERRLEN	512	/* a good size for err buffers */
+
+enum clientconn_err {
+	CLIENTCONN_OK = 0,
+	CLIENTCONN_ERR_OTHER,	/* local failure: memory, bad argument */
+	CLIENTCONN_ERR_NETWORK,	/* connect, I/O, closed, protocol failure,
+				   GOODBYE */
+	CLIENTCONN_ERR_KEY,	/* the key check refused the server key */
+	CLIENTCONN_ERR_REFUSED,	/* the server sent REFUSED */
+	CLIENTCONN_ERR_REQUEST,	/* the request got an ERROR reply */
+	CLIENTCONN_ERR_TOOBIG,	/* message above the server's max_message */
+	CLIENTCONN_ERR_TIMEOUT,	/* nothing within the timeout */
+	CLIENTCONN_ERR_INTR	/* a signal interrupted the wait */
+};
+
+struct clientconn;
+
+/*
+ * Check of the server's static key, called during the handshake before
+ * our identity is revealed.  Returns CLIENTCONN_OK to go on, or an error
+ * (normally CLIENTCONN_ERR_KEY) with a message in err.
+ */
+typedef enum clientconn_err (*clientconn_key_cb)(const uint8_t
+	    key[KEYS_KEYLEN], void *arg, char *err, size_t errlen);
+
+/*
+ * Called for each DELIVER (and any other unsolicited message) that arrives
+ * while clientconn_request() waits for its reply.  m is valid only during
+ * the call.
+ */
+typedef void (*clientconn_msg_cb)(const struct msg *m, void *arg);
+
+/*
+ * clientconn_connect(addr, self, timeout_ms, &cc, err, errlen): connect to
+ * addr ("host:port", "[v6addr]:port" or "unix:/path"; host names are
+ * resolved, each address is tried in turn) within timeout_ms in all.
+ * self (borrowed, must outlive cc) is our key pair.  Returns CLIENTCONN_OK
+ * with *cc set (free with clientconn_free), or an error.
+ */
+enum clientconn_err clientconn_connect(const char *addr,
+	    const struct keys_keypair *self, int timeout_ms,
+	    struct clientconn **cc, char *err, size_t errlen);
+
+/*
+ * clientconn_handshake(cc, check, arg, timeout_ms, err, errlen): run the
+ * Noise handshake, calling check(key, arg, ...) with the server's key before
+ * message 3, then wait for WELCOME.  CLIENTCONN_ERR_REFUSED when the server
+ * refuses us (err holds its code name and text), CLIENTCONN_ERR_KEY (or
+ * whatever check returned) when check refused.
+ */
+enum clientconn_err clientconn_handshake(struct clientconn *cc,
+	    clientconn_key_cb check, void *arg, int timeout_ms, char *err,
+	    size_t errlen);
+
+/*
+ * clientconn_request(cc, req, body, bodylen, timeout_ms, cb, arg, reply,
+ * err, errlen): send request req (its id is assigned here; the body goes
+ * last) and wait up to timeout_ms for its reply, passing any other message
+ * that arrives meanwhile to cb (may be NULL: dropped).  On CLIENTCONN_OK
+ * *reply (may be NULL) is the OK reply; on CLIENTCONN_ERR_REQUEST it is
+ * the ERROR reply and err holds "code-name: text".
+ */
+enum clientconn_err clientconn_request(struct clientconn *cc,
+	    const struct msg *req, const uint8_t *body, size_t bodylen,
+	    int timeout_ms, clientconn_msg_cb cb, void *arg,
+	    struct msg *reply, char *err, size_t errlen);
+
+/*
+ * clientconn_next(cc, timeout_ms, m, err, errlen): wait up to timeout_ms
+ * (0: do not wait, -1: forever) for the next application message and parse
+ * it into *m.  CLIENTCONN_ERR_TIMEOUT when none is complete in time;
+ * GOODBYE becomes CLIENTCONN_ERR_NETWORK.
+ */
+enum clientconn_err clientconn_next(struct clientconn *cc, int timeout_ms,
+	    struct msg *m, char *err, size_t errlen);
+
+/*
+ * clientconn_pending(cc): received bytes are buffered that may hold a whole
+ * message: call clientconn_next(cc, 0, ...) before poll()ing the fd again.
+ */
+bool	clientconn_pending(const struct clientconn *cc);
+
+/* clientconn_fd(cc): the socket, for poll() in interactive modes. */
+int	clientconn_fd(const struct clientconn *cc);
+
+/* clientconn_name(cc): our name as the server's WELCOME gave it. */
+const char *clientconn_name(const struct clientconn *cc);
+
+/* clientconn_idle(cc): the server's idle timeout in seconds (0: none). */
+uint32_t clientconn_idle(const struct clientconn *cc);
+
+/*
+ * clientconn_max_body(cc, type, namelen): the largest body a request of
+ * type (MSG_SEND, MSG_PUBLISH) with a target of namelen bytes may carry
+ * under the server's max_message; 0 before the handshake.
+ */
+size_t	clientconn_max_body(const struct clientconn *cc, uint8_t type,
+	    size_t namelen);
+
+/* clientconn_peer_key(cc): the server's static key once known, or NULL. */
+const uint8_t *clientconn_peer_key(const struct clientconn *cc);
+
+/* clientconn_strerror(e): "network error", "timeout", ... */
+const char *clientconn_strerror(enum clientconn_err e);
+
+/* clientconn_free(cc): close, wipe and free; NULL does nothing. */
+void	clientconn_free(struct clientconn *cc);
+
+#endif /* !SECMSG_CLIENTCONN_H */

@@ -1,0 +1,66 @@
+/*
+ * knownhosts.h: the client's file of pinned server keys.
+ *
+ * One entry per line, '#' comment lines and blank lines ignored:
+ *
+ *     HOST KEY
+ *
+ * HOST is the server address exactly as the client was told to connect
+ * ("host:port", "[v6]:port" or "unix:/path"; no white space), KEY the
+ * server's 44-character base64 public key.  A host may be listed more than
+ * once (a key roll-over): any matching line is a match.
+ *
+ * Keys are compared in constant time.  A malformed line is an error naming
+ * the file and the line: a pin file we cannot read fully must not silently
+ * turn into "unknown host, accept?".  No output here: functions return -1
+ * and write a message into err.
+ */
+#ifndef SECMSG_KNOWNHOSTS_H
+#define SECMSG_KNOWNHOSTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "keys.h"
+
+enum knownhosts_result {
+	KNOWNHOSTS_MATCH = 0,	/* a line for host holds this key */
+	KNOWNHOSTS_UNKNOWN,	/* no line for host (or no file) */
+	KNOWNHOSTS_CHANGED	/* host is listed, with other key(s) */
+};
+
+/*
+ * knownhosts_default_path(buf, len): write the default file name,
+ * $XDG_CONFIG_HOME/secmsg/known_hosts, or ~/.config/secmsg/known_hosts when
+ * XDG_CONFIG_HOME is unset or empty.  Returns 0, or -1 when neither
+ * variable is usable or buf is too small.
+ */
+int	knownhosts_default_path(char *buf, size_t len);
+
+/*
+ * knownhosts_check(path, host, key, &res, &line, err, errlen): look host up
+ * in path and compare its key(s) with key.  A missing file means
+ * KNOWNHOSTS_UNKNOWN.  *line (may be NULL) is the line of the match, or of
+ * the first line for host when CHANGED, else 0.  Returns 0 with *res set,
+ * or -1 (unreadable file, malformed line) with a message in err.
+ */
+int	knownhosts_check(const char *path, const char *host,
+	    const uint8_t key[KEYS_KEYLEN], enum knownhosts_result *res,
+	    unsigned *line, char *err, size_t errlen);
+
+/*
+ * knownhosts_add(path, host, key, err, errlen): append "host key" to path,
+ * creating the file with mode 0600 and missing parent directories with
+ * mode 0700.  Returns 0, or -1 (bad host, I/O error) with a message.
+ */
+int	knownhosts_add(const char *path, const char *host,
+	    const uint8_t key[KEYS_KEYLEN], char *err, size_t errlen);
+
+/*
+ * knownhosts_host_valid(host): host can be stored (non-empty, printable,
+ * no white space, at most 1024 bytes).
+ */
+bool	knownhosts_host_valid(const char *host);
+
+#endif /* !SECMSG_KNOWNHOSTS_H */
