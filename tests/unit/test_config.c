@@ -1,0 +1,843 @@
+/*
+ * test_config.c: secmsgd.conf parsing: defaults, the sample file, and every
+ * way a file is refused, each with file:line: setting in the message.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "config.h"
+#include "tap.h"
+
+#define NITEMS(a)	(sizeof(a) / sizeof((a)[0]))
+
+static char tmpdir[] = "/tmp/test_config.XXXXXX";
+static char cfpath[sizeof(tmpdir) + 16];
+
+/* A refusal: the file's text, and what the message must say. */
+struct reject {
+	const char	*text;
+	int		 line;
+	const char	*setting;	/* NULL: no setting (syntax error) */
+	const char	*fragment;	/* also in the message, or NULL */
+};
+
+/* Write text (len bytes) to cfpath. */
+static int
+write_conf(const char *text, size_t len)
+{
+	FILE *f;
+
+	if ((f = fopen(cfpath, "w")) == NULL)
+		return (-1);
+	if (fwrite(text, 1, len, f) != len) {
+		fclose(f);
+		return (-1);
+	}
+	return (fclose(f) == 0 ? 0 : -1);
+}
+
+/* Write text to cfpath and load it; the result of conf_load. */
+static int
+load_text(const char *text, struct secmsgd_conf **c, char *err,
+    size_t errlen)
+{
+	if (write_conf(text, strlen(text)) == -1) {
+		(void)snprintf(err, errlen, "cannot write %s", cfpath);
+		return (-2);
+	}
+	return (conf_load(cfpath, c, err, errlen));
+}
+
+/*
+ * Load one rejected file; 0 if refused with "cfpath:line: setting: " at
+ * the start of the message (and fragment in it), else 1 with a diagnostic.
+ */
+static int
+check_reject(const struct reject *r)
+{
+	struct secmsgd_conf *c = (void *)1;
+	char err[CONF_ERRLEN], want[CONF_ERRLEN];
+
+	err[0] = '\0';
+	if (r->setting != NULL)
+		(void)snprintf(want, sizeof(want), "%s:%d: %s: ", cfpath,
+		    r->line, r->setting);
+	else
+		(void)snprintf(want, sizeof(want), "%s:%d: ", cfpath, r->line);
+	if (load_text(r->text, &c, err, sizeof(err)) != -1 || c != NULL) {
+		printf("# accepted: %s\n", r->text);
+		conf_free(c == (void *)1 ? NULL : c);
+		return (1);
+	}
+	if (strncmp(err, want, strlen(want)) != 0 ||
+	    (r->fragment != NULL && strstr(err, r->fragment) == NULL)) {
+		printf("# text: %s\n#  got: %s\n# want: %s... %s\n", r->text,
+		    err, want, r->fragment != NULL ? r->fragment : "");
+		return (1);
+	}
+	return (0);
+}
+
+/* Run check_reject over a table; the number of failures. */
+static int
+check_rejects(const struct reject *r, size_t n)
+{
+	size_t i;
+	int failed = 0;
+
+	for (i = 0; i < n; i++)
+		failed += check_reject(&r[i]);
+	return (failed);
+}
+
+/* Compare two configurations field by field, printing what differs. */
+static int
+conf_diff(const struct secmsgd_conf *a, const struct secmsgd_conf *b)
+{
+	int d = 0;
+	size_t i;
+
+#define CMPU(f) do {							\
+	if (a->f != b->f) {						\
+		printf("# %s: %lld != %lld\n", #f, (long long)a->f,	\
+		    (long long)b->f);					\
+		d++;							\
+	}								\
+} while (0)
+#define CMPS(f) do {							\
+	if (strcmp(a->f, b->f) != 0) {					\
+		printf("# %s: \"%s\" != \"%s\"\n", #f, a->f, b->f);	\
+		d++;							\
+	}								\
+} while (0)
+	CMPU(nlisten);
+	for (i = 0; i < a->nlisten && i < b->nlisten; i++) {
+		if (strcmp(a->listen[i].text, b->listen[i].text) != 0 ||
+		    a->listen[i].addrlen != b->listen[i].addrlen ||
+		    memcmp(&a->listen[i].addr, &b->listen[i].addr,
+		    a->listen[i].addrlen) != 0) {
+			printf("# listen[%zu] differs\n", i);
+			d++;
+		}
+	}
+	CMPS(state_dir);
+	CMPS(server_key);
+	CMPU(client_auth);
+	CMPS(authorized_keys);
+	CMPU(rekey_messages);
+	CMPU(rekey_seconds);
+	CMPU(handshake_timeout);
+	CMPU(idle_timeout);
+	CMPU(max_connections);
+	CMPU(max_connections_per_address);
+	CMPU(max_handshakes);
+	CMPU(handshake_rate);
+	CMPU(max_message_size);
+	CMPU(max_output_buffer);
+	CMPU(slow_consumer_timeout);
+	CMPU(rate_limit);
+	CMPU(rate_burst);
+	CMPU(log_level);
+	CMPU(syslog_facility);
+	CMPU(log_destination);
+	CMPS(user);
+	CMPS(pid_file);
+	CMPU(workers);
+#undef CMPU
+#undef CMPS
+	return (d);
+}
+
+/* Built-in defaults, as documented in config.h and secmsgd.conf(5). */
+static int
+test_defaults(void)
+{
+	struct secmsgd_conf *c = NULL;
+	struct sockaddr_in *sin;
+	struct sockaddr_in6 *sin6;
+	char err[CONF_ERRLEN], want[256];
+
+	unsetenv("STATE_DIRECTORY");
+	TAP_CHECK(conf_load(NULL, &c, err, sizeof(err)) == 0);
+	TAP_CHECK(c != NULL);
+	TAP_CHECK(c->file == NULL);
+	TAP_CHECK(c->nlisten == 2);
+	TAP_CHECK(c->listen_default);
+	TAP_CHECK(strcmp(c->listen[0].text, "127.0.0.1:7300") == 0);
+	TAP_CHECK(c->listen[0].family == AF_INET);
+	sin = (struct sockaddr_in *)&c->listen[0].addr;
+	TAP_CHECK(ntohs(sin->sin_port) == CONF_DEFAULT_PORT);
+	TAP_CHECK(ntohl(sin->sin_addr.s_addr) == INADDR_LOOPBACK);
+	TAP_CHECK(strcmp(c->listen[1].text, "[::1]:7300") == 0);
+	TAP_CHECK(c->listen[1].family == AF_INET6);
+	sin6 = (struct sockaddr_in6 *)&c->listen[1].addr;
+	TAP_CHECK(ntohs(sin6->sin6_port) == CONF_DEFAULT_PORT);
+	TAP_CHECK(IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr));
+	TAP_CHECK(strcmp(c->state_dir, SECMSGD_STATEDIR) == 0);
+	(void)snprintf(want, sizeof(want), "%s/server.key", SECMSGD_STATEDIR);
+	TAP_CHECK(strcmp(c->server_key, want) == 0);
+	(void)snprintf(want, sizeof(want), "%s/authorized_keys",
+	    SECMSGD_STATEDIR);
+	TAP_CHECK(strcmp(c->authorized_keys, want) == 0);
+	TAP_CHECK(c->client_auth == CONF_AUTH_AUTHORIZED);
+	TAP_CHECK(c->rekey_messages == 1000000);
+	TAP_CHECK(c->rekey_seconds == 3600);
+	TAP_CHECK(c->handshake_timeout == 10);
+	TAP_CHECK(c->idle_timeout == 300);
+	TAP_CHECK(c->max_connections == 1024);
+	TAP_CHECK(c->max_connections_per_address == 64);
+	TAP_CHECK(c->max_handshakes == 256);
+	TAP_CHECK(c->handshake_rate == 50);
+	TAP_CHECK(c->max_message_size == 1048576);
+	TAP_CHECK(c->max_output_buffer == 4194304);
+	TAP_CHECK(c->slow_consumer_timeout == 30);
+	TAP_CHECK(c->rate_limit == 0);
+	TAP_CHECK(c->rate_burst == 0);
+	TAP_CHECK(c->log_level == LOG_LVL_INFO);
+	TAP_CHECK(c->syslog_facility == LOG_DAEMON);
+	TAP_CHECK(c->log_destination == CONF_LOG_AUTO);
+	TAP_CHECK(strcmp(c->user, "") == 0);
+	TAP_CHECK(strcmp(c->pid_file, "") == 0);
+	TAP_CHECK(c->workers == 0);
+	conf_free(c);
+	conf_free(NULL);
+	return (0);
+}
+
+/* $STATE_DIRECTORY (first entry) moves the state and its derived paths. */
+static int
+test_state_directory_env(void)
+{
+	struct secmsgd_conf *c = NULL;
+	char err[CONF_ERRLEN];
+	int ok;
+
+	setenv("STATE_DIRECTORY", "/run/sm-a:/run/sm-b", 1);
+	ok = strcmp(conf_default_state_dir(), "/run/sm-a") == 0;
+	if (ok && conf_load(NULL, &c, err, sizeof(err)) == 0) {
+		ok = strcmp(c->state_dir, "/run/sm-a") == 0 &&
+		    strcmp(c->server_key, "/run/sm-a/server.key") == 0 &&
+		    strcmp(c->authorized_keys,
+		    "/run/sm-a/authorized_keys") == 0;
+		conf_free(c);
+	} else
+		ok = 0;
+	/* A relative value is not trusted. */
+	setenv("STATE_DIRECTORY", "relative", 1);
+	ok = ok && strcmp(conf_default_state_dir(), SECMSGD_STATEDIR) == 0;
+	unsetenv("STATE_DIRECTORY");
+	TAP_CHECK(ok);
+	TAP_CHECK(strcmp(conf_default_state_dir(), SECMSGD_STATEDIR) == 0);
+	return (0);
+}
+
+/* Read a file of the source tree into a malloc'd string. */
+static char *
+read_srcfile(const char *rel, char *path, size_t pathlen)
+{
+	const char *top = getenv("top_srcdir");
+	FILE *f;
+	char *buf;
+	size_t n;
+
+	(void)snprintf(path, pathlen, "%s/%s", top != NULL ? top : ".", rel);
+	if ((f = fopen(path, "r")) == NULL)
+		return (NULL);
+	if ((buf = malloc(65536)) == NULL) {
+		fclose(f);
+		return (NULL);
+	}
+	n = fread(buf, 1, 65535, f);
+	buf[n] = '\0';
+	fclose(f);
+	return (buf);
+}
+
+/*
+ * The sample parses and matches the defaults, apart from the paths it
+ * sets for a Debian install; with every commented-out "#name = value"
+ * line enabled it still does, so the values it shows are the defaults.
+ */
+static int
+test_sample(void)
+{
+	struct secmsgd_conf *d = NULL, *c = NULL, *u = NULL;
+	char path[1024], err[CONF_ERRLEN], *text, *p;
+	int diffs;
+
+	unsetenv("STATE_DIRECTORY");
+	text = read_srcfile("conf/secmsgd.conf", path, sizeof(path));
+	TAP_CHECK(text != NULL);
+	TAP_CHECK(conf_load(NULL, &d, err, sizeof(err)) == 0);
+	if (conf_load(path, &c, err, sizeof(err)) != 0)
+		printf("# %s\n", err);
+	TAP_CHECK(c != NULL);
+	TAP_CHECK(strcmp(c->file, path) == 0);
+	TAP_CHECK(strcmp(c->state_dir, "/var/lib/secmsgd") == 0);
+	TAP_CHECK(strcmp(c->server_key, "/var/lib/secmsgd/server.key") == 0);
+	TAP_CHECK(strcmp(c->authorized_keys,
+	    "/etc/secmsgd/authorized_keys") == 0);
+	TAP_CHECK(c->client_auth == CONF_AUTH_AUTHORIZED);
+	/* Everything else is the built-in default. */
+	free(d->state_dir);
+	free(d->server_key);
+	free(d->authorized_keys);
+	d->state_dir = strdup(c->state_dir);
+	d->server_key = strdup(c->server_key);
+	d->authorized_keys = strdup(c->authorized_keys);
+	TAP_CHECK(d->state_dir && d->server_key && d->authorized_keys);
+	diffs = conf_diff(c, d);
+	TAP_CHECK(diffs == 0);
+	TAP_CHECK(c->listen_default);
+
+	/* Uncomment "#name = " lines: still the same configuration. */
+	for (p = text; (p = strstr(p, "\n#")) != NULL; p++) {
+		size_t n = strspn(p + 2, "abcdefghijklmnopqrstuvwxyz_");
+
+		if (n > 0 && strncmp(p + 2 + n, " = ", 3) == 0)
+			p[1] = ' ';
+	}
+	TAP_CHECK(strstr(text, " listen = [") != NULL);
+	TAP_CHECK(strstr(text, " workers = 0;") != NULL);
+	if (load_text(text, &u, err, sizeof(err)) != 0)
+		printf("# %s\n", err);
+	TAP_CHECK(u != NULL);
+	diffs = conf_diff(u, d);
+	TAP_CHECK(diffs == 0);
+	TAP_CHECK(!u->listen_default);
+	conf_free(u);
+	conf_free(c);
+	conf_free(d);
+	free(text);
+	return (0);
+}
+
+/* Every value a file can set, at range edges, is stored as written. */
+static int
+test_values(void)
+{
+	struct secmsgd_conf *c = NULL;
+	char err[CONF_ERRLEN];
+
+	TAP_CHECK(load_text(
+	    "listen = [ \"192.0.2.1:1\", \"[2001:db8::1]:65535\",\n"
+	    "    \"unix:/run/secmsgd/sock\" ];\n"
+	    "state_dir = \"/srv/sm/\";\n"
+	    "client_auth = \"any\";\n"
+	    "rekey_messages = 4294967295;\n"
+	    "rekey_seconds = 0;\n"
+	    "handshake_timeout = 300;\n"
+	    "idle_timeout = 5;\n"
+	    "max_connections = 1000000;\n"
+	    "max_connections_per_address = 1;\n"
+	    "max_handshakes = 100000;\n"
+	    "handshake_rate = 0;\n"
+	    "max_message_size = 16777216;\n"
+	    "slow_consumer_timeout = 3600;\n"
+	    "rate_limit = 1000000;\n"
+	    "log_level = \"debug\";\n"
+	    "syslog_facility = \"local7\";\n"
+	    "log_destination = \"both\";\n"
+	    "user = \"secmsgd\";\n"
+	    "pid_file = \"/run/secmsgd.pid\";\n"
+	    "workers = 64;\n", &c, err, sizeof(err)) == 0);
+	TAP_CHECK(c->nlisten == 3 && !c->listen_default);
+	TAP_CHECK(c->listen[0].family == AF_INET);
+	TAP_CHECK(c->listen[1].family == AF_INET6);
+	TAP_CHECK(c->listen[2].family == AF_UNIX);
+	TAP_CHECK(strcmp(c->listen[2].text, "unix:/run/secmsgd/sock") == 0);
+	TAP_CHECK(strcmp(c->state_dir, "/srv/sm/") == 0);
+	/* Derived paths follow state_dir, without a double slash. */
+	TAP_CHECK(strcmp(c->server_key, "/srv/sm/server.key") == 0);
+	TAP_CHECK(strcmp(c->authorized_keys, "/srv/sm/authorized_keys") == 0);
+	TAP_CHECK(c->client_auth == CONF_AUTH_ANY);
+	TAP_CHECK(c->rekey_messages == 4294967295u);
+	TAP_CHECK(c->rekey_seconds == 0);
+	TAP_CHECK(c->handshake_timeout == 300);
+	TAP_CHECK(c->idle_timeout == 5);
+	TAP_CHECK(c->max_connections == 1000000);
+	TAP_CHECK(c->max_connections_per_address == 1);
+	TAP_CHECK(c->max_handshakes == 100000);
+	TAP_CHECK(c->handshake_rate == 0);
+	TAP_CHECK(c->max_message_size == 16777216);
+	/* Left unset, max_output_buffer grows to fit the message size. */
+	TAP_CHECK(c->max_output_buffer == 2u * 16777216 + 65536);
+	TAP_CHECK(c->slow_consumer_timeout == 3600);
+	TAP_CHECK(c->rate_limit == 1000000);
+	TAP_CHECK(c->rate_burst == 1000000);	/* 0: same as rate_limit */
+	TAP_CHECK(c->log_level == LOG_LVL_DEBUG);
+	TAP_CHECK(c->syslog_facility == LOG_LOCAL7);
+	TAP_CHECK(c->log_destination == CONF_LOG_BOTH);
+	TAP_CHECK(strcmp(c->user, "secmsgd") == 0);
+	TAP_CHECK(strcmp(c->pid_file, "/run/secmsgd.pid") == 0);
+	TAP_CHECK(c->workers == 64);
+	TAP_CHECK(strcmp(c->file, cfpath) == 0);
+	conf_free(c);
+
+	/* The other edges, 64-bit and hex forms, explicit paths. */
+	c = NULL;
+	TAP_CHECK(load_text(
+	    "rekey_messages = 16;\n"
+	    "rekey_seconds = 604800L;\n"
+	    "handshake_rate = 0x186A0;\n"
+	    "max_message_size = 1024;\n"
+	    "max_output_buffer = 67584;\n"
+	    "rate_limit = 10;\n"
+	    "rate_burst = 1;\n"
+	    "server_key = \"/k/s.key\";\n"
+	    "authorized_keys = \"/etc/secmsgd/authorized_keys\";\n"
+	    "syslog_facility = \"authpriv\";\n"
+	    "log_level = \"error\";\n", &c, err, sizeof(err)) == 0);
+	TAP_CHECK(c->rekey_messages == 16);
+	TAP_CHECK(c->rekey_seconds == 604800);
+	TAP_CHECK(c->handshake_rate == 100000);
+	TAP_CHECK(c->max_message_size == 1024);
+	TAP_CHECK(c->max_output_buffer == 67584);
+	TAP_CHECK(c->rate_limit == 10 && c->rate_burst == 1);
+	TAP_CHECK(strcmp(c->server_key, "/k/s.key") == 0);
+	TAP_CHECK(strcmp(c->authorized_keys,
+	    "/etc/secmsgd/authorized_keys") == 0);
+	TAP_CHECK(c->syslog_facility == LOG_AUTHPRIV);
+	TAP_CHECK(c->log_level == LOG_LVL_ERR);
+	conf_free(c);
+
+	/* An empty file (and comments only) is all defaults. */
+	c = NULL;
+	TAP_CHECK(load_text("# nothing\n// here\n/* at\n all */\n", &c, err,
+	    sizeof(err)) == 0);
+	TAP_CHECK(c->listen_default && c->idle_timeout == 300);
+	conf_free(c);
+	return (0);
+}
+
+/* conf_parse_listen on its own: the three forms and what they fill in. */
+static int
+test_parse_listen(void)
+{
+	struct conf_listen l;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&l.addr;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&l.addr;
+	struct sockaddr_un *sun = (struct sockaddr_un *)&l.addr;
+	char err[CONF_ERRLEN], longpath[200];
+	uint8_t v6[16];
+
+	TAP_CHECK(conf_parse_listen("0.0.0.0:443", &l, err, sizeof(err)) == 0);
+	TAP_CHECK(l.family == AF_INET && l.addrlen == sizeof(*sin));
+	TAP_CHECK(sin->sin_family == AF_INET && ntohs(sin->sin_port) == 443);
+	TAP_CHECK(sin->sin_addr.s_addr == htonl(INADDR_ANY));
+	TAP_CHECK(strcmp(l.text, "0.0.0.0:443") == 0);
+	free(l.text);
+
+	TAP_CHECK(conf_parse_listen("[2001:db8::7]:7300", &l, err,
+	    sizeof(err)) == 0);
+	TAP_CHECK(l.family == AF_INET6 && l.addrlen == sizeof(*sin6));
+	TAP_CHECK(ntohs(sin6->sin6_port) == 7300);
+	TAP_CHECK(inet_pton(AF_INET6, "2001:db8::7", v6) == 1);
+	TAP_CHECK(memcmp(&sin6->sin6_addr, v6, 16) == 0);
+	free(l.text);
+
+	TAP_CHECK(conf_parse_listen("unix:/run/s", &l, err, sizeof(err)) == 0);
+	TAP_CHECK(l.family == AF_UNIX && sun->sun_family == AF_UNIX);
+	TAP_CHECK(strcmp(sun->sun_path, "/run/s") == 0);
+	TAP_CHECK(l.addrlen > strlen("/run/s"));
+	TAP_CHECK(strcmp(l.text, "unix:/run/s") == 0);
+	free(l.text);
+
+	/* The longest path that fits, and one byte more. */
+	memset(longpath, 'a', sizeof(longpath));
+	memcpy(longpath, "unix:/", 6);
+	longpath[5 + sizeof(sun->sun_path) - 1] = '\0';
+	TAP_CHECK(conf_parse_listen(longpath, &l, err, sizeof(err)) == 0);
+	free(l.text);
+	longpath[5 + sizeof(sun->sun_path) - 1] = 'a';
+	longpath[5 + sizeof(sun->sun_path)] = '\0';
+	TAP_CHECK(conf_parse_listen(longpath, &l, err, sizeof(err)) == -1);
+	TAP_CHECK(strstr(err, "too long") != NULL ||
+	    strstr(err, "longer than") != NULL);
+	TAP_CHECK(l.text == NULL);
+	return (0);
+}
+
+/* Syntax errors, including what libconfig itself refuses. */
+static int
+test_reject_syntax(void)
+{
+	static const struct reject r[] = {
+		{ "idle_timeout = 300;\nworkers = = 5;\n", 2, NULL,
+		    "syntax error" },
+		/* libconfig notices an open string at the end of the file. */
+		{ "# a\n\nlog_level = \"info;\n", 4, NULL, NULL },
+		{ "idle_timeout = 300;\nworkers = 1 2;\nuser = \"x\";\n", 2,
+		    NULL, "syntax error" },
+		{ "workers = 1;\nuser = \"x\"\nlisten = [ \"1.2.3.4:5\" ;\n",
+		    3, NULL, NULL },
+		{ "idle_timeout = 300;\n\nidle_timeout = 301;\n", 3, NULL,
+		    "duplicate" },
+		{ "\n@include \"/etc/passwd\"\n", 2, NULL, "@include" },
+		{ "listen = [ \"127.0.0.1:1\", 5 ];\n", 1, NULL, NULL },
+	};
+	struct reject nul = { NULL, 2, NULL, "NUL" };
+	struct secmsgd_conf *c = NULL;
+	char err[CONF_ERRLEN], want[CONF_ERRLEN];
+	static const char withnul[] = "workers = 1;\nuser = \"a\0b\";\n";
+
+	TAP_CHECK(check_rejects(r, NITEMS(r)) == 0);
+
+	/* A NUL byte would hide the rest of the file from libconfig. */
+	TAP_CHECK(write_conf(withnul, sizeof(withnul) - 1) == 0);
+	TAP_CHECK(conf_load(cfpath, &c, err, sizeof(err)) == -1);
+	TAP_CHECK(c == NULL);
+	(void)snprintf(want, sizeof(want), "%s:%d: ", cfpath, nul.line);
+	TAP_CHECK(strncmp(err, want, strlen(want)) == 0);
+	TAP_CHECK(strstr(err, nul.fragment) != NULL);
+
+	/* A file that cannot be read names the file and the cause. */
+	(void)snprintf(want, sizeof(want), "%s/missing.conf", tmpdir);
+	TAP_CHECK(conf_load(want, &c, err, sizeof(err)) == -1);
+	TAP_CHECK(strstr(err, want) == err);
+	TAP_CHECK(strstr(err, "No such file") != NULL);
+	TAP_CHECK(conf_load(tmpdir, &c, err, sizeof(err)) == -1);
+	TAP_CHECK(strstr(err, tmpdir) == err);
+	return (0);
+}
+
+/* Unknown settings, anywhere in the file. */
+static int
+test_reject_unknown(void)
+{
+	static const struct reject r[] = {
+		{ "bogus = 1;\n", 1, "bogus", "unknown setting" },
+		{ "workers = 1;\n\n# x\nlisten_address = \"1.2.3.4:5\";\n", 4,
+		    "listen_address", "unknown setting" },
+		{ "Idle_timeout = 30;\n", 1, "Idle_timeout",
+		    "unknown setting" },
+		{ "workers = 1;\nlimits = { idle_timeout = 5; };\n", 2,
+		    "limits", "unknown setting" },
+		{ "workers = 1; idle = 5;\n", 1, "idle", "unknown setting" },
+	};
+
+	TAP_CHECK(check_rejects(r, NITEMS(r)) == 0);
+	return (0);
+}
+
+/* All settings, by kind, for the wrong-type and range tests. */
+static const char *const uint_settings[] = {
+	"rekey_messages", "rekey_seconds", "handshake_timeout",
+	"idle_timeout", "max_connections", "max_connections_per_address",
+	"max_handshakes", "handshake_rate", "max_message_size",
+	"max_output_buffer", "slow_consumer_timeout", "rate_limit",
+	"rate_burst", "workers",
+};
+static const char *const string_settings[] = {
+	"state_dir", "server_key", "client_auth", "authorized_keys",
+	"log_level", "syslog_facility", "log_destination", "user", "pid_file",
+};
+
+/* Every setting given each wrong type is refused on its line. */
+static int
+test_reject_types(void)
+{
+	static const char *const not_int[] = {
+		"\"30\"", "30.0", "true", "[ 30 ]", "( 30 )", "{ a = 30; }",
+	};
+	static const char *const not_string[] = {
+		"1", "1L", "1.5", "false", "[ \"/x\" ]", "( \"/x\" )",
+		"{ a = \"/x\"; }",
+	};
+	static const char *const not_listen[] = {
+		"\"127.0.0.1:7300\"", "7300", "true", "{ a = \"1.2.3.4:5\"; }",
+	};
+	struct reject r;
+	char text[256];
+	size_t i, j;
+	int failed = 0;
+
+	r.text = text;
+	r.line = 2;
+	for (i = 0; i < NITEMS(uint_settings); i++) {
+		for (j = 0; j < NITEMS(not_int); j++) {
+			(void)snprintf(text, sizeof(text), "# t\n%s = %s;\n",
+			    uint_settings[i], not_int[j]);
+			r.setting = uint_settings[i];
+			r.fragment = "must be an integer";
+			failed += check_reject(&r);
+		}
+	}
+	for (i = 0; i < NITEMS(string_settings); i++) {
+		for (j = 0; j < NITEMS(not_string); j++) {
+			(void)snprintf(text, sizeof(text), "# t\n%s = %s;\n",
+			    string_settings[i], not_string[j]);
+			r.setting = string_settings[i];
+			r.fragment = "must be a string";
+			failed += check_reject(&r);
+		}
+	}
+	for (j = 0; j < NITEMS(not_listen); j++) {
+		(void)snprintf(text, sizeof(text), "# t\nlisten = %s;\n",
+		    not_listen[j]);
+		r.setting = "listen";
+		r.fragment = "must be an array of strings";
+		failed += check_reject(&r);
+	}
+	/* A list with a number in it: the element's line. */
+	r.text = "listen = (\n  \"127.0.0.1:1\",\n  5 );\n";
+	r.line = 3;
+	failed += check_reject(&r);
+	TAP_CHECK(failed == 0);
+	return (0);
+}
+
+/* Each number just outside its range, below and above, is refused. */
+static int
+test_reject_range(void)
+{
+	static const struct {
+		const char	*name;
+		const char	*below;
+		const char	*above;
+	} t[] = {
+		{ "rekey_messages", "15", "4294967296" },
+		{ "rekey_messages", "-1", "4294967296L" },
+		{ "rekey_seconds", "9", "604801" },
+		{ "handshake_timeout", "0", "301" },
+		{ "idle_timeout", "4", "86401" },
+		{ "max_connections", "0", "1000001" },
+		{ "max_connections_per_address", "0", "1000001" },
+		{ "max_handshakes", "0", "100001" },
+		{ "handshake_rate", "-1", "100001" },
+		{ "max_message_size", "1023", "16777217" },
+		{ "max_output_buffer", "67583", "1073741825" },
+		{ "slow_consumer_timeout", "0", "3601" },
+		{ "rate_limit", "-1", "1000001" },
+		{ "rate_burst", "-5", "1000001" },
+		{ "workers", "-1", "65" },
+		/* libconfig 1.5 would wrap these to 1 and 0 unguarded. */
+		{ "max_connections", "-4294967295", "4294967297" },
+		{ "workers", "-99999999999999999999", "0x100000000" },
+		{ "idle_timeout", "-2147483648", "99999999999999999999" },
+	};
+	struct reject r;
+	char text[256];
+	size_t i;
+	int failed = 0;
+
+	r.text = text;
+	r.line = 3;
+	r.fragment = "between";
+	for (i = 0; i < NITEMS(t); i++) {
+		r.setting = t[i].name;
+		(void)snprintf(text, sizeof(text), "workers = 2;\n\n%s = %s;\n",
+		    t[i].name, t[i].below);
+		if (strcmp(t[i].name, "workers") == 0)
+			(void)snprintf(text, sizeof(text), "user = \"\";\n\n"
+			    "%s = %s;\n", t[i].name, t[i].below);
+		failed += check_reject(&r);
+		(void)snprintf(text + strlen(text) - strlen(t[i].below) - 2,
+		    sizeof(text) - (strlen(text) - strlen(t[i].below) - 2),
+		    "%s;\n", t[i].above);
+		failed += check_reject(&r);
+	}
+	TAP_CHECK(failed == 0);
+	return (0);
+}
+
+/* Enumerations: anything but the documented names, case included. */
+static int
+test_reject_enums(void)
+{
+	static const struct reject r[] = {
+		{ "client_auth = \"all\";\n", 1, "client_auth",
+		    "must be one of: authorized, any" },
+		{ "client_auth = \"Any\";\n", 1, "client_auth", NULL },
+		{ "client_auth = \"\";\n", 1, "client_auth", NULL },
+		{ "\nlog_level = \"verbose\";\n", 2, "log_level",
+		    "must be one of: error, warning, notice, info, debug" },
+		{ "log_level = \"INFO\";\n", 1, "log_level", NULL },
+		{ "log_level = \"err\";\n", 1, "log_level", NULL },
+		{ "syslog_facility = \"kern\";\n", 1, "syslog_facility",
+		    "local7" },
+		{ "syslog_facility = \"local8\";\n", 1, "syslog_facility",
+		    NULL },
+		{ "syslog_facility = \"LOG_DAEMON\";\n", 1, "syslog_facility",
+		    NULL },
+		{ "log_destination = \"file\";\n", 1, "log_destination",
+		    "must be one of: auto, syslog, stderr, both" },
+		{ "log_destination = \"syslog \";\n", 1, "log_destination",
+		    NULL },
+	};
+
+	TAP_CHECK(check_rejects(r, NITEMS(r)) == 0);
+	return (0);
+}
+
+/* Bad listen addresses, on the line of the bad element. */
+static int
+test_reject_listen(void)
+{
+	static char overlong[256];
+	static struct reject r[] = {
+		{ "listen = [ \"127.0.0.1\" ];\n", 1, "listen", "port" },
+		{ "listen = [ \"127.0.0.1:0\" ];\n", 1, "listen", "port" },
+		{ "listen = [ \"127.0.0.1:70000\" ];\n", 1, "listen", "port" },
+		{ "listen = [ \"127.0.0.1:\" ];\n", 1, "listen", "port" },
+		{ "listen = [ \"127.0.0.1:+80\" ];\n", 1, "listen", "port" },
+		{ "listen = [ \"127.0.0.1:80x\" ];\n", 1, "listen", "port" },
+		{ "listen = [ \"localhost:7300\" ];\n", 1, "listen",
+		    "host names are not allowed" },
+		{ "listen = [ \"example.org:7300\" ];\n", 1, "listen",
+		    "numeric" },
+		{ "listen = [ \"1.2.3:7300\" ];\n", 1, "listen", "numeric" },
+		{ "listen = [ \"[::1:7300\" ];\n", 1, "listen", "']'" },
+		{ "listen = [ \"[::1]7300\" ];\n", 1, "listen", "port" },
+		{ "listen = [ \"[::1]\" ];\n", 1, "listen", "port" },
+		{ "listen = [ \"[::1]:0\" ];\n", 1, "listen", "port" },
+		{ "listen = [ \"[1.2.3.4]:80\" ];\n", 1, "listen", "IPv6" },
+		{ "listen = [ \"[localhost]:80\" ];\n", 1, "listen", "IPv6" },
+		{ "listen = [ \"::1:7300\" ];\n", 1, "listen", "brackets" },
+		{ "listen = [ \"unix:sock\" ];\n", 1, "listen", "absolute" },
+		{ "listen = [ \"unix:\" ];\n", 1, "listen", "absolute" },
+		{ NULL, 1, "listen", "longer than" },	/* overlong, below */
+		{ "listen = [ \"\" ];\n", 1, "listen", "port" },
+		{ "listen = [];\n", 1, "listen", "at least one" },
+		{ "listen = ();\n", 1, "listen", "at least one" },
+		{ "listen = [\n  \"127.0.0.1:7300\",\n  \"[::1]:7300\",\n"
+		    "  \"127.0.0.1:7300\" ];\n", 4, "listen", "duplicate" },
+		{ "listen = [ \"[::1]:7300\", \"[0:0::1]:7300\" ];\n", 1,
+		    "listen", "duplicate" },
+		{ "listen = [ \"1.2.3.4:80\", \"1.2.3.4:080\" ];\n", 1,
+		    "listen", "duplicate" },
+		{ "listen = [ \"unix:/run/s\", \"unix:/run/s\" ];\n", 1,
+		    "listen", "duplicate" },
+		{ "workers = 1;\nlisten = [\n  \"1.2.3.4:80\",\n"
+		    "  \"1.2.3.4:99999\" ];\n", 4, "listen", "65535" },
+	};
+	size_t i;
+	int n;
+
+	n = snprintf(overlong, sizeof(overlong), "listen = [ \"unix:/");
+	for (i = 0; i < sizeof(((struct sockaddr_un *)0)->sun_path); i++)
+		overlong[n++] = 'p';
+	(void)snprintf(overlong + n, sizeof(overlong) - (size_t)n,
+	    "\" ];\n");
+	for (i = 0; i < NITEMS(r); i++)
+		if (r[i].text == NULL)
+			r[i].text = overlong;
+	TAP_CHECK(check_rejects(r, NITEMS(r)) == 0);
+	return (0);
+}
+
+/* Paths must be absolute; only pid_file may be empty. */
+static int
+test_reject_paths(void)
+{
+	static const struct reject r[] = {
+		{ "state_dir = \"var/lib/secmsgd\";\n", 1, "state_dir",
+		    "absolute" },
+		{ "state_dir = \"\";\n", 1, "state_dir", "absolute" },
+		{ "\nserver_key = \"server.key\";\n", 2, "server_key",
+		    "absolute" },
+		{ "server_key = \"\";\n", 1, "server_key", "absolute" },
+		{ "authorized_keys = \"./authorized_keys\";\n", 1,
+		    "authorized_keys", "absolute" },
+		{ "authorized_keys = \"~/keys\";\n", 1, "authorized_keys",
+		    "absolute" },
+		{ "pid_file = \"run/secmsgd.pid\";\n", 1, "pid_file",
+		    "absolute" },
+	};
+
+	TAP_CHECK(check_rejects(r, NITEMS(r)) == 0);
+	return (0);
+}
+
+/* Checks between settings: the output mark and the burst. */
+static int
+test_reject_cross(void)
+{
+	static const struct reject r[] = {
+		{ "max_message_size = 16777216;\nmax_output_buffer = 4194304;"
+		    "\n", 2, "max_output_buffer", "33619968" },
+		{ "max_output_buffer = 2162687;\n", 1, "max_output_buffer",
+		    "2 * max_message_size" },
+		{ "\nrate_burst = 10;\n", 2, "rate_burst", "rate_limit" },
+	};
+	struct secmsgd_conf *c = NULL;
+	char err[CONF_ERRLEN];
+
+	TAP_CHECK(check_rejects(r, NITEMS(r)) == 0);
+	/* The smallest mark the default message size allows is fine. */
+	TAP_CHECK(load_text("max_output_buffer = 2162688;\n", &c, err,
+	    sizeof(err)) == 0);
+	TAP_CHECK(c->max_output_buffer == 2162688);
+	conf_free(c);
+	return (0);
+}
+
+/* conf_load_string behaves as conf_load and names its text. */
+static int
+test_load_string(void)
+{
+	static const char good[] = "idle_timeout = 42;\n";
+	static const char bad[] = "\n\nidle_timeout = 4;\n";
+	struct secmsgd_conf *c = NULL;
+	char err[CONF_ERRLEN];
+
+	TAP_CHECK(conf_load_string(good, sizeof(good) - 1, "<t>", &c, err,
+	    sizeof(err)) == 0);
+	TAP_CHECK(c->idle_timeout == 42 && strcmp(c->file, "<t>") == 0);
+	conf_free(c);
+	c = NULL;
+	TAP_CHECK(conf_load_string(bad, sizeof(bad) - 1, "<t>", &c, err,
+	    sizeof(err)) == -1);
+	TAP_CHECK(c == NULL);
+	TAP_CHECK(strncmp(err, "<t>:3: idle_timeout: ", 21) == 0);
+	/* Only len bytes are read. */
+	TAP_CHECK(conf_load_string(good, 12, "<t>", &c, err,
+	    sizeof(err)) == -1);
+	TAP_CHECK(strncmp(err, "<t>:1: ", 7) == 0);
+	return (0);
+}
+
+static const struct tap_test tests[] = {
+	{ "defaults", test_defaults },
+	{ "STATE_DIRECTORY", test_state_directory_env },
+	{ "sample config", test_sample },
+	{ "values and edges", test_values },
+	{ "conf_parse_listen", test_parse_listen },
+	{ "reject: syntax", test_reject_syntax },
+	{ "reject: unknown settings", test_reject_unknown },
+	{ "reject: wrong types", test_reject_types },
+	{ "reject: out of range", test_reject_range },
+	{ "reject: bad enums", test_reject_enums },
+	{ "reject: bad listen addresses", test_reject_listen },
+	{ "reject: relative paths", test_reject_paths },
+	{ "reject: cross-checks", test_reject_cross },
+	{ "conf_load_string", test_load_string },
+};
+
+int
+main(void)
+{
+	int rc;
+
+	if (mkdtemp(tmpdir) == NULL) {
+		printf("Bail out! mkdtemp: %s\n", tmpdir);
+		return (1);
+	}
+	(void)snprintf(cfpath, sizeof(cfpath), "%s/t.conf", tmpdir);
+	rc = tap_run(tests, NITEMS(tests));
+	(void)unlink(cfpath);
+	(void)rmdir(tmpdir);
+	return (rc);
+}
