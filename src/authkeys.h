@@ -1,7 +1,9 @@
 /*
  * authkeys.h: the authorized keys file, the daemon's key policy.
  *
- * One entry per line; '#' starts a comment line; blank lines are ignored:
+ * One entry per line; a line whose first non-blank character is '#' is a
+ * comment; blank lines are ignored; fields are separated by spaces or tabs;
+ * CRLF line ends are accepted:
  *
  *     KEY NAME [OPTION ...]
  *
@@ -15,8 +17,9 @@
  *     no-who           no presence listing
  *
  * LIST is a comma-separated list of channel names or prefix patterns ending
- * in '*' ("plant1.*", "*"); an empty LIST allows none.  A key listed twice is
- * an error.  Any bad line rejects the whole file, with file:line.
+ * in '*' ("plant1.*", "*"); an empty LIST allows none.  A key listed twice,
+ * an unknown option or an option given twice is an error.  Any bad line
+ * rejects the whole file, with file:line (key text is never quoted).
  *
  * Lookups hash the key with a random SipHash key (so crafted keys cannot
  * flood one bucket) and confirm with a constant-time compare.
@@ -47,8 +50,11 @@ int	authkeys_parse(const char *buf, size_t len, const char *file,
 /*
  * authkeys_load(path, &ak, err, errlen): read and parse path.  The file must
  * be a regular file not writable by group or others, owned by root or the
- * effective user.  Returns 0, or -1 with a message (the caller fails closed:
- * admits nobody, or keeps the set it had).
+ * effective user, at most 16 MiB.  Returns 0, or -1 with a message (the
+ * caller fails closed: admits nobody, or keeps the set it had) and errno
+ * set: ENOENT when the file does not exist, EPERM for a refused owner or
+ * mode, EINVAL for a non-regular file or bad content, EFBIG when too large,
+ * else the cause.
  */
 int	authkeys_load(const char *path, struct authkeys **ak, char *err,
 	    size_t errlen);
