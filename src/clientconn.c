@@ -183,7 +183,7 @@ flush(struct clientconn *cc, int64_t deadline, char *err, size_t errlen)
 	return (CLIENTCONN_OK);
 }
 
-/* Read more bytes into cc->in (which must be drained), waiting until deadline. */
+/* Refill the drained cc->in from the socket, waiting until deadline. */
 static enum clientconn_err
 fill(struct clientconn *cc, int64_t deadline, char *err, size_t errlen)
 {

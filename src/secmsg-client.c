@@ -477,7 +477,8 @@ confirm_on_tty(void)
 	fputs("Trust this key and remember it (yes/no)? ", tty);
 	fflush(tty);
 	if (fgets(answer, sizeof(answer), tty) != NULL)
-		yes = strcmp(answer, "yes\n") == 0 || strcmp(answer, "yes") == 0;
+		yes = strcmp(answer, "yes\n") == 0 ||
+		    strcmp(answer, "yes") == 0;
 	fclose(tty);
 	return (yes);
 }
@@ -514,7 +515,8 @@ warn_changed(struct client *c, const char *fp, const char *b64,
 	else
 		fprintf(stderr,
 		    "If the new key is right, delete line %u of %s\n"
-		    "(or replace its key with the new one) and connect again.\n",
+		    "(or replace its key with the new one), then connect "
+		    "again.\n",
 		    line, c->known_hosts);
 	fprintf(stderr, "Refusing to connect.\n");
 }
