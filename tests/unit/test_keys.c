@@ -328,7 +328,8 @@ t_refuse_content(void)
 	TAP_CHECK(writefile(path, buf, KEYS_B64LEN, 0600) == 0);
 	TAP_CHECK(load_fails(path, "base64") == 0);
 	/* All-zero key. */
-	memcpy(buf, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", KEYS_B64LEN);
+	memset(buf, 'A', KEYS_B64LEN - 1);
+	buf[KEYS_B64LEN - 1] = '=';
 	TAP_CHECK(writefile(path, buf, KEYS_B64LEN, 0600) == 0);
 	TAP_CHECK(load_fails(path, "zero") == 0);
 	/* Empty file. */
