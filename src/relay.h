@@ -1,0 +1,93 @@
+/*
+ * relay.h: who is online under which name, and who listens on which
+ * channel.  This is the one place in the daemon holding state shared
+ * between connections; routing decisions are lookups here.  No I/O: callers
+ * get visitor callbacks and do the delivering.
+ *
+ * Each authenticated session embeds a struct relay_member.  A visitor must
+ * not attach, detach, join or leave while a walk is under way (sessions
+ * defer their closing for this reason).
+ */
+#ifndef SECMSG_RELAY_H
+#define SECMSG_RELAY_H
+
+#include <sys/queue.h>
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define RELAY_MAX_SUBS	1024	/* channels one connection may join */
+
+struct relay;
+struct relay_name;
+struct relay_sub;
+
+struct relay_member {
+	struct relay_name		*name;	/* NULL when detached */
+	TAILQ_ENTRY(relay_member)	 name_link;
+	LIST_HEAD(, relay_sub)		 subs;	/* channels joined */
+	uint32_t			 nsubs;
+	void				*owner;	/* the session */
+};
+
+/* relay_new(): an empty relay, or NULL when out of memory. */
+struct relay *relay_new(void);
+
+/* relay_free(r): r must be empty (all members detached); NULL is fine. */
+void	relay_free(struct relay *r);
+
+/* relay_member_init(m, owner): set up m (detached) for owner. */
+void	relay_member_init(struct relay_member *m, void *owner);
+
+/*
+ * relay_attach(r, m, name, len): m is online as name.  Returns 0, or -1
+ * when out of memory.
+ */
+int	relay_attach(struct relay *r, struct relay_member *m, const char *name,
+	    size_t len);
+
+/* relay_detach(r, m): leave every channel and go offline; idempotent. */
+void	relay_detach(struct relay *r, struct relay_member *m);
+
+/*
+ * relay_join(r, m, chan, len): subscribe m.  Returns 0 (joined), 1 (was
+ * already), -1 (out of memory), -2 (RELAY_MAX_SUBS reached).
+ */
+int	relay_join(struct relay *r, struct relay_member *m, const char *chan,
+	    size_t len);
+
+/* relay_leave(r, m, chan, len): unsubscribe; 0, or 1 when not joined. */
+int	relay_leave(struct relay *r, struct relay_member *m, const char *chan,
+	    size_t len);
+
+typedef void relay_visit_fn(struct relay_member *m, void *arg);
+
+/*
+ * relay_each_named(r, name, len, fn, arg): call fn for every member online
+ * as name, in attach order.  Returns how many there were (0: offline).
+ */
+size_t	relay_each_named(struct relay *r, const char *name, size_t len,
+	    relay_visit_fn *fn, void *arg);
+
+/* relay_each_subscriber(r, chan, len, fn, arg): the same for a channel. */
+size_t	relay_each_subscriber(struct relay *r, const char *chan, size_t len,
+	    relay_visit_fn *fn, void *arg);
+
+typedef void relay_list_fn(const char *name, size_t len, uint32_t count,
+	    void *arg);
+
+/* relay_each_name(r, fn, arg): every online name, with connection count. */
+void	relay_each_name(struct relay *r, relay_list_fn *fn, void *arg);
+
+/* relay_each_channel(r, fn, arg): every channel, with subscriber count. */
+void	relay_each_channel(struct relay *r, relay_list_fn *fn, void *arg);
+
+/*
+ * relay_member_channels(m, fn, arg): every channel m has joined (count is
+ * the channel's subscribers).  fn may call relay_leave on m for the channel
+ * it is given, and on no other.
+ */
+void	relay_member_channels(struct relay *r, struct relay_member *m,
+	    relay_list_fn *fn, void *arg);
+
+#endif /* !SECMSG_RELAY_H */

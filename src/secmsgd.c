@@ -1,0 +1,331 @@
+/*
+ * secmsgd: the encrypted-messaging daemon.  main(): options, config, keys,
+ * resource limits, privileges, then the event loop (server.c).
+ */
+#include <sys/types.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <sodium.h>
+
+#include "config.h"
+#include "authkeys.h"
+#include "keys.h"
+#include "log.h"
+#include "notify.h"
+#include "server.h"
+
+#ifndef SECMSGD_CONF
+#define SECMSGD_CONF "/etc/secmsgd.conf"
+#endif
+#define EX_CONFIG_ 78	/* sysexits.h EX_CONFIG */
+
+static void __attribute__((noreturn))
+usage(int status)
+{
+	fprintf(status ? stderr : stdout,
+	    "usage: secmsgd [-dfgpt] [-c file]\n"
+	    "  -c file    configuration file (default %s;\n"
+	    "             built-in defaults when it does not exist)\n"
+	    "  -d         debug log level\n"
+	    "  -f         stay in the foreground, log to stderr\n"
+	    "  -g         generate the server key (refuses to overwrite)\n"
+	    "  -p         print the server's public key and fingerprint\n"
+	    "  -t         check the configuration and exit\n"
+	    "  -h, --help     this help\n"
+	    "  -V, --version  print the version\n", SECMSGD_CONF);
+	exit(status);
+}
+
+/* Route libevent's own messages into our log. */
+static void
+libevent_log_cb(int severity, const char *msg)
+{
+	if (severity >= EVENT_LOG_ERR)
+		log_err("libevent: %s", msg);
+	else if (severity == EVENT_LOG_WARN)
+		log_warnx("libevent: %s", msg);
+	else
+		log_debug("libevent: %s", msg);
+}
+
+/* mkdir -p for the state directory, mode 0700 for what we create. */
+static int
+make_state_dir(const char *dir)
+{
+	char path[4096], *p;
+
+	if (snprintf(path, sizeof(path), "%s", dir) >= (int)sizeof(path)) {
+		errno = ENAMETOOLONG;
+		return (-1);
+	}
+	for (p = path + 1; *p != '\0'; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(path, 0755) == -1 && errno != EEXIST)
+			return (-1);
+		*p = '/';
+	}
+	if (mkdir(path, 0700) == -1 && errno != EEXIST)
+		return (-1);
+	return (0);
+}
+
+/*
+ * Load the server key, creating it (and the state directory) on first
+ * start.  Exits on failure.
+ */
+static struct keys_keypair *
+load_server_key(const struct secmsgd_conf *conf, bool create)
+{
+	struct keys_keypair *kp = NULL;
+	char err[KEYS_ERRLEN + 256], fp[KEYS_FPLEN + 1];
+
+	if (create && access(conf->server_key, F_OK) == -1 && errno == ENOENT) {
+		if (make_state_dir(conf->state_dir) == -1)
+			fatal("cannot create state directory %s",
+			    conf->state_dir);
+		if ((kp = keys_keypair_generate()) == NULL)
+			fatalx("out of memory");
+		if (keys_keypair_save(kp, conf->server_key, false, err,
+		    sizeof(err)) == -1)
+			fatalx("%s", err);
+		keys_fingerprint(keys_keypair_public(kp), fp);
+		log_notice("created server key path=%s key=%s",
+		    conf->server_key, fp);
+		return (kp);
+	}
+	if (keys_keypair_load(conf->server_key, &kp, err, sizeof(err)) == -1)
+		fatalx("%s", err);
+	return (kp);
+}
+
+/* Print a public key and its fingerprint. */
+static void
+print_key(const struct keys_keypair *kp)
+{
+	char b64[KEYS_B64LEN + 1], fp[KEYS_FPLEN + 1];
+
+	keys_pub_encode(keys_keypair_public(kp), b64);
+	keys_fingerprint(keys_keypair_public(kp), fp);
+	printf("%s\n%s\n", b64, fp);
+}
+
+/* Drop root to conf->user: setgroups, setgid, setuid, then verify. */
+static void
+drop_privileges(const struct secmsgd_conf *conf)
+{
+	struct passwd *pw;
+
+	if (geteuid() != 0)
+		return;
+	if (conf->user[0] == '\0') {
+		log_warnx("running as root: set user in the configuration to "
+		    "drop privileges");
+		return;
+	}
+	if ((pw = getpwnam(conf->user)) == NULL)
+		fatalx("user %s: no such user", conf->user);
+	if (setgroups(1, &pw->pw_gid) == -1 ||
+	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) == -1 ||
+	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) == -1)
+		fatal("cannot drop privileges to %s", conf->user);
+	/* Verify: getting root back must fail. */
+	if (setuid(0) != -1 || geteuid() != pw->pw_uid ||
+	    getegid() != pw->pw_gid)
+		fatalx("privilege drop to %s did not stick", conf->user);
+	log_info("dropped privileges to user=%s uid=%u", conf->user,
+	    (unsigned)pw->pw_uid);
+}
+
+/* Write our pid (daemon mode). */
+static void
+write_pid_file(const char *path)
+{
+	FILE *f;
+	int fd;
+
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
+	    O_NOFOLLOW, 0644)) == -1 || (f = fdopen(fd, "w")) == NULL)
+		fatal("pid file %s", path);
+	fprintf(f, "%ld\n", (long)getpid());
+	if (fclose(f) != 0)
+		fatal("pid file %s", path);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct secmsgd_conf *conf;
+	struct keys_keypair *kp;
+	struct event_base *base;
+	struct server *srv;
+	const char *conf_path = NULL;
+	char err[CONF_ERRLEN];
+	bool foreground = false, test = false, genkey = false, printkey = false;
+	int ch, debug = 0, to;
+	struct rlimit rl = { 0, 0 };
+
+	if (sodium_init() < 0) {
+		fprintf(stderr, "secmsgd: libsodium initialisation failed\n");
+		return (1);
+	}
+	/* No core dumps: they would hold key material. */
+	(void)setrlimit(RLIMIT_CORE, &rl);
+
+	while ((ch = getopt_long(argc, argv, "c:dfgptVh", longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			conf_path = optarg;
+			break;
+		case 'd':
+			debug = 1;
+			break;
+		case 'f':
+			foreground = true;
+			break;
+		case 'g':
+			genkey = true;
+			break;
+		case 'p':
+			printkey = true;
+			break;
+		case 't':
+			test = true;
+			break;
+		case 'V':
+			printf("secmsgd %s\n", PACKAGE_VERSION);
+			return (0);
+		case 'h':
+			usage(0);
+		default:
+			usage(2);
+		}
+	}
+	if (optind != argc)
+		usage(2);
+
+	/* No -c and no file at the default place: built-in defaults. */
+	if (conf_path == NULL && access(SECMSGD_CONF, F_OK) == 0)
+		conf_path = SECMSGD_CONF;
+	if (conf_load(conf_path, &conf, err, sizeof(err)) == -1) {
+		fprintf(stderr, "secmsgd: %s\n", err);
+		return (EX_CONFIG_);
+	}
+	if (test) {
+		struct authkeys *ak;
+
+		if (conf->client_auth == CONF_AUTH_AUTHORIZED &&
+		    access(conf->authorized_keys, F_OK) == 0 &&
+		    authkeys_load(conf->authorized_keys, &ak, err,
+		    sizeof(err)) == -1) {
+			fprintf(stderr, "secmsgd: %s\n", err);
+			return (EX_CONFIG_);
+		}
+		if (conf->client_auth == CONF_AUTH_AUTHORIZED &&
+		    access(conf->authorized_keys, F_OK) == 0)
+			authkeys_free(ak);
+		printf("configuration OK%s\n", conf_path ? "" :
+		    " (built-in defaults)");
+		conf_free(conf);
+		return (0);
+	}
+
+	switch (conf->log_destination) {
+	case CONF_LOG_AUTO:
+		to = foreground ? LOG_TO_STDERR : LOG_TO_SYSLOG;
+		break;
+	case CONF_LOG_SYSLOG:
+		to = LOG_TO_SYSLOG;
+		break;
+	case CONF_LOG_STDERR:
+		to = LOG_TO_STDERR;
+		break;
+	default:
+		to = LOG_TO_STDERR | LOG_TO_SYSLOG;
+		break;
+	}
+	if (genkey || printkey)
+		to = LOG_TO_STDERR;
+	log_init(to, debug ? LOG_LVL_DEBUG : conf->log_level,
+	    conf->syslog_facility, "secmsgd");
+
+	if (genkey) {
+		if (access(conf->server_key, F_OK) == 0)
+			fatalx("server key %s exists; not overwriting it",
+			    conf->server_key);
+		kp = load_server_key(conf, true);
+		print_key(kp);
+		keys_keypair_free(kp);
+		conf_free(conf);
+		return (0);
+	}
+	if (printkey) {
+		kp = load_server_key(conf, false);
+		print_key(kp);
+		keys_keypair_free(kp);
+		conf_free(conf);
+		return (0);
+	}
+
+	log_info("secmsgd %s starting config=%s", PACKAGE_VERSION,
+	    conf_path ? conf_path : "(built-in defaults)");
+	if (conf->client_auth == CONF_AUTH_ANY)
+		log_notice("client_auth is \"any\": every client key is "
+		    "accepted");
+	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
+		fatal("signal");
+	kp = load_server_key(conf, true);
+
+	event_set_log_callback(libevent_log_cb);
+	if ((base = event_base_new()) == NULL)
+		fatalx("cannot create the event loop");
+	if ((srv = server_new(base, conf, conf_path, kp)) == NULL)
+		return (1);
+	srv->foreground = foreground;
+	srv->debug = debug;
+	log_info("server key=%s", srv->key_fp);
+
+	if (!foreground) {
+		if (daemon(0, 0) == -1)
+			fatal("daemon");
+		if (event_reinit(base) == -1)
+			fatalx("event_reinit failed");
+	}
+	if (srv->conf->pid_file[0] != '\0')
+		write_pid_file(srv->conf->pid_file);
+	drop_privileges(srv->conf);
+	if (server_start(srv) == -1)
+		return (1);
+
+	(void)notify_send("READY=1\nSTATUS=accepting connections");
+	log_info("ready");
+	event_base_dispatch(base);
+
+	if (srv->conf->pid_file[0] != '\0')
+		(void)unlink(srv->conf->pid_file);
+	server_free(srv);
+	event_base_free(base);
+	log_info("stopped");
+	return (0);
+}

@@ -1,0 +1,721 @@
+/*
+ * server.c: listeners, connection limits, signals, reload and shutdown.
+ *
+ * Admission happens at accept(), before any cryptography, in this order:
+ * shutting down, max_connections, max_handshakes (concurrent
+ * unauthenticated sessions), max_connections_per_address, handshake_rate
+ * (a token bucket per source address).  Each handshake costs the server
+ * X25519 work, so a flood must be turned away before it starts one.  IPv6
+ * sources are accounted per /64, the unit an attacker usually owns.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <event2/util.h>
+#include <sodium.h>
+
+#include "authkeys.h"
+#include "config.h"
+#include "keys.h"
+#include "log.h"
+#include "msg.h"
+#include "notify.h"
+#include "relay.h"
+#include "server.h"
+#include "service.h"
+#include "session.h"
+
+#define SERVER_SHUTDOWN_TIMEOUT	5	/* seconds to say goodbye */
+#define SERVER_SWEEP_INTERVAL	10	/* seconds between table sweeps */
+#define SRCADDR_BUCKETS		1024
+#define SRCADDR_KEYLEN		9	/* family + 8 bytes (IPv4 or /64) */
+
+struct listener {
+	struct evconnlistener	*l;
+	struct conf_listen	 addr;	/* text not owned */
+	char			*text;	/* strdup'd, for logs */
+};
+
+struct srcaddr {
+	struct srcaddr	*next;
+	uint8_t		 key[SRCADDR_KEYLEN];
+	uint32_t	 conns;
+	double		 tokens;	/* handshake-rate bucket */
+	uint64_t	 at_ms;
+};
+
+struct server_private {
+	struct listener	*listeners;
+	size_t		 nlisteners;
+	struct event	*sig_term, *sig_int, *sig_hup;
+	struct event	*accept_resume;
+	struct event	*shutdown_timer;
+	struct event	*sweep_timer;
+	struct srcaddr	*buckets[SRCADDR_BUCKETS];
+	size_t		 nsrc;
+	uint8_t		 hashkey[crypto_shorthash_KEYBYTES];
+};
+
+/* Monotonic milliseconds. */
+static uint64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return ((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000);
+}
+
+/* The accounting key of a source address, or -1 for Unix sockets. */
+static int
+srcaddr_key(const struct sockaddr *sa, uint8_t key[SRCADDR_KEYLEN])
+{
+	memset(key, 0, SRCADDR_KEYLEN);
+	key[0] = (uint8_t)sa->sa_family;
+	if (sa->sa_family == AF_INET) {
+		memcpy(key + 1, &((const struct sockaddr_in *)(const void *)sa)
+		    ->sin_addr, 4);
+		return (0);
+	}
+	if (sa->sa_family == AF_INET6) {
+		memcpy(key + 1, &((const struct sockaddr_in6 *)(const void *)
+		    sa)->sin6_addr, 8);	/* the /64 */
+		return (0);
+	}
+	return (-1);
+}
+
+/* Bucket index of a key. */
+static size_t
+srcaddr_bucket(struct server_private *p, const uint8_t *key)
+{
+	uint8_t h[crypto_shorthash_BYTES];
+	uint64_t v;
+
+	crypto_shorthash(h, key, SRCADDR_KEYLEN, p->hashkey);
+	memcpy(&v, h, sizeof(v));
+	return (v & (SRCADDR_BUCKETS - 1));
+}
+
+/* Find or create the entry for key; NULL when out of memory. */
+static struct srcaddr *
+srcaddr_get(struct server *srv, const uint8_t *key)
+{
+	struct server_private *p = srv->priv;
+	size_t b = srcaddr_bucket(p, key);
+	struct srcaddr *sa;
+
+	for (sa = p->buckets[b]; sa != NULL; sa = sa->next)
+		if (memcmp(sa->key, key, SRCADDR_KEYLEN) == 0)
+			return (sa);
+	if ((sa = calloc(1, sizeof(*sa))) == NULL)
+		return (NULL);
+	memcpy(sa->key, key, SRCADDR_KEYLEN);
+	sa->tokens = srv->conf->handshake_rate;
+	sa->at_ms = mono_ms();
+	sa->next = p->buckets[b];
+	p->buckets[b] = sa;
+	p->nsrc++;
+	return (sa);
+}
+
+void
+server_srcaddr_release(struct server *srv, struct srcaddr *sa)
+{
+	(void)srv;
+	if (sa->conns > 0)
+		sa->conns--;
+	/* Freed by the sweep once its bucket is full again. */
+}
+
+/* Refill sa's handshake bucket; take a token if there is one. */
+static bool
+srcaddr_rate_ok(struct server *srv, struct srcaddr *sa)
+{
+	uint32_t rate = srv->conf->handshake_rate;
+	uint64_t now = mono_ms();
+
+	if (rate == 0)
+		return (true);
+	sa->tokens += (double)(now - sa->at_ms) * rate / 1000.0;
+	if (sa->tokens > rate)
+		sa->tokens = rate;	/* burst: one second's worth */
+	sa->at_ms = now;
+	if (sa->tokens < 1.0)
+		return (false);
+	sa->tokens -= 1.0;
+	return (true);
+}
+
+/* Free idle entries whose bucket has refilled (keeps the table small). */
+static void
+server_sweep_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *srv = arg;
+	struct server_private *p = srv->priv;
+	struct srcaddr **pp, *sa;
+	uint64_t now = mono_ms();
+	size_t i;
+
+	(void)fd;
+	(void)what;
+	for (i = 0; i < SRCADDR_BUCKETS; i++) {
+		pp = &p->buckets[i];
+		while ((sa = *pp) != NULL) {
+			if (sa->conns == 0 && now - sa->at_ms >= 1000) {
+				*pp = sa->next;
+				free(sa);
+				p->nsrc--;
+			} else
+				pp = &sa->next;
+		}
+	}
+}
+
+/* Log a refused connection. */
+static void
+refuse(const char *reason, const struct sockaddr *sa)
+{
+	char host[INET6_ADDRSTRLEN] = "unix";
+
+	if (sa->sa_family == AF_INET)
+		evutil_inet_ntop(AF_INET, &((const struct sockaddr_in *)
+		    (const void *)sa)->sin_addr, host, sizeof(host));
+	else if (sa->sa_family == AF_INET6)
+		evutil_inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)
+		    (const void *)sa)->sin6_addr, host, sizeof(host));
+	log_notice("connection refused reason=%s peer=%s", reason, host);
+}
+
+/* A new connection on one of our listeners. */
+static void
+server_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	struct server *srv = arg;
+	const struct secmsgd_conf *c = srv->conf;
+	uint8_t key[SRCADDR_KEYLEN];
+	struct srcaddr *src = NULL;
+
+	(void)l;
+	if (srv->stopping) {
+		close(fd);
+		return;
+	}
+	if (srv->nsessions >= c->max_connections) {
+		refuse("max-connections", sa);
+		goto drop;
+	}
+	if (srv->nhandshakes >= c->max_handshakes) {
+		refuse("max-handshakes", sa);
+		goto drop;
+	}
+	if (srcaddr_key(sa, key) == 0) {
+		if ((src = srcaddr_get(srv, key)) == NULL) {
+			refuse("out-of-memory", sa);
+			goto drop;
+		}
+		if (src->conns >= c->max_connections_per_address) {
+			refuse("per-address-limit", sa);
+			goto drop;
+		}
+		if (!srcaddr_rate_ok(srv, src)) {
+			refuse("handshake-rate", sa);
+			goto drop;
+		}
+		src->conns++;
+	}
+	(void)session_new(srv, fd, sa, salen, src);
+	return;
+
+drop:
+	close(fd);
+}
+
+/* Re-enable accepting after a pause for EMFILE/ENFILE. */
+static void
+server_accept_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *srv = arg;
+	size_t i;
+
+	(void)fd;
+	(void)what;
+	if (srv->stopping)
+		return;
+	for (i = 0; i < srv->priv->nlisteners; i++)
+		evconnlistener_enable(srv->priv->listeners[i].l);
+}
+
+/* accept() failed: out of descriptors pauses accepting for a second. */
+static void
+server_accept_error_cb(struct evconnlistener *l, void *arg)
+{
+	struct server *srv = arg;
+	struct timeval one = { 1, 0 };
+	int err = EVUTIL_SOCKET_ERROR();
+	size_t i;
+
+	(void)l;
+	if (err != EMFILE && err != ENFILE && err != ENOBUFS && err != ENOMEM) {
+		log_warnx("accept failed: %s", evutil_socket_error_to_string(
+		    err));
+		return;
+	}
+	log_warnx("accept failed: %s; pausing accept for 1s",
+	    evutil_socket_error_to_string(err));
+	for (i = 0; i < srv->priv->nlisteners; i++)
+		evconnlistener_disable(srv->priv->listeners[i].l);
+	evtimer_add(srv->priv->accept_resume, &one);
+}
+
+/* Remove a stale Unix socket (nobody accepting on it); -1 if in use. */
+static int
+unix_clear_stale(const struct conf_listen *a)
+{
+	const struct sockaddr_un *sun = (const void *)&a->addr;
+	struct stat st;
+	int fd, rc;
+
+	if (lstat(sun->sun_path, &st) == -1)
+		return (errno == ENOENT ? 0 : -1);
+	if (!S_ISSOCK(st.st_mode)) {
+		errno = EEXIST;
+		return (-1);
+	}
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return (-1);
+	rc = connect(fd, (const struct sockaddr *)&a->addr, a->addrlen);
+	close(fd);
+	if (rc == 0) {
+		errno = EADDRINUSE;
+		return (-1);
+	}
+	return (unlink(sun->sun_path));
+}
+
+/* Open one listener; -1 after logging why. */
+static int
+listener_open(struct server *srv, const struct conf_listen *a,
+    struct listener *out, bool quiet_v6)
+{
+	unsigned flags = LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC |
+	    LEV_OPT_REUSEABLE | LEV_OPT_DISABLED;
+
+	if (a->family == AF_INET6)
+		flags |= LEV_OPT_BIND_IPV6ONLY;
+	if (a->family == AF_UNIX && unix_clear_stale(a) == -1) {
+		log_warn("listen %s", a->text);
+		return (-1);
+	}
+	out->l = evconnlistener_new_bind(srv->base, server_accept_cb, srv,
+	    flags, 511, (const struct sockaddr *)&a->addr, (int)a->addrlen);
+	if (out->l == NULL) {
+		if (quiet_v6 && a->family == AF_INET6 &&
+		    (errno == EADDRNOTAVAIL || errno == EAFNOSUPPORT)) {
+			log_notice("listen %s: no IPv6 here (%s); skipped",
+			    a->text, strerror(errno));
+			return (1);
+		}
+		log_warn("listen %s", a->text);
+		return (-1);
+	}
+	if (a->family == AF_UNIX) {
+		/* Keys authenticate clients: the socket itself may be open. */
+		(void)chmod(((const struct sockaddr_un *)(const void *)
+		    &a->addr)->sun_path, 0666);
+	}
+	evconnlistener_set_error_cb(out->l, server_accept_error_cb);
+	out->addr = *a;
+	if ((out->text = strdup(a->text)) == NULL) {
+		evconnlistener_free(out->l);
+		return (-1);
+	}
+	return (0);
+}
+
+/* Close a listener, removing its Unix socket file. */
+static void
+listener_close(struct listener *l)
+{
+	evconnlistener_free(l->l);
+	if (l->addr.family == AF_UNIX)
+		(void)unlink(((struct sockaddr_un *)(void *)&l->addr.addr)
+		    ->sun_path);
+	free(l->text);
+}
+
+/* Two listen addresses are the same socket address. */
+static bool
+listen_same(const struct conf_listen *a, const struct conf_listen *b)
+{
+	return (a->family == b->family && a->addrlen == b->addrlen &&
+	    memcmp(&a->addr, &b->addr, a->addrlen) == 0);
+}
+
+/*
+ * Make the listeners match conf: keep those that stay, open new ones, close
+ * the rest.  All or nothing: if one cannot open, nothing changes.
+ */
+static int
+server_listeners_update(struct server *srv, const struct secmsgd_conf *conf)
+{
+	struct server_private *p = srv->priv;
+	struct listener *nl;
+	bool *kept, *reused;
+	size_t i, j, n = 0;
+	int rc = -1, r;
+
+	nl = calloc(conf->nlisten, sizeof(*nl));
+	kept = calloc(p->nlisteners + 1, sizeof(*kept));
+	reused = calloc(conf->nlisten, sizeof(*reused));
+	if (nl == NULL || kept == NULL || reused == NULL)
+		goto out;
+	for (i = 0; i < conf->nlisten; i++) {
+		for (j = 0; j < p->nlisteners; j++) {
+			if (!kept[j] && listen_same(&conf->listen[i],
+			    &p->listeners[j].addr)) {
+				nl[n++] = p->listeners[j];
+				kept[j] = reused[n - 1] = true;
+				break;
+			}
+		}
+		if (j < p->nlisteners)
+			continue;
+		r = listener_open(srv, &conf->listen[i], &nl[n],
+		    conf->listen_default && conf->nlisten > 1);
+		if (r == -1)
+			goto undo;
+		if (r == 0)
+			n++;
+	}
+	if (n == 0) {
+		log_warnx("no listen address could be opened");
+		goto undo;
+	}
+	for (j = 0; j < p->nlisteners; j++)
+		if (!kept[j])
+			listener_close(&p->listeners[j]);
+	for (i = 0; i < n; i++) {
+		if (!reused[i])
+			log_info("listening on %s", nl[i].text);
+		if (!srv->stopping && srv->priv->sig_term != NULL)
+			evconnlistener_enable(nl[i].l);
+	}
+	free(p->listeners);
+	p->listeners = nl;
+	p->nlisteners = n;
+	nl = NULL;
+	rc = 0;
+	goto out;
+
+undo:
+	for (i = 0; i < n; i++)
+		if (!reused[i])
+			listener_close(&nl[i]);
+out:
+	free(nl);
+	free(kept);
+	free(reused);
+	return (rc);
+}
+
+/*
+ * Load the key policy for conf.  A missing file admits nobody (fail
+ * closed) and is logged; any other problem returns -1 after logging.
+ */
+static int
+server_load_authkeys(const struct secmsgd_conf *conf, struct authkeys **ak)
+{
+	char err[KEYS_ERRLEN + 256];
+
+	if (conf->client_auth == CONF_AUTH_ANY) {
+		*ak = authkeys_empty();
+		return (*ak == NULL ? -1 : 0);
+	}
+	if (authkeys_load(conf->authorized_keys, ak, err, sizeof(err)) == 0) {
+		if (authkeys_count(*ak) == 0)
+			log_warnx("authorized keys %s is empty: no client can "
+			    "connect", conf->authorized_keys);
+		return (0);
+	}
+	if (errno == ENOENT) {
+		log_err("authorized keys %s does not exist: no client can "
+		    "connect until it does and secmsgd is reloaded",
+		    conf->authorized_keys);
+		*ak = authkeys_empty();
+		return (*ak == NULL ? -1 : 0);
+	}
+	log_err("%s", err);
+	return (-1);
+}
+
+/* Signals: TERM/INT stop, HUP reloads. */
+static void
+server_signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct server *srv = arg;
+
+	(void)what;
+	if (sig == SIGHUP)
+		(void)server_reload(srv);
+	else {
+		log_info("received signal %d, stopping", (int)sig);
+		server_stop(srv);
+	}
+}
+
+/* The goodbye period is over: leave the loop whoever is left. */
+static void
+server_shutdown_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *srv = arg;
+
+	(void)fd;
+	(void)what;
+	log_notice("shutdown: %u sessions still open after %ds, closing them",
+	    srv->nsessions, SERVER_SHUTDOWN_TIMEOUT);
+	while (!TAILQ_EMPTY(&srv->sessions))
+		session_close(TAILQ_FIRST(&srv->sessions), SESSION_R_SHUTDOWN);
+	event_base_loopexit(srv->base, NULL);
+}
+
+struct server *
+server_new(struct event_base *base, struct secmsgd_conf *conf,
+    const char *conf_path, struct keys_keypair *key)
+{
+	struct server *srv;
+	struct timeval sweep = { SERVER_SWEEP_INTERVAL, 0 };
+
+	if ((srv = calloc(1, sizeof(*srv))) == NULL ||
+	    (srv->priv = calloc(1, sizeof(*srv->priv))) == NULL) {
+		free(srv);
+		log_warnx("server: out of memory");
+		conf_free(conf);
+		keys_keypair_free(key);
+		return (NULL);
+	}
+	srv->base = base;
+	srv->conf = conf;
+	srv->conf_path = conf_path;
+	srv->key = key;
+	keys_fingerprint(keys_keypair_public(key), srv->key_fp);
+	TAILQ_INIT(&srv->sessions);
+	crypto_shorthash_keygen(srv->priv->hashkey);
+	if ((srv->relay = relay_new()) == NULL)
+		goto fail;
+	if (server_load_authkeys(conf, &srv->authkeys) == -1)
+		goto fail;
+	srv->priv->accept_resume = evtimer_new(base, server_accept_resume_cb,
+	    srv);
+	srv->priv->shutdown_timer = evtimer_new(base, server_shutdown_timer_cb,
+	    srv);
+	srv->priv->sweep_timer = event_new(base, -1, EV_PERSIST,
+	    server_sweep_cb, srv);
+	if (srv->priv->accept_resume == NULL ||
+	    srv->priv->shutdown_timer == NULL ||
+	    srv->priv->sweep_timer == NULL)
+		goto fail;
+	evtimer_add(srv->priv->sweep_timer, &sweep);
+	if (server_listeners_update(srv, conf) == -1)
+		goto fail;
+	return (srv);
+
+fail:
+	server_free(srv);
+	return (NULL);
+}
+
+int
+server_start(struct server *srv)
+{
+	struct server_private *p = srv->priv;
+	size_t i;
+
+	p->sig_term = evsignal_new(srv->base, SIGTERM, server_signal_cb, srv);
+	p->sig_int = evsignal_new(srv->base, SIGINT, server_signal_cb, srv);
+	p->sig_hup = evsignal_new(srv->base, SIGHUP, server_signal_cb, srv);
+	if (p->sig_term == NULL || p->sig_int == NULL || p->sig_hup == NULL ||
+	    evsignal_add(p->sig_term, NULL) == -1 ||
+	    evsignal_add(p->sig_int, NULL) == -1 ||
+	    evsignal_add(p->sig_hup, NULL) == -1) {
+		log_warnx("cannot install signal handlers");
+		return (-1);
+	}
+	for (i = 0; i < p->nlisteners; i++)
+		evconnlistener_enable(p->listeners[i].l);
+	return (0);
+}
+
+/* Free what the string fields of a and b differ in; log restart-only. */
+static void
+keep_restart_only(struct secmsgd_conf *nc, const struct secmsgd_conf *oc)
+{
+	struct {
+		const char	*name;
+		char		**nv;
+		char		*ov;
+	} s[] = {
+		{ "state_dir", &nc->state_dir, oc->state_dir },
+		{ "server_key", &nc->server_key, oc->server_key },
+		{ "user", &nc->user, oc->user },
+		{ "pid_file", &nc->pid_file, oc->pid_file },
+	};
+	size_t i;
+	char *dup;
+
+	for (i = 0; i < sizeof(s) / sizeof(s[0]); i++) {
+		if (strcmp(*s[i].nv, s[i].ov) == 0)
+			continue;
+		if ((dup = strdup(s[i].ov)) == NULL)
+			continue;
+		log_warnx("reload: %s changed; it takes effect at restart",
+		    s[i].name);
+		free(*s[i].nv);
+		*s[i].nv = dup;
+	}
+	if (nc->workers != oc->workers) {
+		log_warnx("reload: workers changed; it takes effect at "
+		    "restart");
+		nc->workers = oc->workers;
+	}
+}
+
+int
+server_reload(struct server *srv)
+{
+	struct secmsgd_conf *nc = NULL, *oc = srv->conf;
+	struct authkeys *ak = NULL, *oak = srv->authkeys;
+	struct session *s, *next;
+	char err[CONF_ERRLEN];
+
+	(void)notify_send("RELOADING=1");
+	if (srv->conf_path == NULL) {
+		/* Built-in defaults: only the key file can have changed. */
+		if (conf_load(NULL, &nc, err, sizeof(err)) == -1)
+			goto bad;
+	} else if (conf_load(srv->conf_path, &nc, err, sizeof(err)) == -1)
+		goto bad;
+	keep_restart_only(nc, oc);
+	if (server_load_authkeys(nc, &ak) == -1) {
+		snprintf(err, sizeof(err), "authorized keys %s not loaded",
+		    nc->authorized_keys);
+		goto bad;
+	}
+	if (server_listeners_update(srv, nc) == -1) {
+		snprintf(err, sizeof(err), "listen addresses not opened");
+		goto bad;
+	}
+	srv->conf = nc;
+	srv->authkeys = ak;
+	log_setlevel(srv->debug ? LOG_LVL_DEBUG : nc->log_level);
+	for (s = TAILQ_FIRST(&srv->sessions); s != NULL; s = next) {
+		next = TAILQ_NEXT(s, entry_link);
+		service_recheck(s);
+	}
+	authkeys_free(oak);
+	conf_free(oc);
+	log_notice("reloaded configuration file=%s authorized_keys=%zu",
+	    srv->conf_path ? srv->conf_path : "(built-in defaults)",
+	    authkeys_count(srv->authkeys));
+	(void)notify_send("READY=1");
+	return (0);
+
+bad:
+	log_err("reload failed: %s; keeping the running configuration", err);
+	authkeys_free(ak);
+	conf_free(nc);
+	(void)notify_send("READY=1");
+	return (-1);
+}
+
+void
+server_stop(struct server *srv)
+{
+	struct server_private *p = srv->priv;
+	struct timeval tv = { SERVER_SHUTDOWN_TIMEOUT, 0 };
+	struct session *s, *next;
+	size_t i;
+
+	if (srv->stopping)
+		return;
+	srv->stopping = true;
+	(void)notify_send("STOPPING=1");
+	for (i = 0; i < p->nlisteners; i++)
+		listener_close(&p->listeners[i]);
+	p->nlisteners = 0;
+	for (s = TAILQ_FIRST(&srv->sessions); s != NULL; s = next) {
+		next = TAILQ_NEXT(s, entry_link);
+		if (s->state == SESSION_OPEN)
+			session_goodbye(s, MSG_GOODBYE, MSG_E_SHUTDOWN,
+			    "server shutting down", SESSION_R_SHUTDOWN);
+		else if (s->state == SESSION_HANDSHAKE)
+			session_close(s, SESSION_R_SHUTDOWN);
+	}
+	if (srv->nsessions == 0)
+		event_base_loopexit(srv->base, NULL);
+	else
+		evtimer_add(p->shutdown_timer, &tv);
+}
+
+void
+server_session_gone(struct server *srv)
+{
+	if (srv->stopping && srv->nsessions == 0)
+		event_base_loopexit(srv->base, NULL);
+}
+
+void
+server_free(struct server *srv)
+{
+	struct server_private *p;
+	struct srcaddr *sa, *next;
+	size_t i;
+
+	if (srv == NULL)
+		return;
+	p = srv->priv;
+	/* Stop the loop callbacks from seeing a half-freed server. */
+	srv->stopping = true;
+	while (!TAILQ_EMPTY(&srv->sessions))
+		session_close(TAILQ_FIRST(&srv->sessions), SESSION_R_SHUTDOWN);
+	for (i = 0; i < p->nlisteners; i++)
+		listener_close(&p->listeners[i]);
+	free(p->listeners);
+	if (p->sig_term)
+		event_free(p->sig_term);
+	if (p->sig_int)
+		event_free(p->sig_int);
+	if (p->sig_hup)
+		event_free(p->sig_hup);
+	if (p->accept_resume)
+		event_free(p->accept_resume);
+	if (p->shutdown_timer)
+		event_free(p->shutdown_timer);
+	if (p->sweep_timer)
+		event_free(p->sweep_timer);
+	for (i = 0; i < SRCADDR_BUCKETS; i++)
+		for (sa = p->buckets[i]; sa != NULL; sa = next) {
+			next = sa->next;
+			free(sa);
+		}
+	free(p);
+	relay_free(srv->relay);
+	authkeys_free(srv->authkeys);
+	conf_free(srv->conf);
+	keys_keypair_free(srv->key);
+	free(srv);
+}

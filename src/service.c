@@ -1,0 +1,408 @@
+/*
+ * service.c: the relay service proper.  Everything here runs on a session
+ * that has completed the handshake: key policy, requests, replies.  Every
+ * request gets exactly one reply, OK or ERROR with a stable code.
+ *
+ * Delivery policy (documented in doc/PROTOCOL.md): a message goes to every
+ * live connection of the target name (SEND) or every subscriber of the
+ * channel (PUBLISH) except the publishing connection itself.  A recipient
+ * whose output queue is over max_output_buffer is skipped; the OK reply
+ * says how many got it and how many were skipped, and a SEND that reached
+ * no one because all were busy fails with "busy".
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+#include <sodium.h>
+
+#include "authkeys.h"
+#include "config.h"
+#include "log.h"
+#include "msg.h"
+#include "proto.h"
+#include "relay.h"
+#include "server.h"
+#include "service.h"
+#include "session.h"
+
+/* Encode and send one reply or push to s (never over the mark check). */
+static void
+reply(struct session *s, const struct msg *m, const void *body, size_t len)
+{
+	uint8_t hdr[MSG_HDR_MAX];
+
+	/* Replies ignore the mark: reading pauses instead (session.c). */
+	(void)session_reply(s, hdr, msg_encode_header(m, hdr), body, len);
+}
+
+/* Reply ERROR code with a human text. */
+static void
+reply_error(struct session *s, uint32_t id, uint16_t code, const char *text)
+{
+	struct msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = MSG_ERROR;
+	m.id = id;
+	m.code = code;
+	reply(s, &m, text, strlen(text));
+}
+
+/* Reply OK with data. */
+static void
+reply_ok(struct session *s, uint32_t id, const void *data, size_t len)
+{
+	struct msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = MSG_OK;
+	m.id = id;
+	reply(s, &m, data, len);
+}
+
+/* Put a 32-bit big-endian value. */
+static void
+put32(uint8_t *p, uint32_t v)
+{
+	p[0] = v >> 24;
+	p[1] = v >> 16;
+	p[2] = v >> 8;
+	p[3] = v;
+}
+
+/* Reply OK with the delivered/skipped counts of a SEND or PUBLISH. */
+static void
+reply_counts(struct session *s, uint32_t id, uint32_t delivered,
+    uint32_t skipped)
+{
+	uint8_t data[8];
+
+	put32(data, delivered);
+	put32(data + 4, skipped);
+	reply_ok(s, id, data, sizeof(data));
+}
+
+int
+service_authenticate(struct session *s)
+{
+	struct server *srv = s->srv;
+	const struct authkeys_entry *e;
+	uint8_t hdr[MSG_HDR_MAX];
+	struct msg m;
+	const char *name;
+
+	memcpy(s->key, proto_peer_key(s->proto), KEYS_KEYLEN);
+	keys_fingerprint(s->key, s->fp);
+	if (srv->conf->client_auth == CONF_AUTH_ANY) {
+		e = authkeys_any_entry();
+		name = s->fp + 7;	/* the part after "SHA256:" */
+	} else if ((e = authkeys_find(srv->authkeys, s->key)) != NULL)
+		name = authkeys_entry_name(e);
+	else {
+		log_notice("session %016llx refused key=%s peer=%s "
+		    "reason=unknown-key", (unsigned long long)s->id, s->fp,
+		    s->peer);
+		session_goodbye(s, MSG_REFUSED, MSG_E_UNKNOWN_KEY,
+		    "key not authorized on this server", SESSION_R_UNKNOWN_KEY);
+		return (-1);
+	}
+	snprintf(s->name, sizeof(s->name), "%s", name);
+	if (relay_attach(srv->relay, &s->member, s->name,
+	    strlen(s->name)) == -1) {
+		session_goodbye(s, MSG_REFUSED, MSG_E_INTERNAL,
+		    "server out of memory", SESSION_R_NOMEM);
+		return (-1);
+	}
+	s->entry = e;
+	srv->nhandshakes--;
+	session_set_state(s, SESSION_OPEN);
+	log_info("session %016llx authenticated name=%s key=%s peer=%s",
+	    (unsigned long long)s->id, s->name, s->fp, s->peer);
+
+	memset(&m, 0, sizeof(m));
+	m.type = MSG_WELCOME;
+	m.name = s->name;
+	m.namelen = strlen(s->name);
+	m.idle = srv->conf->idle_timeout;
+	(void)session_reply(s, hdr, msg_encode_header(&m, hdr), NULL, 0);
+	return (0);
+}
+
+/* State of one fan-out. */
+struct fanout {
+	struct session	*from;
+	const uint8_t	*hdr;
+	size_t		 hdrlen;
+	const uint8_t	*body;
+	size_t		 bodylen;
+	uint32_t	 delivered;
+	uint32_t	 skipped;
+};
+
+/* relay visitor: deliver to one member. */
+static void
+fanout_visit(struct relay_member *m, void *arg)
+{
+	struct fanout *f = arg;
+	struct session *to = m->owner;
+
+	if (to == f->from)
+		return;
+	if (session_send(to, f->hdr, f->hdrlen, f->body, f->bodylen) == 0)
+		f->delivered++;
+	else
+		f->skipped++;
+}
+
+/* Build the DELIVER header for a message from s. */
+static size_t
+deliver_header(struct session *s, const struct msg *req, uint8_t *hdr)
+{
+	struct timeval tv;
+	struct msg d;
+
+	memset(&d, 0, sizeof(d));
+	d.type = MSG_DELIVER;
+	d.name = s->name;
+	d.namelen = strlen(s->name);
+	if (req->type == MSG_PUBLISH) {
+		d.channel = req->channel;
+		d.chanlen = req->chanlen;
+	}
+	event_base_gettimeofday_cached(s->srv->base, &tv);
+	d.timestamp = (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
+	return (msg_encode_header(&d, hdr));
+}
+
+/* SEND: to every connection of a name. */
+static void
+do_send(struct session *s, const struct msg *m)
+{
+	struct server *srv = s->srv;
+	uint8_t hdr[MSG_HDR_MAX];
+	struct fanout f;
+	size_t n;
+
+	if (!authkeys_may_send(s->entry)) {
+		reply_error(s, m->id, MSG_E_NOT_PERMITTED,
+		    "direct messages not permitted for this key");
+		return;
+	}
+	memset(&f, 0, sizeof(f));
+	f.hdr = hdr;
+	f.hdrlen = deliver_header(s, m, hdr);
+	f.body = m->body;
+	f.bodylen = m->bodylen;
+	n = relay_each_named(srv->relay, m->name, m->namelen, fanout_visit,
+	    &f);
+	if (n == 0) {
+		if (srv->conf->client_auth == CONF_AUTH_AUTHORIZED &&
+		    !authkeys_name_known(srv->authkeys, m->name, m->namelen))
+			reply_error(s, m->id, MSG_E_UNKNOWN_PEER,
+			    "no such peer");
+		else
+			reply_error(s, m->id, MSG_E_OFFLINE, "peer offline");
+	} else if (f.delivered == 0 && f.skipped > 0)
+		reply_error(s, m->id, MSG_E_BUSY,
+		    "recipient's queue is full");
+	else
+		reply_counts(s, m->id, f.delivered, f.skipped);
+}
+
+/* PUBLISH: to every subscriber of a channel but the publisher. */
+static void
+do_publish(struct session *s, const struct msg *m)
+{
+	uint8_t hdr[MSG_HDR_MAX];
+	struct fanout f;
+
+	if (!authkeys_may_publish(s->entry, m->channel, m->chanlen)) {
+		reply_error(s, m->id, MSG_E_NOT_PERMITTED,
+		    "publishing to this channel not permitted for this key");
+		return;
+	}
+	memset(&f, 0, sizeof(f));
+	f.from = s;
+	f.hdr = hdr;
+	f.hdrlen = deliver_header(s, m, hdr);
+	f.body = m->body;
+	f.bodylen = m->bodylen;
+	(void)relay_each_subscriber(s->srv->relay, m->channel, m->chanlen,
+	    fanout_visit, &f);
+	reply_counts(s, m->id, f.delivered, f.skipped);
+}
+
+/* JOIN a channel. */
+static void
+do_join(struct session *s, const struct msg *m)
+{
+	if (!authkeys_may_subscribe(s->entry, m->channel, m->chanlen)) {
+		reply_error(s, m->id, MSG_E_NOT_PERMITTED,
+		    "subscribing to this channel not permitted for this key");
+		return;
+	}
+	switch (relay_join(s->srv->relay, &s->member, m->channel,
+	    m->chanlen)) {
+	case 0:
+	case 1:
+		reply_ok(s, m->id, NULL, 0);
+		break;
+	case -2:
+		reply_error(s, m->id, MSG_E_TOO_LARGE,
+		    "too many channels on this connection");
+		break;
+	default:
+		reply_error(s, m->id, MSG_E_INTERNAL, "server out of memory");
+		break;
+	}
+}
+
+/* Building a WHO list. */
+struct wholist {
+	uint8_t	*buf;
+	size_t	 len, cap;
+	char	 kind;
+	bool	 truncated;
+};
+
+/* relay list visitor: append one entry. */
+static void
+who_visit(const char *name, size_t len, uint32_t count, void *arg)
+{
+	struct wholist *w = arg;
+	struct msg_who e = { w->kind, name, len, count };
+	size_t n;
+
+	if ((n = msg_who_put(w->buf + w->len, w->cap - w->len, &e)) == 0)
+		w->truncated = true;
+	w->len += n;
+}
+
+/* WHO: online names and channels, as much as fits one message. */
+static void
+do_who(struct session *s, const struct msg *m)
+{
+	struct wholist w;
+	size_t cap;
+
+	if (!authkeys_may_who(s->entry)) {
+		reply_error(s, m->id, MSG_E_NOT_PERMITTED,
+		    "presence listing not permitted for this key");
+		return;
+	}
+	cap = proto_peer_params(s->proto)->max_message - MSG_HDR_MAX;
+	if (cap > 1024 * 1024)
+		cap = 1024 * 1024;
+	memset(&w, 0, sizeof(w));
+	if ((w.buf = malloc(cap)) == NULL) {
+		reply_error(s, m->id, MSG_E_INTERNAL, "server out of memory");
+		return;
+	}
+	w.cap = cap;
+	w.kind = 'p';
+	relay_each_name(s->srv->relay, who_visit, &w);
+	w.kind = 'c';
+	relay_each_channel(s->srv->relay, who_visit, &w);
+	if (w.truncated)
+		log_notice("session %016llx who list truncated to %zu bytes",
+		    (unsigned long long)s->id, w.len);
+	reply_ok(s, m->id, w.buf, w.len);
+	free(w.buf);
+}
+
+int
+service_request(struct session *s, const struct msg *m)
+{
+	/* The body limit users configure is for bodies, headers aside. */
+	if (m->bodylen > s->srv->conf->max_message_size &&
+	    (m->type == MSG_SEND || m->type == MSG_PUBLISH)) {
+		reply_error(s, m->id, MSG_E_TOO_LARGE,
+		    "message body above max_message_size");
+		return (0);
+	}
+	switch (m->type) {
+	case MSG_PING:
+		reply_ok(s, m->id, m->body, m->bodylen);
+		break;
+	case MSG_SEND:
+		do_send(s, m);
+		break;
+	case MSG_PUBLISH:
+		do_publish(s, m);
+		break;
+	case MSG_JOIN:
+		do_join(s, m);
+		break;
+	case MSG_LEAVE:
+		(void)relay_leave(s->srv->relay, &s->member, m->channel,
+		    m->chanlen);
+		reply_ok(s, m->id, NULL, 0);
+		break;
+	case MSG_WHO:
+		do_who(s, m);
+		break;
+	default:
+		reply_error(s, m->id, MSG_E_UNKNOWN_REQUEST,
+		    "unknown request");
+		break;
+	}
+	return (0);
+}
+
+/* Leaving the channels a reloaded policy no longer permits. */
+struct recheck {
+	struct session	*s;
+};
+
+/* relay channel visitor for service_recheck. */
+static void
+recheck_channel(const char *chan, size_t len, uint32_t count, void *arg)
+{
+	struct recheck *r = arg;
+	struct session *s = r->s;
+
+	(void)count;
+	if (authkeys_may_subscribe(s->entry, chan, len))
+		return;
+	log_notice("session %016llx name=%s left channel=%.*s "
+	    "reason=not-permitted-after-reload", (unsigned long long)s->id,
+	    s->name, (int)len, chan);
+	(void)relay_leave(s->srv->relay, &s->member, chan, len);
+}
+
+void
+service_recheck(struct session *s)
+{
+	struct server *srv = s->srv;
+	const struct authkeys_entry *e;
+	const char *name;
+	struct recheck r;
+
+	if (s->state != SESSION_OPEN)
+		return;
+	if (srv->conf->client_auth == CONF_AUTH_ANY) {
+		e = authkeys_any_entry();
+		name = s->fp + 7;
+	} else if ((e = authkeys_find(srv->authkeys, s->key)) != NULL)
+		name = authkeys_entry_name(e);
+	else {
+		log_notice("session %016llx name=%s key=%s closed "
+		    "reason=key-revoked", (unsigned long long)s->id, s->name,
+		    s->fp);
+		session_goodbye(s, MSG_GOODBYE, MSG_E_KEY_REVOKED,
+		    "your key was removed from this server",
+		    SESSION_R_KEY_REVOKED);
+		return;
+	}
+	if (strcmp(name, s->name) != 0) {
+		session_goodbye(s, MSG_GOODBYE, MSG_E_KEY_REVOKED,
+		    "your key's name changed on this server; reconnect",
+		    SESSION_R_KEY_REVOKED);
+		return;
+	}
+	s->entry = e;
+	r.s = s;
+	relay_member_channels(srv->relay, &s->member, recheck_channel, &r);
+}

@@ -1,0 +1,692 @@
+/*
+ * session.c: libevent glue for one client connection.
+ *
+ * The read callback takes whole frames off the bufferevent's input (peek at
+ * the 2-byte length, check it against what the state allows *before*
+ * waiting for the body, then pull up and hand exactly one frame to proto),
+ * so a peer can never make us buffer more than one frame beyond the read
+ * watermark.  Output is encrypted straight into the bufferevent's output
+ * evbuffer through proto's reserve/commit sink.
+ *
+ * Back-pressure: deliveries to a session whose output is above
+ * max_output_buffer are refused (the sender learns "busy"); a session stuck
+ * above the mark for slow_consumer_timeout is dropped.  A session whose own
+ * replies pile up (it sends requests but does not read) stops being read
+ * until its output drains.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <sodium.h>
+
+#include "authkeys.h"
+#include "config.h"
+#include "frame.h"
+#include "log.h"
+#include "msg.h"
+#include "proto.h"
+#include "relay.h"
+#include "server.h"
+#include "service.h"
+#include "session.h"
+
+/* How long a closing session may take to flush its last message. */
+#define SESSION_FLUSH_TIMEOUT	2
+/* Input buffered at most before a frame is handled, once authenticated. */
+#define SESSION_READ_HIGH	(4 * (FRAME_HDRLEN + FRAME_MAXLEN))
+
+static const char *const reason_names[] = {
+	[SESSION_R_EOF] = "eof",
+	[SESSION_R_IO] = "io-error",
+	[SESSION_R_HANDSHAKE_TIMEOUT] = "handshake-timeout",
+	[SESSION_R_IDLE_TIMEOUT] = "idle-timeout",
+	[SESSION_R_BAD_FRAME] = "bad-frame",
+	[SESSION_R_PROTO] = "protocol-error",
+	[SESSION_R_BAD_MESSAGE] = "bad-message",
+	[SESSION_R_UNKNOWN_KEY] = "unknown-key",
+	[SESSION_R_KEY_REVOKED] = "key-revoked",
+	[SESSION_R_SLOW] = "slow-consumer",
+	[SESSION_R_SHUTDOWN] = "shutdown",
+	[SESSION_R_NOMEM] = "out-of-memory",
+	[SESSION_R_PEER_LIMIT] = "limit",
+};
+
+static const char *const state_names[] = {
+	[SESSION_HANDSHAKE] = "handshake",
+	[SESSION_OPEN] = "open",
+	[SESSION_CLOSING] = "closing",
+};
+
+static void	session_read_cb(struct bufferevent *, void *);
+static void	session_write_cb(struct bufferevent *, void *);
+static void	session_event_cb(struct bufferevent *, short, void *);
+static void	session_timer_cb(evutil_socket_t, short, void *);
+
+const char *
+session_reason_name(enum session_reason r)
+{
+	if ((size_t)r >= sizeof(reason_names) / sizeof(reason_names[0]))
+		return ("unknown");
+	return (reason_names[r]);
+}
+
+uint64_t
+session_now_s(void)
+{
+	struct timespec ts;
+
+	/* COARSE: a vDSO read, cheap enough to call per frame. */
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return ((uint64_t)ts.tv_sec);
+}
+
+/* Monotonic milliseconds, for durations and the rate bucket. */
+static uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return ((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000);
+}
+
+void
+session_set_state(struct session *s, enum session_state st)
+{
+	log_debug("session %016llx state %s -> %s",
+	    (unsigned long long)s->id, state_names[s->state], state_names[st]);
+	s->state = st;
+}
+
+/* Format a peer address for the log. */
+static void
+format_peer(const struct sockaddr *sa, char *out, size_t outlen)
+{
+	char host[INET6_ADDRSTRLEN];
+
+	switch (sa->sa_family) {
+	case AF_INET: {
+		const struct sockaddr_in *sin = (const void *)sa;
+
+		inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
+		snprintf(out, outlen, "%s:%u", host, ntohs(sin->sin_port));
+		break;
+	}
+	case AF_INET6: {
+		const struct sockaddr_in6 *sin6 = (const void *)sa;
+
+		inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host));
+		snprintf(out, outlen, "[%s]:%u", host, ntohs(sin6->sin6_port));
+		break;
+	}
+	default:
+		snprintf(out, outlen, "unix");
+		break;
+	}
+}
+
+/* (Re)arm the session timer for the earliest deadline of its state. */
+static void
+session_arm_timer(struct session *s)
+{
+	const struct secmsgd_conf *c = s->srv->conf;
+	struct timeval tv = { 0, 0 };
+	uint64_t now = session_now_s(), due, slow;
+
+	switch (s->state) {
+	case SESSION_HANDSHAKE:
+		tv.tv_sec = c->handshake_timeout;
+		break;
+	case SESSION_OPEN:
+		due = s->last_rx + c->idle_timeout;
+		if (s->over_mark_since != 0) {
+			slow = s->over_mark_since + c->slow_consumer_timeout;
+			if (slow < due)
+				due = slow;
+		}
+		tv.tv_sec = due > now ? (time_t)(due - now) : 0;
+		/* The coarse clock is second-granular: never spin. */
+		if (tv.tv_sec == 0)
+			tv.tv_usec = 200000;
+		break;
+	case SESSION_CLOSING:
+		tv.tv_sec = SESSION_FLUSH_TIMEOUT;
+		break;
+	}
+	evtimer_add(s->timer, &tv);
+}
+
+struct session *
+session_new(struct server *srv, int fd, const struct sockaddr *sa, int salen,
+    struct srcaddr *src)
+{
+	const struct secmsgd_conf *c = srv->conf;
+	struct proto_params params;
+	struct session *s;
+	int one = 1;
+
+	(void)salen;
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		goto err0;
+	s->srv = srv;
+	s->id = ++srv->next_id;
+	s->src = src;
+	s->pending_reason = -1;
+	s->started = now_ms();
+	s->tokens = c->rate_burst ? c->rate_burst : c->rate_limit;
+	s->tokens_at = s->started;
+	format_peer(sa, s->peer, sizeof(s->peer));
+	relay_member_init(&s->member, s);
+	if (sa->sa_family != AF_UNIX)
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
+		    sizeof(one));
+
+	/*
+	 * We announce room for a whole max_message_size body plus the
+	 * largest request header, so a body of exactly max_message_size is
+	 * accepted.
+	 */
+	params.max_message = c->max_message_size + MSG_HDR_MAX;
+	params.rekey_messages = c->rekey_messages;
+	params.rekey_seconds = c->rekey_seconds;
+	if ((s->proto = proto_new(false, srv->key, &params)) == NULL)
+		goto err1;
+	if ((s->timer = evtimer_new(srv->base, session_timer_cb, s)) == NULL)
+		goto err2;
+	if (evutil_make_socket_nonblocking(fd) == -1 ||
+	    (s->bev = bufferevent_socket_new(srv->base, fd,
+	    BEV_OPT_CLOSE_ON_FREE)) == NULL)
+		goto err3;
+	fd = -1;	/* owned by the bufferevent now */
+	bufferevent_setcb(s->bev, session_read_cb, session_write_cb,
+	    session_event_cb, s);
+	/* Before authentication: one handshake frame at most is buffered. */
+	bufferevent_setwatermark(s->bev, EV_READ, 0,
+	    FRAME_HDRLEN + PROTO_HS_MAXFRAME);
+	bufferevent_set_max_single_read(s->bev, FRAME_HDRLEN + FRAME_MAXLEN);
+	if (bufferevent_enable(s->bev, EV_READ) == -1)
+		goto err4;
+
+	TAILQ_INSERT_TAIL(&srv->sessions, s, entry_link);
+	srv->nsessions++;
+	srv->nhandshakes++;
+	session_arm_timer(s);
+	log_info("session %016llx accepted peer=%s", (unsigned long long)s->id,
+	    s->peer);
+	return (s);
+
+err4:
+	bufferevent_free(s->bev);
+err3:
+	event_free(s->timer);
+err2:
+	proto_free(s->proto);
+err1:
+	free(s);
+err0:
+	if (fd != -1)
+		close(fd);
+	log_warnx("connection from %s dropped reason=out-of-memory",
+	    sa->sa_family == AF_UNIX ? "unix" : "network");
+	if (src != NULL)
+		server_srcaddr_release(srv, src);
+	return (NULL);
+}
+
+void
+session_close(struct session *s, enum session_reason reason)
+{
+	struct server *srv = s->srv;
+	uint64_t ms = now_ms() - s->started;
+	int level = LOG_LVL_INFO;
+
+	if (reason == SESSION_R_PROTO || reason == SESSION_R_BAD_FRAME ||
+	    reason == SESSION_R_BAD_MESSAGE || reason == SESSION_R_SLOW)
+		level = LOG_LVL_NOTICE;
+	if (level <= log_getlevel()) {
+		char who[MSG_NAME_MAX + KEYS_FPLEN + 16] = "";
+
+		if (s->name[0] != '\0')
+			snprintf(who, sizeof(who), " name=%s key=%s", s->name,
+			    s->fp);
+		(level == LOG_LVL_INFO ? log_info : log_notice)(
+		    "session %016llx closed reason=%s%s%s peer=%s%s "
+		    "duration=%llu.%03llus in=%llu/%lluB out=%llu/%lluB",
+		    (unsigned long long)s->id, session_reason_name(reason),
+		    s->detail ? " detail=" : "", s->detail ? s->detail : "",
+		    s->peer, who, (unsigned long long)(ms / 1000),
+		    (unsigned long long)(ms % 1000),
+		    (unsigned long long)s->msgs_in,
+		    (unsigned long long)s->bytes_in,
+		    (unsigned long long)s->msgs_out,
+		    (unsigned long long)s->bytes_out);
+	}
+
+	relay_detach(srv->relay, &s->member);
+	if (s->state == SESSION_HANDSHAKE)
+		srv->nhandshakes--;
+	TAILQ_REMOVE(&srv->sessions, s, entry_link);
+	srv->nsessions--;
+	if (s->src != NULL)
+		server_srcaddr_release(srv, s->src);
+	event_free(s->timer);
+	bufferevent_free(s->bev);
+	proto_free(s->proto);		/* wipes the transport keys */
+	sodium_memzero(s, sizeof(*s));
+	free(s);
+	server_session_gone(srv);
+}
+
+void
+session_close_later(struct session *s, enum session_reason reason)
+{
+	if (s->pending_reason >= 0)
+		return;
+	s->pending_reason = (int)reason;
+	bufferevent_disable(s->bev, EV_READ);
+	event_active(s->timer, EV_TIMEOUT, 0);
+}
+
+/* The proto sink over an evbuffer: encrypt in place in its memory. */
+struct sink {
+	struct evbuffer		*buf;
+	struct evbuffer_iovec	 v;
+};
+
+/* proto_out reserve over an evbuffer. */
+static uint8_t *
+sink_reserve(void *ctx, size_t len)
+{
+	struct sink *k = ctx;
+
+	if (evbuffer_reserve_space(k->buf, (ev_ssize_t)len, &k->v, 1) != 1 ||
+	    k->v.iov_len < len)
+		return (NULL);
+	return (k->v.iov_base);
+}
+
+/* proto_out commit over an evbuffer. */
+static void
+sink_commit(void *ctx, size_t len)
+{
+	struct sink *k = ctx;
+
+	k->v.iov_len = len;
+	evbuffer_commit_space(k->buf, &k->v, 1);
+}
+
+/* Set up a proto_out writing to s's output. */
+static void
+sink_init(struct session *s, struct sink *k, struct proto_out *out)
+{
+	k->buf = bufferevent_get_output(s->bev);
+	out->reserve = sink_reserve;
+	out->commit = sink_commit;
+	out->ctx = k;
+}
+
+bool
+session_output_full(const struct session *s)
+{
+	return (evbuffer_get_length(bufferevent_get_output(s->bev)) >=
+	    s->srv->conf->max_output_buffer);
+}
+
+/* Encrypt one message to s regardless of its output mark. */
+static int
+session_send_now(struct session *s, const uint8_t *hdr, size_t hdrlen,
+    const uint8_t *body, size_t bodylen)
+{
+	struct proto_out out;
+	struct sink k;
+	enum proto_err e;
+
+	sink_init(s, &k, &out);
+	e = proto_send(s->proto, hdr, hdrlen, body, bodylen, session_now_s(),
+	    &out);
+	if (e != PROTO_OK) {
+		s->detail = proto_strerror(e);
+		session_close_later(s, e == PROTO_ERR_NOMEM ||
+		    e == PROTO_ERR_OUTPUT ? SESSION_R_NOMEM :
+		    e == PROTO_ERR_NONCE ? SESSION_R_PEER_LIMIT :
+		    SESSION_R_PROTO);
+		return (-1);
+	}
+	s->msgs_out++;
+	s->bytes_out += hdrlen + bodylen;
+	return (0);
+}
+
+int
+session_send(struct session *s, const uint8_t *hdr, size_t hdrlen,
+    const uint8_t *body, size_t bodylen)
+{
+	if (s->state != SESSION_OPEN || s->pending_reason >= 0)
+		return (-1);
+	if (session_output_full(s)) {
+		if (s->over_mark_since == 0) {
+			s->over_mark_since = session_now_s();
+			log_notice("session %016llx over its output mark "
+			    "name=%s queued=%zu", (unsigned long long)s->id,
+			    s->name, evbuffer_get_length(
+			    bufferevent_get_output(s->bev)));
+			session_arm_timer(s);
+		}
+		return (-1);
+	}
+	return (session_send_now(s, hdr, hdrlen, body, bodylen));
+}
+
+int
+session_reply(struct session *s, const uint8_t *hdr, size_t hdrlen,
+    const uint8_t *body, size_t bodylen)
+{
+	if (s->state != SESSION_OPEN || s->pending_reason >= 0)
+		return (-1);
+	return (session_send_now(s, hdr, hdrlen, body, bodylen));
+}
+
+void
+session_goodbye(struct session *s, uint8_t type, uint16_t code,
+    const char *text, enum session_reason reason)
+{
+	uint8_t hdr[MSG_HDR_MAX];
+	struct msg m;
+	size_t hl;
+
+	if (s->state == SESSION_CLOSING)
+		return;
+	memset(&m, 0, sizeof(m));
+	m.type = type;
+	m.code = code;
+	hl = msg_encode_header(&m, hdr);
+	/* A goodbye goes out even past the mark: it is the last message. */
+	if (s->state == SESSION_HANDSHAKE)
+		s->srv->nhandshakes--;
+	if (proto_established(s->proto))
+		(void)session_send_now(s, hdr, hl, (const uint8_t *)text,
+		    strlen(text));
+	relay_detach(s->srv->relay, &s->member);
+	s->entry = NULL;
+	session_set_state(s, SESSION_CLOSING);
+	s->pending_reason = -1;
+	s->close_reason = reason;
+	bufferevent_disable(s->bev, EV_READ);
+	if (evbuffer_get_length(bufferevent_get_output(s->bev)) == 0) {
+		session_close_later(s, reason);
+		return;
+	}
+	session_arm_timer(s);
+}
+
+/* Take tokens from the request-rate bucket; false when empty. */
+static bool
+session_rate_ok(struct session *s)
+{
+	const struct secmsgd_conf *c = s->srv->conf;
+	double burst;
+	uint64_t now;
+
+	if (c->rate_limit == 0)
+		return (true);
+	burst = c->rate_burst ? c->rate_burst : c->rate_limit;
+	now = now_ms();
+	s->tokens += (double)(now - s->tokens_at) * c->rate_limit / 1000.0;
+	if (s->tokens > burst)
+		s->tokens = burst;
+	s->tokens_at = now;
+	if (s->tokens < 1.0)
+		return (false);
+	s->tokens -= 1.0;
+	return (true);
+}
+
+/* Reply ERROR rate-limited to a request without doing it. */
+static void
+session_reply_rate_limited(struct session *s, const struct msg *req)
+{
+	static const char text[] = "request rate above the server's limit";
+	uint8_t hdr[MSG_HDR_MAX];
+	struct msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = MSG_ERROR;
+	m.id = req->id;
+	m.code = MSG_E_RATE_LIMITED;
+	(void)session_send_now(s, hdr, msg_encode_header(&m, hdr),
+	    (const uint8_t *)text, sizeof(text) - 1);
+}
+
+/* An application message arrived: parse it and hand it to the service. */
+static int
+session_message(struct session *s, const uint8_t *data, size_t len)
+{
+	struct msg m;
+	enum msg_err me;
+
+	s->msgs_in++;
+	s->bytes_in += len;
+	s->last_rx = session_now_s();
+	me = msg_parse(data, len, &m);
+	if (me == MSG_ERR_TYPE && len >= 1 && !msg_is_request(data[0])) {
+		s->detail = "unknown-request";
+		session_goodbye(s, MSG_GOODBYE, MSG_E_UNKNOWN_REQUEST,
+		    "unknown request type", SESSION_R_BAD_MESSAGE);
+		return (-1);
+	}
+	if (me != MSG_OK_PARSED || !msg_is_request(m.type)) {
+		s->detail = me != MSG_OK_PARSED ? "malformed" : "not-a-request";
+		session_goodbye(s, MSG_GOODBYE, MSG_E_BAD_REQUEST,
+		    "malformed request", SESSION_R_BAD_MESSAGE);
+		return (-1);
+	}
+	if (!session_rate_ok(s)) {
+		session_reply_rate_limited(s, &m);
+		return (0);
+	}
+	return (service_request(s, &m));
+}
+
+/* Map a proto error to a close reason. */
+static enum session_reason
+proto_reason(enum proto_err e)
+{
+	switch (e) {
+	case PROTO_ERR_FRAME:
+		return (SESSION_R_BAD_FRAME);
+	case PROTO_ERR_NOMEM:
+	case PROTO_ERR_OUTPUT:
+		return (SESSION_R_NOMEM);
+	case PROTO_ERR_NONCE:
+	case PROTO_ERR_REKEY:
+		return (SESSION_R_PEER_LIMIT);
+	default:
+		return (SESSION_R_PROTO);
+	}
+}
+
+/*
+ * Handle one frame body.  Returns 0 to go on reading, 1 to stop (s is
+ * closing), -1 when s was freed.
+ */
+static int
+session_frame(struct session *s, uint8_t *frame, size_t len)
+{
+	struct proto_event ev;
+	struct proto_out out;
+	struct sink k;
+	enum proto_err e;
+
+	sink_init(s, &k, &out);
+	e = proto_recv(s->proto, frame, len, &out, &ev);
+	if (e != PROTO_OK) {
+		s->detail = proto_strerror(e);
+		session_close(s, proto_reason(e));
+		return (-1);
+	}
+	switch (ev.type) {
+	case PROTO_EV_NONE:
+		return (0);
+	case PROTO_EV_PEER_KEY:
+		if (service_authenticate(s) == -1)
+			return (1);
+		s->last_rx = session_now_s();
+		/* Authenticated: allow full frames, several per read. */
+		bufferevent_setwatermark(s->bev, EV_READ, 0,
+		    SESSION_READ_HIGH);
+		session_arm_timer(s);
+		return (0);
+	case PROTO_EV_MESSAGE:
+		if (s->state != SESSION_OPEN)
+			return (1);
+		return (session_message(s, ev.data, ev.len) == 0 ? 0 : 1);
+	}
+	return (0);
+}
+
+/* Input arrived: handle every whole frame buffered. */
+static void
+session_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct session *s = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	uint8_t hdr[FRAME_HDRLEN], *p;
+	size_t avail, len;
+	int rc;
+
+	while (s->state != SESSION_CLOSING && s->pending_reason < 0) {
+		if ((avail = evbuffer_get_length(in)) < FRAME_HDRLEN)
+			break;
+		evbuffer_copyout(in, hdr, FRAME_HDRLEN);
+		switch (frame_peek(hdr, FRAME_HDRLEN, proto_max_frame(s->proto),
+		    &len)) {
+		case FRAME_ERR_EMPTY:
+			s->detail = "empty-frame";
+			session_close(s, SESSION_R_BAD_FRAME);
+			return;
+		case FRAME_ERR_TOOLONG:
+			s->detail = "frame-too-long";
+			session_close(s, SESSION_R_BAD_FRAME);
+			return;
+		default:
+			break;
+		}
+		if (avail < FRAME_HDRLEN + len)
+			break;
+		if ((p = evbuffer_pullup(in, (ev_ssize_t)(FRAME_HDRLEN +
+		    len))) == NULL) {
+			session_close(s, SESSION_R_NOMEM);
+			return;
+		}
+		rc = session_frame(s, p + FRAME_HDRLEN, len);
+		if (rc == -1)
+			return;
+		evbuffer_drain(in, FRAME_HDRLEN + len);
+		if (rc == 1)
+			return;
+		/* Our own replies pile up: stop reading until they drain. */
+		if (session_output_full(s)) {
+			s->read_paused = true;
+			bufferevent_disable(bev, EV_READ);
+			log_debug("session %016llx paused reading",
+			    (unsigned long long)s->id);
+			return;
+		}
+	}
+}
+
+/* Output drained completely. */
+static void
+session_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct session *s = arg;
+
+	if (s->state == SESSION_CLOSING) {
+		session_close_later(s, s->close_reason);
+		return;
+	}
+	s->over_mark_since = 0;
+	if (s->read_paused && s->pending_reason < 0) {
+		s->read_paused = false;
+		bufferevent_enable(bev, EV_READ);
+		session_read_cb(bev, s);	/* frames may be waiting */
+	}
+}
+
+/* EOF or an error on the socket. */
+static void
+session_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct session *s = arg;
+
+	(void)bev;
+	if ((what & BEV_EVENT_EOF) != 0) {
+		if (s->state == SESSION_CLOSING)
+			session_close(s, s->close_reason);
+		else {
+			if (evbuffer_get_length(bufferevent_get_input(bev)))
+				s->detail = "mid-frame";
+			session_close(s, SESSION_R_EOF);
+		}
+	} else if ((what & BEV_EVENT_ERROR) != 0) {
+		s->detail = evutil_socket_error_to_string(
+		    EVUTIL_SOCKET_ERROR());
+		session_close(s, s->state == SESSION_CLOSING ?
+		    s->close_reason : SESSION_R_IO);
+	}
+}
+
+/* Deferred close, handshake or flush timeout, idle and slow checks. */
+static void
+session_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+	const struct secmsgd_conf *c = s->srv->conf;
+	uint64_t now = session_now_s();
+
+	(void)fd;
+	(void)what;
+	if (s->pending_reason >= 0) {
+		session_close(s, (enum session_reason)s->pending_reason);
+		return;
+	}
+	switch (s->state) {
+	case SESSION_HANDSHAKE:
+		session_close(s, SESSION_R_HANDSHAKE_TIMEOUT);
+		return;
+	case SESSION_CLOSING:
+		s->detail = "flush-timeout";
+		session_close(s, s->close_reason);
+		return;
+	case SESSION_OPEN:
+		break;
+	}
+	if (s->over_mark_since != 0 && session_output_full(s) &&
+	    now >= s->over_mark_since + c->slow_consumer_timeout) {
+		/* No goodbye: its output is full, which is the problem. */
+		session_close(s, SESSION_R_SLOW);
+		return;
+	}
+	if (!session_output_full(s))
+		s->over_mark_since = 0;
+	if (now >= s->last_rx + c->idle_timeout) {
+		session_goodbye(s, MSG_GOODBYE, MSG_E_IDLE,
+		    "idle timeout", SESSION_R_IDLE_TIMEOUT);
+		return;
+	}
+	session_arm_timer(s);
+}

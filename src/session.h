@@ -1,0 +1,136 @@
+/*
+ * session.h: one client connection: its bufferevent, timers, secure channel
+ * (proto) and place in the relay.  session_close() is the only way out.
+ */
+#ifndef SECMSG_SESSION_H
+#define SECMSG_SESSION_H
+
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "keys.h"
+#include "msg.h"
+#include "relay.h"
+
+struct server;
+struct srcaddr;
+struct bufferevent;
+struct event;
+struct proto;
+struct authkeys_entry;
+
+enum session_state {
+	SESSION_HANDSHAKE = 0,	/* Noise handshake under way */
+	SESSION_OPEN,		/* authenticated, serving requests */
+	SESSION_CLOSING		/* flushing a last message, reading nothing */
+};
+
+/* Why a session ended: one log line each, reason=<name>. */
+enum session_reason {
+	SESSION_R_EOF = 0,		/* peer closed */
+	SESSION_R_IO,			/* socket error */
+	SESSION_R_HANDSHAKE_TIMEOUT,
+	SESSION_R_IDLE_TIMEOUT,
+	SESSION_R_BAD_FRAME,		/* length 0 or too long */
+	SESSION_R_PROTO,		/* proto error (see detail) */
+	SESSION_R_BAD_MESSAGE,		/* undecodable application message */
+	SESSION_R_UNKNOWN_KEY,
+	SESSION_R_KEY_REVOKED,
+	SESSION_R_SLOW,			/* slow consumer */
+	SESSION_R_SHUTDOWN,
+	SESSION_R_NOMEM,
+	SESSION_R_PEER_LIMIT		/* rekey / nonce limits */
+};
+
+struct session {
+	uint64_t		 id;
+	struct server		*srv;
+	struct bufferevent	*bev;
+	struct event		*timer;		/* handshake/idle/flush */
+	struct proto		*proto;
+	enum session_state	 state;
+	struct srcaddr		*src;		/* per-address accounting */
+	char			 peer[64];	/* "192.0.2.7:40112" */
+
+	/* Once authenticated. */
+	const struct authkeys_entry *entry;	/* permissions */
+	uint8_t			 key[KEYS_KEYLEN];
+	char			 name[MSG_NAME_MAX + 1];
+	char			 fp[KEYS_FPLEN + 1];
+	struct relay_member	 member;
+
+	/* Accounting and limits. */
+	uint64_t		 started;	/* monotonic ms */
+	uint64_t		 last_rx;	/* monotonic s, idle timer */
+	uint64_t		 over_mark_since; /* monotonic s, 0: not */
+	uint64_t		 msgs_in, msgs_out, bytes_in, bytes_out;
+	double			 tokens;	/* request rate bucket */
+	uint64_t		 tokens_at;	/* monotonic ms */
+	bool			 read_paused;	/* own output over the mark */
+	int			 pending_reason; /* -1, or deferred close */
+	enum session_reason	 close_reason;	/* while SESSION_CLOSING */
+	const char		*detail;	/* extra reason text for the log */
+
+	TAILQ_ENTRY(session)	 entry_link;
+};
+
+/*
+ * session_new(srv, fd, sa, salen, src): take over accepted socket fd and
+ * start the handshake timer.  Returns NULL (fd closed) after logging.
+ */
+struct session *session_new(struct server *srv, int fd,
+	    const struct sockaddr *sa, int salen, struct srcaddr *src);
+
+/*
+ * session_close(s, reason): log, detach, wipe and free s.  The caller
+ * returns at once and never touches s again.
+ */
+void	session_close(struct session *s, enum session_reason reason);
+
+/*
+ * session_close_later(s, reason): close from the event loop, not now: for
+ * code that is walking relay lists.
+ */
+void	session_close_later(struct session *s, enum session_reason reason);
+
+/*
+ * session_goodbye(s, code, text, reason): send a last message (GOODBYE, or
+ * REFUSED when not yet welcomed), stop reading, and close once it is
+ * flushed or after a short bound.
+ */
+void	session_goodbye(struct session *s, uint8_t type, uint16_t code,
+	    const char *text, enum session_reason reason);
+
+/*
+ * session_send(s, hdr, hdrlen, body, bodylen): encrypt one application
+ * message to s.  Returns 0, or -1 when s cannot take it now (output over
+ * its mark: a slow consumer; or an error, for which s closes itself
+ * later).  Never frees s.
+ */
+int	session_send(struct session *s, const uint8_t *hdr, size_t hdrlen,
+	    const uint8_t *body, size_t bodylen);
+
+/*
+ * session_reply(s, hdr, hdrlen, body, bodylen): like session_send, for a
+ * reply to s's own request: not refused at the output mark (s stops being
+ * read instead, so replies stay bounded).  Returns 0 or -1.
+ */
+int	session_reply(struct session *s, const uint8_t *hdr, size_t hdrlen,
+	    const uint8_t *body, size_t bodylen);
+
+/* session_set_state(s, st): change state, logging it at debug level. */
+void	session_set_state(struct session *s, enum session_state st);
+
+/* session_output_full(s): s's output is over max_output_buffer. */
+bool	session_output_full(const struct session *s);
+
+/* session_reason_name(r): "eof", "idle-timeout", ... */
+const char *session_reason_name(enum session_reason r);
+
+/* session_now_s(): a cheap monotonic clock, in seconds. */
+uint64_t session_now_s(void);
+
+#endif /* !SECMSG_SESSION_H */
