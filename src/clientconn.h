@@ -24,8 +24,12 @@
 #include "keys.h"
 #include "msg.h"
 
-/* The largest application message the client announces it accepts. */
-#define CLIENTCONN_MAX_MESSAGE	(16U * 1024 * 1024)
+/*
+ * The largest application message the client announces it accepts: the
+ * largest max_message_size a server may set (16 MiB), plus room for the
+ * header of a DELIVER.
+ */
+#define CLIENTCONN_MAX_MESSAGE	(16U * 1024 * 1024 + 4096)
 #define CLIENTCONN_ERRLEN	512	/* a good size for err buffers */
 
 enum clientconn_err {
