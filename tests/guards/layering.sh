@@ -1,0 +1,19 @@
+#!/bin/sh
+# Guard: the protocol core (noise, frame, msg, proto, keys, authkeys, relay)
+# does no I/O of its own: it never includes libevent, syslog or libconfig,
+# so that it stays unit-testable and fuzzable (STYLE.md section 1).
+: "${top_srcdir:=.}"
+core="noise frame msg proto keys authkeys relay"
+echo "1..$(echo $core | wc -w)"
+n=0
+for m in $core; do
+	n=$((n + 1))
+	bad=$(grep -nE '#[[:space:]]*include[[:space:]]*<(event2/|syslog\.h|libconfig\.h)' \
+	    "$top_srcdir/src/$m.c" "$top_srcdir/src/$m.h" 2>/dev/null)
+	if [ -f "$top_srcdir/src/$m.c" ] && [ -z "$bad" ]; then
+		echo "ok $n - src/$m.[ch] free of event2/syslog/libconfig"
+	else
+		echo "not ok $n - src/$m.[ch] free of event2/syslog/libconfig"
+		echo "$bad" | sed 's/^/# /'
+	fi
+done

@@ -1,0 +1,28 @@
+#!/bin/sh
+# Guard: the man pages are lint clean (mandoc -Tlint), when mandoc exists.
+: "${top_srcdir:=.}"
+: "${top_builddir:=.}"
+if [ -z "$MANDOC" ] || [ ! -x "$MANDOC" ]; then
+	echo "1..0 # SKIP no mandoc"
+	exit 0
+fi
+pages="secmsgd.8 secmsgd.conf.5 secmsg-client.1 secmsgd-protocol.7"
+echo "1..$(echo $pages | wc -w)"
+n=0
+for p in $pages; do
+	n=$((n + 1))
+	f="$top_builddir/man/$p"
+	if [ ! -f "$f" ]; then
+		echo "not ok $n - $p lint clean # not built"
+		continue
+	fi
+	# Warnings and worse fail; style notes (such as cross references to
+	# pages not installed yet) do not.
+	out=$("$MANDOC" -Tlint -W warning "$f" 2>&1)
+	if [ -z "$out" ]; then
+		echo "ok $n - $p lint clean"
+	else
+		echo "not ok $n - $p lint clean"
+		echo "$out" | sed 's/^/# /'
+	fi
+done

@@ -1,0 +1,33 @@
+#!/bin/sh
+# Guard: the systemd unit verifies, and its exposure rating stays low.
+: "${top_srcdir:=.}"
+: "${top_builddir:=.}"
+if ! command -v systemd-analyze >/dev/null 2>&1; then
+	echo "1..0 # SKIP no systemd-analyze"
+	exit 0
+fi
+echo "1..2"
+d=$(mktemp -d "${TMPDIR:-/tmp}/secmsg-unit.XXXXXX") || exit 1
+trap 'rm -rf "$d"' EXIT
+# Point the unit at the freshly built daemon so verify can check it.
+sed -e "s|@sbindir@|$(cd "$top_builddir" && pwd)/src|g" \
+    "$top_srcdir/systemd/secmsgd.service.in" > "$d/secmsgd.service"
+out=$(systemd-analyze verify --man=no "$d/secmsgd.service" 2>&1)
+if [ -z "$out" ]; then
+	echo "ok 1 - systemd-analyze verify is clean"
+else
+	echo "not ok 1 - systemd-analyze verify is clean"
+	echo "$out" | sed 's/^/# /'
+fi
+# Exposure is rated 0.0 (best) to 10.0; we keep it at 2.0 or below.
+out=$(systemd-analyze security --offline=true --threshold=20 \
+    "$d/secmsgd.service" 2>&1)
+rc=$?
+level=$(echo "$out" | grep -o 'exposure level for [^:]*: [0-9.]*' | \
+    sed 's/.*: //')
+if [ $rc -eq 0 ] && [ -n "$level" ]; then
+	echo "ok 2 - exposure level $level <= 2.0"
+else
+	echo "not ok 2 - exposure level '$level' <= 2.0"
+	echo "$out" | tail -n 5 | sed 's/^/# /'
+fi
