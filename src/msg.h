@@ -74,11 +74,11 @@ struct msg {
 	uint16_t	 code;		/* ERROR, REFUSED, GOODBYE */
 	uint64_t	 timestamp;	/* DELIVER */
 	uint32_t	 idle;		/* WELCOME: idle timeout, seconds */
-	const char	*name;		/* SEND target, DELIVER sender, WELCOME */
+	const char	*name;		/* SEND target, DELIVER from, WELCOME */
 	size_t		 namelen;
 	const char	*channel;	/* JOIN, LEAVE, PUBLISH, DELIVER */
 	size_t		 chanlen;
-	const uint8_t	*body;		/* body, data or text: rest of message */
+	const uint8_t	*body;		/* body, data or text: the rest */
 	size_t		 bodylen;
 };
 
@@ -86,7 +86,7 @@ enum msg_err {
 	MSG_OK_PARSED = 0,
 	MSG_ERR_SHORT,		/* truncated */
 	MSG_ERR_TYPE,		/* unknown type byte */
-	MSG_ERR_NAME,		/* name or channel empty, too long or bad chars */
+	MSG_ERR_NAME,		/* name or channel empty, too long, bad chars */
 	MSG_ERR_TRAILING	/* bytes after a type that has no body */
 };
 

@@ -45,7 +45,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		do {
 			if (off == len)
 				break;
-			/* xorshift32: chunk sizes 1..64, repeatable per input. */
+			/* xorshift32: chunks of 1..64, repeatable. */
 			seed ^= seed << 13;
 			seed ^= seed >> 17;
 			seed ^= seed << 5;
@@ -66,7 +66,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (st != ref)
 			abort();
 		if (st != FRAME_READY) {
-			/* An error exactly after the header, none of the body. */
+			/* An error right after the header, no body. */
 			if (off != roff + FRAME_HDRLEN)
 				abort();
 			break;

@@ -329,7 +329,7 @@ static const struct tap_test tests[] = {
 	{ "decoder: every fixed chunk size", test_fixed_splits },
 	{ "decoder: random splits", test_random_splits },
 	{ "decoder: one frame per call", test_decoder_one_call },
-	{ "decoder: max accepted, max+1 refused before body", test_decoder_max },
+	{ "decoder: max ok, max+1 refused before body", test_decoder_max },
 	{ "decoder: FRAME_MAXLEN body", test_decoder_fullsize },
 	{ "decoder: empty frame refused", test_decoder_empty },
 };

@@ -188,7 +188,7 @@ test_truncations(void)
 			e = parse_copy(buf, k, &m, &copy);
 			free(copy);
 			if (k < hl && e != MSG_ERR_SHORT) {
-				printf("# sample %zu cut at %zu: %d\n", i, k, e);
+				printf("# sample %zu cut %zu: %d\n", i, k, e);
 				return (1);
 			}
 			if (k >= hl && (e != MSG_OK_PARSED ||
