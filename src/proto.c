@@ -51,14 +51,14 @@ struct proto {
 	uint32_t		 tx_secs;	/* age limit of the send key */
 	uint32_t		 tx_count;	/* data records under tx key */
 	bool			 tx_born_set;	/* tx_born is meaningful */
-	uint64_t		 tx_born;	/* "now" of first use of tx key */
+	uint64_t		 tx_born;	/* "now" at first use of tx */
 	uint32_t		 rx_count;	/* data records under rx key */
 
 	/* Reassembly of a message that spans several records. */
 	uint8_t			*rbuf;
 	size_t			 rlen;
 	size_t			 rcap;
-	bool			 rdone;		/* rbuf was delivered: drop it */
+	bool			 rdone;		/* rbuf delivered: drop it */
 };
 
 /* Mark p dead and return e, so every error path is one statement. */
