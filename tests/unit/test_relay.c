@@ -1,0 +1,227 @@
+/*
+ * test_relay: the routing tables: names with several members, channels,
+ * joins and leaves, detaching, RELAY_MAX_SUBS, listing, and a leave from
+ * inside relay_member_channels (what a reload does).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "relay.h"
+#include "tap.h"
+
+struct visit {
+	void	*seen[16];
+	size_t	 n;
+};
+
+/* relay_visit_fn: record the owner. */
+static void
+record(struct relay_member *m, void *arg)
+{
+	struct visit *v = arg;
+
+	if (v->n < 16)
+		v->seen[v->n++] = m->owner;
+}
+
+static int
+test_names(void)
+{
+	struct relay *r = relay_new();
+	struct relay_member a, b, c;
+	struct visit v = { .n = 0 };
+	int oa, ob, oc;
+
+	TAP_CHECK(r != NULL);
+	relay_member_init(&a, &oa);
+	relay_member_init(&b, &ob);
+	relay_member_init(&c, &oc);
+	TAP_CHECK(relay_attach(r, &a, "alice", 5) == 0);
+	TAP_CHECK(relay_attach(r, &b, "alice", 5) == 0);
+	TAP_CHECK(relay_attach(r, &c, "bob", 3) == 0);
+	/* Both of alice's connections, in attach order; not bob. */
+	TAP_CHECK(relay_each_named(r, "alice", 5, record, &v) == 2);
+	TAP_CHECK(v.n == 2 && v.seen[0] == &oa && v.seen[1] == &ob);
+	TAP_CHECK(relay_each_named(r, "carol", 5, record, &v) == 0);
+	TAP_CHECK(relay_each_named(r, "alic", 4, record, &v) == 0);
+	relay_detach(r, &a);
+	relay_detach(r, &a);	/* idempotent */
+	v.n = 0;
+	TAP_CHECK(relay_each_named(r, "alice", 5, record, &v) == 1);
+	TAP_CHECK(v.seen[0] == &ob);
+	relay_detach(r, &b);
+	relay_detach(r, &c);
+	TAP_CHECK(relay_each_named(r, "alice", 5, record, &v) == 0);
+	TAP_CHECK(relay_attach(r, &a, "", 0) == -1);
+	relay_free(r);
+	return (0);
+}
+
+static int
+test_channels(void)
+{
+	struct relay *r = relay_new();
+	struct relay_member a, b;
+	struct visit v = { .n = 0 };
+	int oa, ob;
+
+	relay_member_init(&a, &oa);
+	relay_member_init(&b, &ob);
+	TAP_CHECK(relay_attach(r, &a, "a", 1) == 0);
+	TAP_CHECK(relay_attach(r, &b, "b", 1) == 0);
+	TAP_CHECK(relay_join(r, &a, "plant1", 6) == 0);
+	TAP_CHECK(relay_join(r, &a, "plant1", 6) == 1);	/* already */
+	TAP_CHECK(relay_join(r, &b, "plant1", 6) == 0);
+	TAP_CHECK(relay_join(r, &b, "alarms", 6) == 0);
+	TAP_CHECK(relay_each_subscriber(r, "plant1", 6, record, &v) == 2);
+	TAP_CHECK(v.seen[0] == &oa && v.seen[1] == &ob);
+	TAP_CHECK(relay_leave(r, &a, "plant1", 6) == 0);
+	TAP_CHECK(relay_leave(r, &a, "plant1", 6) == 1);	/* not joined */
+	TAP_CHECK(relay_each_subscriber(r, "plant1", 6, record, &v) == 1);
+	/* Detaching b drops its subscriptions and the now empty channels. */
+	relay_detach(r, &b);
+	TAP_CHECK(relay_each_subscriber(r, "plant1", 6, record, &v) == 0);
+	TAP_CHECK(relay_each_subscriber(r, "alarms", 6, record, &v) == 0);
+	TAP_CHECK(b.nsubs == 0 && a.nsubs == 0);
+	relay_detach(r, &a);
+	relay_free(r);
+	return (0);
+}
+
+static int
+test_max_subs(void)
+{
+	struct relay *r = relay_new();
+	struct relay_member a;
+	char name[16];
+	int i, oa;
+
+	relay_member_init(&a, &oa);
+	TAP_CHECK(relay_attach(r, &a, "a", 1) == 0);
+	for (i = 0; i < RELAY_MAX_SUBS; i++) {
+		snprintf(name, sizeof(name), "c%d", i);
+		TAP_CHECK(relay_join(r, &a, name, strlen(name)) == 0);
+	}
+	TAP_CHECK(relay_join(r, &a, "one-more", 8) == -2);
+	/* Joining one already joined is still fine at the limit. */
+	TAP_CHECK(relay_join(r, &a, "c0", 2) == 1);
+	TAP_CHECK(a.nsubs == RELAY_MAX_SUBS);
+	relay_detach(r, &a);
+	relay_free(r);
+	return (0);
+}
+
+struct tally {
+	size_t	 names, members, chans, subs;
+};
+
+/* relay_list_fn: count names or channels. */
+static void
+tally_names(const char *name, size_t len, uint32_t count, void *arg)
+{
+	struct tally *t = arg;
+
+	(void)name;
+	(void)len;
+	t->names++;
+	t->members += count;
+}
+
+/* relay_list_fn: count channels. */
+static void
+tally_chans(const char *name, size_t len, uint32_t count, void *arg)
+{
+	struct tally *t = arg;
+
+	(void)name;
+	(void)len;
+	t->chans++;
+	t->subs += count;
+}
+
+static int
+test_listing_many(void)
+{
+	static struct relay_member m[2000];
+	static int owner[2000];
+	struct relay *r = relay_new();
+	struct tally t = { 0, 0, 0, 0 };
+	char name[16];
+	int i;
+
+	/* Enough to make both tables grow several times. */
+	for (i = 0; i < 2000; i++) {
+		relay_member_init(&m[i], &owner[i]);
+		snprintf(name, sizeof(name), "n%d", i % 700);
+		TAP_CHECK(relay_attach(r, &m[i], name, strlen(name)) == 0);
+		snprintf(name, sizeof(name), "ch%d", i % 300);
+		TAP_CHECK(relay_join(r, &m[i], name, strlen(name)) == 0);
+	}
+	relay_each_name(r, tally_names, &t);
+	relay_each_channel(r, tally_chans, &t);
+	TAP_CHECK(t.names == 700 && t.members == 2000);
+	TAP_CHECK(t.chans == 300 && t.subs == 2000);
+	for (i = 0; i < 2000; i++)
+		relay_detach(r, &m[i]);
+	memset(&t, 0, sizeof(t));
+	relay_each_name(r, tally_names, &t);
+	relay_each_channel(r, tally_chans, &t);
+	TAP_CHECK(t.names == 0 && t.chans == 0);
+	relay_free(r);
+	return (0);
+}
+
+struct leaver {
+	struct relay		*r;
+	struct relay_member	*m;
+	size_t			 seen;
+};
+
+/* relay_list_fn: leave every channel whose name starts with 'x'. */
+static void
+leave_x(const char *name, size_t len, uint32_t count, void *arg)
+{
+	struct leaver *l = arg;
+
+	(void)count;
+	l->seen++;
+	if (name[0] == 'x')
+		(void)relay_leave(l->r, l->m, name, len);
+}
+
+static int
+test_leave_while_walking(void)
+{
+	struct relay *r = relay_new();
+	struct relay_member a;
+	struct leaver l;
+	struct visit v = { .n = 0 };
+	int oa;
+
+	relay_member_init(&a, &oa);
+	TAP_CHECK(relay_attach(r, &a, "a", 1) == 0);
+	TAP_CHECK(relay_join(r, &a, "x1", 2) == 0);
+	TAP_CHECK(relay_join(r, &a, "keep", 4) == 0);
+	TAP_CHECK(relay_join(r, &a, "x2", 2) == 0);
+	l.r = r;
+	l.m = &a;
+	l.seen = 0;
+	relay_member_channels(r, &a, leave_x, &l);
+	TAP_CHECK(l.seen == 3);
+	TAP_CHECK(a.nsubs == 1);
+	TAP_CHECK(relay_each_subscriber(r, "keep", 4, record, &v) == 1);
+	TAP_CHECK(relay_each_subscriber(r, "x1", 2, record, &v) == 0);
+	relay_detach(r, &a);
+	relay_free(r);
+	return (0);
+}
+
+static const struct tap_test tests[] = {
+	{ "names: several members, order, detach", test_names },
+	{ "channels: join, leave, detach drops them", test_channels },
+	{ "RELAY_MAX_SUBS per member", test_max_subs },
+	{ "listing 700 names / 300 channels, tables grow", test_listing_many },
+	{ "leave from inside relay_member_channels", test_leave_while_walking },
+};
+
+TAP_MAIN(tests)
