@@ -38,16 +38,13 @@
 
 #include <sodium.h>
 
-#ifdef HAVE_CONFIG_H
-#include <config.h>		/* autoconf's (not src/config.h) */
-#endif
-
 #include "clientconf.h"
 #include "clientconn.h"
 #include "keys.h"
 #include "knownhosts.h"
 #include "msg.h"
 
+/* The build force-includes secmsg-build.h; this is for bare compiles. */
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION		"unknown"
 #endif
