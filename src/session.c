@@ -355,6 +355,13 @@ session_send_now(struct session *s, const uint8_t *hdr, size_t hdrlen,
 	struct sink k;
 	enum proto_err e;
 
+	/*
+	 * proto_send treats "too big for the peer" as final; here it only
+	 * means this peer cannot take this message (it announced a smaller
+	 * max_message than ours), so it is skipped, not closed.
+	 */
+	if (hdrlen + bodylen > proto_peer_params(s->proto)->max_message)
+		return (-1);
 	sink_init(s, &k, &out);
 	e = proto_send(s->proto, hdr, hdrlen, body, bodylen, session_now_s(),
 	    &out);
