@@ -402,7 +402,7 @@ open_socket(const char *addr, int64_t deadline, char *err, size_t errlen,
 		if (addr[5] == '\0' ||
 		    strlen(addr + 5) >= sizeof(sun.sun_path)) {
 			snprintf(err, errlen, "%s: bad socket path", addr);
-			*why = CLIENTCONN_ERR_OTHER;
+			*why = CLIENTCONN_ERR_ADDRESS;
 			return (-1);
 		}
 		strcpy(sun.sun_path, addr + 5);
@@ -415,7 +415,7 @@ open_socket(const char *addr, int64_t deadline, char *err, size_t errlen,
 	if (split_addr(addr, host, sizeof(host), port, sizeof(port)) != 0) {
 		snprintf(err, errlen, "%s: bad server address (expected "
 		    "HOST:PORT, [IPV6]:PORT or unix:PATH)", addr);
-		*why = CLIENTCONN_ERR_OTHER;
+		*why = CLIENTCONN_ERR_ADDRESS;
 		return (-1);
 	}
 	memset(&hints, 0, sizeof(hints));
@@ -649,6 +649,8 @@ clientconn_strerror(enum clientconn_err e)
 		return ("success");
 	case CLIENTCONN_ERR_OTHER:
 		return ("error");
+	case CLIENTCONN_ERR_ADDRESS:
+		return ("bad server address");
 	case CLIENTCONN_ERR_NETWORK:
 		return ("network error");
 	case CLIENTCONN_ERR_KEY:

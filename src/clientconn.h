@@ -35,6 +35,7 @@
 enum clientconn_err {
 	CLIENTCONN_OK = 0,
 	CLIENTCONN_ERR_OTHER,	/* local failure: memory, bad argument */
+	CLIENTCONN_ERR_ADDRESS,	/* the server address is malformed */
 	CLIENTCONN_ERR_NETWORK,	/* connect, I/O, closed, protocol failure,
 				   GOODBYE */
 	CLIENTCONN_ERR_KEY,	/* the key check refused the server key */

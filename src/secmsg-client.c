@@ -11,7 +11,7 @@
  *
  *	0  success
  *	1  any other error (files, keys, memory, ...)
- *	2  usage: bad option, argument or name
+ *	2  usage: bad option, argument, name or server address
  *	3  network: cannot connect, I/O error, connection closed, GOODBYE
  *	4  server key: does not match the pin, or unknown and not accepted
  *	5  authentication refused: the server sent REFUSED
@@ -400,6 +400,8 @@ exit_status(enum clientconn_err e)
 	switch (e) {
 	case CLIENTCONN_OK:
 		return (0);
+	case CLIENTCONN_ERR_ADDRESS:
+		return (EXIT_USAGE);
 	case CLIENTCONN_ERR_NETWORK:
 		return (EXIT_NETWORK);
 	case CLIENTCONN_ERR_KEY:

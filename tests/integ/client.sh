@@ -280,6 +280,8 @@ ok "exit 2: no command" run 2
 ok "exit 2: option of another command" run 2 who -c 3
 ok "exit 2: bad peer name" run_as 2 alice send "bad name!" hi
 ok "exit 2: --json with --raw" run 2 --json --raw who
+ok "exit 2: bad server address (bare IPv6)" \
+    run 2 -s ::1:7300 -i "$T/alice.key" ping
 ok "exit 1: bad config file, file:line: setting" \
     sh -c 'printf "server = \"x\";\nbogus = 1;\n" > "$1/c.conf";
     "$2" -F "$1/c.conf" who 2>&1 | grep -q "c.conf:2: bogus"' - "$T" \
@@ -352,7 +354,22 @@ ok "chat to #channel joins it and shows the channel" \
     sh -c 'printf "hi all\n" | timeout 30 "$1" -s "$2" -i "$3" chat "#room"
     ' - "$CLIENT" "$S" "$T/alice.key"
 
+# ------------------------------------------------------------ endings
+
+bg bob "$T/bob.int" subscribe sig
+SUBPID=$BGPID
+wait_online bob
+kill -TERM "$SUBPID"
+wait "$SUBPID"
+ok "subscribe ends with status 0 on SIGTERM" test $? -eq 0
+bg bob "$T/bob.bye" subscribe bye
+SUBPID=$BGPID
+wait_online bob
 stop_daemon
 ok "daemon stopped cleanly" test "$DSTATUS" -eq 0
+wait "$SUBPID"
+ok "exit 3: server said goodbye (shutdown) to a subscriber" test $? -eq 3
+ok "goodbye reason shown" grep -q "server closed the connection: shutdown" \
+    "$T/bob.bye.err"
 plan "$TAP_N"
 [ "$TAP_FAILED" -eq 0 ]
