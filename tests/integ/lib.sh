@@ -130,11 +130,21 @@ stop_daemon() {
 	DSTATUS=$?
 }
 
+# daemon_pid: the pid of secmsgd itself (the child of the timeout(1)
+# wrapper $DPID), or $DPID when there is no wrapper child.
+daemon_pid() {
+	_dp=$(ps -o pid= --ppid "$DPID" 2>/dev/null | head -n 1 | tr -d ' ')
+	echo "${_dp:-$DPID}"
+}
+
 # reload_daemon: SIGHUP and wait for the outcome line; $1 = expected
 # pattern ("reloaded configuration" or "reload failed").
+# The signal goes to secmsgd itself, not to the timeout(1) wrapper in
+# $DPID: timeout forwards a signal to its process group once and then
+# ignores that signal for good, so a second SIGHUP would be lost.
 reload_daemon() {
 	before=$(count_in "$T/daemon.log" 'reload')
-	kill -HUP "$DPID"
+	kill -HUP "$(daemon_pid)"
 	i=0
 	while [ $i -lt 50 ]; do
 		now=$(count_in "$T/daemon.log" 'reload')

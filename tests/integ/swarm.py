@@ -12,6 +12,8 @@ scripts (daemon.sh, relay.sh, limits.sh, malformed.sh) to check.
   swarm.py relay PORT DIR MAXSIZE        the 50-client relay exercise
   swarm.py attack PORT KIND [KEYFILE]    one malformed-input connection
   swarm.py hold PORT N STOPFILE [--src A] [--hs]   N idle connections
+  swarm.py fp PUBFILE                     a public key's fingerprint
+  swarm.py doccheck doc/PROTOCOL.md       tables vs. this client
   swarm.py slow PORT PUBKEY SUBKEY PID CHANNEL BODY COUNT   slow consumer
 """
 
@@ -371,7 +373,7 @@ def run_relay(port, d, maxsize):
     to another name and to "fleet", and publishes to its channels.  Every
     receiver checks exact counts, no duplicate, per-sender order and every
     byte of every body.  Prints "check NAME ok|FAIL detail" lines."""
-    N, NCH, DIRECT, PUB = 50, 5, 6, 6
+    N, NCH, DIRECT, PUB = 50, 5, 12, 12
     names = ["c%02d" % i for i in range(48)] + ["fleet", "fleet"]
     keys = [os.path.join(d, "c%02d.key" % i) for i in range(N)]
     fails = []
@@ -743,9 +745,44 @@ def run_slow(port, pubkey, subkey, pid, channel, size, count):
     return 0
 
 
+def run_doccheck(path):
+    """doc/PROTOCOL.md's type and code tables against this client's
+    constants: prints one line per mismatch, then "doccheck N ok"."""
+    import re
+    text = open(path, encoding="utf-8").read()
+    types = {int(a, 16): b for a, b in re.findall(
+        r"^\| (0x[0-9a-f]{2}) \| ([A-Z]+) +\|", text, re.M)}
+    codes = {int(a): b for a, b in re.findall(
+        r"^\| (\d+) +\| ([a-z-]+) +\|", text, re.M)}
+    mine = {v: k[4:] for k, v in vars(sn).items()
+            if k.startswith("MSG_") and isinstance(v, int)}
+    bad = 0
+    for v, n in mine.items():
+        if types.get(v) != n:
+            out("type", hex(v), n, "doc:", types.get(v))
+            bad += 1
+    for v, n in sn.MSG_CODES.items():
+        if codes.get(v) != n:
+            out("code", v, n, "doc:", codes.get(v))
+            bad += 1
+    if len(types) != len(mine) or len(codes) != len(sn.MSG_CODES):
+        out("doc lists", len(types), "types", len(codes), "codes")
+        bad += 1
+    out("doccheck", len(types) + len(codes), "ok" if bad == 0 else "FAIL")
+    return 0
+
+
 def main(argv):
     try:
         cmd = argv[0]
+        if cmd == "fp":         # the fingerprint of a .pub file
+            with open(argv[1]) as f:
+                pub = base64.b64decode(f.read().strip(), validate=True)
+            out("SHA256:" + base64.urlsafe_b64encode(
+                hashlib.sha256(pub).digest()[:16]).decode().rstrip("="))
+            return 0
+        if cmd == "doccheck":
+            return run_doccheck(argv[1])
         if cmd == "genkeys":
             genkeys(argv[1], int(argv[2]), *argv[3:4])
             return 0
