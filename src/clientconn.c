@@ -555,8 +555,7 @@ clientconn_request(struct clientconn *cc, const struct msg *req,
 	    (uint64_t)(now_ms() / 1000), &cc->sink);
 	if (pe == PROTO_ERR_TOOBIG) {
 		snprintf(err, errlen, "message too large: the server accepts "
-		    "at most %zu bytes", clientconn_max_body(cc, m.type,
-		    m.type == MSG_PUBLISH ? m.chanlen : m.namelen));
+		    "at most %zu bytes", clientconn_max_body(cc));
 		return (CLIENTCONN_ERR_TOOBIG);
 	}
 	if (pe != PROTO_OK) {
@@ -620,19 +619,15 @@ clientconn_idle(const struct clientconn *cc)
 }
 
 size_t
-clientconn_max_body(const struct clientconn *cc, uint8_t type,
-    size_t namelen)
+clientconn_max_body(const struct clientconn *cc)
 {
 	const struct proto_params	*pp;
-	size_t				 hdr;
 
 	if (!proto_established(cc->p) ||
 	    (pp = proto_peer_params(cc->p)) == NULL)
 		return (0);
-	/* type, id, name length, name (SEND and PUBLISH alike). */
-	hdr = 1 + 4 + 1 + namelen;
-	(void)type;
-	return (pp->max_message > hdr ? pp->max_message - hdr : 0);
+	return (pp->max_message > MSG_HDR_MAX ?
+	    pp->max_message - MSG_HDR_MAX : 0);
 }
 
 const uint8_t *

@@ -123,12 +123,13 @@ const char *clientconn_name(const struct clientconn *cc);
 uint32_t clientconn_idle(const struct clientconn *cc);
 
 /*
- * clientconn_max_body(cc, type, namelen): the largest body a request of
- * type (MSG_SEND, MSG_PUBLISH) with a target of namelen bytes may carry
- * under the server's max_message; 0 before the handshake.
+ * clientconn_max_body(cc): the largest message body the server accepts in
+ * a SEND or PUBLISH: its announced max_message less MSG_HDR_MAX, since
+ * secmsgd announces max_message_size plus the longest header (so that a
+ * DELIVER of a maximum-size body fits; doc/PROTOCOL.md, section 4.1).
+ * 0 before the handshake.
  */
-size_t	clientconn_max_body(const struct clientconn *cc, uint8_t type,
-	    size_t namelen);
+size_t	clientconn_max_body(const struct clientconn *cc);
 
 /* clientconn_peer_key(cc): the server's static key once known, or NULL. */
 const uint8_t *clientconn_peer_key(const struct clientconn *cc);

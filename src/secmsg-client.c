@@ -85,6 +85,8 @@ struct client {
 
 	struct keys_keypair	*kp;
 	struct clientconn	*cc;
+	bool			 show;		/* print deliveries (subscribe,
+						   chat) */
 	unsigned long		 received;	/* deliveries shown */
 	bool			 done;
 };
@@ -354,7 +356,8 @@ on_message(const struct msg *m, void *arg)
 {
 	struct client	*c = arg;
 
-	if (m->type != MSG_DELIVER)
+	/* One-shot commands print replies only, never stray messages. */
+	if (m->type != MSG_DELIVER || !c->show)
 		return;
 	if (c->count > 0 && c->received >= c->count)
 		return;		/* subscribe -n: already have enough */
@@ -678,6 +681,7 @@ channel_arg(const char *arg, const char **name)
 
 /* ------------------------------------------------------------ commands */
 
+/* keygen: a new identity, mode 0600, and the line for the server. */
 static int
 cmd_keygen(struct client *c, int argc, char **argv)
 {
@@ -739,6 +743,7 @@ out:
 	return (rv);
 }
 
+/* pubkey: the identity's public key and fingerprint. */
 static int
 cmd_pubkey(struct client *c, int argc, char **argv)
 {
@@ -773,6 +778,7 @@ mono_ms(void)
 	return ((double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6);
 }
 
+/* ping: round-trip times and a summary, as ping(8). */
 static int
 cmd_ping(struct client *c, int argc, char **argv)
 {
@@ -844,6 +850,7 @@ cmd_ping(struct client *c, int argc, char **argv)
 	return (got == sent ? 0 : EXIT_TIMEOUT);
 }
 
+/* who: online peers and channels. */
 static int
 cmd_who(struct client *c, int argc, char **argv)
 {
@@ -947,7 +954,7 @@ send_common(struct client *c, uint8_t type, int argc, char **argv)
 	}
 	if ((rv = connect_server(c)) != 0)
 		goto out;
-	max = clientconn_max_body(c->cc, type, strlen(target));
+	max = clientconn_max_body(c->cc);
 	if (len > max) {
 		snprintf(err, sizeof(err), "message of %zu bytes is above the "
 		    "server's maximum of %zu", len, max);
@@ -987,12 +994,14 @@ out:
 	return (rv);
 }
 
+/* send: a direct message. */
 static int
 cmd_send(struct client *c, int argc, char **argv)
 {
 	return (send_common(c, MSG_SEND, argc, argv));
 }
 
+/* publish: a message to a channel. */
 static int
 cmd_publish(struct client *c, int argc, char **argv)
 {
@@ -1180,7 +1189,7 @@ run_loop(struct client *c, struct chat *ch)
 	size_t			 max;
 	int			 r, nfds, wait;
 
-	max = clientconn_max_body(c->cc, MSG_SEND, MSG_NAME_MAX + 1);
+	max = clientconn_max_body(c->cc);
 	/* Ping at a third of the idle timeout: two chances before it. */
 	interval = (int64_t)clientconn_idle(c->cc) * 1000 / 3;
 	if (interval > 0 && interval < 500)
@@ -1254,6 +1263,7 @@ fail:
 	return (exit_status(e));
 }
 
+/* subscribe: join channels, print deliveries. */
 static int
 cmd_subscribe(struct client *c, int argc, char **argv)
 {
@@ -1271,6 +1281,7 @@ cmd_subscribe(struct client *c, int argc, char **argv)
 		}
 	if (!(c->subopts & OPT_LIMIT))
 		c->count = 0;
+	c->show = true;
 	catch_signals();
 	if ((rv = connect_server(c)) != 0)
 		return (rv);
@@ -1285,6 +1296,7 @@ cmd_subscribe(struct client *c, int argc, char **argv)
 	return (run_loop(c, NULL));
 }
 
+/* chat: stdin lines out, deliveries in, until end of input. */
 static int
 cmd_chat(struct client *c, int argc, char **argv)
 {
@@ -1309,6 +1321,7 @@ cmd_chat(struct client *c, int argc, char **argv)
 		ch.name = argv[0];
 	}
 	c->count = 0;
+	c->show = true;
 	catch_signals();
 	if ((rv = connect_server(c)) != 0)
 		return (rv);

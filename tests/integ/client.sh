@@ -205,6 +205,7 @@ ok "who --json lists alice and bob" \
     json 'set(p["name"] for p in L[0]["peers"]) >= {"alice", "bob"}'
 
 ok "send from arguments" run_as 0 alice send bob hello "  bob"
+ok "send prints nothing on success" test ! -s "$T/out" -a ! -s "$T/err"
 head -c 3000 /dev/urandom > "$T/bin.in"
 ok "send binary from stdin" \
     sh -c '"$@" < "$0"' "$T/bin.in" timeout 30 "$CLIENT" -s "$S" \
@@ -255,6 +256,22 @@ wait "$BGPID"
 ok "text deliveries: time, channel, sender, escaped body" \
     sh -c 'grep -q "^\[[0-2][0-9]:[0-5][0-9]:[0-9][0-9]\] #plant1 alice: esc \\\\x1b\[31m red$" "$1" &&
     grep -q "#plant1 alice: second$" "$1"' - "$T/bob.txt"
+
+# The daemon's default max_message_size is 1 MiB (of body).
+MAXBODY=1048576
+head -c "$MAXBODY" /dev/urandom > "$T/max.in"
+bg bob "$T/max.out" --raw subscribe -n 1 nochannel
+wait_online bob
+ok "send of a maximum-size body from stdin" \
+    sh -c '"$@" < "$0"' "$T/max.in" timeout 30 "$CLIENT" -s "$S" \
+    -i "$T/alice.key" send bob
+wait "$BGPID"
+ok "maximum-size body arrived byte for byte" cmp "$T/max.in" "$T/max.out"
+head -c 1 /dev/zero >> "$T/max.in"
+ok "exit 6: one byte above the server's maximum" \
+    sh -c 'timeout 30 "$@" < "$0" 2> "$0.err"; [ $? -eq 6 ] &&
+    grep -q "maximum" "$0.err"' "$T/max.in" "$CLIENT" -s "$S" \
+    -i "$T/alice.key" send bob
 
 ok "send --json ok object" run_as 0 alice --json publish plant1 x
 ok "send --json ok fields" \
