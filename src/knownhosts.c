@@ -124,7 +124,7 @@ knownhosts_check(const char *path, const char *host,
 			found = true;
 			first = lineno;
 		}
-		/* Keep reading: the rest of the file must be well-formed too. */
+		/* Read on: the rest of the file must be well-formed too. */
 		if (!match && keys_equal(pub, key)) {
 			match = true;
 			first = lineno;

@@ -254,8 +254,9 @@ run_as 0 alice publish plant1 "esc $(printf '\033')[31m red"
 run_as 0 alice publish plant1 "second"
 wait "$BGPID"
 ok "text deliveries: time, channel, sender, escaped body" \
-    sh -c 'grep -q "^\[[0-2][0-9]:[0-5][0-9]:[0-9][0-9]\] #plant1 alice: esc \\\\x1b\[31m red$" "$1" &&
-    grep -q "#plant1 alice: second$" "$1"' - "$T/bob.txt"
+    sh -c 'grep -q "^\[$2\] #plant1 alice: esc \\\\x1b\[31m red$" "$1" &&
+    grep -q "^\[$2\] #plant1 alice: second$" "$1"' - "$T/bob.txt" \
+    "[0-2][0-9]:[0-5][0-9]:[0-9][0-9]"
 
 # The daemon's default max_message_size is 1 MiB (of body).
 MAXBODY=1048576
