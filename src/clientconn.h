@@ -67,7 +67,8 @@ typedef void (*clientconn_msg_cb)(const struct msg *m, void *arg);
  * clientconn_connect(addr, self, timeout_ms, &cc, err, errlen): connect to
  * addr ("host:port", "[v6addr]:port" or "unix:/path"; host names are
  * resolved, each address is tried in turn) within timeout_ms in all.
- * self (borrowed, must outlive cc) is our key pair.  Returns CLIENTCONN_OK
+ * self (borrowed, must outlive cc) is our key pair.  Name resolution
+ * (getaddrinfo) is not bounded by the timeout.  Returns CLIENTCONN_OK
  * with *cc set (free with clientconn_free), or an error.
  */
 enum clientconn_err clientconn_connect(const char *addr,

@@ -71,6 +71,19 @@ wait_online() {
 	return 1
 }
 
+# wait_joined CHANNEL: until the server lists CHANNEL with a subscriber.
+wait_joined() {
+	i=0
+	while [ $i -lt 50 ]; do
+		timeout 10 "$CLIENT" -s "127.0.0.1:$PORT" -i "$T/alice.key" \
+		    --json who 2>/dev/null | grep -q "\"name\":\"$1\"" &&
+		    return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
+}
+
 # bg NAME OUTFILE ARGS...: start a client as NAME in the background.
 bg() {
 	_who=$1
@@ -218,8 +231,7 @@ ok "--raw: direct messages arrived byte for byte" \
     cmp "$T/want" "$T/bob.sub"
 
 bg bob "$T/bob.json" --json subscribe -n 4 plant1 '#plant2'
-wait_online bob
-sleep 0.3
+wait_joined plant2
 run_as 0 alice publish plant1 "temp 21.5"
 printf 'a "quoted" \\ line\nand\ttab \001\n' > "$T/text.in"
 ok "publish text from stdin" \
@@ -247,15 +259,14 @@ ok "--json timestamps are ms since the epoch, now" \
     json 'all(abs(d["ts"] / 1000 - __import__("time").time()) < 60
     for d in L)'
 
-bg bob "$T/bob.txt" subscribe -n 2 plant1
-wait_online bob
-sleep 0.3
-run_as 0 alice publish plant1 "esc $(printf '\033')[31m red"
-run_as 0 alice publish plant1 "second"
+bg bob "$T/bob.txt" subscribe -n 2 text1
+wait_joined text1
+run_as 0 alice publish text1 "esc $(printf '\033')[31m red"
+run_as 0 alice publish text1 "second"
 wait "$BGPID"
 ok "text deliveries: time, channel, sender, escaped body" \
-    sh -c 'grep -q "^\[$2\] #plant1 alice: esc \\\\x1b\[31m red$" "$1" &&
-    grep -q "^\[$2\] #plant1 alice: second$" "$1"' - "$T/bob.txt" \
+    sh -c 'grep -q "^\[$2\] #text1 alice: esc \\\\x1b\[31m red$" "$1" &&
+    grep -q "^\[$2\] #text1 alice: second$" "$1"' - "$T/bob.txt" \
     "[0-2][0-9]:[0-5][0-9]:[0-9][0-9]"
 
 # The daemon's default max_message_size is 1 MiB (of body).
@@ -282,7 +293,7 @@ ok "send --json ok fields" \
 # ------------------------------------------------------------ keep-alive
 
 bg bob "$T/bob.idle" subscribe -n 1 idle
-wait_online bob
+wait_joined idle
 sleep 7		# idle_timeout is 5: only pings keep bob connected
 ok "subscriber outlives the idle timeout (pings)" run_as 0 alice \
     publish idle "still there"
