@@ -84,9 +84,7 @@ def closed_by_peer(sock, secs):
     """Wait up to secs for EOF or reset; True if the peer closed."""
     end = time.monotonic() + secs
     while True:
-        left = end - time.monotonic()
-        if left <= 0:
-            return False
+        left = max(0, end - time.monotonic())
         r, _, _ = select.select([sock], [], [], left)
         if not r:
             return False
@@ -604,8 +602,9 @@ def run_attack(port, kind, keyfile=None):
                 hs.rekeys_sent = hs.rekeys_received = 0
                 first = sn.parse_message(hs.recv())
                 out("first", first["type"])
-                ct = hs.tx.encrypt_with_ad(
-                    b"", bytes([sn.REC_FINAL]) + sn.ping(1, b"hello"))
+                if kind in ("flip-transport", "replay"):
+                    ct = hs.tx.encrypt_with_ad(
+                        b"", bytes([sn.REC_FINAL]) + sn.ping(1, b"body-q7Zx"))
                 if kind == "flip-transport":
                     ct = bytearray(ct)
                     ct[3] ^= 0x04
@@ -621,10 +620,10 @@ def run_attack(port, kind, keyfile=None):
                 elif kind == "toobig":
                     # Above what the server announced: it must not buffer
                     # the message but close.
+                    limit = hs.peer["max_message"]
                     hs.peer["max_message"] = 1 << 30
                     try:
-                        hs.send(sn.ping(1, bytes(
-                            hs.ours["max_message"] + 4 * sn.REC_MAX)))
+                        hs.send(sn.ping(1, bytes(limit)))
                     except (BrokenPipeError, ConnectionResetError):
                         pass
     elif kind == "halfopen":
@@ -661,7 +660,7 @@ def run_hold(port, n, stopfile, src=None, handshake=None):
         except (OSError, EOFError, sn.ProtocolError):
             out("closed", i)
             continue
-        if closed_by_peer(s, 0.3):
+        if closed_by_peer(s, 0):
             out("closed", i)
             s.close()
             continue
