@@ -624,6 +624,19 @@ conf_put(char *out, size_t *o, const char *s, size_t n)
 	*o += n;
 }
 
+/* The n bytes at s are all digits (hex digits if hex); n may be 0. */
+static bool
+conf_digits(const char *s, size_t n, bool hex)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!(hex ? isxdigit((unsigned char)s[i]) :
+		    isdigit((unsigned char)s[i])))
+			return (false);
+	return (true);
+}
+
 /*
  * Copy one number token (in[0..n)) to out, widening it for libconfig 1.5.
  * That version silently wraps integers beyond 32 bits unless they end in
@@ -650,7 +663,7 @@ conf_widen_number(const char *in, size_t n, char *out, size_t *o)
 	hex = blen > 2 && body[0] == '0' && (body[1] == 'x' || body[1] == 'X');
 	if (n >= sizeof(tok)) {
 		/* Only all-digit tokens this long need care. */
-		if (!hex && blen > 0 && strspn(body, "0123456789") == blen) {
+		if (!hex && blen > 0 && conf_digits(body, blen, false)) {
 			if (*in == '-')
 				conf_put(out, o, "-", 1);
 			conf_put(out, o, huge, sizeof(huge) - 1);
@@ -661,7 +674,7 @@ conf_widen_number(const char *in, size_t n, char *out, size_t *o)
 	memcpy(tok, in, n);
 	tok[n] = '\0';
 	errno = 0;
-	if (!hex && blen > 0 && strspn(body, "0123456789") == blen) {
+	if (!hex && blen > 0 && conf_digits(body, blen, false)) {
 		sv = strtoll(tok, &end, 10);
 		if (errno == ERANGE) {
 			if (sv < 0)
@@ -674,8 +687,7 @@ conf_widen_number(const char *in, size_t n, char *out, size_t *o)
 			conf_put(out, o, "L", 1);
 		return;
 	}
-	if (hex && body == in &&
-	    strspn(body + 2, "0123456789abcdefABCDEF") == blen - 2) {
+	if (hex && body == in && conf_digits(body + 2, blen - 2, true)) {
 		uv = strtoull(tok, &end, 16);
 		if (errno == ERANGE || uv > INT64_MAX) {
 			conf_put(out, o, huge, sizeof(huge) - 1);
@@ -717,8 +729,17 @@ conf_widen(const char *in, size_t len, struct conf_ctx *ctx)
 					j++;
 				j++;
 			}
-			if (j < len)
-				j++;
+			/*
+			 * Refused here: libconfig 1.5 leaks its string
+			 * buffer on it and blames the end of the file.
+			 */
+			if (j >= len) {
+				(void)conf_err(ctx, line, NULL,
+				    "unterminated string");
+				free(out);
+				return (NULL);
+			}
+			j++;
 		} else if (in[i] == '#' || (in[i] == '/' && j < len &&
 		    in[j] == '/')) {
 			while (j < len && in[j] != '\n')
@@ -737,7 +758,7 @@ conf_widen(const char *in, size_t len, struct conf_ctx *ctx)
 			return (NULL);
 		} else if (isalpha((unsigned char)in[i]) || in[i] == '*') {
 			while (j < len && (isalnum((unsigned char)in[j]) ||
-			    strchr("-_*", in[j]) != NULL))
+			    in[j] == '-' || in[j] == '_' || in[j] == '*'))
 				j++;
 		} else if (isdigit((unsigned char)in[i]) ||
 		    ((in[i] == '-' || in[i] == '+') && j < len &&

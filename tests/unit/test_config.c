@@ -477,8 +477,9 @@ test_reject_syntax(void)
 	static const struct reject r[] = {
 		{ "idle_timeout = 300;\nworkers = = 5;\n", 2, NULL,
 		    "syntax error" },
-		/* libconfig notices an open string at the end of the file. */
-		{ "# a\n\nlog_level = \"info;\n", 4, NULL, NULL },
+		{ "# a\n\nlog_level = \"info;\nworkers = 1;\n", 3, NULL,
+		    "unterminated string" },
+		{ "user = \"a\\\"\n", 1, NULL, "unterminated string" },
 		{ "idle_timeout = 300;\nworkers = 1 2;\nuser = \"x\";\n", 2,
 		    NULL, "syntax error" },
 		{ "workers = 1;\nuser = \"x\"\nlisten = [ \"1.2.3.4:5\" ;\n",
