@@ -32,7 +32,7 @@ cleanup() {
 	rm -rf "$T"
 }
 trap cleanup EXIT
-trap 'exit 1' INT TERM
+trap 'exit 1' INT TERM PIPE
 
 # plan N
 plan() { echo "1..$1"; }
