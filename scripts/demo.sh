@@ -61,11 +61,11 @@ sleep 1
 
 say "alice pings the server (first contact: --accept-new pins its key)"
 client alice --accept-new ping -c 3
-say "alice sends bob a direct message, then publishes a reading"
-client alice send bob "hello bob, this is alice"
-client alice publish plant1 "temperature=21.5C"
-say "who is online"
+say "who is online (names with connections, channels with subscribers)"
 client alice who
+say "alice sends bob a direct message, then publishes a reading"
+client alice -v send bob "hello bob, this is alice"
+client alice -v publish plant1 "temperature=21.5C"
 
 wait "$bpid"
 say "what bob received"
