@@ -1,0 +1,352 @@
+/*
+ * bconn.c: one benchmark client connection on a libevent bufferevent.
+ *
+ * The same protocol core as secmsg-client (proto, frame, msg), driven
+ * asynchronously: frames are taken whole off the input evbuffer (peek at
+ * the length, pull the frame up, decrypt it in place) and requests are
+ * encrypted straight into the output evbuffer through proto's reserve/
+ * commit sink, so nothing is copied or allocated per message here; the
+ * bufferevent writes whatever accumulated in one go when the loop runs.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "frame.h"
+#include "keys.h"
+#include "msg.h"
+#include "proto.h"
+#include "bench.h"
+
+/* As secmsg-client: room for the largest message a server may allow. */
+#define BCONN_MAX_MESSAGE	(16U * 1024 * 1024 + 4096)
+/* Read and write in large gulps: fewer system calls per message. */
+#define BCONN_IO_CHUNK		(256 * 1024)
+
+static void	bconn_read_cb(struct bufferevent *, void *);
+static void	bconn_event_cb(struct bufferevent *, short, void *);
+
+uint64_t
+bench_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((uint64_t)ts.tv_sec * 1000000000 + (uint64_t)ts.tv_nsec);
+}
+
+void
+bench_fail(struct worker *w, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!w->failed) {
+		va_start(ap, fmt);
+		vsnprintf(w->why, sizeof(w->why), fmt, ap);
+		va_end(ap);
+		w->failed = true;
+	}
+	event_base_loopbreak(w->base);
+}
+
+void
+bench_setup_done(struct worker *w)
+{
+	if (++w->opened == w->want)
+		event_base_loopbreak(w->base);
+}
+
+/* The proto sink over an evbuffer (as session.c does it). */
+struct bsink {
+	struct evbuffer		*buf;
+	struct evbuffer_iovec	 v;
+};
+
+/* proto_out reserve over an evbuffer. */
+static uint8_t *
+bsink_reserve(void *ctx, size_t len)
+{
+	struct bsink *k = ctx;
+
+	if (evbuffer_reserve_space(k->buf, (ev_ssize_t)len, &k->v, 1) != 1 ||
+	    k->v.iov_len < len)
+		return (NULL);
+	return (k->v.iov_base);
+}
+
+/* proto_out commit over an evbuffer. */
+static void
+bsink_commit(void *ctx, size_t len)
+{
+	struct bsink *k = ctx;
+
+	k->v.iov_len = len;
+	evbuffer_commit_space(k->buf, &k->v, 1);
+}
+
+/* Set up a proto_out writing to c's output. */
+static void
+bsink_init(struct bconn *c, struct bsink *k, struct proto_out *out)
+{
+	k->buf = bufferevent_get_output(c->bev);
+	out->reserve = bsink_reserve;
+	out->commit = bsink_commit;
+	out->ctx = k;
+}
+
+struct bconn *
+bconn_new(struct worker *w, const struct keys_keypair *kp,
+    const struct bconn_ops *ops, void *arg, size_t idx)
+{
+	struct bconn *c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return (NULL);
+	c->w = w;
+	c->kp = kp;
+	c->ops = ops;
+	c->arg = arg;
+	c->idx = idx;
+	return (c);
+}
+
+int
+bconn_start(struct bconn *c, size_t srcidx)
+{
+	const struct bench_opts *o = c->w->o;
+	struct proto_params params;
+	int fd;
+
+	memset(&params, 0, sizeof(params));
+	params.max_message = BCONN_MAX_MESSAGE;
+	if ((c->p = proto_new(true, c->kp, &params)) == NULL)
+		return (-1);
+	fd = socket(o->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return (-1);
+	if (o->nsrc > 0) {
+		size_t i = srcidx % o->nsrc;
+#ifdef IP_BIND_ADDRESS_NO_PORT
+		int one = 1;
+
+		/* Pick the port at connect(): by 4-tuple, not per address. */
+		(void)setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT,
+		    &one, sizeof(one));
+#endif
+		if (bind(fd, (const struct sockaddr *)&o->src[i],
+		    o->srclen[i]) == -1) {
+			close(fd);
+			return (-1);
+		}
+	}
+	if ((c->bev = bufferevent_socket_new(c->w->base, fd,
+	    BEV_OPT_CLOSE_ON_FREE)) == NULL) {
+		close(fd);
+		return (-1);
+	}
+	bufferevent_setcb(c->bev, bconn_read_cb, NULL, bconn_event_cb, c);
+	bufferevent_set_max_single_read(c->bev, BCONN_IO_CHUNK);
+	bufferevent_set_max_single_write(c->bev, BCONN_IO_CHUNK);
+	c->state = BCONN_CONNECTING;
+	if (bufferevent_enable(c->bev, EV_READ) == -1 ||
+	    bufferevent_socket_connect(c->bev,
+	    (const struct sockaddr *)&o->addr, (int)o->addrlen) == -1)
+		return (-1);	/* bconn_free closes the socket */
+	c->w->started++;
+	return (0);
+}
+
+void
+bconn_free(struct bconn *c)
+{
+	if (c == NULL)
+		return;
+	if (c->bev != NULL)
+		bufferevent_free(c->bev);
+	proto_free(c->p);
+	free(c);
+}
+
+size_t
+bconn_queued(const struct bconn *c)
+{
+	return (evbuffer_get_length(bufferevent_get_output(c->bev)));
+}
+
+uint32_t
+bconn_request(struct bconn *c, uint8_t type, const char *target,
+    const uint8_t *body, size_t len)
+{
+	uint8_t hdr[MSG_HDR_MAX];
+	struct proto_out out;
+	struct bsink k;
+	struct msg m;
+	size_t hl;
+
+	if (c->state != BCONN_OPEN)
+		return (0);
+	memset(&m, 0, sizeof(m));
+	m.type = type;
+	if (++c->nextid == 0)
+		c->nextid = 1;
+	m.id = c->nextid;
+	if (type == MSG_SEND) {
+		m.name = target;
+		m.namelen = strlen(target);
+	} else if (type == MSG_PUBLISH || type == MSG_JOIN) {
+		m.channel = target;
+		m.chanlen = strlen(target);
+	}
+	if ((hl = msg_encode_header(&m, hdr)) == 0)
+		return (0);
+	bsink_init(c, &k, &out);
+	/* The rekey clock only needs seconds: the coarse ns clock will do. */
+	if (proto_send(c->p, hdr, hl, body, len, bench_now_ns() / 1000000000,
+	    &out) != PROTO_OK)
+		return (0);
+	return (m.id);
+}
+
+/* Fail c: mark it dead and let the workload free it. */
+static void
+bconn_fail(struct bconn *c, const char *why)
+{
+	c->state = BCONN_DEAD;
+	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+	c->ops->on_fail(c, why);
+}
+
+/* Check the server's key: the pinned one, or any with --insecure. */
+static bool
+bconn_key_ok(const struct bconn *c)
+{
+	const struct bench_opts *o = c->w->o;
+
+	return (!o->pin || keys_equal(proto_peer_key(c->p), o->server_key));
+}
+
+/* One frame: returns 0 to go on, -1 when c is gone (freed). */
+static int
+bconn_frame(struct bconn *c, uint8_t *frame, size_t len)
+{
+	struct proto_event ev;
+	struct proto_out out;
+	struct bsink k;
+	struct msg m;
+	enum proto_err e;
+
+	bsink_init(c, &k, &out);
+	if ((e = proto_recv(c->p, frame, len, &out, &ev)) != PROTO_OK) {
+		bconn_fail(c, proto_strerror(e));
+		return (-1);
+	}
+	switch (ev.type) {
+	case PROTO_EV_NONE:
+		return (0);
+	case PROTO_EV_PEER_KEY:
+		if (!bconn_key_ok(c)) {
+			bconn_fail(c, "server key does not match --server-key");
+			return (-1);
+		}
+		if ((e = proto_finish(c->p, &out)) != PROTO_OK) {
+			bconn_fail(c, proto_strerror(e));
+			return (-1);
+		}
+		return (0);
+	case PROTO_EV_MESSAGE:
+		break;
+	}
+	if (msg_parse(ev.data, ev.len, &m) != MSG_OK_PARSED) {
+		bconn_fail(c, "malformed message from the server");
+		return (-1);
+	}
+	if (c->state == BCONN_HANDSHAKE) {
+		if (m.type != MSG_WELCOME) {
+			bconn_fail(c, m.type == MSG_REFUSED ?
+			    msg_code_name(m.code) : "no welcome");
+			return (-1);
+		}
+		memcpy(c->name, m.name, m.namelen);
+		c->name[m.namelen] = '\0';
+		c->state = BCONN_OPEN;
+		return (c->ops->on_open(c));
+	}
+	if (m.type == MSG_GOODBYE) {
+		bconn_fail(c, msg_code_name(m.code));
+		return (-1);
+	}
+	return (c->ops->on_msg(c, &m));
+}
+
+/* Input arrived: handle every whole frame buffered. */
+static void
+bconn_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct bconn *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	uint8_t hdr[FRAME_HDRLEN], *p;
+	size_t avail, len;
+
+	while (c->state == BCONN_HANDSHAKE || c->state == BCONN_OPEN) {
+		if ((avail = evbuffer_get_length(in)) < FRAME_HDRLEN)
+			return;
+		evbuffer_copyout(in, hdr, FRAME_HDRLEN);
+		if (frame_peek(hdr, FRAME_HDRLEN, proto_max_frame(c->p),
+		    &len) > FRAME_READY) {
+			bconn_fail(c, "bad frame from the server");
+			return;
+		}
+		if (avail < FRAME_HDRLEN + len)
+			return;
+		if ((p = evbuffer_pullup(in, (ev_ssize_t)(FRAME_HDRLEN +
+		    len))) == NULL) {
+			bconn_fail(c, "out of memory");
+			return;
+		}
+		/* The message points into the frame: drain it afterwards. */
+		if (bconn_frame(c, p + FRAME_HDRLEN, len) == -1)
+			return;
+		evbuffer_drain(in, FRAME_HDRLEN + len);
+	}
+}
+
+/* Connected, EOF or an error. */
+static void
+bconn_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct bconn *c = arg;
+	struct proto_out out;
+	struct bsink k;
+	int one = 1;
+
+	if ((what & BEV_EVENT_CONNECTED) != 0) {
+		/* Requests are small: send each batch at once. */
+		(void)setsockopt(bufferevent_getfd(bev), IPPROTO_TCP,
+		    TCP_NODELAY, &one, sizeof(one));
+		c->state = BCONN_HANDSHAKE;
+		bsink_init(c, &k, &out);
+		if (proto_start(c->p, &out) != PROTO_OK)
+			bconn_fail(c, "handshake start failed");
+		return;
+	}
+	if ((what & BEV_EVENT_EOF) != 0)
+		bconn_fail(c, c->state == BCONN_CONNECTING ? "connect failed" :
+		    "server closed the connection");
+	else if ((what & BEV_EVENT_ERROR) != 0)
+		bconn_fail(c, evutil_socket_error_to_string(
+		    EVUTIL_SOCKET_ERROR()));
+}

@@ -1,0 +1,214 @@
+/*
+ * bench.h: secmsg-bench's shared types: options, per-thread workers, the
+ * event-driven client connection (bconn.c) and the workloads (wl_*.c).
+ *
+ * Threads share nothing while they run: each worker owns an event_base,
+ * its connections and its counters, and the main thread adds the counters
+ * up after joining them.  Phases are separated by barriers: every worker
+ * sets its connections up, all start measuring together, all stop, the
+ * main thread samples the daemon (CPU, RSS) while the connections are
+ * still open, then the workers tear down.
+ */
+#ifndef SECMSG_BENCH_H
+#define SECMSG_BENCH_H
+
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hist.h"
+#include "keys.h"
+#include "msg.h"
+
+struct bufferevent;
+struct event;
+struct event_base;
+struct proto;
+struct bconn;
+struct worker;
+
+enum bench_workload {
+	WL_HANDSHAKE = 0,
+	WL_PING,
+	WL_RELAY,	/* PUBLISH to a channel, or SEND (direct) */
+	WL_BULK,	/* one connection SENDs 16 KiB messages to itself */
+	WL_IDLE
+};
+
+enum bench_relay_mode {
+	RELAY_PUBLISH = 0,
+	RELAY_DIRECT,
+	RELAY_SELF
+};
+
+#define BENCH_MAXSRC	64		/* source addresses (-b) */
+#define BENCH_PAYLOAD	64		/* ping and handshake data */
+
+/* Everything the command line says; read-only once workers run. */
+struct bench_opts {
+	const char		*server;	/* as given */
+	struct sockaddr_storage	 addr;
+	socklen_t		 addrlen;
+	struct sockaddr_storage	 src[BENCH_MAXSRC];
+	socklen_t		 srclen[BENCH_MAXSRC];
+	size_t			 nsrc;
+	bool			 pin;		/* else any server key */
+	uint8_t			 server_key[KEYS_KEYLEN];
+	struct keys_keypair	**keys;		/* client identities */
+	size_t			 nkeys;
+	enum bench_workload	 wl;
+	enum bench_relay_mode	 mode;
+	uint32_t		 conc;		/* this row's concurrency */
+	uint32_t		 size;		/* this row's message size */
+	double			 seconds;
+	uint32_t		 window;	/* 0: automatic */
+	uint32_t		 pubs, subs;	/* per relay group */
+	uint32_t		 idle_n;	/* idle connections */
+	uint32_t		 threads;
+	pid_t			 daemon_pid;	/* 0: unknown */
+	int			 verbose;
+};
+
+/* One thread: an event loop and its share of the work. */
+struct worker {
+	unsigned		 idx;
+	const struct bench_opts	*o;
+	struct event_base	*base;
+	struct event		*timer;		/* deadline or drain bound */
+	pthread_t		 thr;
+	void			*wl;		/* workload state */
+
+	/* Set up phase. */
+	uint32_t		 want;		/* connections to set up */
+	uint32_t		 opened;	/* welcomed so far */
+	uint32_t		 started;	/* connect()s issued */
+	bool			 stopping;	/* deadline passed */
+	bool			 failed;
+	char			 why[256];
+
+	/* Results, added up by the main thread. */
+	struct hist		 hist;		/* latency, ns */
+	uint64_t		 ops;		/* operations completed */
+	uint64_t		 bytes;		/* payload bytes delivered */
+	uint64_t		 errors;	/* failed operations */
+	uint64_t		 skipped;	/* recipients the daemon skipped */
+	uint64_t		 t_start, t_end; /* monotonic ns */
+	uint64_t		 scratch_len;
+	uint8_t			*scratch;	/* message body, preallocated */
+};
+
+/* Connection states. */
+enum bconn_state {
+	BCONN_CONNECTING = 0,
+	BCONN_HANDSHAKE,
+	BCONN_OPEN,
+	BCONN_DEAD
+};
+
+/*
+ * Callbacks of a connection.  on_open: the WELCOME arrived.  on_msg: any
+ * later message (OK, ERROR, DELIVER).  on_fail: the connection failed (why
+ * is a short text); the callee must bconn_free() it.  on_open and on_msg
+ * return 0, or -1 after freeing the connection.
+ */
+struct bconn_ops {
+	int	(*on_open)(struct bconn *);
+	int	(*on_msg)(struct bconn *, const struct msg *);
+	void	(*on_fail)(struct bconn *, const char *);
+};
+
+struct bconn {
+	struct worker		*w;
+	const struct bconn_ops	*ops;
+	struct bufferevent	*bev;
+	struct proto		*p;
+	const struct keys_keypair *kp;
+	enum bconn_state	 state;
+	uint32_t		 nextid;
+	uint64_t		 t0;		/* start of a timed operation */
+	size_t			 idx;		/* the workload's index */
+	void			*arg;		/* the workload's */
+	char			 name[MSG_NAME_MAX + 1]; /* from WELCOME */
+};
+
+/* bench_now_ns(): monotonic nanoseconds. */
+uint64_t bench_now_ns(void);
+
+/*
+ * bconn_new(w, kp, ops, arg, idx): a connection (not yet started) using
+ * identity kp.  NULL when out of memory.
+ */
+struct bconn *bconn_new(struct worker *w, const struct keys_keypair *kp,
+	    const struct bconn_ops *ops, void *arg, size_t idx);
+
+/*
+ * bconn_start(c, srcidx): connect from source address number srcidx (when
+ * -b gave any) and run the handshake; the outcome arrives through ops.
+ * Returns 0, or -1 at once (c is not freed).
+ */
+int	bconn_start(struct bconn *c, size_t srcidx);
+
+/*
+ * bconn_request(c, type, target, body, len): send one request (type
+ * MSG_PING, MSG_SEND, MSG_PUBLISH or MSG_JOIN; target is the name or
+ * channel, NULL for PING).  The frames are queued in the output buffer
+ * and written when the loop next runs, so a burst of requests leaves in
+ * few writes.  Returns the request id, or 0 on failure.
+ */
+uint32_t bconn_request(struct bconn *c, uint8_t type, const char *target,
+	    const uint8_t *body, size_t len);
+
+/* bconn_free(c): close and free; NULL does nothing. */
+void	bconn_free(struct bconn *c);
+
+/* bconn_queued(c): bytes waiting in c's output buffer. */
+size_t	bconn_queued(const struct bconn *c);
+
+/*
+ * bench_key(o, i): the identity for connection i: one of -k's keys, round
+ * robin, or of the generated ones.
+ */
+const struct keys_keypair *bench_key(const struct bench_opts *o, size_t i);
+
+/* bench_fail(w, fmt, ...): record the first failure and stop the loop. */
+void	bench_fail(struct worker *w, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+
+/*
+ * bench_setup_done(w): a connection of the set-up phase is ready; breaks
+ * the loop when all w->want are.
+ */
+void	bench_setup_done(struct worker *w);
+
+/* Workloads: set up (connections), run (measured), tear down. */
+struct workload {
+	const char	*name;
+	int		(*setup)(struct worker *);
+	void		(*run)(struct worker *);
+	void		(*stop)(struct worker *);	/* deadline reached */
+	void		(*teardown)(struct worker *);
+};
+
+extern const struct workload wl_handshake, wl_ping, wl_relay, wl_idle;
+
+/*
+ * relay_exact(w, detail, len): after a relay or bulk run: every message
+ * confirmed and received exactly once, in order, by each of its receivers,
+ * and nothing skipped.  detail gets the counts either way.
+ */
+bool	relay_exact(struct worker *w, char *detail, size_t len);
+
+/* relay_win(w): the window w's publishers used. */
+uint32_t relay_win(const struct worker *w);
+
+/* put/get big-endian integers in message bodies. */
+void	bench_put32(uint8_t *, uint32_t);
+void	bench_put64(uint8_t *, uint64_t);
+uint32_t bench_get32(const uint8_t *);
+uint64_t bench_get64(const uint8_t *);
+
+#endif /* !SECMSG_BENCH_H */

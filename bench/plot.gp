@@ -1,0 +1,31 @@
+# bench/plot.gp: the headline chart of bench/run.
+#
+#   gnuplot -e "datafile='chart.dat'" -e "outfile='x.png'" \
+#       -e "subtitle='...'" bench/plot.gp
+#
+# datafile rows: "label" median min max, each in percent of its target
+# (bench/run inverts memory, where less is better, so that for every bar
+# above the 100 % line means the target is met).
+if (!exists("datafile")) datafile = 'chart.dat'
+if (!exists("outfile")) outfile = 'chart.png'
+if (!exists("subtitle")) subtitle = ''
+
+set terminal pngcairo size 1100,560 font "DejaVu Sans,10"
+set output outfile
+set title "secmsgd against the issue 6 targets (percent of target, higher is better)\n".subtitle
+set style fill solid 0.7 border -1
+set boxwidth 0.6
+set ylabel "% of target"
+set yrange [0:*]
+set grid ytics
+set key off
+set xtics nomirror font ",9"
+set bmargin 5
+# The 100 % line: the target.
+set arrow 1 from graph 0, first 100 to graph 1, first 100 nohead \
+    lw 2 dt 2 lc rgb "#c00000" front
+set label 1 "target" at graph 0.005, first 104 tc rgb "#c00000" front
+
+plot datafile using 0:2:(0.6):xtic(1) with boxes lc rgb "#4a7ebb", \
+     '' using 0:2:3:4 with yerrorbars lc rgb "black" pt 0 lw 1.5, \
+     '' using 0:2:(sprintf("%.0f%%", $2)) with labels offset 0,1 font ",9"

@@ -1,0 +1,95 @@
+#!/bin/sh
+# tests/integ/bench.sh: smoke test of secmsg-bench (issue 6).  Every
+# workload runs for a fraction of a second against a test daemon; we check
+# that the counts come out exact, that the CSV and JSON output parses and
+# that failures give a non-zero exit.  No speed is asserted: figures come
+# from bench/run, never from a timed test.
+
+. "${top_srcdir:-.}/tests/integ/lib.sh"
+
+BENCH="$top_builddir/bench/secmsg-bench"
+[ -x "$BENCH" ] || skip_all "bench/secmsg-bench not built"
+[ -x "$PY" ] || skip_all "no python3 to parse the output"
+
+plan 13
+
+# Fresh client keys (client_auth any); the per-address handshake rate
+# would refuse a handshake loop from one address, so it is off.
+start_daemon "client_auth = \"any\";
+handshake_rate = 0;
+pid_file = \"$T/secmsgd.pid\";" || exit 1
+DAEMON=$(cat "$T/secmsgd.pid")
+
+# b OUT ARGS...: run the tool against the daemon (bounded).
+b() {
+	out=$1
+	shift
+	timeout 60 "$BENCH" -s "127.0.0.1:$PORT" --server-key "$SERVER_KEY" \
+	    "$@" > "$T/$out" 2> "$T/$out.err"
+}
+
+# csv_ok FILE ROWS: a header and ROWS rows, every one exact, count > 0.
+csv_ok() {
+	"$PY" - "$T/$1" "$2" <<'EOF'
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+assert len(rows) == int(sys.argv[2]), rows
+for r in rows:
+    assert r["exact"] == "1", r
+    assert int(r["count"]) > 0, r
+    assert int(r["skipped"]) == 0 and int(r["errors"]) == 0, r
+    float(r["rate_per_s"]); float(r["p99_us"])
+EOF
+}
+
+# json_ok FILE ROWS: the same for the JSON array.
+json_ok() {
+	"$PY" - "$T/$1" "$2" <<'EOF'
+import json, sys
+rows = json.load(open(sys.argv[1]))
+assert len(rows) == int(sys.argv[2]), rows
+for r in rows:
+    assert r["exact"] is True, r
+    assert r["count"] > 0 and r["skipped"] == 0 and r["errors"] == 0, r
+EOF
+}
+
+ok "handshake runs, exact" b hs.csv -d 0.3 -c 1,2 --csv handshake
+ok "handshake csv parses" csv_ok hs.csv 2
+ok "ping runs with two threads" b ping.json -d 0.3 -c 1,4 -j 2 --json ping
+ok "ping json parses" json_ok ping.json 2
+ok "relay publish 64 B, 16 KiB exact" \
+    b pub.csv -d 0.3 -P 2 -S 3 -m 64,16K --csv relay
+ok "relay publish csv parses" csv_ok pub.csv 2
+ok "relay direct exact with two threads" \
+    b dir.json -d 0.3 -P 2 -j 2 -m 1K --mode direct --json relay
+ok "relay direct json parses" json_ok dir.json 1
+ok "bulk runs, exact" b bulk.csv -d 0.3 --csv bulk
+ok "bulk csv parses" csv_ok bulk.csv 1
+
+# idle: the daemon's RSS is read, one figure per connection.
+idle_ok() {
+	b idle.json -d 0.2 -n 40 -c 8 --daemon-pid "$DAEMON" --json idle &&
+	"$PY" - "$T/idle.json" <<'EOF'
+import json, sys
+r = json.load(open(sys.argv[1]))[0]
+assert r["exact"] is True and r["count"] == 40, r
+assert r["daemon_rss_per_conn"] is not None, r
+EOF
+}
+ok "idle holds 40 connections, reads the daemon's RSS" idle_ok
+
+# A wrong pinned key fails every connection: exit 1, not exact.
+wrong_key() {
+	other=$(echo "$SERVER_KEY" | tr 'A-Za-z' 'B-ZAb-za')
+	timeout 60 "$BENCH" -s "127.0.0.1:$PORT" --server-key "$other" \
+	    -d 0.2 -c 1 --csv ping > "$T/wrong.csv" 2>&1
+	[ $? -eq 1 ] && grep -q ',0,' "$T/wrong.csv"
+}
+ok "a wrong server key is a failure (exit 1)" wrong_key
+
+usage_err() {
+	"$BENCH" -s "127.0.0.1:$PORT" nosuchworkload > /dev/null 2>&1
+	[ $? -eq 2 ]
+}
+ok "usage errors exit 2" usage_err
