@@ -14,7 +14,7 @@ scripts (daemon.sh, relay.sh, limits.sh, malformed.sh) to check.
   swarm.py hold PORT N STOPFILE [--src A] [--hs]   N idle connections
   swarm.py fp PUBFILE                     a public key's fingerprint
   swarm.py doccheck doc/PROTOCOL.md       tables vs. this client
-  swarm.py slow PORT PUBKEY SUBKEY PID CHANNEL BODY COUNT   slow consumer
+  swarm.py slow PORT PUBKEY SUBKEY PID CHANNEL SIZE SECS   slow consumer
 """
 
 import base64
@@ -195,7 +195,7 @@ def run_client(port, keyfile, args):
         args = args[2:]
     try:
         ch, first = connect(port, keyfile, src, rcvbuf)
-    except (EOFError, ConnectionResetError, sn.ProtocolError) as e:
+    except (EOFError, OSError, sn.ProtocolError) as e:
         out("handshake-failed", type(e).__name__)
         return 0
     out("connected", ch.sock.getsockname()[1])
@@ -687,11 +687,13 @@ def vmrss(pid):
     return 0
 
 
-def run_slow(port, pubkey, subkey, pid, channel, size, count):
-    """A subscriber that never reads while a publisher sends count bodies
-    of size bytes.  Prints the daemon's RSS before, the peak, the publish
-    outcomes (delivered/skipped/busy) and whether the subscriber was
-    dropped."""
+def run_slow(port, pubkey, subkey, pid, channel, size, secs):
+    """A subscriber that never reads while a publisher keeps publishing
+    bodies of size bytes (about 400 a second) for up to secs seconds.  The
+    publisher sees the subscriber first skipped (its queue is full), then
+    gone (delivered 0, skipped 0: the daemon dropped it), and stops soon
+    after.  Prints the daemon's RSS before and at its peak, the publish
+    outcomes, when the drop showed, and what the subscriber's socket got."""
     sub, first = connect(port, subkey, rcvbuf=4096)
     sub.send(sn.join(1, channel))
     m = sn.parse_message(sub.recv())
@@ -700,45 +702,55 @@ def run_slow(port, pubkey, subkey, pid, channel, size, count):
         return 1
     pub, first = connect(port, pubkey)
     rss0 = peak = vmrss(pid)
-    delivered = skipped = errors = 0
+    delivered = skipped = errors = n = 0
     body = random.Random(5).randbytes(size)
     t0 = time.monotonic()
-    for i in range(count):
-        pub.send(sn.publish(i + 1, channel, body))
+    first_skip = gone = None
+    while time.monotonic() - t0 < secs:
+        n += 1
+        pub.send(sn.publish(n, channel, body))
         m = sn.parse_message(pub.recv())
+        now = time.monotonic() - t0
         if m["type"] == "ok":
             d, s = struct.unpack(">II", m["data"])
             delivered += d
             skipped += s
+            if s and first_skip is None:
+                first_skip = now
+            if d == 0 and s == 0 and first_skip is not None and \
+                    gone is None:
+                gone = now
         else:
             errors += 1
-        if i % 50 == 0:
+        if n % 50 == 0:
             peak = max(peak, vmrss(pid))
+        if gone is not None and now > gone + 0.5:
+            break
+        time.sleep(0.002)
     peak = max(peak, vmrss(pid))
     out("rss", rss0, peak, "kB")
-    out("published", count, "delivered", delivered, "skipped", skipped,
-        "errors", errors, "in %.1fs" % (time.monotonic() - t0))
-    # The publisher keeps the connection alive while the daemon decides.
-    dropped = False
-    end = time.monotonic() + float(os.environ.get("SLOW_WAIT", "6"))
-    while time.monotonic() < end and not dropped:
-        pub.send(sn.ping(9))
-        sn.parse_message(pub.recv())
-        try:
-            # Peek: an RST or EOF shows once we drain what was queued.
-            sub.sock.setblocking(False)
-            while True:
-                d = sub.sock.recv(1 << 20)
-                if not d:
-                    dropped = True
-                    break
-        except BlockingIOError:
-            pass
-        except (ConnectionResetError, ConnectionAbortedError):
-            dropped = True
-        time.sleep(0.2)
-    out("subscriber", "dropped" if dropped else "kept")
-    pub.send(sn.ping(10, b"alive"))
+    out("published", n, "delivered", delivered, "skipped", skipped,
+        "errors", errors, "bytes", n * size)
+    out("first-skip", "%.1f" % first_skip if first_skip is not None
+        else "never")
+    out("gone-after", "%.1f" % (gone - first_skip) if gone is not None
+        else "never")
+    # The subscriber: whatever the kernel holds, then EOF or a reset.
+    sub.sock.settimeout(5)
+    got, end = 0, "timeout"
+    try:
+        while True:
+            d = sub.sock.recv(1 << 20)
+            if not d:
+                end = "eof"
+                break
+            got += len(d)
+    except (ConnectionResetError, ConnectionAbortedError):
+        end = "reset"
+    except socket.timeout:
+        pass
+    out("subscriber", "closed" if end != "timeout" else "open", got)
+    pub.send(sn.ping(n + 1, b"alive"))
     m = sn.parse_message(pub.recv())
     out("publisher", m["type"])
     return 0
@@ -803,7 +815,7 @@ def main(argv):
             return run_hold(int(argv[1]), int(argv[2]), argv[3], src, hs)
         if cmd == "slow":
             return run_slow(int(argv[1]), argv[2], argv[3], int(argv[4]),
-                            argv[5], int(argv[6]), int(argv[7]))
+                            argv[5], int(argv[6]), float(argv[7]))
     except IndexError:
         pass
     sys.stderr.write(__doc__)
