@@ -113,7 +113,7 @@ bconn_new(struct worker *w, const struct keys_keypair *kp,
 {
 	struct bconn *c;
 
-	if ((c = calloc(1, sizeof(*c))) == NULL)
+	if (kp == NULL || (c = calloc(1, sizeof(*c))) == NULL)
 		return (NULL);
 	c->w = w;
 	c->kp = kp;

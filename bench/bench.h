@@ -58,7 +58,15 @@ struct bench_opts {
 	size_t			 nsrc;
 	bool			 pin;		/* else any server key */
 	uint8_t			 server_key[KEYS_KEYLEN];
-	struct keys_keypair	**keys;		/* client identities */
+	/*
+	 * Client identities, by index.  keys.c guards a private key by
+	 * turning its page no-access and back to read-only around each DH,
+	 * which two threads sharing one key pair would race on (a fault), so
+	 * every worker makes key pair objects of its own from these, on
+	 * first use (bench_key).
+	 */
+	uint8_t			*secrets;	/* generated: nkeys * 32 bytes */
+	char			**paths;	/* or -k's files */
 	size_t			 nkeys;
 	enum bench_workload	 wl;
 	enum bench_relay_mode	 mode;
@@ -81,6 +89,7 @@ struct worker {
 	struct event		*timer;		/* deadline or drain bound */
 	pthread_t		 thr;
 	void			*wl;		/* workload state */
+	struct keys_keypair	**keys;		/* this thread's, see above */
 
 	/* Set up phase. */
 	uint32_t		 want;		/* connections to set up */
@@ -169,10 +178,10 @@ void	bconn_free(struct bconn *c);
 size_t	bconn_queued(const struct bconn *c);
 
 /*
- * bench_key(o, i): the identity for connection i: one of -k's keys, round
- * robin, or of the generated ones.
+ * bench_key(w, i): identity number i (modulo their number) as w's own key
+ * pair object.  NULL (after bench_fail) when it cannot be made.
  */
-const struct keys_keypair *bench_key(const struct bench_opts *o, size_t i);
+const struct keys_keypair *bench_key(struct worker *w, size_t i);
 
 /* bench_fail(w, fmt, ...): record the first failure and stop the loop. */
 void	bench_fail(struct worker *w, const char *fmt, ...)

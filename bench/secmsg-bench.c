@@ -100,9 +100,26 @@ bench_get64(const uint8_t *p)
 }
 
 const struct keys_keypair *
-bench_key(const struct bench_opts *o, size_t i)
+bench_key(struct worker *w, size_t i)
 {
-	return (o->keys[i % o->nkeys]);
+	const struct bench_opts *o = w->o;
+	char err[KEYS_ERRLEN];
+
+	i %= o->nkeys;
+	if (w->keys[i] != NULL)
+		return (w->keys[i]);
+	if (o->paths != NULL) {
+		if (keys_keypair_load(o->paths[i], &w->keys[i], err,
+		    sizeof(err)) == -1) {
+			bench_fail(w, "%s", err);
+			return (NULL);
+		}
+	} else if ((w->keys[i] = keys_keypair_from_secret(o->secrets +
+	    i * KEYS_KEYLEN)) == NULL) {
+		bench_fail(w, "out of memory");
+		return (NULL);
+	}
+	return (w->keys[i]);
 }
 
 /* Usage text; exits with status. */
@@ -240,26 +257,29 @@ parse_sources(struct bench_opts *o, const char *s)
 	return (0);
 }
 
-/* Load dir/0.key, dir/1.key, ... until one is missing. */
+/* Check dir/0.key, dir/1.key, ... until one is missing; keep the paths. */
 static int
 load_keys(struct bench_opts *o, const char *dir)
 {
 	char path[PATH_MAX], err[KEYS_ERRLEN];
-	struct keys_keypair **k;
+	struct keys_keypair *kp;
+	char **p;
 	size_t n;
 
 	for (n = 0;; n++) {
 		snprintf(path, sizeof(path), "%s/%zu.key", dir, n);
 		if (access(path, F_OK) == -1)
 			break;
-		if ((k = reallocarray(o->keys, n + 1, sizeof(*k))) == NULL)
-			return (-1);
-		o->keys = k;
-		if (keys_keypair_load(path, &o->keys[n], err,
-		    sizeof(err)) == -1) {
+		if (keys_keypair_load(path, &kp, err, sizeof(err)) == -1) {
 			fprintf(stderr, "secmsg-bench: %s\n", err);
 			return (-1);
 		}
+		keys_keypair_free(kp);
+		if ((p = reallocarray(o->paths, n + 1, sizeof(*p))) == NULL)
+			return (-1);
+		o->paths = p;
+		if ((o->paths[n] = strdup(path)) == NULL)
+			return (-1);
 		o->nkeys = n + 1;
 	}
 	if (n == 0) {
@@ -269,17 +289,14 @@ load_keys(struct bench_opts *o, const char *dir)
 	return (0);
 }
 
-/* Generate n fresh identities. */
+/* Generate n fresh identities (their private keys). */
 static int
 gen_keys(struct bench_opts *o, size_t n)
 {
-	size_t i;
-
-	if ((o->keys = calloc(n, sizeof(*o->keys))) == NULL)
+	/* One guarded allocation: sodium_malloc costs pages per call. */
+	if ((o->secrets = sodium_malloc(n * KEYS_KEYLEN)) == NULL)
 		return (-1);
-	for (i = 0; i < n; i++)
-		if ((o->keys[i] = keys_keypair_generate()) == NULL)
-			return (-1);
+	randombytes_buf(o->secrets, n * KEYS_KEYLEN);
 	o->nkeys = n;
 	return (0);
 }
@@ -458,6 +475,7 @@ run_row(const struct bench_opts *o, struct row *r)
 	uint64_t t0 = UINT64_MAX, t1 = 0;
 	struct hist h;
 	uint32_t i, n = o->threads;
+	size_t k;
 	int rc = 0;
 
 	static const struct workload *const wls[] = { &wl_handshake,
@@ -479,6 +497,8 @@ run_row(const struct bench_opts *o, struct row *r)
 		hist_init(&ws[i].hist);
 		ws[i].scratch_len = o->size > 64 ? o->size : 64;
 		if ((ws[i].base = event_base_new()) == NULL ||
+		    (ws[i].keys = calloc(o->nkeys, sizeof(*ws[i].keys))) ==
+		    NULL ||
 		    (ws[i].scratch = calloc(1, ws[i].scratch_len)) == NULL ||
 		    (ws[i].timer = evtimer_new(ws[i].base, worker_timer_cb,
 		    &ws[i])) == NULL) {
@@ -573,6 +593,9 @@ run_row(const struct bench_opts *o, struct row *r)
 		event_free(ws[i].timer);
 		event_base_free(ws[i].base);
 		free(ws[i].scratch);
+		for (k = 0; k < o->nkeys; k++)
+			keys_keypair_free(ws[i].keys[k]);
+		free(ws[i].keys);
 	}
 	pthread_barrier_destroy(&R.start);
 	pthread_barrier_destroy(&R.end);
@@ -867,8 +890,9 @@ main(int argc, char **argv)
 	}
 	if (format == OUT_JSON)
 		printf("%s]\n", json_first ? "[" : "\n");
-	for (need = 0; need < o.nkeys; need++)
-		keys_keypair_free(o.keys[need]);
-	free(o.keys);
+	for (need = 0; o.paths != NULL && need < o.nkeys; need++)
+		free(o.paths[need]);
+	free(o.paths);
+	sodium_free(o.secrets);	/* wipes them */
 	return (rc);
 }

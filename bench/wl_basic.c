@@ -108,7 +108,7 @@ hs_start(struct worker *w, uint32_t i)
 	struct basic *b = w->wl;
 	struct bconn *c;
 
-	if ((c = bconn_new(w, bench_key(w->o, 0), &hs_ops, NULL, i)) == NULL) {
+	if ((c = bconn_new(w, bench_key(w, 0), &hs_ops, NULL, i)) == NULL) {
 		bench_fail(w, "out of memory");
 		return;
 	}
@@ -294,7 +294,7 @@ open_all(struct worker *w, const struct bconn_ops *ops, uint32_t n,
 	w->want = n;
 	for (i = 0; i < n; i++) {
 		/* Identities round robin, offset so threads differ. */
-		b->conns[i] = bconn_new(w, bench_key(w->o,
+		b->conns[i] = bconn_new(w, bench_key(w,
 		    (size_t)i * w->o->threads + w->idx), ops, NULL, i);
 		if (b->conns[i] == NULL)
 			return (-1);

@@ -351,7 +351,7 @@ relay_setup(struct worker *w)
 	 */
 	base = 1 + w->idx * (r->mode == RELAY_SELF ? 1 : o->pubs);
 	for (i = 0; i < r->np; i++) {
-		r->pub[i] = bconn_new(w, bench_key(o, r->mode == RELAY_SELF ?
+		r->pub[i] = bconn_new(w, bench_key(w, r->mode == RELAY_SELF ?
 		    base : 0), r->mode == RELAY_SELF ? &self_ops : &pub_ops,
 		    r, i);
 		if (r->pub[i] == NULL)
@@ -360,7 +360,7 @@ relay_setup(struct worker *w)
 	if (r->mode == RELAY_SELF)
 		r->sub[0] = r->pub[0];
 	for (i = 0; r->mode != RELAY_SELF && i < r->ns; i++) {
-		r->sub[i] = bconn_new(w, bench_key(o, r->mode == RELAY_DIRECT ?
+		r->sub[i] = bconn_new(w, bench_key(w, r->mode == RELAY_DIRECT ?
 		    base + i : 0), &sub_ops, r, i);
 		if (r->sub[i] == NULL)
 			return (-1);
