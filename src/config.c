@@ -9,7 +9,6 @@
  */
 #include <sys/types.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/un.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -391,9 +390,9 @@ conf_listen_same(const struct conf_listen *a, const struct conf_listen *b)
 }
 
 /*
- * Parse the strings in list into c's listen array (replacing it).  Returns
- * 0, or -1 with a message in ctx; line is the setting's line, used when an
- * element has none.
+ * Replace c's listen array with the n addresses in strs (the defaults) or,
+ * when s is set, in the elements of setting s.  Returns 0, or -1 with a
+ * message in ctx naming the line of the bad element.
  */
 static int
 conf_set_listen(struct secmsgd_conf *c, struct conf_ctx *ctx,
