@@ -24,6 +24,7 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
+#include <event2/listener.h>
 
 #include "frame.h"
 #include "keys.h"
@@ -132,7 +133,7 @@ bconn_start(struct bconn *c, size_t srcidx)
 
 	memset(&params, 0, sizeof(params));
 	params.max_message = BCONN_MAX_MESSAGE;
-	if ((c->p = proto_new(true, c->kp, &params)) == NULL)
+	if (!o->raw && (c->p = proto_new(true, c->kp, &params)) == NULL)
 		return (-1);
 	fd = socket(o->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0);
@@ -199,6 +200,15 @@ bconn_request(struct bconn *c, uint8_t type, const char *target,
 
 	if (c->state != BCONN_OPEN)
 		return (0);
+	if (c->w->o->raw) {
+		/* Plain TCP: the body is the request; the echo its reply. */
+		if (evbuffer_add(bufferevent_get_output(c->bev), body,
+		    len) == -1)
+			return (0);
+		if (++c->nextid == 0)
+			c->nextid = 1;
+		return (c->nextid);
+	}
 	memset(&m, 0, sizeof(m));
 	m.type = type;
 	if (++c->nextid == 0)
@@ -292,6 +302,28 @@ bconn_frame(struct bconn *c, uint8_t *frame, size_t len)
 	return (c->ops->on_msg(c, &m));
 }
 
+/* --raw: every BENCH_PAYLOAD bytes echoed are the reply to one request. */
+static void
+bconn_read_raw(struct bconn *c, struct evbuffer *in)
+{
+	struct msg m;
+
+	while (c->state == BCONN_OPEN &&
+	    evbuffer_get_length(in) >= BENCH_PAYLOAD) {
+		memset(&m, 0, sizeof(m));
+		m.type = MSG_OK;
+		m.id = c->nextid;
+		m.bodylen = BENCH_PAYLOAD;
+		if ((m.body = evbuffer_pullup(in, BENCH_PAYLOAD)) == NULL) {
+			bconn_fail(c, "out of memory");
+			return;
+		}
+		if (c->ops->on_msg(c, &m) == -1)
+			return;
+		evbuffer_drain(in, BENCH_PAYLOAD);
+	}
+}
+
 /* Input arrived: handle every whole frame buffered. */
 static void
 bconn_read_cb(struct bufferevent *bev, void *arg)
@@ -301,6 +333,10 @@ bconn_read_cb(struct bufferevent *bev, void *arg)
 	uint8_t hdr[FRAME_HDRLEN], *p;
 	size_t avail, len;
 
+	if (c->w->o->raw) {
+		bconn_read_raw(c, in);
+		return;
+	}
 	while (c->state == BCONN_HANDSHAKE || c->state == BCONN_OPEN) {
 		if ((avail = evbuffer_get_length(in)) < FRAME_HDRLEN)
 			return;
@@ -337,6 +373,11 @@ bconn_event_cb(struct bufferevent *bev, short what, void *arg)
 		/* Requests are small: send each batch at once. */
 		(void)setsockopt(bufferevent_getfd(bev), IPPROTO_TCP,
 		    TCP_NODELAY, &one, sizeof(one));
+		if (c->w->o->raw) {
+			c->state = BCONN_OPEN;
+			(void)c->ops->on_open(c);
+			return;
+		}
 		c->state = BCONN_HANDSHAKE;
 		bsink_init(c, &k, &out);
 		if (proto_start(c->p, &out) != PROTO_OK)
@@ -349,4 +390,71 @@ bconn_event_cb(struct bufferevent *bev, short what, void *arg)
 	else if ((what & BEV_EVENT_ERROR) != 0)
 		bconn_fail(c, evutil_socket_error_to_string(
 		    EVUTIL_SOCKET_ERROR()));
+}
+
+/* Echo server: send back whatever arrives. */
+static void
+echo_read_cb(struct bufferevent *bev, void *arg)
+{
+	(void)arg;
+	evbuffer_add_buffer(bufferevent_get_output(bev),
+	    bufferevent_get_input(bev));
+}
+
+/* Echo server: the peer went away. */
+static void
+echo_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	(void)arg;
+	if ((what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) != 0)
+		bufferevent_free(bev);
+}
+
+/* Echo server: a new connection. */
+static void
+echo_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	struct event_base *base = arg;
+	struct bufferevent *bev;
+	int one = 1;
+
+	(void)l;
+	(void)sa;
+	(void)salen;
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if ((bev = bufferevent_socket_new(base, fd,
+	    BEV_OPT_CLOSE_ON_FREE)) == NULL) {
+		close(fd);
+		return;
+	}
+	bufferevent_setcb(bev, echo_read_cb, NULL, echo_event_cb, NULL);
+	bufferevent_enable(bev, EV_READ);
+}
+
+int
+bench_echo_server(const char *addr)
+{
+	struct sockaddr_storage ss;
+	struct evconnlistener *l;
+	struct event_base *base;
+	int sslen = sizeof(ss);
+
+	if (evutil_parse_sockaddr_port(addr, (struct sockaddr *)&ss,
+	    &sslen) == -1) {
+		fprintf(stderr, "secmsg-bench: %s: bad address\n", addr);
+		return (1);
+	}
+	if ((base = event_base_new()) == NULL ||
+	    (l = evconnlistener_new_bind(base, echo_accept_cb, base,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, 1024,
+	    (struct sockaddr *)&ss, sslen)) == NULL) {
+		fprintf(stderr, "secmsg-bench: echo server on %s: %s\n", addr,
+		    strerror(errno));
+		return (1);
+	}
+	event_base_dispatch(base);
+	evconnlistener_free(l);
+	event_base_free(base);
+	return (1);
 }

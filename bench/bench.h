@@ -78,6 +78,12 @@ struct bench_opts {
 	uint32_t		 idle_n;	/* idle connections */
 	uint32_t		 threads;
 	pid_t			 daemon_pid;	/* 0: unknown */
+	/*
+	 * --raw: plain TCP, no secmsg protocol: a "request" is its bytes and
+	 * its reply is as many bytes echoed.  For measuring stunnel, spiped
+	 * or a bare echo service with the same tool (README.md).
+	 */
+	bool			 raw;
 	int			 verbose;
 };
 
@@ -176,6 +182,13 @@ void	bconn_free(struct bconn *c);
 
 /* bconn_queued(c): bytes waiting in c's output buffer. */
 size_t	bconn_queued(const struct bconn *c);
+
+/*
+ * bench_echo_server(addr): serve a plain TCP echo on addr (for --raw
+ * comparisons behind stunnel or spiped) until killed.  Returns only on
+ * failure (after printing why), with 1.
+ */
+int	bench_echo_server(const char *addr);
 
 /*
  * bench_key(w, i): identity number i (modulo their number) as w's own key

@@ -55,6 +55,7 @@ struct row {
 	bool		 exact;
 	double		 dcpu, bcpu;		/* % of one core; -1: unknown */
 	double		 rss_conn, brss_conn;	/* bytes; -1: n/a */
+	double		 mcpu;			/* whole machine, % of a core */
 	char		 detail[512];
 };
 
@@ -131,7 +132,8 @@ usage(int status)
 "           [-k DIR] [-c N[,N..]] [-m SIZE[,SIZE..]] [-d SECONDS] [-j THREADS]\n"
 "           [-w WINDOW] [-P PUBS] [-S SUBS] [-n CONNS] [-b ADDR[,ADDR..]]\n"
 "           [--mode publish|direct] [--daemon-pid PID] [--csv | --json]\n"
-"           [--no-header] [-v] WORKLOAD\n"
+"           [--no-header] [--raw] [-v] WORKLOAD\n"
+"       secmsg-bench --echo-server HOST:PORT\n"
 "workloads:\n"
 "  handshake  connect, handshake, one 64-byte ping, close (-c slots)\n"
 "  ping       64-byte round trips on -c established connections\n"
@@ -141,7 +143,8 @@ usage(int status)
 "  idle       hold -n (10000) authenticated idle connections; with\n"
 "             --daemon-pid, the daemon's RSS growth per connection\n"
 "Without -k, fresh client keys are generated: the daemon must have\n"
-"client_auth = \"any\".  -k DIR loads DIR/0.key, DIR/1.key, ...\n");
+"client_auth = \"any\".  -k DIR loads DIR/0.key, DIR/1.key, ...\n"
+"--raw: plain TCP echo of 64-byte requests (stunnel, spiped; README.md)\n");
 	exit(status);
 }
 
@@ -361,6 +364,29 @@ proc_rss(pid_t pid)
 	return (kb < 0 ? -1 : kb * 1024);
 }
 
+/*
+ * The machine's busy CPU time in seconds, all cores: with the daemon's and
+ * ours, it tells how much other processes took (a shared box skews every
+ * figure).
+ */
+static double
+machine_cpu(void)
+{
+	unsigned long long us, ni, sy, irq, sirq, st;
+	FILE *f;
+	int n;
+
+	if ((f = fopen("/proc/stat", "r")) == NULL)
+		return (-1);
+	n = fscanf(f, "cpu %llu %llu %llu %*u %*u %llu %llu %llu", &us, &ni,
+	    &sy, &irq, &sirq, &st);
+	fclose(f);
+	if (n != 6)
+		return (-1);
+	return ((double)(us + ni + sy + irq + sirq + st) /
+	    (double)sysconf(_SC_CLK_TCK));
+}
+
 /* Our own CPU time in seconds, all threads. */
 static double
 self_cpu(void)
@@ -441,12 +467,12 @@ row_init(struct row *r, const struct bench_opts *o)
 	memset(r, 0, sizeof(*r));
 	r->workload = wl[o->wl];
 	r->variant = o->wl == WL_RELAY || o->wl == WL_BULK ?
-	    mode[o->mode] : "-";
+	    mode[o->mode] : o->raw ? "raw" : "-";
 	r->threads = o->threads;
 	r->conc = o->conc;
 	r->fanout = 1;
 	r->size = BENCH_PAYLOAD;
-	r->dcpu = r->bcpu = r->rss_conn = r->brss_conn = -1;
+	r->dcpu = r->bcpu = r->rss_conn = r->brss_conn = r->mcpu = -1;
 	switch (o->wl) {
 	case WL_RELAY:
 		r->conc = o->threads * o->pubs;
@@ -471,7 +497,8 @@ static int
 run_row(const struct bench_opts *o, struct row *r)
 {
 	struct worker *ws;
-	double d0 = -1, d1 = -1, b0, b1, rss0 = -1, rss1, brss0, brss1, wall;
+	double d0 = -1, d1 = -1, b0, b1, m0, m1, rss0 = -1, rss1, brss0, brss1;
+	double wall;
 	uint64_t t0 = UINT64_MAX, t1 = 0;
 	struct hist h;
 	uint32_t i, n = o->threads;
@@ -514,7 +541,9 @@ run_row(const struct bench_opts *o, struct row *r)
 	if (o->daemon_pid != 0)
 		d0 = proc_cpu(o->daemon_pid);
 	b0 = self_cpu();
+	m0 = machine_cpu();
 	pthread_barrier_wait(&R.end);
+	m1 = machine_cpu();
 	if (o->daemon_pid != 0)
 		d1 = proc_cpu(o->daemon_pid);
 	b1 = self_cpu();
@@ -565,6 +594,8 @@ run_row(const struct bench_opts *o, struct row *r)
 		if (d0 >= 0 && d1 >= 0)
 			r->dcpu = (d1 - d0) / wall * 100;
 		r->bcpu = (b1 - b0) / wall * 100;
+		if (m0 >= 0 && m1 >= 0)
+			r->mcpu = (m1 - m0) / wall * 100;
 	}
 	r->p50 = (double)hist_quantile(&h, 0.50) / 1e3;
 	r->p99 = (double)hist_quantile(&h, 0.99) / 1e3;
@@ -623,7 +654,7 @@ print_row(const struct row *r)
 		"seconds", "count", "rate_per_s", "mb_per_s", "p50_us",
 		"p99_us", "max_us", "skipped", "errors", "exact",
 		"daemon_cpu_pct", "bench_cpu_pct", "daemon_rss_per_conn",
-		"bench_rss_per_conn" };
+		"bench_rss_per_conn", "machine_cpu_pct" };
 	const double nums[] = { r->secs, (double)r->count, r->rate, r->mbps,
 		r->p50, r->p99, r->max };
 	const int prec[] = { 3, 0, 1, 2, 1, 1, 1 };
@@ -633,11 +664,11 @@ print_row(const struct row *r)
 	if (format == OUT_TABLE) {
 		if (!printed_header && header)
 			printf("%-9s %-7s %6s %3s %6s %3s %4s %7s %10s %11s "
-			    "%8s %9s %9s %5s %5s %4s %5s %5s %9s\n",
+			    "%8s %9s %9s %5s %5s %4s %5s %5s %9s %5s\n",
 			    "workload", "variant", "conc", "fo", "size", "j",
 			    "win", "secs", "count", "rate/s", "MB/s",
 			    "p50_us", "p99_us", "skip", "errs", "ok",
-			    "dcpu%", "bcpu%", "rss/conn");
+			    "dcpu%", "bcpu%", "rss/conn", "othr%");
 		printed_header = true;
 		printf("%-9s %-7s %6u %3u %6u %3u %4u %7.2f %10llu %11.0f "
 		    "%8.1f %9.1f %9.1f %5llu %5llu %4s %5.0f %5.0f",
@@ -651,6 +682,10 @@ print_row(const struct row *r)
 			printf(" %9.0f", r->rss_conn);
 		else
 			printf(" %9s", "-");
+		/* What other processes took: a shared box skews the rest. */
+		if (r->mcpu >= 0)
+			printf(" %5.0f", r->mcpu - (r->dcpu > 0 ? r->dcpu : 0) -
+			    r->bcpu);
 		printf("\n");
 		if (r->detail[0] != '\0')
 			printf("  FAILED: %s\n", r->detail);
@@ -694,6 +729,7 @@ print_row(const struct row *r)
 	KEY(18); put_num(r->bcpu, 1, json);
 	KEY(19); put_num(r->rss_conn, 0, json);
 	KEY(20); put_num(r->brss_conn, 0, json);
+	KEY(21); put_num(r->mcpu, 1, json);
 #undef KEY
 	/* The detail is our own text: no quotes or commas to escape. */
 	if (json)
@@ -707,7 +743,7 @@ int
 main(int argc, char **argv)
 {
 	enum { O_KEY = 256, O_INSECURE, O_MODE, O_PID, O_CSV, O_JSON,
-		O_NOHDR };
+		O_NOHDR, O_RAW, O_ECHO };
 	static const struct option longopts[] = {
 		{ "server-key", required_argument, NULL, O_KEY },
 		{ "insecure-any-key", no_argument, NULL, O_INSECURE },
@@ -716,6 +752,8 @@ main(int argc, char **argv)
 		{ "csv", no_argument, NULL, O_CSV },
 		{ "json", no_argument, NULL, O_JSON },
 		{ "no-header", no_argument, NULL, O_NOHDR },
+		{ "raw", no_argument, NULL, O_RAW },
+		{ "echo-server", required_argument, NULL, O_ECHO },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -826,13 +864,20 @@ main(int argc, char **argv)
 		case O_NOHDR:
 			header = false;
 			break;
+		case O_RAW:
+			o.raw = true;
+			break;
+		case O_ECHO:
+			return (bench_echo_server(optarg));
 		case 'h':
 			usage(0);
 		default:
 			usage(2);
 		}
 	}
-	if (optind != argc - 1 || o.server == NULL || o.pin == insecure)
+	/* --raw has no server key; otherwise one choice is required. */
+	if (optind != argc - 1 || o.server == NULL ||
+	    (o.raw ? o.pin : o.pin == insecure))
 		usage(2);
 	wl = argv[optind];
 	if (strcmp(wl, "handshake") == 0)
@@ -848,6 +893,12 @@ main(int argc, char **argv)
 		o.wl = WL_IDLE;
 	else
 		usage(2);
+	if (o.raw && o.wl != WL_HANDSHAKE && o.wl != WL_PING &&
+	    o.wl != WL_IDLE) {
+		fprintf(stderr, "secmsg-bench: --raw: handshake, ping and idle "
+		    "only\n");
+		return (2);
+	}
 	if (nconc == 0) {
 		concs[0] = o.wl == WL_HANDSHAKE ? 32 : o.wl == WL_IDLE ?
 		    64 : 64;

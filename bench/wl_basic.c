@@ -340,9 +340,9 @@ static int	idle_msg(struct bconn *, const struct msg *);
 
 static const struct bconn_ops idle_ops = { idle_open, idle_msg, conn_fail };
 
-/* Welcomed: start the next pending connection. */
+/* Connection c is up: start the next pending one. */
 static int
-idle_open(struct bconn *c)
+idle_up(struct bconn *c)
 {
 	struct worker *w = c->w;
 	struct basic *b = w->wl;
@@ -358,10 +358,31 @@ idle_open(struct bconn *c)
 	return (0);
 }
 
-/* Idle connections expect nothing. */
+/*
+ * Welcomed: up.  With --raw, one echo first: a TLS or spiped front opens
+ * its backend connection (and may finish its handshake) only then.
+ */
+static int
+idle_open(struct bconn *c)
+{
+	struct basic *b = c->w->wl;
+
+	if (!c->w->o->raw)
+		return (idle_up(c));
+	if (bconn_request(c, MSG_PING, NULL, b->payload,
+	    sizeof(b->payload)) == 0)
+		bench_fail(c->w, "idle: send failed");
+	return (0);
+}
+
+/* Idle connections expect nothing but --raw's one echo. */
 static int
 idle_msg(struct bconn *c, const struct msg *m)
 {
+	if (c->w->o->raw && c->nextid == 1 && ping_reply_ok(c, m)) {
+		c->nextid++;	/* a second echo would be unexpected */
+		return (idle_up(c));
+	}
 	bench_fail(c->w, "idle: unexpected %s", msg_type_name(m->type));
 	return (0);
 }
