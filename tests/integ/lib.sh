@@ -114,8 +114,11 @@ start_daemon() {
 }
 
 # stop_daemon: SIGTERM, wait (bounded), sets DSTATUS.
+# SIGTERM goes to secmsgd itself: timeout(1) would send it twice (to the
+# child and to its group), and the second one can land after secmsgd has
+# restored the default action on its way out, turning exit 0 into 143.
 stop_daemon() {
-	kill -TERM "$DPID" 2>/dev/null
+	kill -TERM "$(daemon_pid)" 2>/dev/null
 	DSTATUS=255
 	i=0
 	while [ $i -lt 100 ] && kill -0 "$DPID" 2>/dev/null; do
@@ -133,7 +136,9 @@ stop_daemon() {
 # daemon_pid: the pid of secmsgd itself (the child of the timeout(1)
 # wrapper $DPID), or $DPID when there is no wrapper child.
 daemon_pid() {
-	_dp=$(ps -o pid= --ppid "$DPID" 2>/dev/null | head -n 1 | tr -d ' ')
+	_dp=$(cut -d' ' -f1 "/proc/$DPID/task/$DPID/children" 2>/dev/null)
+	[ -n "$_dp" ] || _dp=$(ps -o pid= --ppid "$DPID" 2>/dev/null |
+	    head -n 1 | tr -d ' ')
 	echo "${_dp:-$DPID}"
 }
 

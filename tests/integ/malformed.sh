@@ -130,6 +130,6 @@ ok "no message body or private key in the log" \
     sh -c "! grep -qF -e '$(cat "$T/alice.key")' -e body-q7Zx '$T/daemon.log'"
 
 stop_daemon
-ok "daemon exits 0 on SIGTERM afterwards" test "$DSTATUS" -eq 0
+ok "daemon exits 0 on SIGTERM afterwards (status $DSTATUS)" test "$DSTATUS" -eq 0
 
 plan "$TAP_N"
