@@ -453,6 +453,8 @@ bench_echo_server(const char *addr)
 		    strerror(errno));
 		return (1);
 	}
+	/* Scripts wait for this line before they connect. */
+	fprintf(stderr, "secmsg-bench: echo server ready on %s\n", addr);
 	event_base_dispatch(base);
 	evconnlistener_free(l);
 	event_base_free(base);

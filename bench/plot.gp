@@ -12,7 +12,8 @@ if (!exists("subtitle")) subtitle = ''
 
 set terminal pngcairo size 1100,560 font "DejaVu Sans,10"
 set output outfile
-set title "secmsgd against the issue 6 targets (percent of target, higher is better)\n".subtitle
+set title "secmsgd against the issue 6 targets " . \
+    "(percent of target, higher is better)\n" . subtitle
 set style fill solid 0.7 border -1
 set boxwidth 0.6
 set ylabel "% of target"

@@ -129,10 +129,10 @@ usage(int status)
 {
 	fprintf(status ? stderr : stdout,
 "usage: secmsg-bench -s HOST:PORT (--server-key B64 | --insecure-any-key)\n"
-"           [-k DIR] [-c N[,N..]] [-m SIZE[,SIZE..]] [-d SECONDS] [-j THREADS]\n"
-"           [-w WINDOW] [-P PUBS] [-S SUBS] [-n CONNS] [-b ADDR[,ADDR..]]\n"
-"           [--mode publish|direct] [--daemon-pid PID] [--csv | --json]\n"
-"           [--no-header] [--raw] [-v] WORKLOAD\n"
+"           [-k DIR] [-c N[,N..]] [-m SIZE[,SIZE..]] [-d SECONDS]\n"
+"           [-j THREADS] [-w WINDOW] [-P PUBS] [-S SUBS] [-n CONNS]\n"
+"           [-b ADDR[,ADDR..]] [--mode publish|direct] [--daemon-pid PID]\n"
+"           [--csv | --json] [--no-header] [--raw] [-v] WORKLOAD\n"
 "       secmsg-bench --echo-server HOST:PORT\n"
 "workloads:\n"
 "  handshake  connect, handshake, one 64-byte ping, close (-c slots)\n"

@@ -81,7 +81,8 @@ ok "idle holds 40 connections, reads the daemon's RSS" idle_ok
 
 # A wrong pinned key fails every connection: exit 1, not exact.
 wrong_key() {
-	other=$(echo "$SERVER_KEY" | tr 'A-Za-z' 'B-ZAb-za')
+	keygen other
+	other=$(cat "$T/other.pub")
 	timeout 60 "$BENCH" -s "127.0.0.1:$PORT" --server-key "$other" \
 	    -d 0.2 -c 1 --csv ping > "$T/wrong.csv" 2>&1
 	[ $? -eq 1 ] && grep -q ',0,' "$T/wrong.csv"
