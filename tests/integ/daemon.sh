@@ -132,8 +132,8 @@ start_daemon 'log_level = "info";' || exit 1
 unset NOTIFY_SOCKET
 ok "the server key is created with mode 0600" \
     test "$(stat -c %a "$T/state/server.key")" = 600
-ok "its creation is logged with the fingerprint" \
-    logged "created server key path=$T/state/server.key key=SHA256:"
+ok "the server key's fingerprint is logged at start (as -p prints it)" \
+    logged "server key=$("$SECMSGD" -p -c "$T/secmsgd.conf" | sed -n 2p)$"
 ok "sd_notify: READY=1 once listening" \
     wait_for "$T/notify.out" "^READY=1" 30
 
@@ -232,6 +232,11 @@ EOC
 timeout 20 "$SECMSGD" -c "$T/dm/conf" > "$T/dm/out" 2>&1
 RC=$?
 ok "daemon mode: the starting process exits 0" test "$RC" -eq 0
+ok "first start: the server key is created with mode 0600" \
+    test "$(stat -c %a "$T/dm/server.key")" = 600
+ok "first start: its creation is logged with path and fingerprint" \
+    grep -q "created server key path=$T/dm/server.key key=SHA256:" \
+    "$T/dm/out"
 wait_for "$T/dm/secmsgd.pid" "^[0-9]" 50
 DMPID=$(cat "$T/dm/secmsgd.pid" 2>/dev/null)
 [ -n "$DMPID" ] && PIDS="$PIDS $DMPID"
