@@ -180,6 +180,42 @@ cl late3.out late ping
 ok "old keys still work after the failed reload" \
     sh -c "grep -qx 'ping ok' '$T/alice.out' && grep -qx 'ping ok' '$T/late3.out'"
 
+# Fail closed: a missing or empty key file admits nobody.
+cp "$T/ak.good" "$T/authorized_keys"
+reload_daemon "reloaded configuration"
+cl alice.bg alice ping waitfile "$T/alice.go" end 5 &
+ALICE=$!
+wait_for "$T/alice.bg" "ping ok" 50
+rm "$T/authorized_keys"
+ok "SIGHUP with a missing key file: the reload itself succeeds" \
+    reload_daemon "reloaded configuration"
+ok "a missing key file is logged at error level" \
+    logged "\[error\]: authorized keys $T/authorized_keys does not exist: no client can connect"
+touch "$T/alice.go"
+wait "$ALICE"
+ok "fail closed: live connections of keys no longer listed are closed" \
+    has alice.bg "goodbye 18 key-revoked"
+cl alice2.out alice ping
+ok "fail closed: a missing key file admits nobody" \
+    grep -q '^refused 16 unknown-key' "$T/alice2.out"
+printf '# nobody\n\n' > "$T/authorized_keys"
+chmod 600 "$T/authorized_keys"
+reload_daemon "reloaded configuration"
+cl alice3.out alice ping
+ok "fail closed: an empty key file admits nobody, with a warning" \
+    sh -c "grep -q '^refused 16 unknown-key' '$T/alice3.out' && grep -q '\[warning\]: authorized keys $T/authorized_keys is empty' '$T/daemon.log'"
+
+# client_auth "any": every key, named by its fingerprint.
+write_conf "handshake_rate = 0;
+client_auth = \"any\";
+log_level = \"info\";"
+reload_daemon "reloaded configuration"
+FP=$(swarm fp "$T/stranger.pub")
+cl any.out stranger ping who
+ok "client_auth any: an unknown key is accepted, named by fingerprint" \
+    has any.out "welcome ${FP#SHA256:} 300"
+ok "client_auth any: and served" has any.out "ping ok"
+
 stop_daemon
 ok "daemon exits 0 on SIGTERM" test "$DSTATUS" -eq 0
 
