@@ -125,7 +125,7 @@ with open(sys.argv[2], "a") as f:
         f.flush()
         if "STOPPING=1" in d:
             break
-' "$NOTIFY_SOCKET" "$T/notify.out" &
+' "$NOTIFY_SOCKET" "$T/notify.out" > /dev/null 2>&1 &
 PIDS="$PIDS $!"
 i=0
 while [ ! -S "$NOTIFY_SOCKET" ] && [ $i -lt 50 ]; do
