@@ -152,6 +152,27 @@ drop_privileges(const struct secmsgd_conf *conf)
 	    (unsigned)pw->pw_uid);
 }
 
+/*
+ * -t: the authorized keys file, when there is one, must parse too.  A
+ * missing file is not an error here (it admits nobody; the daemon logs it).
+ */
+static int
+check_authorized_keys(const struct secmsgd_conf *conf)
+{
+	struct authkeys *ak;
+	char err[KEYS_ERRLEN + 256];
+
+	if (conf->client_auth != CONF_AUTH_AUTHORIZED ||
+	    access(conf->authorized_keys, F_OK) == -1)
+		return (0);
+	if (authkeys_load(conf->authorized_keys, &ak, err, sizeof(err)) == -1) {
+		fprintf(stderr, "secmsgd: %s\n", err);
+		return (EX_CONFIG_);
+	}
+	authkeys_free(ak);
+	return (0);
+}
+
 /* Write our pid (daemon mode). */
 static void
 write_pid_file(const char *path)
@@ -233,22 +254,13 @@ main(int argc, char **argv)
 		return (EX_CONFIG_);
 	}
 	if (test) {
-		struct authkeys *ak;
+		int status = check_authorized_keys(conf);
 
-		if (conf->client_auth == CONF_AUTH_AUTHORIZED &&
-		    access(conf->authorized_keys, F_OK) == 0 &&
-		    authkeys_load(conf->authorized_keys, &ak, err,
-		    sizeof(err)) == -1) {
-			fprintf(stderr, "secmsgd: %s\n", err);
-			return (EX_CONFIG_);
-		}
-		if (conf->client_auth == CONF_AUTH_AUTHORIZED &&
-		    access(conf->authorized_keys, F_OK) == 0)
-			authkeys_free(ak);
-		printf("configuration OK%s\n", conf_path ? "" :
-		    " (built-in defaults)");
+		if (status == 0)
+			printf("configuration OK%s\n", conf_path ? "" :
+			    " (built-in defaults)");
 		conf_free(conf);
-		return (0);
+		return (status);
 	}
 
 	switch (conf->log_destination) {
