@@ -26,6 +26,7 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 
+#include "evsink.h"
 #include "frame.h"
 #include "keys.h"
 #include "msg.h"
@@ -70,42 +71,11 @@ bench_setup_done(struct worker *w)
 		event_base_loopbreak(w->base);
 }
 
-/* The proto sink over an evbuffer (as session.c does it). */
-struct bsink {
-	struct evbuffer		*buf;
-	struct evbuffer_iovec	 v;
-};
-
-/* proto_out reserve over an evbuffer. */
-static uint8_t *
-bsink_reserve(void *ctx, size_t len)
-{
-	struct bsink *k = ctx;
-
-	if (evbuffer_reserve_space(k->buf, (ev_ssize_t)len, &k->v, 1) != 1 ||
-	    k->v.iov_len < len)
-		return (NULL);
-	return (k->v.iov_base);
-}
-
-/* proto_out commit over an evbuffer. */
-static void
-bsink_commit(void *ctx, size_t len)
-{
-	struct bsink *k = ctx;
-
-	k->v.iov_len = len;
-	evbuffer_commit_space(k->buf, &k->v, 1);
-}
-
 /* Set up a proto_out writing to c's output. */
 static void
-bsink_init(struct bconn *c, struct bsink *k, struct proto_out *out)
+bsink_init(struct bconn *c, struct evsink *k, struct proto_out *out)
 {
-	k->buf = bufferevent_get_output(c->bev);
-	out->reserve = bsink_reserve;
-	out->commit = bsink_commit;
-	out->ctx = k;
+	evsink_init(k, bufferevent_get_output(c->bev), out);
 }
 
 struct bconn *
@@ -194,7 +164,7 @@ bconn_request(struct bconn *c, uint8_t type, const char *target,
 {
 	uint8_t hdr[MSG_HDR_MAX];
 	struct proto_out out;
-	struct bsink k;
+	struct evsink k;
 	struct msg m;
 	size_t hl;
 
@@ -255,7 +225,7 @@ bconn_frame(struct bconn *c, uint8_t *frame, size_t len)
 {
 	struct proto_event ev;
 	struct proto_out out;
-	struct bsink k;
+	struct evsink k;
 	struct msg m;
 	enum proto_err e;
 
@@ -366,7 +336,7 @@ bconn_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct bconn *c = arg;
 	struct proto_out out;
-	struct bsink k;
+	struct evsink k;
 	int one = 1;
 
 	if ((what & BEV_EVENT_CONNECTED) != 0) {

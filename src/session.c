@@ -35,6 +35,7 @@
 
 #include "authkeys.h"
 #include "config.h"
+#include "evsink.h"
 #include "frame.h"
 #include "log.h"
 #include "msg.h"
@@ -301,42 +302,11 @@ session_close_later(struct session *s, enum session_reason reason)
 	event_active(s->timer, EV_TIMEOUT, 0);
 }
 
-/* The proto sink over an evbuffer: encrypt in place in its memory. */
-struct sink {
-	struct evbuffer		*buf;
-	struct evbuffer_iovec	 v;
-};
-
-/* proto_out reserve over an evbuffer. */
-static uint8_t *
-sink_reserve(void *ctx, size_t len)
-{
-	struct sink *k = ctx;
-
-	if (evbuffer_reserve_space(k->buf, (ev_ssize_t)len, &k->v, 1) != 1 ||
-	    k->v.iov_len < len)
-		return (NULL);
-	return (k->v.iov_base);
-}
-
-/* proto_out commit over an evbuffer. */
-static void
-sink_commit(void *ctx, size_t len)
-{
-	struct sink *k = ctx;
-
-	k->v.iov_len = len;
-	evbuffer_commit_space(k->buf, &k->v, 1);
-}
-
 /* Set up a proto_out writing to s's output. */
 static void
-sink_init(struct session *s, struct sink *k, struct proto_out *out)
+sink_init(struct session *s, struct evsink *k, struct proto_out *out)
 {
-	k->buf = bufferevent_get_output(s->bev);
-	out->reserve = sink_reserve;
-	out->commit = sink_commit;
-	out->ctx = k;
+	evsink_init(k, bufferevent_get_output(s->bev), out);
 }
 
 bool
@@ -352,7 +322,7 @@ session_send_now(struct session *s, const uint8_t *hdr, size_t hdrlen,
     const uint8_t *body, size_t bodylen)
 {
 	struct proto_out out;
-	struct sink k;
+	struct evsink k;
 	enum proto_err e;
 
 	/*
@@ -535,7 +505,7 @@ session_frame(struct session *s, uint8_t *frame, size_t len)
 {
 	struct proto_event ev;
 	struct proto_out out;
-	struct sink k;
+	struct evsink k;
 	enum proto_err e;
 
 	sink_init(s, &k, &out);
