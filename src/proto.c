@@ -61,11 +61,22 @@ struct proto {
 	bool			 rdone;		/* rbuf delivered: drop it */
 };
 
-/* Mark p dead and return e, so every error path is one statement. */
+static void	proto_rbuf_drop(struct proto *);
+
+/*
+ * Mark p dead and return e, so every error path is one statement.  Every
+ * secret goes at once (STYLE: wipe on failure), not at proto_free(): a
+ * caller may keep a dead object around for a while.
+ */
 static enum proto_err
 proto_fail(struct proto *p, enum proto_err e)
 {
 	p->state = PROTO_S_DEAD;
+	noise_hs_free(p->hs);
+	p->hs = NULL;
+	noise_cipher_wipe(&p->tx);
+	noise_cipher_wipe(&p->rx);
+	proto_rbuf_drop(p);
 	return e;
 }
 

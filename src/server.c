@@ -185,11 +185,32 @@ server_sweep_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-/* Log a refused connection. */
+/*
+ * Log a refused connection.  At most REFUSE_LOG_PER_SEC lines a second:
+ * whoever floods us must not also control the size of our log; the rest
+ * are counted and summed up in one line.
+ */
+#define REFUSE_LOG_PER_SEC	20
 static void
 refuse(const char *reason, const struct sockaddr *sa)
 {
+	static uint64_t second;
+	static unsigned logged, suppressed;
 	char host[INET6_ADDRSTRLEN] = "unix";
+	uint64_t now = mono_ms() / 1000;
+
+	if (now != second) {
+		if (suppressed > 0)
+			log_notice("connection refusals: %u more not logged",
+			    suppressed);
+		second = now;
+		logged = suppressed = 0;
+	}
+	if (logged >= REFUSE_LOG_PER_SEC) {
+		suppressed++;
+		return;
+	}
+	logged++;
 
 	if (sa->sa_family == AF_INET)
 		evutil_inet_ntop(AF_INET, &((const struct sockaddr_in *)
@@ -220,8 +241,16 @@ server_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 		goto drop;
 	}
 	if (srv->nhandshakes >= c->max_handshakes) {
-		refuse("max-handshakes", sa);
-		goto drop;
+		/*
+		 * Evict the oldest handshake rather than refuse the newcomer
+		 * (as sshd's MaxStartups drops early): otherwise a few
+		 * addresses holding silent connections for handshake_timeout
+		 * would lock everyone out.  A real handshake takes one round
+		 * trip, so it is rarely the oldest for long.
+		 */
+		struct session *old = TAILQ_FIRST(&srv->handshaking);
+
+		session_close(old, SESSION_R_HANDSHAKE_EVICTED);
 	}
 	if (srcaddr_key(sa, key) == 0) {
 		if ((src = srcaddr_get(srv, key)) == NULL) {
@@ -514,6 +543,7 @@ server_new(struct event_base *base, struct secmsgd_conf *conf,
 	srv->key = key;
 	keys_fingerprint(keys_keypair_public(key), srv->key_fp);
 	TAILQ_INIT(&srv->sessions);
+	TAILQ_INIT(&srv->handshaking);
 	crypto_shorthash_keygen(srv->priv->hashkey);
 	if ((srv->relay = relay_new()) == NULL)
 		goto fail;

@@ -31,6 +31,7 @@ struct server {
 	struct authkeys		*authkeys;	/* never NULL */
 	struct relay		*relay;
 	struct session_list	 sessions;
+	struct session_list	 handshaking;	/* oldest first */
 	uint32_t		 nsessions;
 	uint32_t		 nhandshakes;	/* sessions not yet authenticated */
 	uint64_t		 next_id;

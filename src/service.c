@@ -27,14 +27,30 @@
 #include "service.h"
 #include "session.h"
 
-/* Encode and send one reply or push to s (never over the mark check). */
+/* Encode and send one reply to s (never refused at the output mark). */
 static void
 reply(struct session *s, const struct msg *m, const void *body, size_t len)
 {
+	static const char toobig[] = "reply above your max_message";
 	uint8_t hdr[MSG_HDR_MAX];
+	size_t hl = msg_encode_header(m, hdr);
+	struct msg e;
 
+	/*
+	 * Every request gets one reply: one that would exceed what the
+	 * client said it accepts (a PING echo, say) becomes ERROR too-large.
+	 */
+	if (hl + len > proto_peer_params(s->proto)->max_message) {
+		memset(&e, 0, sizeof(e));
+		e.type = MSG_ERROR;
+		e.id = m->id;
+		e.code = MSG_E_TOO_LARGE;
+		hl = msg_encode_header(&e, hdr);
+		body = toobig;
+		len = sizeof(toobig) - 1;
+	}
 	/* Replies ignore the mark: reading pauses instead (session.c). */
-	(void)session_reply(s, hdr, msg_encode_header(m, hdr), body, len);
+	(void)session_reply(s, hdr, hl, body, len);
 }
 
 /* Reply ERROR code with a human text. */
@@ -116,7 +132,7 @@ service_authenticate(struct session *s)
 		return (-1);
 	}
 	s->entry = e;
-	srv->nhandshakes--;
+	session_handshake_over(s);
 	session_set_state(s, SESSION_OPEN);
 	log_info("session %016llx authenticated name=%s key=%s peer=%s",
 	    (unsigned long long)s->id, s->name, s->fp, s->peer);

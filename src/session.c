@@ -64,6 +64,7 @@ static const char *const reason_names[] = {
 	[SESSION_R_SHUTDOWN] = "shutdown",
 	[SESSION_R_NOMEM] = "out-of-memory",
 	[SESSION_R_PEER_LIMIT] = "limit",
+	[SESSION_R_HANDSHAKE_EVICTED] = "handshake-evicted",
 };
 
 static const char *const state_names[] = {
@@ -103,6 +104,15 @@ now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
 	return ((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000);
+}
+
+void
+session_handshake_over(struct session *s)
+{
+	if (s->state != SESSION_HANDSHAKE)
+		return;
+	TAILQ_REMOVE(&s->srv->handshaking, s, hs_link);
+	s->srv->nhandshakes--;
 }
 
 void
@@ -223,6 +233,7 @@ session_new(struct server *srv, int fd, const struct sockaddr *sa, int salen,
 		goto err4;
 
 	TAILQ_INSERT_TAIL(&srv->sessions, s, entry_link);
+	TAILQ_INSERT_TAIL(&srv->handshaking, s, hs_link);
 	srv->nsessions++;
 	srv->nhandshakes++;
 	session_arm_timer(s);
@@ -256,7 +267,8 @@ session_close(struct session *s, enum session_reason reason)
 	int level = LOG_LVL_INFO;
 
 	if (reason == SESSION_R_PROTO || reason == SESSION_R_BAD_FRAME ||
-	    reason == SESSION_R_BAD_MESSAGE || reason == SESSION_R_SLOW)
+	    reason == SESSION_R_BAD_MESSAGE || reason == SESSION_R_SLOW ||
+	    reason == SESSION_R_HANDSHAKE_EVICTED)
 		level = LOG_LVL_NOTICE;
 	if (level <= log_getlevel()) {
 		char who[MSG_NAME_MAX + KEYS_FPLEN + 16] = "";
@@ -278,8 +290,7 @@ session_close(struct session *s, enum session_reason reason)
 	}
 
 	relay_detach(srv->relay, &s->member);
-	if (s->state == SESSION_HANDSHAKE)
-		srv->nhandshakes--;
+	session_handshake_over(s);
 	TAILQ_REMOVE(&srv->sessions, s, entry_link);
 	srv->nsessions--;
 	if (s->src != NULL)
@@ -385,15 +396,15 @@ session_goodbye(struct session *s, uint8_t type, uint16_t code,
 	struct msg m;
 	size_t hl;
 
-	if (s->state == SESSION_CLOSING)
+	/* Already on its way out (a deferred close is queued). */
+	if (s->state == SESSION_CLOSING || s->pending_reason >= 0)
 		return;
 	memset(&m, 0, sizeof(m));
 	m.type = type;
 	m.code = code;
 	hl = msg_encode_header(&m, hdr);
 	/* A goodbye goes out even past the mark: it is the last message. */
-	if (s->state == SESSION_HANDSHAKE)
-		s->srv->nhandshakes--;
+	session_handshake_over(s);
 	if (proto_established(s->proto))
 		(void)session_send_now(s, hdr, hl, (const uint8_t *)text,
 		    strlen(text));
@@ -572,6 +583,8 @@ session_read_cb(struct bufferevent *bev, void *arg)
 		rc = session_frame(s, p + FRAME_HDRLEN, len);
 		if (rc == -1)
 			return;
+		/* It was decrypted in place: no plaintext in freed memory. */
+		sodium_memzero(p, FRAME_HDRLEN + len);
 		evbuffer_drain(in, FRAME_HDRLEN + len);
 		if (rc == 1)
 			return;

@@ -42,7 +42,8 @@ enum session_reason {
 	SESSION_R_SLOW,			/* slow consumer */
 	SESSION_R_SHUTDOWN,
 	SESSION_R_NOMEM,
-	SESSION_R_PEER_LIMIT		/* rekey / nonce limits */
+	SESSION_R_PEER_LIMIT,		/* rekey / nonce limits */
+	SESSION_R_HANDSHAKE_EVICTED	/* oldest handshake, slots full */
 };
 
 struct session {
@@ -74,7 +75,8 @@ struct session {
 	enum session_reason	 close_reason;	/* while SESSION_CLOSING */
 	const char		*detail;	/* extra reason text for the log */
 
-	TAILQ_ENTRY(session)	 entry_link;
+	TAILQ_ENTRY(session)	 entry_link;	/* srv->sessions */
+	TAILQ_ENTRY(session)	 hs_link;	/* srv->handshaking */
 };
 
 /*
@@ -120,6 +122,13 @@ int	session_send(struct session *s, const uint8_t *hdr, size_t hdrlen,
  */
 int	session_reply(struct session *s, const uint8_t *hdr, size_t hdrlen,
 	    const uint8_t *body, size_t bodylen);
+
+/*
+ * session_handshake_over(s): s leaves the handshake (authenticated,
+ * refused or closing): take it off the server's handshaking list.  Call
+ * before changing s->state; idempotent.
+ */
+void	session_handshake_over(struct session *s);
 
 /* session_set_state(s, st): change state, logging it at debug level. */
 void	session_set_state(struct session *s, enum session_state st);
