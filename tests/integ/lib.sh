@@ -67,12 +67,15 @@ wait_for() {
 # count_in FILE PATTERN: how many lines match.
 count_in() { grep -c -- "$2" "$1" 2>/dev/null || true; }
 
-# write_conf [EXTRA LINES]: $T/secmsgd.conf for port $PORT.
+# write_conf [EXTRA LINES]: $T/secmsgd.conf for port $PORT.  LISTEN_EXTRA,
+# when set, is appended to the listen list (", \"unix:/p\""); @PORT@ in
+# it stands for $PORT.
 write_conf() {
 	mkdir -p "$T/state"
 	chmod 700 "$T/state"
+	_extra=$(printf '%s' "${LISTEN_EXTRA:-}" | sed "s/@PORT@/$PORT/g")
 	cat > "$T/secmsgd.conf" <<EOC
-listen = [ "127.0.0.1:$PORT" ];
+listen = [ "127.0.0.1:$PORT"$_extra ];
 state_dir = "$T/state";
 authorized_keys = "$T/authorized_keys";
 log_destination = "stderr";
