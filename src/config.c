@@ -129,6 +129,8 @@ static const struct conf_row conf_rows[] = {
 	U(max_message_size, 1024, 16777216, 1048576, 0),
 	U(max_output_buffer, 2 * 1024 + CONF_OUTSLACK, 1073741824, 4194304,
 	    0),
+	U(max_total_output, 2 * 1024 + CONF_OUTSLACK, UINT32_MAX, 268435456,
+	    0),
 	U(slow_consumer_timeout, 1, 3600, 30, 0),
 	U(rate_limit, 1, 1000000, 0, CF_ZERO_OFF),
 	U(rate_burst, 1, 1000000, 0, CF_ZERO_OFF),
@@ -604,6 +606,18 @@ conf_finish(struct secmsgd_conf *c, struct conf_ctx *ctx)
 		return (conf_err(ctx, moline, "max_output_buffer",
 		    "must be at least 2 * max_message_size + %d (%llu)",
 		    CONF_OUTSLACK, (unsigned long long)need));
+
+	/*
+	 * The budget for all connections together must at least let one
+	 * connection reach its own mark.  Left unset, it grows to fit.
+	 */
+	moline = ctx->line[conf_row_find("max_total_output")];
+	if (moline == 0 && c->max_total_output < c->max_output_buffer)
+		c->max_total_output = c->max_output_buffer;
+	else if (c->max_total_output < c->max_output_buffer)
+		return (conf_err(ctx, moline, "max_total_output",
+		    "must be at least max_output_buffer (%u)",
+		    c->max_output_buffer));
 
 	/* A burst without a rate is a mistake: say so rather than ignore. */
 	rbline = ctx->line[conf_row_find("rate_burst")];

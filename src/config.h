@@ -62,6 +62,7 @@ struct secmsgd_conf {
 	uint32_t	 handshake_rate;	/* per address per second */
 	uint32_t	 max_message_size;	/* bytes */
 	uint32_t	 max_output_buffer;	/* bytes queued per connection */
+	uint32_t	 max_total_output;	/* bytes queued, all together */
 	uint32_t	 slow_consumer_timeout;	/* seconds over the mark */
 	uint32_t	 rate_limit;		/* requests/s per conn, 0: off */
 	uint32_t	 rate_burst;

@@ -77,6 +77,8 @@ static void	session_read_cb(struct bufferevent *, void *);
 static void	session_write_cb(struct bufferevent *, void *);
 static void	session_event_cb(struct bufferevent *, short, void *);
 static void	session_timer_cb(evutil_socket_t, short, void *);
+static void	session_output_cb(struct evbuffer *,
+	    const struct evbuffer_cb_info *, void *);
 
 const char *
 session_reason_name(enum session_reason r)
@@ -225,6 +227,9 @@ session_new(struct server *srv, int fd, const struct sockaddr *sa, int salen,
 	fd = -1;	/* owned by the bufferevent now */
 	bufferevent_setcb(s->bev, session_read_cb, session_write_cb,
 	    session_event_cb, s);
+	if ((s->out_cb = evbuffer_add_cb(bufferevent_get_output(s->bev),
+	    session_output_cb, s)) == NULL)
+		goto err4;
 	/* Before authentication: one handshake frame at most is buffered. */
 	bufferevent_setwatermark(s->bev, EV_READ, 0,
 	    FRAME_HDRLEN + PROTO_HS_MAXFRAME);
@@ -296,6 +301,9 @@ session_close(struct session *s, enum session_reason reason)
 	if (s->src != NULL)
 		server_srcaddr_release(srv, s->src);
 	event_free(s->timer);
+	/* What it still had queued leaves the total with it. */
+	evbuffer_remove_cb_entry(bufferevent_get_output(s->bev), s->out_cb);
+	srv->queued -= evbuffer_get_length(bufferevent_get_output(s->bev));
 	bufferevent_free(s->bev);
 	proto_free(s->proto);		/* wipes the transport keys */
 	sodium_memzero(s, sizeof(*s));
@@ -311,6 +319,28 @@ session_close_later(struct session *s, enum session_reason reason)
 	s->pending_reason = (int)reason;
 	bufferevent_disable(s->bev, EV_READ);
 	event_active(s->timer, EV_TIMEOUT, 0);
+}
+
+/*
+ * Every change to a session's output queue is summed into srv->queued, the
+ * total that max_total_output bounds (one callback per add or drain).
+ */
+static void
+session_output_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info,
+    void *arg)
+{
+	struct session *s = arg;
+
+	(void)buf;
+	s->srv->queued += info->n_added;
+	s->srv->queued -= info->n_deleted;
+}
+
+/* The total output budget is spent: deliveries wait. */
+static bool
+server_budget_full(struct server *srv)
+{
+	return (srv->queued >= srv->conf->max_total_output);
 }
 
 /* Set up a proto_out writing to s's output. */
@@ -365,6 +395,18 @@ session_send(struct session *s, const uint8_t *hdr, size_t hdrlen,
 {
 	if (s->state != SESSION_OPEN || s->pending_reason >= 0)
 		return (-1);
+	if (server_budget_full(s->srv)) {
+		uint64_t now = session_now_s();
+
+		if (s->srv->budget_logged != now) {
+			s->srv->budget_logged = now;
+			log_notice("total output budget full queued=%llu "
+			    "max_total_output=%u: deliveries skipped",
+			    (unsigned long long)s->srv->queued,
+			    s->srv->conf->max_total_output);
+		}
+		return (-1);
+	}
 	if (session_output_full(s)) {
 		if (s->over_mark_since == 0) {
 			s->over_mark_since = session_now_s();
@@ -588,8 +630,12 @@ session_read_cb(struct bufferevent *bev, void *arg)
 		evbuffer_drain(in, FRAME_HDRLEN + len);
 		if (rc == 1)
 			return;
-		/* Our own replies pile up: stop reading until they drain. */
-		if (session_output_full(s)) {
+		/*
+		 * Our own replies pile up, or the total budget is spent and
+		 * we hold part of it: stop reading until our output drains.
+		 */
+		if (session_output_full(s) || (server_budget_full(s->srv) &&
+		    evbuffer_get_length(bufferevent_get_output(bev)) > 0)) {
 			s->read_paused = true;
 			bufferevent_disable(bev, EV_READ);
 			log_debug("session %016llx paused reading",

@@ -18,6 +18,7 @@
 struct server;
 struct srcaddr;
 struct bufferevent;
+struct evbuffer_cb_entry;
 struct event;
 struct proto;
 struct authkeys_entry;
@@ -52,6 +53,7 @@ struct session {
 	struct bufferevent	*bev;
 	struct event		*timer;		/* handshake/idle/flush */
 	struct proto		*proto;
+	struct evbuffer_cb_entry *out_cb;	/* keeps srv->queued */
 	enum session_state	 state;
 	struct srcaddr		*src;		/* per-address accounting */
 	char			 peer[64];	/* "192.0.2.7:40112" */

@@ -210,6 +210,30 @@ ok "slow consumer: logged reason=slow-consumer" \
     logged "closed reason=slow-consumer peer=127\.0\.0\.1:[0-9]+ name=bob"
 ok "slow consumer: the publisher is unaffected" has slow.out "publisher ok"
 
+# ---------------------------------------------------------------- budget
+# The total budget equals one connection's mark: two subscribers that do
+# not read fill it together while each is under its own mark.
+phase "max_message_size = 16384;
+max_output_buffer = 262144;
+max_total_output = 262144;
+slow_consumer_timeout = 60;"
+: > "$T/marks.before"
+grep -c 'over its output mark' "$T/daemon.log" > "$T/marks.before"
+SWARM_TIMEOUT=60 swarm budget "$PORT" "$T/alice.key" "$T/bob.key" \
+    "$(daemon_pid)" budget 16384 3 > "$T/budget.out" 2>&1
+sed 's/^/# budget: /' "$T/budget.out"
+set -- $(sed -n 's/^rss \([0-9]*\) \([0-9]*\) kB$/\1 \2/p' "$T/budget.out")
+ok "total budget: deliveries skipped once it is full" \
+    grep -Eq '^published [0-9]+ delivered [0-9]+ skipped [1-9][0-9]* errors 0 ' \
+    "$T/budget.out"
+ok "total budget: logged" logged "total output budget full"
+ok "total budget: neither subscriber reached its own mark" \
+    test "$(grep -c 'over its output mark' "$T/daemon.log")" -eq \
+    "$(cat "$T/marks.before")"
+ok "total budget: daemon RSS bounded (+$((${2:-0} - ${1:-0})) kB)" \
+    test -n "$1" -a $((${2:-0} - ${1:-0})) -lt 8192
+ok "total budget: the publisher is served" has budget.out "publisher ok"
+
 stop_daemon
 ok "daemon exits 0 on SIGTERM" test "$DSTATUS" -eq 0
 

@@ -15,6 +15,7 @@ scripts (daemon.sh, relay.sh, limits.sh, malformed.sh) to check.
   swarm.py fp PUBFILE                     a public key's fingerprint
   swarm.py doccheck doc/PROTOCOL.md       tables vs. this client
   swarm.py slow PORT PUBKEY SUBKEY PID CHANNEL SIZE SECS   slow consumer
+  swarm.py budget PORT PUBKEY SUBKEY PID CHANNEL SIZE SECS two slow ones
 """
 
 import base64
@@ -757,6 +758,48 @@ def run_slow(port, pubkey, subkey, pid, channel, size, secs):
     return 0
 
 
+def run_budget(port, pubkey, subkey, pid, channel, size, secs):
+    """Two subscribers that never read, fed by one publisher for secs
+    seconds: with max_total_output equal to max_output_buffer, the daemon's
+    total budget fills while each subscriber is still under half its own
+    mark.  Prints the RSS before and at peak and the publish outcomes."""
+    subs = []
+    for i in range(2):
+        sub, first = connect(port, subkey, rcvbuf=4096)
+        sub.send(sn.join(1, channel))
+        m = sn.parse_message(sub.recv())
+        if first["type"] != "welcome" or m["type"] != "ok":
+            out("setup-failed")
+            return 1
+        subs.append(sub)
+    pub, first = connect(port, pubkey)
+    rss0 = peak = vmrss(pid)
+    delivered = skipped = errors = n = 0
+    body = random.Random(7).randbytes(size)
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < secs:
+        n += 1
+        pub.send(sn.publish(n, channel, body))
+        m = sn.parse_message(pub.recv())
+        if m["type"] == "ok":
+            d, k = struct.unpack(">II", m["data"])
+            delivered += d
+            skipped += k
+        else:
+            errors += 1
+        if n % 50 == 0:
+            peak = max(peak, vmrss(pid))
+        time.sleep(0.002)
+    peak = max(peak, vmrss(pid))
+    out("rss", rss0, peak, "kB")
+    out("published", n, "delivered", delivered, "skipped", skipped,
+        "errors", errors, "bytes", n * size)
+    pub.send(sn.ping(n + 1, b"alive"))
+    m = sn.parse_message(pub.recv())
+    out("publisher", m["type"])
+    return 0
+
+
 def run_doccheck(path):
     """doc/PROTOCOL.md's type and code tables against this client's
     constants: prints one line per mismatch, then "doccheck N ok"."""
@@ -814,6 +857,9 @@ def main(argv):
                     hs = rest[1]
                 rest = rest[2:]
             return run_hold(int(argv[1]), int(argv[2]), argv[3], src, hs)
+        if cmd == "budget":
+            return run_budget(int(argv[1]), argv[2], argv[3], int(argv[4]),
+                              argv[5], int(argv[6]), float(argv[7]))
         if cmd == "slow":
             return run_slow(int(argv[1]), argv[2], argv[3], int(argv[4]),
                             argv[5], int(argv[6]), float(argv[7]))

@@ -146,6 +146,7 @@ conf_diff(const struct secmsgd_conf *a, const struct secmsgd_conf *b)
 	CMPU(handshake_rate);
 	CMPU(max_message_size);
 	CMPU(max_output_buffer);
+	CMPU(max_total_output);
 	CMPU(slow_consumer_timeout);
 	CMPU(rate_limit);
 	CMPU(rate_burst);
@@ -202,6 +203,7 @@ test_defaults(void)
 	TAP_CHECK(c->handshake_rate == 50);
 	TAP_CHECK(c->max_message_size == 1048576);
 	TAP_CHECK(c->max_output_buffer == 4194304);
+	TAP_CHECK(c->max_total_output == 268435456);
 	TAP_CHECK(c->slow_consumer_timeout == 30);
 	TAP_CHECK(c->rate_limit == 0);
 	TAP_CHECK(c->rate_burst == 0);
@@ -538,7 +540,8 @@ static const char *const uint_settings[] = {
 	"rekey_messages", "rekey_seconds", "handshake_timeout",
 	"idle_timeout", "max_connections", "max_connections_per_address",
 	"max_handshakes", "handshake_rate", "max_message_size",
-	"max_output_buffer", "slow_consumer_timeout", "rate_limit",
+	"max_output_buffer", "max_total_output", "slow_consumer_timeout",
+	"rate_limit",
 	"rate_burst", "workers",
 };
 static const char *const string_settings[] = {
@@ -620,6 +623,7 @@ test_reject_range(void)
 		{ "handshake_rate", "-1", "100001" },
 		{ "max_message_size", "1023", "16777217" },
 		{ "max_output_buffer", "67583", "1073741825" },
+		{ "max_total_output", "67583", "4294967296" },
 		{ "slow_consumer_timeout", "0", "3601" },
 		{ "rate_limit", "-1", "1000001" },
 		{ "rate_burst", "-5", "1000001" },
@@ -772,6 +776,8 @@ test_reject_cross(void)
 		{ "max_output_buffer = 2162687;\n", 1, "max_output_buffer",
 		    "2 * max_message_size" },
 		{ "\nrate_burst = 10;\n", 2, "rate_burst", "rate_limit" },
+		{ "max_total_output = 4194303;\n", 1, "max_total_output",
+		    "max_output_buffer" },
 	};
 	struct secmsgd_conf *c = NULL;
 	char err[CONF_ERRLEN];
@@ -781,6 +787,11 @@ test_reject_cross(void)
 	TAP_CHECK(load_text("max_output_buffer = 2162688;\n", &c, err,
 	    sizeof(err)) == 0);
 	TAP_CHECK(c->max_output_buffer == 2162688);
+	conf_free(c);
+	/* Left unset, the total budget grows to one connection's mark. */
+	TAP_CHECK(load_text("max_output_buffer = 300000000;\n", &c, err,
+	    sizeof(err)) == 0);
+	TAP_CHECK(c->max_total_output == 300000000);
 	conf_free(c);
 	return (0);
 }
