@@ -500,6 +500,13 @@ proto_recv_transport(struct proto *p, uint8_t *frame, size_t len,
 	return PROTO_OK;
 }
 
+void
+proto_release(struct proto *p)
+{
+	if (p->rdone)
+		proto_rbuf_drop(p);
+}
+
 enum proto_err
 proto_recv(struct proto *p, uint8_t *frame, size_t len,
     struct proto_out *out, struct proto_event *ev)

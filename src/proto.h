@@ -136,6 +136,13 @@ enum proto_err proto_recv(struct proto *p, uint8_t *frame, size_t len,
 	    struct proto_out *out, struct proto_event *ev);
 
 /*
+ * proto_release(p): the caller is done with the last PROTO_EV_MESSAGE:
+ * wipe and free a reassembled message now rather than at the next
+ * proto_recv() (which, for an idle peer, may be a long time away).
+ */
+void	proto_release(struct proto *p);
+
+/*
  * proto_send(p, hdr, hdrlen, body, bodylen, now, out): send one application
  * message made of hdr followed by body (either may be empty, not both),
  * fragmented into as many frames as needed, with a REKEY record first when

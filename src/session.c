@@ -560,6 +560,7 @@ session_frame(struct session *s, uint8_t *frame, size_t len)
 	struct proto_out out;
 	struct evsink k;
 	enum proto_err e;
+	int rc;
 
 	sink_init(s, &k, &out);
 	e = proto_recv(s->proto, frame, len, &out, &ev);
@@ -583,7 +584,10 @@ session_frame(struct session *s, uint8_t *frame, size_t len)
 	case PROTO_EV_MESSAGE:
 		if (s->state != SESSION_OPEN)
 			return (1);
-		return (session_message(s, ev.data, ev.len) == 0 ? 0 : 1);
+		rc = session_message(s, ev.data, ev.len);
+		/* A reassembled plaintext must not outlive its handling. */
+		proto_release(s->proto);
+		return (rc == 0 ? 0 : 1);
 	}
 	return (0);
 }
