@@ -121,6 +121,19 @@ keys_keypair_generate(void)
 }
 
 struct keys_keypair *
+keys_keypair_clone(const struct keys_keypair *kp)
+{
+	struct keys_keypair *c;
+
+	/* Readable just long enough to copy it into fresh locked memory. */
+	if (sodium_mprotect_readonly(kp->sk) != 0)
+		return NULL;
+	c = keys_keypair_make(kp->sk);
+	sodium_mprotect_noaccess(kp->sk);
+	return c;
+}
+
+struct keys_keypair *
 keys_keypair_from_secret(const uint8_t sk[KEYS_KEYLEN])
 {
 	return keys_keypair_make(sk);

@@ -38,6 +38,14 @@ struct keys_keypair *keys_keypair_generate(void);
  */
 struct keys_keypair *keys_keypair_from_secret(const uint8_t sk[KEYS_KEYLEN]);
 
+/*
+ * keys_keypair_clone(kp): a copy of kp in its own locked memory, or NULL.
+ * keys_dh() flips the protection of kp's page around each use, so two
+ * threads must never share one key pair: each gets a clone (made before
+ * the threads start).
+ */
+struct keys_keypair *keys_keypair_clone(const struct keys_keypair *kp);
+
 /* keys_keypair_public(kp): the 32-byte public key, valid while kp lives. */
 const uint8_t *keys_keypair_public(const struct keys_keypair *kp);
 

@@ -306,9 +306,6 @@ main(int argc, char **argv)
 	if (conf->client_auth == CONF_AUTH_ANY)
 		log_notice("client_auth is \"any\": every client key is "
 		    "accepted");
-	if (conf->workers > 1)
-		log_notice("workers=%u: this version runs one event loop; "
-		    "more are planned", conf->workers);
 	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
 		fatal("signal");
 	kp = load_server_key(conf, true);

@@ -29,6 +29,7 @@
 
 #include "authkeys.h"
 #include "config.h"
+#include "hswork.h"
 #include "keys.h"
 #include "log.h"
 #include "msg.h"
@@ -248,9 +249,8 @@ server_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 		 * would lock everyone out.  A real handshake takes one round
 		 * trip, so it is rarely the oldest for long.
 		 */
-		struct session *old = TAILQ_FIRST(&srv->handshaking);
-
-		session_close(old, SESSION_R_HANDSHAKE_EVICTED);
+		session_cancel_handshake(TAILQ_FIRST(&srv->handshaking),
+		    SESSION_R_HANDSHAKE_EVICTED);
 	}
 	if (srcaddr_key(sa, key) == 0) {
 		if ((src = srcaddr_get(srv, key)) == NULL) {
@@ -515,10 +515,17 @@ server_shutdown_timer_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	struct session *s, *next;
+
 	log_notice("shutdown: %u sessions still open after %ds, closing them",
 	    srv->nsessions, SERVER_SHUTDOWN_TIMEOUT);
-	while (!TAILQ_EMPTY(&srv->sessions))
-		session_close(TAILQ_FIRST(&srv->sessions), SESSION_R_SHUTDOWN);
+	for (s = TAILQ_FIRST(&srv->sessions); s != NULL; s = next) {
+		next = TAILQ_NEXT(s, entry_link);
+		/* One still with a handshake worker comes back at
+		 * hswork_free() and is closed then. */
+		if (s->state != SESSION_HANDSHAKE)
+			session_close(s, SESSION_R_SHUTDOWN);
+	}
 	event_base_loopexit(srv->base, NULL);
 }
 
@@ -573,7 +580,28 @@ int
 server_start(struct server *srv)
 {
 	struct server_private *p = srv->priv;
+	unsigned nworkers = srv->conf->workers;
+	long ncpu;
 	size_t i;
+
+	/*
+	 * Handshake threads: one per core by default.  One alone gains
+	 * nothing over running handshakes on the main loop, so 1 means no
+	 * thread.  Started here, after daemon() (threads do not survive a
+	 * fork) and after dropping privileges.
+	 */
+	if (nworkers == 0)
+		nworkers = (ncpu = sysconf(_SC_NPROCESSORS_ONLN)) > 0 ?
+		    (unsigned)ncpu : 1;
+	if (nworkers == 1)
+		nworkers = 0;
+	if ((srv->hswork = hswork_new(srv->base, nworkers, srv->key,
+	    session_handshake_done, srv)) == NULL) {
+		log_warn("cannot start %u handshake workers", nworkers);
+		return (-1);
+	}
+	log_info("handshake workers=%u%s", nworkers,
+	    nworkers == 0 ? " (on the main loop)" : "");
 
 	p->sig_term = evsignal_new(srv->base, SIGTERM, server_signal_cb, srv);
 	p->sig_int = evsignal_new(srv->base, SIGINT, server_signal_cb, srv);
@@ -692,8 +720,8 @@ server_stop(struct server *srv)
 		if (s->state == SESSION_OPEN)
 			session_goodbye(s, MSG_GOODBYE, MSG_E_SHUTDOWN,
 			    "server shutting down", SESSION_R_SHUTDOWN);
-		else if (s->state == SESSION_HANDSHAKE)
-			session_close(s, SESSION_R_SHUTDOWN);
+		else if (s->state == SESSION_HANDSHAKE && s->in_hslist)
+			session_cancel_handshake(s, SESSION_R_SHUTDOWN);
 	}
 	if (srv->nsessions == 0)
 		event_base_loopexit(srv->base, NULL);
@@ -720,6 +748,9 @@ server_free(struct server *srv)
 	p = srv->priv;
 	/* Stop the loop callbacks from seeing a half-freed server. */
 	srv->stopping = true;
+	/* Handshakes come back from the workers (and are closed) first. */
+	hswork_free(srv->hswork);
+	srv->hswork = NULL;
 	while (!TAILQ_EMPTY(&srv->sessions))
 		session_close(TAILQ_FIRST(&srv->sessions), SESSION_R_SHUTDOWN);
 	for (i = 0; i < p->nlisteners; i++)

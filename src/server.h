@@ -17,6 +17,7 @@ struct authkeys;
 struct relay;
 struct session;
 struct srcaddr;
+struct hswork;
 
 TAILQ_HEAD(session_list, session);
 
@@ -30,6 +31,7 @@ struct server {
 	char			 key_fp[32];	/* its fingerprint */
 	struct authkeys		*authkeys;	/* never NULL */
 	struct relay		*relay;
+	struct hswork		*hswork;	/* handshake workers */
 	struct session_list	 sessions;
 	struct session_list	 handshaking;	/* oldest first */
 	uint32_t		 nsessions;

@@ -111,9 +111,10 @@ now_ms(void)
 void
 session_handshake_over(struct session *s)
 {
-	if (s->state != SESSION_HANDSHAKE)
+	if (!s->in_hslist)
 		return;
 	TAILQ_REMOVE(&s->srv->handshaking, s, hs_link);
+	s->in_hslist = false;
 	s->srv->nhandshakes--;
 }
 
@@ -162,8 +163,8 @@ session_arm_timer(struct session *s)
 
 	switch (s->state) {
 	case SESSION_HANDSHAKE:
-		tv.tv_sec = c->handshake_timeout;
-		break;
+		/* hswork times handshakes; the timer is not armed then. */
+		return;
 	case SESSION_OPEN:
 		due = s->last_rx + c->idle_timeout;
 		if (s->over_mark_since != 0) {
@@ -188,7 +189,6 @@ session_new(struct server *srv, int fd, const struct sockaddr *sa, int salen,
     struct srcaddr *src)
 {
 	const struct secmsgd_conf *c = srv->conf;
-	struct proto_params params;
 	struct session *s;
 	int one = 1;
 
@@ -207,61 +207,141 @@ session_new(struct server *srv, int fd, const struct sockaddr *sa, int salen,
 	if (sa->sa_family != AF_UNIX)
 		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
 		    sizeof(one));
+	if (evutil_make_socket_nonblocking(fd) == -1)
+		goto err1;
 
 	/*
-	 * We announce room for a whole max_message_size body plus the
-	 * largest request header, so a body of exactly max_message_size is
-	 * accepted.
+	 * The handshake runs in hswork (maybe on another thread), which
+	 * gets everything it needs here: it never reads the config, which
+	 * a reload may free meanwhile.  We announce room for a whole
+	 * max_message_size body plus the largest request header, so a body
+	 * of exactly max_message_size is accepted.
 	 */
-	params.max_message = c->max_message_size + MSG_HDR_MAX;
-	params.rekey_messages = c->rekey_messages;
-	params.rekey_seconds = c->rekey_seconds;
-	if ((s->proto = proto_new(false, srv->key, &params)) == NULL)
-		goto err1;
-	if ((s->timer = evtimer_new(srv->base, session_timer_cb, s)) == NULL)
-		goto err2;
-	if (evutil_make_socket_nonblocking(fd) == -1 ||
-	    (s->bev = bufferevent_socket_new(srv->base, fd,
-	    BEV_OPT_CLOSE_ON_FREE)) == NULL)
-		goto err3;
-	fd = -1;	/* owned by the bufferevent now */
-	bufferevent_setcb(s->bev, session_read_cb, session_write_cb,
-	    session_event_cb, s);
-	if ((s->out_cb = evbuffer_add_cb(bufferevent_get_output(s->bev),
-	    session_output_cb, s)) == NULL)
-		goto err4;
-	/* Before authentication: one handshake frame at most is buffered. */
-	bufferevent_setwatermark(s->bev, EV_READ, 0,
-	    FRAME_HDRLEN + PROTO_HS_MAXFRAME);
-	bufferevent_set_max_single_read(s->bev, FRAME_HDRLEN + FRAME_MAXLEN);
-	if (bufferevent_enable(s->bev, EV_READ) == -1)
-		goto err4;
+	s->hs.fd = fd;
+	s->hs.timeout = c->handshake_timeout;
+	s->hs.params.max_message = c->max_message_size + MSG_HDR_MAX;
+	s->hs.params.rekey_messages = c->rekey_messages;
+	s->hs.params.rekey_seconds = c->rekey_seconds;
+	s->hs.owner = s;
 
 	TAILQ_INSERT_TAIL(&srv->sessions, s, entry_link);
 	TAILQ_INSERT_TAIL(&srv->handshaking, s, hs_link);
+	s->in_hslist = true;
 	srv->nsessions++;
 	srv->nhandshakes++;
-	session_arm_timer(s);
 	log_info("session %016llx accepted peer=%s", (unsigned long long)s->id,
 	    s->peer);
+	if (hswork_start(srv->hswork, &s->hs) == -1) {
+		s->hs.fd = -1;
+		close(fd);
+		session_close(s, SESSION_R_NOMEM);
+		return (NULL);
+	}
 	return (s);
 
-err4:
-	bufferevent_free(s->bev);
-err3:
-	event_free(s->timer);
-err2:
-	proto_free(s->proto);
 err1:
 	free(s);
 err0:
-	if (fd != -1)
-		close(fd);
+	close(fd);
 	log_warnx("connection from %s dropped reason=out-of-memory",
 	    sa->sa_family == AF_UNIX ? "unix" : "network");
 	if (src != NULL)
 		server_srcaddr_release(srv, src);
 	return (NULL);
+}
+
+/* Map a handshake result to a close reason. */
+static enum session_reason
+hs_reason(const struct session *s, enum hs_result r)
+{
+	switch (r) {
+	case HS_EOF:
+		return (SESSION_R_EOF);
+	case HS_IO:
+		return (SESSION_R_IO);
+	case HS_TIMEOUT:
+		return (SESSION_R_HANDSHAKE_TIMEOUT);
+	case HS_FRAME:
+		return (SESSION_R_BAD_FRAME);
+	case HS_NOMEM:
+		return (SESSION_R_NOMEM);
+	case HS_CANCELLED:
+		return (s->cancel_reason);
+	default:
+		return (SESSION_R_PROTO);
+	}
+}
+
+void
+session_cancel_handshake(struct session *s, enum session_reason reason)
+{
+	s->cancel_reason = reason;
+	/* Its slot is free from now on; the session follows shortly. */
+	session_handshake_over(s);
+	hswork_cancel(s->srv->hswork, &s->hs);
+}
+
+void
+session_handshake_done(struct hs_job *job, void *arg)
+{
+	struct session *s = job->owner;
+	struct server *srv = arg;
+	struct evbuffer *in;
+
+	(void)srv;
+	if (job->result != HS_OK) {
+		s->detail = job->detail;
+		session_close(s, hs_reason(s, job->result));
+		return;
+	}
+	/* The established channel and the socket are ours now. */
+	s->proto = job->proto;
+	job->proto = NULL;
+	if ((s->timer = evtimer_new(s->srv->base, session_timer_cb, s)) ==
+	    NULL || (s->bev = bufferevent_socket_new(s->srv->base, job->fd,
+	    BEV_OPT_CLOSE_ON_FREE)) == NULL) {
+		if (s->bev == NULL)
+			close(job->fd);
+		job->fd = -1;
+		session_close(s, SESSION_R_NOMEM);
+		return;
+	}
+	job->fd = -1;
+	bufferevent_setcb(s->bev, session_read_cb, session_write_cb,
+	    session_event_cb, s);
+	bufferevent_set_max_single_read(s->bev, FRAME_HDRLEN + FRAME_MAXLEN);
+	if ((s->out_cb = evbuffer_add_cb(bufferevent_get_output(s->bev),
+	    session_output_cb, s)) == NULL) {
+		session_close(s, SESSION_R_NOMEM);
+		return;
+	}
+	/* Handshake bytes not yet sent go first; frames after message 3
+	 * (a pipelining client) wait in the input for after the policy. */
+	in = bufferevent_get_input(s->bev);
+	if ((job->outlen > 0 && evbuffer_add(bufferevent_get_output(s->bev),
+	    job->out, job->outlen) == -1) ||
+	    (job->inlen > 0 && evbuffer_add(in, job->in, job->inlen) == -1)) {
+		session_close(s, SESSION_R_NOMEM);
+		return;
+	}
+	if (job->in != NULL)
+		sodium_memzero(job->in, job->inlen);
+	free(job->in);
+	free(job->out);
+	job->in = job->out = NULL;
+
+	if (service_authenticate(s) == -1)
+		return;			/* refused: closing */
+	s->last_rx = session_now_s();
+	/* Authenticated: allow full frames, several per read. */
+	bufferevent_setwatermark(s->bev, EV_READ, 0, SESSION_READ_HIGH);
+	session_arm_timer(s);
+	if (bufferevent_enable(s->bev, EV_READ) == -1) {
+		session_close_later(s, SESSION_R_NOMEM);
+		return;
+	}
+	if (evbuffer_get_length(in) > 0)
+		session_read_cb(s->bev, s);
 }
 
 void
@@ -300,11 +380,18 @@ session_close(struct session *s, enum session_reason reason)
 	srv->nsessions--;
 	if (s->src != NULL)
 		server_srcaddr_release(srv, s->src);
-	event_free(s->timer);
-	/* What it still had queued leaves the total with it. */
-	evbuffer_remove_cb_entry(bufferevent_get_output(s->bev), s->out_cb);
-	srv->queued -= evbuffer_get_length(bufferevent_get_output(s->bev));
-	bufferevent_free(s->bev);
+	if (s->timer != NULL)
+		event_free(s->timer);
+	if (s->bev != NULL) {
+		/* What it still had queued leaves the total with it. */
+		if (s->out_cb != NULL) {
+			evbuffer_remove_cb_entry(bufferevent_get_output(
+			    s->bev), s->out_cb);
+			srv->queued -= evbuffer_get_length(
+			    bufferevent_get_output(s->bev));
+		}
+		bufferevent_free(s->bev);
+	}
 	proto_free(s->proto);		/* wipes the transport keys */
 	sodium_memzero(s, sizeof(*s));
 	free(s);
@@ -573,14 +660,8 @@ session_frame(struct session *s, uint8_t *frame, size_t len)
 	case PROTO_EV_NONE:
 		return (0);
 	case PROTO_EV_PEER_KEY:
-		if (service_authenticate(s) == -1)
-			return (1);
-		s->last_rx = session_now_s();
-		/* Authenticated: allow full frames, several per read. */
-		bufferevent_setwatermark(s->bev, EV_READ, 0,
-		    SESSION_READ_HIGH);
-		session_arm_timer(s);
-		return (0);
+		/* The handshake is hswork's: cannot happen here. */
+		return (1);
 	case PROTO_EV_MESSAGE:
 		if (s->state != SESSION_OPEN)
 			return (1);

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "hswork.h"
 #include "keys.h"
 #include "msg.h"
 #include "relay.h"
@@ -52,9 +53,12 @@ struct session {
 	struct server		*srv;
 	struct bufferevent	*bev;
 	struct event		*timer;		/* handshake/idle/flush */
-	struct proto		*proto;
+	struct proto		*proto;		/* NULL until handshake done */
 	struct evbuffer_cb_entry *out_cb;	/* keeps srv->queued */
 	enum session_state	 state;
+	struct hs_job		 hs;		/* the handshake (hswork.c) */
+	bool			 in_hslist;	/* on srv->handshaking */
+	enum session_reason	 cancel_reason;	/* why hs was cancelled */
 	struct srcaddr		*src;		/* per-address accounting */
 	char			 peer[64];	/* "192.0.2.7:40112" */
 
@@ -87,6 +91,21 @@ struct session {
  */
 struct session *session_new(struct server *srv, int fd,
 	    const struct sockaddr *sa, int salen, struct srcaddr *src);
+
+/*
+ * session_handshake_done(job, arg): hswork's done callback (on the main
+ * loop): the handshake of job->owner ended, well (apply the key policy and
+ * start serving) or not (close).
+ */
+void	session_handshake_done(struct hs_job *job, void *arg);
+
+/*
+ * session_cancel_handshake(s, reason): end s's handshake early (eviction,
+ * shutdown); s is closed with reason when the worker hands it back, which
+ * may be at once (no worker threads) -- so the caller must not use s after.
+ */
+void	session_cancel_handshake(struct session *s,
+	    enum session_reason reason);
 
 /*
  * session_close(s, reason): log, detach, wipe and free s.  The caller

@@ -213,6 +213,8 @@ T0=$(date +%s%3N)
 stop_daemon
 T1=$(date +%s%3N)
 wait "$ALICE"
+# The holder polls every 50 ms: give it time to see the close.
+wait_for "$T/half.out" "^closed 0" 30
 touch "$T/stop-half"
 wait "$HALF"
 ok "SIGTERM: exit status 0" test "$DSTATUS" -eq 0
@@ -235,7 +237,7 @@ chmod 700 "$T/dm"
 # A free port, with retries as in start_daemon.
 tries=0
 while [ $tries -lt 10 ]; do
-	PORT2=$(( 20000 + $(od -An -N2 -tu2 /dev/urandom) % 40000 ))
+	PORT2=$(random_port)
 	cat > "$T/dm/conf" <<EOC
 listen = [ "127.0.0.1:$PORT2" ];
 state_dir = "$T/dm";

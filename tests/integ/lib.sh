@@ -37,6 +37,10 @@ trap 'exit 1' INT TERM PIPE
 # plan N
 plan() { echo "1..$1"; }
 
+# random_port: a port for a test listener, below Linux's ephemeral range
+# (32768-60999), so the kernel never hands it to some client socket.
+random_port() { echo $(( 20000 + $(od -An -N2 -tu2 /dev/urandom) % 12000 )); }
+
 # ok NAME COMMAND...: one TAP line for the command's success.
 ok() {
 	name=$1
@@ -67,7 +71,9 @@ wait_for() {
 # count_in FILE PATTERN: how many lines match.
 count_in() { grep -c -- "$2" "$1" 2>/dev/null || true; }
 
-# write_conf [EXTRA LINES]: $T/secmsgd.conf for port $PORT.  LISTEN_EXTRA,
+# write_conf [EXTRA LINES]: $T/secmsgd.conf for port $PORT.
+# SECMSG_TEST_CONF, when set, adds lines to every test's config (CI runs
+# the suite once with handshake threads and once with "workers = 1;").  LISTEN_EXTRA,
 # when set, is appended to the listen list (", \"unix:/p\""); @PORT@ in
 # it stands for $PORT.
 write_conf() {
@@ -79,6 +85,7 @@ listen = [ "127.0.0.1:$PORT"$_extra ];
 state_dir = "$T/state";
 authorized_keys = "$T/authorized_keys";
 log_destination = "stderr";
+${SECMSG_TEST_CONF:-}
 $1
 EOC
 }
@@ -88,7 +95,7 @@ EOC
 start_daemon() {
 	tries=0
 	while [ $tries -lt 10 ]; do
-		PORT=$(( 20000 + $(od -An -N2 -tu2 /dev/urandom) % 40000 ))
+		PORT=$(random_port)
 		write_conf "$1"
 		: > "$T/daemon.log"
 		timeout 300 "$SECMSGD" -f -d -c "$T/secmsgd.conf" \

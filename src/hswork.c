@@ -1,0 +1,513 @@
+/*
+ * hswork.c: the handshake workers (see hswork.h for why).
+ *
+ * Threads talk through two kinds of queue, each a mutex-protected list plus
+ * an eventfd that wakes the consumer's event loop: every worker has an
+ * inbox (new jobs from the main loop), and the main loop has one box of
+ * finished jobs.  A job belongs to exactly one thread at a time; the
+ * mutex of the queue it travels through orders every write before the next
+ * owner's reads.  The one field both sides touch, cancel, is atomic.  No
+ * libevent object is ever used from a thread other than its base's.
+ */
+#include <sys/eventfd.h>
+#include <sys/queue.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <sodium.h>
+
+#include "evsink.h"
+#include "frame.h"
+#include "keys.h"
+#include "proto.h"
+#include "hswork.h"
+
+TAILQ_HEAD(hs_jobs, hs_job);
+
+/* A queue from producers to one consumer loop. */
+struct jobq {
+	pthread_mutex_t	 mu;
+	struct hs_jobs	 jobs;
+	int		 efd;
+	struct event	*ev;
+};
+
+struct hsworker {
+	struct hswork		*hw;
+	pthread_t		 thread;
+	bool			 running;
+	struct event_base	*base;
+	struct keys_keypair	*key;		/* this thread's own copy */
+	struct jobq		 inbox;
+	struct hs_jobs		 active;
+	int			 stop;		/* atomic */
+};
+
+struct hswork {
+	struct event_base	*base;		/* the main loop */
+	const struct keys_keypair *key;		/* inline mode */
+	hswork_done_fn		*done;
+	void			*arg;
+	struct hsworker		*workers;
+	unsigned		 n;
+	unsigned		 next;		/* round robin */
+	struct jobq		 donebox;	/* workers -> main */
+	struct hs_jobs		 active;	/* inline mode */
+};
+
+static const char *const result_names[] = {
+	[HS_OK] = "ok",
+	[HS_EOF] = "eof",
+	[HS_IO] = "io-error",
+	[HS_TIMEOUT] = "handshake-timeout",
+	[HS_FRAME] = "bad-frame",
+	[HS_PROTO] = "protocol-error",
+	[HS_NOMEM] = "out-of-memory",
+	[HS_CANCELLED] = "cancelled",
+};
+
+const char *
+hswork_result_name(enum hs_result r)
+{
+	if ((size_t)r >= sizeof(result_names) / sizeof(result_names[0]))
+		return ("unknown");
+	return (result_names[r]);
+}
+
+/* Set up q, its eventfd and the event calling cb on base. */
+static int
+jobq_init(struct jobq *q, struct event_base *base, event_callback_fn cb,
+    void *arg)
+{
+	TAILQ_INIT(&q->jobs);
+	if ((q->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1)
+		return (-1);
+	if (pthread_mutex_init(&q->mu, NULL) != 0)
+		goto err0;
+	if ((q->ev = event_new(base, q->efd, EV_READ | EV_PERSIST, cb,
+	    arg)) == NULL || event_add(q->ev, NULL) == -1)
+		goto err1;
+	return (0);
+
+err1:
+	if (q->ev != NULL)
+		event_free(q->ev);
+	pthread_mutex_destroy(&q->mu);
+err0:
+	close(q->efd);
+	return (-1);
+}
+
+/* Tear q down (its consumer loop no longer runs). */
+static void
+jobq_destroy(struct jobq *q)
+{
+	event_free(q->ev);
+	pthread_mutex_destroy(&q->mu);
+	close(q->efd);
+}
+
+/* Wake q's consumer. */
+static void
+jobq_poke(struct jobq *q)
+{
+	uint64_t one = 1;
+
+	/* EAGAIN means the counter is already non-zero: awake anyway. */
+	(void)write(q->efd, &one, sizeof(one));
+}
+
+/* Append job to q and wake its consumer. */
+static void
+jobq_push(struct jobq *q, struct hs_job *job)
+{
+	pthread_mutex_lock(&q->mu);
+	TAILQ_INSERT_TAIL(&q->jobs, job, link);
+	pthread_mutex_unlock(&q->mu);
+	jobq_poke(q);
+}
+
+/* Move everything queued in q to out (the consumer's side). */
+static void
+jobq_take(struct jobq *q, struct hs_jobs *out)
+{
+	uint64_t n;
+	struct hs_job *job;
+
+	(void)read(q->efd, &n, sizeof(n));
+	pthread_mutex_lock(&q->mu);
+	while ((job = TAILQ_FIRST(&q->jobs)) != NULL) {
+		TAILQ_REMOVE(&q->jobs, job, link);
+		TAILQ_INSERT_TAIL(out, job, link);
+	}
+	pthread_mutex_unlock(&q->mu);
+}
+
+/* Copy what evbuffer b holds into a malloc'd buffer; -1 when no memory. */
+static int
+take_bytes(struct evbuffer *b, uint8_t **out, size_t *outlen)
+{
+	size_t n = evbuffer_get_length(b);
+
+	*out = NULL;
+	*outlen = 0;
+	if (n == 0)
+		return (0);
+	if ((*out = malloc(n)) == NULL)
+		return (-1);
+	evbuffer_remove(b, *out, n);
+	*outlen = n;
+	return (0);
+}
+
+/*
+ * The job is over: release this thread's objects and hand it back.  The
+ * last thing any callback does with a job.
+ */
+static void
+job_finish(struct hs_job *job, enum hs_result r, const char *detail)
+{
+	struct hswork *hw;
+	struct hsworker *w = job->w;
+	struct hs_jobs *active;
+
+	hw = w != NULL ? w->hw : NULL;
+	active = w != NULL ? &w->active : NULL;
+	/*
+	 * Take the socket out of this loop's epoll set now.  Freed from
+	 * inside its own callback, a bufferevent is destroyed only after
+	 * the callback returns -- by then the fd may be the main loop's.
+	 */
+	if (job->bev != NULL)
+		bufferevent_disable(job->bev, EV_READ | EV_WRITE);
+	if (job->bev != NULL && r == HS_OK &&
+	    (take_bytes(bufferevent_get_input(job->bev), &job->in,
+	    &job->inlen) == -1 ||
+	    take_bytes(bufferevent_get_output(job->bev), &job->out,
+	    &job->outlen) == -1)) {
+		r = HS_NOMEM;
+		detail = NULL;
+	}
+	job->result = r;
+	job->detail = detail;
+	if (job->timer != NULL)
+		event_free(job->timer);
+	job->timer = NULL;
+	if (job->bev != NULL)
+		bufferevent_free(job->bev);	/* the fd stays open */
+	job->bev = NULL;
+	if (r != HS_OK) {
+		free(job->in);
+		free(job->out);
+		job->in = job->out = NULL;
+		job->inlen = job->outlen = 0;
+		proto_free(job->proto);
+		job->proto = NULL;
+		close(job->fd);
+		job->fd = -1;
+	}
+	if (w != NULL) {
+		TAILQ_REMOVE(active, job, link);
+		jobq_push(&hw->donebox, job);
+	} else {
+		hw = job->owner_hw;
+		TAILQ_REMOVE(&hw->active, job, link);
+		hw->done(job, hw->arg);
+	}
+}
+
+/* Handshake frames arrived. */
+static void
+job_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct hs_job *job = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	struct proto_event ev;
+	struct proto_out out;
+	struct evsink k;
+	enum proto_err e;
+	uint8_t hdr[FRAME_HDRLEN], *p;
+	size_t len;
+
+	while (evbuffer_get_length(in) >= FRAME_HDRLEN) {
+		evbuffer_copyout(in, hdr, FRAME_HDRLEN);
+		switch (frame_peek(hdr, FRAME_HDRLEN, proto_max_frame(job->proto),
+		    &len)) {
+		case FRAME_ERR_EMPTY:
+			job_finish(job, HS_FRAME, "empty-frame");
+			return;
+		case FRAME_ERR_TOOLONG:
+			job_finish(job, HS_FRAME, "frame-too-long");
+			return;
+		default:
+			break;
+		}
+		if (evbuffer_get_length(in) < FRAME_HDRLEN + len)
+			return;
+		if ((p = evbuffer_pullup(in, (ev_ssize_t)(FRAME_HDRLEN +
+		    len))) == NULL) {
+			job_finish(job, HS_NOMEM, NULL);
+			return;
+		}
+		evsink_init(&k, bufferevent_get_output(bev), &out);
+		e = proto_recv(job->proto, p + FRAME_HDRLEN, len, &out, &ev);
+		sodium_memzero(p, FRAME_HDRLEN + len);
+		evbuffer_drain(in, FRAME_HDRLEN + len);
+		if (e != PROTO_OK) {
+			job_finish(job, HS_PROTO, proto_strerror(e));
+			return;
+		}
+		if (ev.type == PROTO_EV_PEER_KEY) {
+			/* Established: what follows is the main loop's. */
+			job_finish(job, HS_OK, NULL);
+			return;
+		}
+	}
+}
+
+/* EOF or an error during the handshake. */
+static void
+job_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct hs_job *job = arg;
+
+	(void)bev;
+	if ((what & BEV_EVENT_EOF) != 0)
+		job_finish(job, HS_EOF, evbuffer_get_length(
+		    bufferevent_get_input(bev)) ? "mid-frame" : NULL);
+	else if ((what & BEV_EVENT_ERROR) != 0)
+		job_finish(job, HS_IO, NULL);
+}
+
+/* handshake_timeout passed. */
+static void
+job_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	job_finish(arg, HS_TIMEOUT, NULL);
+}
+
+/* Start job on base with key (the thread that owns base). */
+static void
+job_begin(struct hs_job *job, struct event_base *base,
+    const struct keys_keypair *key, struct hs_jobs *active)
+{
+	struct timeval tv = { (time_t)job->timeout, 0 };
+
+	job->proto = NULL;
+	job->bev = NULL;
+	job->timer = NULL;
+	job->in = job->out = NULL;
+	job->inlen = job->outlen = 0;
+	TAILQ_INSERT_TAIL(active, job, link);
+	if ((job->proto = proto_new(false, key, &job->params)) == NULL ||
+	    (job->timer = evtimer_new(base, job_timer_cb, job)) == NULL ||
+	    (job->bev = bufferevent_socket_new(base, job->fd, 0)) == NULL) {
+		job_finish(job, HS_NOMEM, NULL);
+		return;
+	}
+	bufferevent_setcb(job->bev, job_read_cb, NULL, job_event_cb, job);
+	/* Before authentication: one handshake frame at most is buffered. */
+	bufferevent_setwatermark(job->bev, EV_READ, 0,
+	    FRAME_HDRLEN + PROTO_HS_MAXFRAME);
+	if (bufferevent_enable(job->bev, EV_READ) == -1) {
+		job_finish(job, HS_NOMEM, NULL);
+		return;
+	}
+	evtimer_add(job->timer, &tv);
+}
+
+/* Worker: new jobs, cancellations, or the order to stop. */
+static void
+worker_inbox_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct hsworker *w = arg;
+	struct hs_jobs fresh = TAILQ_HEAD_INITIALIZER(fresh);
+	struct hs_job *job, *next;
+	bool stop = __atomic_load_n(&w->stop, __ATOMIC_ACQUIRE);
+
+	(void)fd;
+	(void)what;
+	jobq_take(&w->inbox, &fresh);
+	while ((job = TAILQ_FIRST(&fresh)) != NULL) {
+		TAILQ_REMOVE(&fresh, job, link);
+		job_begin(job, w->base, w->key, &w->active);
+	}
+	for (job = TAILQ_FIRST(&w->active); job != NULL; job = next) {
+		next = TAILQ_NEXT(job, link);
+		if (stop || __atomic_load_n(&job->cancel, __ATOMIC_ACQUIRE))
+			job_finish(job, HS_CANCELLED, NULL);
+	}
+	if (stop)
+		event_base_loopbreak(w->base);
+}
+
+/* Main loop: finished jobs come back. */
+static void
+main_donebox_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct hswork *hw = arg;
+	struct hs_jobs done = TAILQ_HEAD_INITIALIZER(done);
+	struct hs_job *job;
+
+	(void)fd;
+	(void)what;
+	jobq_take(&hw->donebox, &done);
+	while ((job = TAILQ_FIRST(&done)) != NULL) {
+		TAILQ_REMOVE(&done, job, link);
+		hw->done(job, hw->arg);
+	}
+}
+
+/* A worker thread: its own loop until told to stop. */
+static void *
+worker_main(void *arg)
+{
+	struct hsworker *w = arg;
+
+	event_base_dispatch(w->base);
+	return (NULL);
+}
+
+struct hswork *
+hswork_new(struct event_base *base, unsigned nworkers,
+    const struct keys_keypair *key, hswork_done_fn *done, void *arg)
+{
+	struct hswork *hw;
+	struct hsworker *w;
+	unsigned i;
+
+	if ((hw = calloc(1, sizeof(*hw))) == NULL)
+		return (NULL);
+	hw->base = base;
+	hw->key = key;
+	hw->done = done;
+	hw->arg = arg;
+	TAILQ_INIT(&hw->active);
+	if (nworkers == 0)
+		return (hw);
+	if (jobq_init(&hw->donebox, base, main_donebox_cb, hw) == -1)
+		goto fail0;
+	if ((hw->workers = calloc(nworkers, sizeof(*hw->workers))) == NULL)
+		goto fail1;
+	for (i = 0; i < nworkers; i++) {
+		w = &hw->workers[i];
+		w->hw = hw;
+		TAILQ_INIT(&w->active);
+		/* One thread per base: no locking inside libevent. */
+		if ((w->base = event_base_new()) == NULL ||
+		    (w->key = keys_keypair_clone(key)) == NULL ||
+		    jobq_init(&w->inbox, w->base, worker_inbox_cb, w) == -1) {
+			/* Not counted in hw->n: free its parts here. */
+			keys_keypair_free(w->key);
+			if (w->base != NULL)
+				event_base_free(w->base);
+			goto fail2;
+		}
+		hw->n++;
+		if (pthread_create(&w->thread, NULL, worker_main, w) != 0)
+			goto fail2;
+		w->running = true;
+	}
+	return (hw);
+
+fail2:
+	hswork_free(hw);
+	return (NULL);
+fail1:
+	jobq_destroy(&hw->donebox);
+fail0:
+	free(hw);
+	return (NULL);
+}
+
+int
+hswork_start(struct hswork *hw, struct hs_job *job)
+{
+	struct hsworker *w;
+
+	__atomic_store_n(&job->cancel, 0, __ATOMIC_RELAXED);
+	if (hw->n == 0) {
+		job->w = NULL;
+		job->owner_hw = hw;
+		job_begin(job, hw->base, hw->key, &hw->active);
+		return (0);
+	}
+	w = &hw->workers[hw->next++ % hw->n];
+	job->w = w;
+	job->owner_hw = hw;
+	jobq_push(&w->inbox, job);
+	return (0);
+}
+
+void
+hswork_cancel(struct hswork *hw, struct hs_job *job)
+{
+	if (job->w == NULL) {
+		/* Inline: it is ours, and still running (the caller knows). */
+		job_finish(job, HS_CANCELLED, NULL);
+		return;
+	}
+	__atomic_store_n(&job->cancel, 1, __ATOMIC_RELEASE);
+	jobq_poke(&job->w->inbox);
+	(void)hw;
+}
+
+void
+hswork_free(struct hswork *hw)
+{
+	struct hsworker *w;
+	struct hs_job *job;
+	unsigned i;
+
+	if (hw == NULL)
+		return;
+	while ((job = TAILQ_FIRST(&hw->active)) != NULL)
+		job_finish(job, HS_CANCELLED, NULL);
+	for (i = 0; i < hw->n; i++) {
+		w = &hw->workers[i];
+		if (!w->running)
+			continue;
+		__atomic_store_n(&w->stop, 1, __ATOMIC_RELEASE);
+		jobq_poke(&w->inbox);
+		pthread_join(w->thread, NULL);
+		w->running = false;
+	}
+	for (i = 0; i < hw->n; i++) {
+		w = &hw->workers[i];
+		/* Jobs pushed after the worker stopped: never started. */
+		while ((job = TAILQ_FIRST(&w->inbox.jobs)) != NULL) {
+			TAILQ_REMOVE(&w->inbox.jobs, job, link);
+			close(job->fd);
+			job->fd = -1;
+			job->result = HS_CANCELLED;
+			job->detail = NULL;
+			job->proto = NULL;
+			job->in = job->out = NULL;
+			job->inlen = job->outlen = 0;
+			TAILQ_INSERT_TAIL(&hw->donebox.jobs, job, link);
+		}
+		jobq_destroy(&w->inbox);
+		event_base_free(w->base);
+		keys_keypair_free(w->key);
+	}
+	if (hw->workers != NULL) {
+		/* Every job is back: run the done callbacks still due. */
+		while ((job = TAILQ_FIRST(&hw->donebox.jobs)) != NULL) {
+			TAILQ_REMOVE(&hw->donebox.jobs, job, link);
+			hw->done(job, hw->arg);
+		}
+		jobq_destroy(&hw->donebox);
+	}
+	free(hw->workers);
+	free(hw);
+}

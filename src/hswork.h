@@ -1,0 +1,99 @@
+/*
+ * hswork.h: handshake workers.  The Noise handshake is the daemon's most
+ * expensive step (four X25519 operations per connection); with workers > 1
+ * it runs on that many threads, each with its own event loop and its own
+ * copy of the server key, while every authenticated session, and all
+ * routing, stays on the main loop.  So the hot path (messages between
+ * clients) takes no lock at all, and handshakes use every core.
+ *
+ * A job (one connection's handshake) moves between threads by message
+ * passing only: the main loop hands it over (hswork_start), the worker owns
+ * it until it hands it back through the done callback, which always runs on
+ * the main loop.  With 0 workers, jobs run on the main loop itself.
+ */
+#ifndef SECMSG_HSWORK_H
+#define SECMSG_HSWORK_H
+
+#include <sys/queue.h>
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto.h"
+
+struct event_base;
+struct keys_keypair;
+struct hsworker;
+
+enum hs_result {
+	HS_OK = 0,		/* handshake done: proto established */
+	HS_EOF,			/* peer closed */
+	HS_IO,			/* socket error */
+	HS_TIMEOUT,		/* handshake_timeout passed */
+	HS_FRAME,		/* bad frame length */
+	HS_PROTO,		/* proto error (detail) */
+	HS_NOMEM,
+	HS_CANCELLED		/* hswork_cancel() or shutdown */
+};
+
+struct hs_job {
+	/* Set by the owner before hswork_start. */
+	int			 fd;
+	uint32_t		 timeout;	/* seconds */
+	struct proto_params	 params;
+	void			*owner;
+
+	/* Set by the worker for the done callback. */
+	enum hs_result		 result;
+	const char		*detail;	/* static string or NULL */
+	struct proto		*proto;		/* HS_OK: established, owned
+						   by the owner from then on */
+	uint8_t			*in;		/* HS_OK: bytes after message 3 */
+	size_t			 inlen;
+	uint8_t			*out;		/* HS_OK: unsent handshake bytes */
+	size_t			 outlen;
+
+	/* Private to hswork. */
+	int			 cancel;	/* atomic */
+	struct hsworker		*w;		/* NULL: inline */
+	struct hswork		*owner_hw;
+	struct bufferevent	*bev;
+	struct event		*timer;
+	TAILQ_ENTRY(hs_job)	 link;
+};
+
+struct hswork;
+
+/* hswork_done_fn(job, arg): on the main loop; job is the owner's again. */
+typedef void hswork_done_fn(struct hs_job *job, void *arg);
+
+/*
+ * hswork_new(base, nworkers, key, done, arg): a pool of nworkers threads
+ * (0: handshakes on base itself) using copies of key.  done is called on
+ * base for every job started.  NULL on failure (errno set).
+ */
+struct hswork *hswork_new(struct event_base *base, unsigned nworkers,
+	    const struct keys_keypair *key, hswork_done_fn *done, void *arg);
+
+/*
+ * hswork_start(hw, job): run job's handshake (job->fd is the worker's until
+ * done).  Returns 0, or -1 (nothing started; the caller still owns fd).
+ */
+int	hswork_start(struct hswork *hw, struct hs_job *job);
+
+/*
+ * hswork_cancel(hw, job): end job soon with HS_CANCELLED (if it is not
+ * already done); its done callback still comes, later.
+ */
+void	hswork_cancel(struct hswork *hw, struct hs_job *job);
+
+/*
+ * hswork_free(hw): cancel every job, stop and join the threads, run the
+ * done callbacks still due, free.  NULL does nothing.
+ */
+void	hswork_free(struct hswork *hw);
+
+/* hswork_result_name(r): "eof", "handshake-timeout", ... */
+const char *hswork_result_name(enum hs_result r);
+
+#endif /* !SECMSG_HSWORK_H */
