@@ -184,7 +184,7 @@ session_arm_timer(struct session *s)
 	evtimer_add(s->timer, &tv);
 }
 
-struct session *
+int
 session_new(struct server *srv, int fd, const struct sockaddr *sa, int salen,
     struct srcaddr *src)
 {
@@ -235,9 +235,9 @@ session_new(struct server *srv, int fd, const struct sockaddr *sa, int salen,
 		s->hs.fd = -1;
 		close(fd);
 		session_close(s, SESSION_R_NOMEM);
-		return (NULL);
+		return (-1);
 	}
-	return (s);
+	return (0);
 
 err1:
 	free(s);
@@ -247,7 +247,7 @@ err0:
 	    sa->sa_family == AF_UNIX ? "unix" : "network");
 	if (src != NULL)
 		server_srcaddr_release(srv, src);
-	return (NULL);
+	return (-1);
 }
 
 /* Map a handshake result to a close reason. */

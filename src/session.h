@@ -87,9 +87,12 @@ struct session {
 
 /*
  * session_new(srv, fd, sa, salen, src): take over accepted socket fd and
- * start the handshake timer.  Returns NULL (fd closed) after logging.
+ * hand its handshake to the workers.  Returns 0, or -1 (fd closed) after
+ * logging.  No pointer comes back: without worker threads the handshake
+ * may already have failed, and the session be gone, by the time this
+ * returns.
  */
-struct session *session_new(struct server *srv, int fd,
+int	session_new(struct server *srv, int fd,
 	    const struct sockaddr *sa, int salen, struct srcaddr *src);
 
 /*
