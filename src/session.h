@@ -52,7 +52,7 @@ struct session {
 	uint64_t		 id;
 	struct server		*srv;
 	struct bufferevent	*bev;
-	struct event		*timer;		/* handshake/idle/flush */
+	struct event		*timer;		/* idle/flush/deferred close */
 	struct proto		*proto;		/* NULL until handshake done */
 	struct evbuffer_cb_entry *out_cb;	/* keeps srv->queued */
 	enum session_state	 state;

@@ -6,15 +6,6 @@
 
 . "${top_srcdir:-.}/tests/integ/lib.sh"
 
-SW="$top_srcdir/tests/integ/swarm.py"
-
-swarm() { timeout "${SWARM_TIMEOUT:-30}" "$PY" "$SW" "$@"; }
-cl() {
-	out=$1 who=$2
-	shift 2
-	swarm client "$PORT" "$T/$who.key" "$@" > "$T/$out" 2>&1
-}
-has() { grep -qx -- "$2" "$T/$1"; }
 # lineof TEXT: the line number of TEXT in $T/secmsgd.conf.
 lineof() { grep -nF -- "$1" "$T/secmsgd.conf" | cut -d: -f1; }
 # wait_file PATH: until PATH exists (at most 10 s).
@@ -25,7 +16,6 @@ wait_file() {
 		i=$((i + 1))
 	done
 }
-logged() { grep -Eq -- "$1" "$T/daemon.log"; }
 
 # check_conf NAME TEXT: write $T/NAME.conf, run secmsgd -t on it; sets RC
 # and $T/NAME.err.

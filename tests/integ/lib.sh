@@ -189,3 +189,19 @@ authorize() {
 	echo "$(cat "$T/$name.pub") $name $*" >> "$T/authorized_keys"
 	chmod 600 "$T/authorized_keys"
 }
+
+# The Python driver (tests/integ/swarm.py) and the small helpers every
+# script that uses it needs.
+SW="$top_srcdir/tests/integ/swarm.py"
+# swarm ARGS...: run the driver, bounded.
+swarm() { timeout "${SWARM_TIMEOUT:-30}" "$PY" "$SW" "$@"; }
+# cl OUT NAME OPS...: a scripted client with NAME's key, output in $T/OUT.
+cl() {
+	out=$1 who=$2
+	shift 2
+	swarm client "$PORT" "$T/$who.key" "$@" > "$T/$out" 2>&1
+}
+# has OUT LINE: OUT has exactly this line.
+has() { grep -qx -- "$2" "$T/$1"; }
+# logged PATTERN: the daemon log has a line matching PATTERN (ERE).
+logged() { grep -Eq -- "$1" "$T/daemon.log"; }

@@ -7,16 +7,6 @@
 
 . "${top_srcdir:-.}/tests/integ/lib.sh"
 
-SW="$top_srcdir/tests/integ/swarm.py"
-
-swarm() { timeout "${SWARM_TIMEOUT:-30}" "$PY" "$SW" "$@"; }
-cl() {
-	out=$1 who=$2
-	shift 2
-	swarm client "$PORT" "$T/$who.key" "$@" > "$T/$out" 2>&1
-}
-has() { grep -qx -- "$2" "$T/$1"; }
-logged() { grep -Eq -- "$1" "$T/daemon.log"; }
 ms() { date +%s%3N; }
 # phase SETTINGS: rewrite the config with these limits and reload.
 phase() {

@@ -8,16 +8,6 @@
 
 . "${top_srcdir:-.}/tests/integ/lib.sh"
 
-SW="$top_srcdir/tests/integ/swarm.py"
-
-swarm() { timeout "${SWARM_TIMEOUT:-30}" "$PY" "$SW" "$@"; }
-cl() {
-	out=$1 who=$2
-	shift 2
-	swarm client "$PORT" "$T/$who.key" "$@" > "$T/$out" 2>&1
-}
-has() { grep -qx -- "$2" "$T/$1"; }
-logged() { grep -Eq -- "$1" "$T/daemon.log"; }
 nfds() { ls "/proc/$(daemon_pid)/fd" 2>/dev/null | wc -l; }
 
 [ -x "$PY" ] && "$PY" -c 'import dissononce' 2>/dev/null ||

@@ -7,21 +7,7 @@
 
 . "${top_srcdir:-.}/tests/integ/lib.sh"
 
-SW="$top_srcdir/tests/integ/swarm.py"
 MAXSIZE=100000
-
-# swarm ARGS...: run the driver, bounded.
-swarm() { timeout "${SWARM_TIMEOUT:-30}" "$PY" "$SW" "$@"; }
-# cl OUT NAME OPS...: a scripted client with NAME's key, output in $T/OUT.
-cl() {
-	out=$1 who=$2
-	shift 2
-	swarm client "$PORT" "$T/$who.key" "$@" > "$T/$out" 2>&1
-}
-# has OUT LINE: OUT has exactly this line.
-has() { grep -qx -- "$2" "$T/$1"; }
-# logged PATTERN: the daemon log has a line matching PATTERN (ERE).
-logged() { grep -Eq -- "$1" "$T/daemon.log"; }
 
 [ -x "$PY" ] && "$PY" -c 'import dissononce' 2>/dev/null ||
     skip_all "no /usr/bin/python3 with dissononce (python3-dissononce)"
