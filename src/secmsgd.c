@@ -325,8 +325,11 @@ main(int argc, char **argv)
 	event_config_free(evcfg);
 	if (base == NULL)
 		fatalx("cannot create the event loop");
-	if ((srv = server_new(base, conf, conf_path, kp)) == NULL)
+	if ((srv = server_new(base, conf, conf_path, kp)) == NULL) {
+		/* server_new logged why and freed conf and the key. */
+		event_base_free(base);
 		return (1);
+	}
 	srv->foreground = foreground;
 	srv->debug = debug;
 	log_info("server key=%s", srv->key_fp);
@@ -340,8 +343,11 @@ main(int argc, char **argv)
 	if (srv->conf->pid_file[0] != '\0')
 		write_pid_file(srv->conf->pid_file);
 	drop_privileges(srv->conf);
-	if (server_start(srv) == -1)
+	if (server_start(srv) == -1) {
+		server_free(srv);
+		event_base_free(base);
 		return (1);
+	}
 
 	(void)notify_send("READY=1\nSTATUS=accepting connections");
 	log_info("ready");
