@@ -138,14 +138,42 @@ put_peer_text(char *err, size_t errlen, const char *what, uint16_t code,
 	    msg_code_name(code), len ? ": " : "", clean);
 }
 
+/*
+ * Wait until the socket is ready for events, or deadline; what says what
+ * we were doing, for the timeout message.
+ */
+static enum clientconn_err
+wait_fd(struct clientconn *cc, short events, int64_t deadline,
+    const char *what, char *err, size_t errlen)
+{
+	struct pollfd	pfd;
+	int		r;
+
+	pfd.fd = cc->fd;
+	pfd.events = events;
+	r = poll(&pfd, 1, remaining(deadline));
+	if (r == -1 && errno == EINTR) {
+		snprintf(err, errlen, "interrupted");
+		return (CLIENTCONN_ERR_INTR);
+	}
+	if (r == -1) {
+		snprintf(err, errlen, "poll: %s", strerror(errno));
+		return (CLIENTCONN_ERR_NETWORK);
+	}
+	if (r == 0) {
+		snprintf(err, errlen, "timed out %s", what);
+		return (CLIENTCONN_ERR_TIMEOUT);
+	}
+	return (CLIENTCONN_OK);
+}
+
 /* Write out everything buffered before deadline. */
 static enum clientconn_err
 flush(struct clientconn *cc, int64_t deadline, char *err, size_t errlen)
 {
-	struct pollfd	pfd;
+	enum clientconn_err e;
 	ssize_t		n;
 	size_t		off = 0;
-	int		r;
 
 	while (off < cc->outlen) {
 		n = send(cc->fd, cc->out + off, cc->outlen - off, MSG_NOSIGNAL);
@@ -158,21 +186,9 @@ flush(struct clientconn *cc, int64_t deadline, char *err, size_t errlen)
 			snprintf(err, errlen, "write: %s", strerror(errno));
 			return (CLIENTCONN_ERR_NETWORK);
 		}
-		pfd.fd = cc->fd;
-		pfd.events = POLLOUT;
-		r = poll(&pfd, 1, remaining(deadline));
-		if (r == -1 && errno == EINTR) {
-			snprintf(err, errlen, "interrupted");
-			return (CLIENTCONN_ERR_INTR);
-		}
-		if (r == -1) {
-			snprintf(err, errlen, "poll: %s", strerror(errno));
-			return (CLIENTCONN_ERR_NETWORK);
-		}
-		if (r == 0) {
-			snprintf(err, errlen, "timed out writing to server");
-			return (CLIENTCONN_ERR_TIMEOUT);
-		}
+		if ((e = wait_fd(cc, POLLOUT, deadline, "writing to server",
+		    err, errlen)) != CLIENTCONN_OK)
+			return (e);
 	}
 	cc->outlen = 0;
 	if (cc->outcap > CLIENTCONN_OUTKEEP) {
@@ -187,9 +203,8 @@ flush(struct clientconn *cc, int64_t deadline, char *err, size_t errlen)
 static enum clientconn_err
 fill(struct clientconn *cc, int64_t deadline, char *err, size_t errlen)
 {
-	struct pollfd	pfd;
+	enum clientconn_err e;
 	ssize_t		n;
-	int		r;
 
 	cc->inoff = cc->inlen = 0;
 	for (;;) {
@@ -207,22 +222,9 @@ fill(struct clientconn *cc, int64_t deadline, char *err, size_t errlen)
 			snprintf(err, errlen, "read: %s", strerror(errno));
 			return (CLIENTCONN_ERR_NETWORK);
 		}
-		pfd.fd = cc->fd;
-		pfd.events = POLLIN;
-		r = poll(&pfd, 1, remaining(deadline));
-		if (r == -1 && errno == EINTR) {
-			snprintf(err, errlen, "interrupted");
-			return (CLIENTCONN_ERR_INTR);
-		}
-		if (r == -1) {
-			snprintf(err, errlen, "poll: %s", strerror(errno));
-			return (CLIENTCONN_ERR_NETWORK);
-		}
-		if (r == 0) {
-			snprintf(err, errlen, "timed out waiting for the "
-			    "server");
-			return (CLIENTCONN_ERR_TIMEOUT);
-		}
+		if ((e = wait_fd(cc, POLLIN, deadline, "waiting for the server",
+		    err, errlen)) != CLIENTCONN_OK)
+			return (e);
 	}
 }
 
