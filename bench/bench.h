@@ -65,7 +65,7 @@ struct bench_opts {
 	 * every worker makes key pair objects of its own from these, on
 	 * first use (bench_key).
 	 */
-	uint8_t			*secrets;	/* generated: nkeys * 32 bytes */
+	uint8_t			*secrets;	/* nkeys * 32 bytes */
 	char			**paths;	/* or -k's files */
 	size_t			 nkeys;
 	enum bench_workload	 wl;
@@ -110,7 +110,7 @@ struct worker {
 	uint64_t		 ops;		/* operations completed */
 	uint64_t		 bytes;		/* payload bytes delivered */
 	uint64_t		 errors;	/* failed operations */
-	uint64_t		 skipped;	/* recipients the daemon skipped */
+	uint64_t		 skipped;	/* skipped recipients */
 	uint64_t		 t_start, t_end; /* monotonic ns */
 	uint64_t		 scratch_len;
 	uint8_t			*scratch;	/* message body, preallocated */

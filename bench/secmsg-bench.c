@@ -532,7 +532,8 @@ run_row(const struct bench_opts *o, struct row *r)
 			fprintf(stderr, "secmsg-bench: out of memory\n");
 			exit(1);
 		}
-		if (pthread_create(&ws[i].thr, NULL, worker_main, &ws[i]) != 0) {
+		if (pthread_create(&ws[i].thr, NULL, worker_main,
+		    &ws[i]) != 0) {
 			fprintf(stderr, "secmsg-bench: cannot start threads\n");
 			exit(1);
 		}

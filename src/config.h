@@ -40,7 +40,7 @@ struct conf_listen {
 };
 
 struct secmsgd_conf {
-	char		*file;		/* file read; NULL for built-in defaults */
+	char		*file;		/* NULL: built-in defaults */
 
 	struct conf_listen *listen;
 	size_t		 nlisten;
@@ -58,17 +58,17 @@ struct secmsgd_conf {
 	uint32_t	 idle_timeout;		/* seconds */
 	uint32_t	 max_connections;
 	uint32_t	 max_connections_per_address;
-	uint32_t	 max_handshakes;	/* concurrent, unauthenticated */
+	uint32_t	 max_handshakes;	/* unauthenticated, at once */
 	uint32_t	 handshake_rate;	/* per address per second */
 	uint32_t	 max_message_size;	/* bytes */
-	uint32_t	 max_output_buffer;	/* bytes queued per connection */
+	uint32_t	 max_output_buffer;	/* queued bytes per conn */
 	uint32_t	 max_total_output;	/* bytes queued, all together */
 	uint32_t	 slow_consumer_timeout;	/* seconds over the mark */
-	uint32_t	 rate_limit;		/* requests/s per conn, 0: off */
+	uint32_t	 rate_limit;		/* requests/s/conn, 0: off */
 	uint32_t	 rate_burst;
 
 	int		 log_level;		/* LOG_LVL_* */
-	int		 syslog_facility;	/* LOG_DAEMON, LOG_LOCAL0, ... */
+	int		 syslog_facility;	/* LOG_DAEMON, ... */
 	enum conf_log_dest log_destination;
 
 	char		*user;		/* drop to it when root; "" : stay */

@@ -239,8 +239,8 @@ job_read_cb(struct bufferevent *bev, void *arg)
 
 	while (evbuffer_get_length(in) >= FRAME_HDRLEN) {
 		evbuffer_copyout(in, hdr, FRAME_HDRLEN);
-		switch (frame_peek(hdr, FRAME_HDRLEN, proto_max_frame(job->proto),
-		    &len)) {
+		switch (frame_peek(hdr, FRAME_HDRLEN,
+		    proto_max_frame(job->proto), &len)) {
 		case FRAME_ERR_EMPTY:
 			job_finish(job, HS_FRAME, "empty-frame");
 			return;

@@ -48,9 +48,9 @@ struct hs_job {
 	const char		*detail;	/* static string or NULL */
 	struct proto		*proto;		/* HS_OK: established, owned
 						   by the owner from then on */
-	uint8_t			*in;		/* HS_OK: bytes after message 3 */
+	uint8_t			*in;		/* HS_OK: after message 3 */
 	size_t			 inlen;
-	uint8_t			*out;		/* HS_OK: unsent handshake bytes */
+	uint8_t			*out;		/* HS_OK: unsent output */
 	size_t			 outlen;
 
 	/* Private to hswork. */

@@ -89,7 +89,8 @@ int	keys_keypair_save(const struct keys_keypair *kp, const char *path,
  * keys_pub_encode(pub, out): write the 44-character base64 form of pub and
  * a NUL into out.
  */
-void	keys_pub_encode(const uint8_t pub[KEYS_KEYLEN], char out[KEYS_B64LEN + 1]);
+void	keys_pub_encode(const uint8_t pub[KEYS_KEYLEN],
+	    char out[KEYS_B64LEN + 1]);
 
 /*
  * keys_pub_decode(s, len, pub): parse exactly len characters of base64
@@ -99,7 +100,8 @@ void	keys_pub_encode(const uint8_t pub[KEYS_KEYLEN], char out[KEYS_B64LEN + 1]);
 int	keys_pub_decode(const char *s, size_t len, uint8_t pub[KEYS_KEYLEN]);
 
 /* keys_fingerprint(pub, out): write "SHA256:..." and a NUL into out. */
-void	keys_fingerprint(const uint8_t pub[KEYS_KEYLEN], char out[KEYS_FPLEN + 1]);
+void	keys_fingerprint(const uint8_t pub[KEYS_KEYLEN],
+	    char out[KEYS_FPLEN + 1]);
 
 /* keys_equal(a, b): constant-time comparison of two public keys. */
 bool	keys_equal(const uint8_t a[KEYS_KEYLEN], const uint8_t b[KEYS_KEYLEN]);

@@ -89,7 +89,8 @@ struct noise_hs *noise_hs_new(bool initiator, const uint8_t *prologue,
  * noise_hs_set_ephemeral(hs, sk): replace the ephemeral private key (before
  * the first message).  For known-answer tests only.
  */
-void	noise_hs_set_ephemeral(struct noise_hs *hs, const uint8_t sk[NOISE_DHLEN]);
+void	noise_hs_set_ephemeral(struct noise_hs *hs,
+	    const uint8_t sk[NOISE_DHLEN]);
 
 /*
  * noise_hs_write(hs, payload, plen, out, outcap, &outlen): write the next

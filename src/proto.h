@@ -51,8 +51,8 @@ struct keys_keypair;
 
 /* Limits one side announces in its hello (all 0 = "no limit" except max). */
 struct proto_params {
-	uint32_t	max_message;	/* largest application message we accept */
-	uint32_t	rekey_messages;	/* most messages we accept under one key */
+	uint32_t	max_message;	/* largest message we accept */
+	uint32_t	rekey_messages;	/* most messages per key */
 	uint32_t	rekey_seconds;	/* our rekey interval */
 };
 

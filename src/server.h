@@ -35,9 +35,9 @@ struct server {
 	struct session_list	 sessions;
 	struct session_list	 handshaking;	/* oldest first */
 	uint32_t		 nsessions;
-	uint32_t		 nhandshakes;	/* sessions not yet authenticated */
+	uint32_t		 nhandshakes;	/* not yet authenticated */
 	uint64_t		 queued;	/* output bytes, all sessions */
-	uint64_t		 budget_logged;	/* monotonic s of the last note */
+	uint64_t		 budget_logged;	/* when last logged (s) */
 	uint64_t		 next_id;
 	bool			 stopping;
 	struct server_private	*priv;		/* listeners, timers, tables */

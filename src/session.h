@@ -79,7 +79,7 @@ struct session {
 	bool			 read_paused;	/* own output over the mark */
 	int			 pending_reason; /* -1, or deferred close */
 	enum session_reason	 close_reason;	/* while SESSION_CLOSING */
-	const char		*detail;	/* extra reason text for the log */
+	const char		*detail;	/* more reason, for the log */
 
 	TAILQ_ENTRY(session)	 entry_link;	/* srv->sessions */
 	TAILQ_ENTRY(session)	 hs_link;	/* srv->handshaking */
