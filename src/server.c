@@ -68,6 +68,8 @@ struct server_private {
 	struct srcaddr	*buckets[SRCADDR_BUCKETS];
 	size_t		 nsrc;
 	uint8_t		 hashkey[crypto_shorthash_KEYBYTES];
+	uint64_t	 refuse_second;		/* refusal log rate */
+	unsigned	 refuse_logged, refuse_suppressed;
 };
 
 /* Monotonic milliseconds. */
@@ -193,25 +195,24 @@ server_sweep_cb(evutil_socket_t fd, short what, void *arg)
  */
 #define REFUSE_LOG_PER_SEC	20
 static void
-refuse(const char *reason, const struct sockaddr *sa)
+refuse(struct server *srv, const char *reason, const struct sockaddr *sa)
 {
-	static uint64_t second;
-	static unsigned logged, suppressed;
+	struct server_private *p = srv->priv;
 	char host[INET6_ADDRSTRLEN] = "unix";
 	uint64_t now = mono_ms() / 1000;
 
-	if (now != second) {
-		if (suppressed > 0)
+	if (now != p->refuse_second) {
+		if (p->refuse_suppressed > 0)
 			log_notice("connection refusals: %u more not logged",
-			    suppressed);
-		second = now;
-		logged = suppressed = 0;
+			    p->refuse_suppressed);
+		p->refuse_second = now;
+		p->refuse_logged = p->refuse_suppressed = 0;
 	}
-	if (logged >= REFUSE_LOG_PER_SEC) {
-		suppressed++;
+	if (p->refuse_logged >= REFUSE_LOG_PER_SEC) {
+		p->refuse_suppressed++;
 		return;
 	}
-	logged++;
+	p->refuse_logged++;
 
 	if (sa->sa_family == AF_INET)
 		evutil_inet_ntop(AF_INET, &((const struct sockaddr_in *)
@@ -238,7 +239,7 @@ server_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 		return;
 	}
 	if (srv->nsessions >= c->max_connections) {
-		refuse("max-connections", sa);
+		refuse(srv, "max-connections", sa);
 		goto drop;
 	}
 	if (srv->nhandshakes >= c->max_handshakes) {
@@ -254,15 +255,15 @@ server_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 	}
 	if (srcaddr_key(sa, key) == 0) {
 		if ((src = srcaddr_get(srv, key)) == NULL) {
-			refuse("out-of-memory", sa);
+			refuse(srv, "out-of-memory", sa);
 			goto drop;
 		}
 		if (src->conns >= c->max_connections_per_address) {
-			refuse("per-address-limit", sa);
+			refuse(srv, "per-address-limit", sa);
 			goto drop;
 		}
 		if (!srcaddr_rate_ok(srv, src)) {
-			refuse("handshake-rate", sa);
+			refuse(srv, "handshake-rate", sa);
 			goto drop;
 		}
 		src->conns++;
