@@ -508,6 +508,15 @@ server_signal_cb(evutil_socket_t sig, short what, void *arg)
 	}
 }
 
+/* Write out what sessions queued during this loop turn. */
+static void
+server_flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	session_flush_dirty(arg);
+}
+
 /* The goodbye period is over: leave the loop whoever is left. */
 static void
 server_shutdown_timer_cb(evutil_socket_t fd, short what, void *arg)
@@ -552,6 +561,8 @@ server_new(struct event_base *base, struct secmsgd_conf *conf,
 	keys_fingerprint(keys_keypair_public(key), srv->key_fp);
 	TAILQ_INIT(&srv->sessions);
 	TAILQ_INIT(&srv->handshaking);
+	TAILQ_INIT(&srv->dirty);
+	TAILQ_INIT(&srv->flushing);
 	crypto_shorthash_keygen(srv->priv->hashkey);
 	if ((srv->relay = relay_new()) == NULL)
 		goto fail;
@@ -563,9 +574,10 @@ server_new(struct event_base *base, struct secmsgd_conf *conf,
 	    srv);
 	srv->priv->sweep_timer = event_new(base, -1, EV_PERSIST,
 	    server_sweep_cb, srv);
+	srv->flush_ev = event_new(base, -1, 0, server_flush_cb, srv);
 	if (srv->priv->accept_resume == NULL ||
 	    srv->priv->shutdown_timer == NULL ||
-	    srv->priv->sweep_timer == NULL)
+	    srv->priv->sweep_timer == NULL || srv->flush_ev == NULL)
 		goto fail;
 	evtimer_add(srv->priv->sweep_timer, &sweep);
 	if (server_listeners_update(srv, conf) == -1)
@@ -769,6 +781,8 @@ server_free(struct server *srv)
 		event_free(p->shutdown_timer);
 	if (p->sweep_timer)
 		event_free(p->sweep_timer);
+	if (srv->flush_ev)
+		event_free(srv->flush_ev);
 	for (i = 0; i < SRCADDR_BUCKETS; i++)
 		for (sa = p->buckets[i]; sa != NULL; sa = next) {
 			next = sa->next;

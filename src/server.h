@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 struct event_base;
+struct event;
 struct secmsgd_conf;
 struct keys_keypair;
 struct authkeys;
@@ -34,6 +35,10 @@ struct server {
 	struct hswork		*hswork;	/* handshake workers */
 	struct session_list	 sessions;
 	struct session_list	 handshaking;	/* oldest first */
+	struct session_list	 dirty;		/* output to flush */
+	struct session_list	 flushing;	/* being flushed now */
+	struct event		*flush_ev;	/* flushes dirty ones */
+	bool			 flush_pending;	/* flush_ev is active */
 	uint32_t		 nsessions;
 	uint32_t		 nhandshakes;	/* not yet authenticated */
 	uint64_t		 queued;	/* output bytes, all sessions */

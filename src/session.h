@@ -1,5 +1,5 @@
 /*
- * session.h: one client connection: its bufferevent, timers, secure channel
+ * session.h: one client connection: its socket and buffers, timers, secure channel
  * (proto) and place in the relay.  session_close() is the only way out.
  */
 #ifndef SECMSG_SESSION_H
@@ -18,11 +18,16 @@
 
 struct server;
 struct srcaddr;
-struct bufferevent;
+struct evbuffer;
 struct evbuffer_cb_entry;
 struct event;
 struct proto;
 struct authkeys_entry;
+
+/* Where a session is in the flush machinery (session.c). */
+#define SESSION_CLEAN		0	/* nothing new to write */
+#define SESSION_DIRTY		1	/* on srv->dirty */
+#define SESSION_FLUSHING	2	/* on srv->flushing, being written */
 
 enum session_state {
 	SESSION_HANDSHAKE = 0,	/* Noise handshake under way */
@@ -51,7 +56,13 @@ enum session_reason {
 struct session {
 	uint64_t		 id;
 	struct server		*srv;
-	struct bufferevent	*bev;
+	int			 fd;		/* -1 until the handshake is done */
+	struct evbuffer		*in, *out;
+	struct event		*rev, *wev;	/* readable, writable */
+	bool			 reading;	/* rev added */
+	bool			 writing;	/* wev added */
+	int			 dirty;		/* SESSION_CLEAN, ... */
+	TAILQ_ENTRY(session)	 dirty_link;	/* srv->dirty or flushing */
 	struct event		*timer;		/* idle/flush/deferred close */
 	struct proto		*proto;		/* NULL until handshake done */
 	struct evbuffer_cb_entry *out_cb;	/* keeps srv->queued */
@@ -109,6 +120,12 @@ void	session_handshake_done(struct hs_job *job, void *arg);
  */
 void	session_cancel_handshake(struct session *s,
 	    enum session_reason reason);
+
+/*
+ * session_flush_dirty(srv): write the output of every session that got
+ * some since the last flush (the server's flush event calls this).
+ */
+void	session_flush_dirty(struct server *srv);
 
 /*
  * session_close(s, reason): log, detach, wipe and free s.  The caller
