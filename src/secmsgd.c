@@ -312,15 +312,15 @@ main(int argc, char **argv)
 
 	event_set_log_callback(libevent_log_cb);
 	/*
-	 * One thread per loop: no locks.  The epoll changelist folds the
-	 * add-write/delete-write pair that every reply causes into nothing
-	 * when the next request comes within the same loop turn, which
-	 * saves two epoll_ctl calls per round trip under load.
+	 * Only this thread touches this loop (handshake workers have their
+	 * own and talk through eventfds): no locks.  No epoll changelist
+	 * either: it misbehaves when a closed fd's number is reused before
+	 * it is applied, and session.c's flush already avoids the write
+	 * event churn it would save.
 	 */
 	if ((evcfg = event_config_new()) == NULL)
 		fatalx("out of memory");
-	event_config_set_flag(evcfg, EVENT_BASE_FLAG_NOLOCK |
-	    EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+	event_config_set_flag(evcfg, EVENT_BASE_FLAG_NOLOCK);
 	base = event_base_new_with_config(evcfg);
 	event_config_free(evcfg);
 	if (base == NULL)

@@ -1,20 +1,20 @@
 /*
- * session.c: libevent glue for one authenticated client connection.
+ * session.c: libevent glue for one authenticated client connection: one
+ * bufferevent per connection.
  *
- * I/O is done by hand on plain events rather than bufferevents, because a
- * request/response then costs two system calls instead of five (no
- * FIONREAD ioctl per read, no epoll_ctl pair per reply):
- *  - reading: one readv() into the input evbuffer per readable event, then
- *    every whole frame is taken off (peek at the 2-byte length, check it
- *    against what the state allows, pull up and hand exactly one frame to
- *    proto, which decrypts it in place);
- *  - writing: replies and deliveries are encrypted straight into the
- *    output evbuffer (proto's reserve/commit sink), and the session is put
- *    on the server's dirty list; one flush event, queued behind the
- *    callbacks already active, writes every dirty session with one
- *    writev() each -- so a burst of messages to one client goes out in one
- *    system call -- and only a session the kernel cannot take everything
- *    from gets a write event.
+ * Reading: the read callback takes whole frames off the bufferevent's
+ * input (peek at the 2-byte length, check it against what the state
+ * allows, pull up and hand exactly one frame to proto, which decrypts it
+ * in place).
+ *
+ * Writing: replies and deliveries are encrypted straight into the
+ * bufferevent's output evbuffer (proto's reserve/commit sink) and the
+ * session is put on the server's dirty list.  One flush event, queued
+ * behind the callbacks already active, writes every dirty session with one
+ * writev() each -- a burst of messages to one client leaves in one system
+ * call.  The bufferevent's own writing stays disabled unless the kernel
+ * did not take everything: left to itself, it would add and delete its
+ * write event around every reply, two epoll_ctl calls per round trip.
  *
  * Back-pressure: deliveries to a session whose output is above
  * max_output_buffer are refused (the sender learns "busy"); a session stuck
@@ -29,7 +29,6 @@
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
 
-#include <sys/uio.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +37,7 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <sodium.h>
 
@@ -56,8 +56,8 @@
 /* How long a closing session may take to flush its last message. */
 #define SESSION_FLUSH_TIMEOUT	2
 /* Input buffered at most before a frame is handled, once authenticated. */
-/* Bytes one readv() asks for: a whole largest frame. */
-#define SESSION_READ_CHUNK	(FRAME_HDRLEN + FRAME_MAXLEN)
+/* Input buffered at most before a frame is handled. */
+#define SESSION_READ_HIGH	(4 * (FRAME_HDRLEN + FRAME_MAXLEN))
 
 static const char *const reason_names[] = {
 	[SESSION_R_EOF] = "eof",
@@ -82,8 +82,9 @@ static const char *const state_names[] = {
 	[SESSION_CLOSING] = "closing",
 };
 
-static void	session_readable_cb(evutil_socket_t, short, void *);
-static void	session_writable_cb(evutil_socket_t, short, void *);
+static void	session_read_cb(struct bufferevent *, void *);
+static void	session_write_cb(struct bufferevent *, void *);
+static void	session_event_cb(struct bufferevent *, short, void *);
 static void	session_read_frames(struct session *);
 static int	session_reading(struct session *, bool);
 static void	session_mark_dirty(struct session *);
@@ -310,13 +311,26 @@ session_handshake_done(struct hs_job *job, void *arg)
 	s->fd = job->fd;
 	job->fd = -1;
 	if ((s->timer = evtimer_new(s->srv->base, session_timer_cb, s)) ==
-	    NULL || (s->in = evbuffer_new()) == NULL ||
-	    (s->out = evbuffer_new()) == NULL ||
-	    (s->rev = event_new(s->srv->base, s->fd, EV_READ | EV_PERSIST,
-	    session_readable_cb, s)) == NULL ||
-	    (s->wev = event_new(s->srv->base, s->fd, EV_WRITE | EV_PERSIST,
-	    session_writable_cb, s)) == NULL ||
-	    (s->out_cb = evbuffer_add_cb(s->out, session_output_cb,
+	    NULL || (s->bev = bufferevent_socket_new(s->srv->base, s->fd,
+	    BEV_OPT_CLOSE_ON_FREE)) == NULL) {
+		if (s->timer != NULL) {
+			event_free(s->timer);
+			s->timer = NULL;
+		}
+		close(s->fd);
+		s->fd = -1;
+		session_close(s, SESSION_R_NOMEM);
+		return;
+	}
+	s->in = bufferevent_get_input(s->bev);
+	s->out = bufferevent_get_output(s->bev);
+	bufferevent_setcb(s->bev, session_read_cb, session_write_cb,
+	    session_event_cb, s);
+	/* We write; the bufferevent only takes over after a short write. */
+	bufferevent_disable(s->bev, EV_WRITE);
+	bufferevent_set_max_single_read(s->bev, FRAME_HDRLEN + FRAME_MAXLEN);
+	bufferevent_setwatermark(s->bev, EV_READ, 0, SESSION_READ_HIGH);
+	if ((s->out_cb = evbuffer_add_cb(s->out, session_output_cb,
 	    s)) == NULL) {
 		session_close(s, SESSION_R_NOMEM);
 		return;
@@ -355,7 +369,8 @@ session_reading(struct session *s, bool on)
 {
 	if (on == s->reading)
 		return (0);
-	if ((on ? event_add(s->rev, NULL) : event_del(s->rev)) == -1)
+	if ((on ? bufferevent_enable(s->bev, EV_READ) :
+	    bufferevent_disable(s->bev, EV_READ)) == -1)
 		return (-1);
 	s->reading = on;
 	return (0);
@@ -399,18 +414,27 @@ session_output_drained(struct session *s)
 }
 
 /*
- * Write what s has queued, in one writev(); arm the write event only when
- * the kernel did not take it all.  May close s (later, never now).
+ * Write what s has queued, in one writev(); hand over to the bufferevent
+ * only when the kernel did not take it all.  May close s (later, never
+ * now).
  */
 static void
 session_flush(struct session *s)
 {
 	int n, e;
 
-	if (s->fd == -1 || s->pending_reason >= 0 ||
+	/* While the bufferevent writes (after a short write), let it. */
+	if (s->bev == NULL || s->writing || s->pending_reason >= 0 ||
 	    evbuffer_get_length(s->out) == 0)
 		return;
+	/*
+	 * A bufferevent keeps the front of its output frozen so that only
+	 * it drains it; thaw it for our write, as its own write callback
+	 * does.
+	 */
+	evbuffer_unfreeze(s->out, 1);
 	n = evbuffer_write(s->out, s->fd);
+	evbuffer_freeze(s->out, 1);
 	if (n == -1) {
 		e = errno;
 		if (e != EAGAIN && e != EWOULDBLOCK && e != EINTR) {
@@ -421,12 +445,10 @@ session_flush(struct session *s)
 		}
 	}
 	if (evbuffer_get_length(s->out) > 0) {
-		if (!s->writing && event_add(s->wev, NULL) == 0)
+		if (bufferevent_enable(s->bev, EV_WRITE) == 0)
 			s->writing = true;
 		return;
 	}
-	if (s->writing && event_del(s->wev) == 0)
-		s->writing = false;
 	session_output_drained(s);
 }
 
@@ -452,13 +474,16 @@ session_flush_dirty(struct server *srv)
 	}
 }
 
-/* The kernel can take more of s's output. */
+/* The bufferevent wrote out what a short write had left. */
 static void
-session_writable_cb(evutil_socket_t fd, short what, void *arg)
+session_write_cb(struct bufferevent *bev, void *arg)
 {
-	(void)fd;
-	(void)what;
-	session_flush(arg);
+	struct session *s = arg;
+
+	/* Back to writing it ourselves, once per loop turn. */
+	bufferevent_disable(bev, EV_WRITE);
+	s->writing = false;
+	session_output_drained(s);
 }
 
 void
@@ -503,24 +528,14 @@ session_close(struct session *s, enum session_reason reason)
 		TAILQ_REMOVE(&srv->flushing, s, dirty_link);
 	if (s->timer != NULL)
 		event_free(s->timer);
-	if (s->rev != NULL)
-		event_free(s->rev);
-	if (s->wev != NULL)
-		event_free(s->wev);
-	if (s->out != NULL) {
+	if (s->bev != NULL) {
 		/* What it still had queued leaves the total with it. */
 		if (s->out_cb != NULL) {
 			evbuffer_remove_cb_entry(s->out, s->out_cb);
 			srv->queued -= evbuffer_get_length(s->out);
 		}
-		evbuffer_free(s->out);
+		bufferevent_free(s->bev);	/* closes the socket */
 	}
-	if (s->in != NULL) {
-		/* Undecrypted frames only; still, nothing is left behind. */
-		evbuffer_free(s->in);
-	}
-	if (s->fd != -1)
-		close(s->fd);
 	proto_free(s->proto);		/* wipes the transport keys */
 	sodium_memzero(s, sizeof(*s));
 	free(s);
@@ -858,40 +873,22 @@ session_read_frames(struct session *s)
 	}
 }
 
-/*
- * The socket is readable: one readv() of up to a whole largest frame
- * (no FIONREAD ioctl first), then the frames.
- */
+/* Input arrived. */
 static void
-session_readable_cb(evutil_socket_t fd, short what, void *arg)
+session_read_cb(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	session_read_frames(arg);
+}
+
+/* EOF or an error on the socket. */
+static void
+session_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct session *s = arg;
-	struct evbuffer_iovec v[2];
-	struct iovec iov[2];
-	ssize_t n;
-	size_t left;
-	int i, nv;
 
-	(void)what;
-	if ((nv = evbuffer_reserve_space(s->in, SESSION_READ_CHUNK, v,
-	    2)) <= 0) {
-		session_close(s, SESSION_R_NOMEM);
-		return;
-	}
-	for (i = 0; i < nv; i++) {
-		iov[i].iov_base = v[i].iov_base;
-		iov[i].iov_len = v[i].iov_len;
-	}
-	n = readv(fd, iov, nv);
-	if (n == -1) {
-		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
-			return;
-		s->detail = evutil_socket_error_to_string(errno);
-		session_close(s, s->state == SESSION_CLOSING ?
-		    s->close_reason : SESSION_R_IO);
-		return;
-	}
-	if (n == 0) {
+	(void)bev;
+	if ((what & BEV_EVENT_EOF) != 0) {
 		if (s->state == SESSION_CLOSING)
 			session_close(s, s->close_reason);
 		else {
@@ -899,15 +896,12 @@ session_readable_cb(evutil_socket_t fd, short what, void *arg)
 				s->detail = "mid-frame";
 			session_close(s, SESSION_R_EOF);
 		}
-		return;
+	} else if ((what & BEV_EVENT_ERROR) != 0) {
+		s->detail = evutil_socket_error_to_string(
+		    EVUTIL_SOCKET_ERROR());
+		session_close(s, s->state == SESSION_CLOSING ?
+		    s->close_reason : SESSION_R_IO);
 	}
-	for (i = 0, left = (size_t)n; i < nv; i++) {
-		if (v[i].iov_len > left)
-			v[i].iov_len = left;
-		left -= v[i].iov_len;
-	}
-	evbuffer_commit_space(s->in, v, nv);
-	session_read_frames(s);
 }
 
 /* Deferred close, handshake or flush timeout, idle and slow checks. */

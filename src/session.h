@@ -1,5 +1,5 @@
 /*
- * session.h: one client connection: its socket and buffers, timers, secure channel
+ * session.h: one client connection: its bufferevent, timers, secure channel
  * (proto) and place in the relay.  session_close() is the only way out.
  */
 #ifndef SECMSG_SESSION_H
@@ -18,6 +18,7 @@
 
 struct server;
 struct srcaddr;
+struct bufferevent;
 struct evbuffer;
 struct evbuffer_cb_entry;
 struct event;
@@ -57,10 +58,10 @@ struct session {
 	uint64_t		 id;
 	struct server		*srv;
 	int			 fd;		/* -1 until the handshake is done */
-	struct evbuffer		*in, *out;
-	struct event		*rev, *wev;	/* readable, writable */
-	bool			 reading;	/* rev added */
-	bool			 writing;	/* wev added */
+	struct bufferevent	*bev;		/* owns fd from then on */
+	struct evbuffer		*in, *out;	/* bev's */
+	bool			 reading;	/* bev's EV_READ enabled */
+	bool			 writing;	/* bev's EV_WRITE: short write */
 	int			 dirty;		/* SESSION_CLEAN, ... */
 	TAILQ_ENTRY(session)	 dirty_link;	/* srv->dirty or flushing */
 	struct event		*timer;		/* idle/flush/deferred close */
