@@ -332,7 +332,13 @@ main(int argc, char **argv)
 	}
 	srv->foreground = foreground;
 	srv->debug = debug;
-	log_info("server key=%s", srv->key_fp);
+	{
+		char b64[KEYS_B64LEN + 1];
+
+		/* Public: what clients pin (secmsgd -p prints the same). */
+		keys_pub_encode(keys_keypair_public(srv->key), b64);
+		log_info("server key=%s public=%s", srv->key_fp, b64);
+	}
 
 	if (!foreground) {
 		if (daemon(0, 0) == -1)

@@ -123,8 +123,8 @@ start_daemon 'log_level = "info";' || exit 1
 unset NOTIFY_SOCKET
 ok "the server key is created with mode 0600" \
     test "$(stat -c %a "$T/state/server.key")" = 600
-ok "the server key's fingerprint is logged at start (as -p prints it)" \
-    logged "server key=$("$SECMSGD" -p -c "$T/secmsgd.conf" | sed -n 2p)$"
+ok "the server key's fingerprint and public key are logged at start (as -p prints them)" \
+    grep -qF "server key=$("$SECMSGD" -p -c "$T/secmsgd.conf" | sed -n 2p) public=$("$SECMSGD" -p -c "$T/secmsgd.conf" | sed -n 1p)" "$T/daemon.log"
 ok "sd_notify: READY=1 once listening" \
     wait_for "$T/notify.out" "^READY=1" 30
 
