@@ -65,6 +65,13 @@ ok "replay: the original frame was answered before the replay" \
 attack record-type protocol-error bad-record
 attack toobig protocol-error message-too-big
 
+# A good frame that arrives in pieces (the length header split too) is
+# read whole and answered; the connection stays open.
+ATTACK_WAIT=1 swarm attack "$PORT" dribble "$T/alice.key" > "$T/dribble.out" 2>&1
+ok "dribble: a frame sent in four pieces is answered" \
+    has dribble.out "reply ok 7 same-data"
+ok "dribble: and the connection stays open" has dribble.out open
+
 cl unknown.out alice ping unknown
 ok "unknown request type: GOODBYE unknown-request, then closed" \
     sh -c "grep -qx 'goodbye 2 unknown-request' '$T/unknown.out' && grep -qx eof '$T/unknown.out'"

@@ -577,7 +577,7 @@ def run_attack(port, kind, keyfile=None):
         time.sleep(0.2)
         s.shutdown(socket.SHUT_WR)
     elif kind in ("flip-msg1", "flip-msg3", "flip-transport", "replay",
-                  "record-type", "toobig"):
+                  "record-type", "toobig", "dribble"):
         hs = sn.Channel(s, True, kp)
         h = hs.hs
         buf = bytearray()
@@ -616,6 +616,19 @@ def run_attack(port, kind, keyfile=None):
                     m = sn.parse_message(hs.recv())
                     out("reply", m["type"])
                     s.sendall(sn.frame(ct))     # the same frame again
+                elif kind == "dribble":
+                    # Not an attack: one good frame in four pieces, the
+                    # header itself split, for the daemon's partial reads.
+                    body = random.Random(3).randbytes(3000)
+                    fr = sn.frame(hs.tx.encrypt_with_ad(
+                        b"", bytes([sn.REC_FINAL]) + sn.ping(7, body)))
+                    for a, b in ((0, 1), (1, 700), (700, 2100),
+                                 (2100, len(fr))):
+                        s.sendall(fr[a:b])
+                        time.sleep(0.1)
+                    m = sn.parse_message(hs.recv())
+                    out("reply", m["type"], m.get("id"),
+                        "same-data" if m.get("data") == body else "other")
                 elif kind == "record-type":
                     ct = hs.tx.encrypt_with_ad(b"", b"\x09hello")
                     s.sendall(sn.frame(ct))
