@@ -3,8 +3,9 @@
  *
  * Every use of a long-term private key goes through this module so that it
  * could later move into a separate process (as OpenSMTPD's ca.c isolates its
- * keys).  The private half lives in sodium_malloc()'d memory that is
- * PROT_NONE while idle and readable only around a Diffie-Hellman.
+ * keys).  The private half lives in sodium_malloc()'d memory (guard
+ * pages, locked, not dumped) that is read-only once written (keys.c says
+ * why it is not PROT_NONE between uses).
  *
  * Encodings: a key (public or private) is written as standard base64 with
  * padding of its 32 raw bytes: 44 characters.  A fingerprint is "SHA256:"
@@ -40,9 +41,8 @@ struct keys_keypair *keys_keypair_from_secret(const uint8_t sk[KEYS_KEYLEN]);
 
 /*
  * keys_keypair_clone(kp): a copy of kp in its own locked memory, or NULL.
- * keys_dh() flips the protection of kp's page around each use, so two
- * threads must never share one key pair: each gets a clone (made before
- * the threads start).
+ * Handshake threads each get one (made before they start), so no page of
+ * key memory is shared between cores.
  */
 struct keys_keypair *keys_keypair_clone(const struct keys_keypair *kp);
 
