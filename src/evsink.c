@@ -1,7 +1,13 @@
 /*
- * evsink.c: proto's reserve/commit output over an evbuffer.  With one
- * iovec, evbuffer_reserve_space() guarantees contiguous space.
+ * evsink.c: proto's reserve/commit output over an evbuffer (with one
+ * iovec, evbuffer_reserve_space() guarantees contiguous space), and a
+ * bounded read into an evbuffer.
  */
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#include <errno.h>
+
 #include <event2/buffer.h>
 
 #include "proto.h"
@@ -36,4 +42,44 @@ evsink_init(struct evsink *k, struct evbuffer *buf, struct proto_out *out)
 	out->reserve = evsink_reserve;
 	out->commit = evsink_commit;
 	out->ctx = k;
+}
+
+ssize_t
+evsink_read(struct evbuffer *in, int fd, size_t want)
+{
+	struct evbuffer_iovec vec[2];
+	struct iovec iov[2];
+	ssize_t n;
+	size_t left;
+	int e, i, nvec;
+
+	/*
+	 * A bufferevent keeps the end of its input frozen so that only it
+	 * adds there; thaw it for this read, as its read callback does.
+	 */
+	evbuffer_unfreeze(in, 0);
+	if ((nvec = evbuffer_reserve_space(in, (ev_ssize_t)want, vec,
+	    2)) <= 0) {
+		evbuffer_freeze(in, 0);
+		errno = ENOMEM;
+		return (-1);
+	}
+	for (i = 0; i < nvec; i++) {
+		iov[i].iov_base = vec[i].iov_base;
+		iov[i].iov_len = vec[i].iov_len;
+	}
+	do {
+		n = readv(fd, iov, nvec);
+	} while (n == -1 && errno == EINTR);
+	e = errno;
+	left = n > 0 ? (size_t)n : 0;
+	for (i = 0; i < nvec; i++) {
+		if (vec[i].iov_len > left)
+			vec[i].iov_len = left;
+		left -= vec[i].iov_len;
+	}
+	(void)evbuffer_commit_space(in, vec, nvec);
+	evbuffer_freeze(in, 0);
+	errno = e;
+	return (n);
 }

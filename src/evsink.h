@@ -1,10 +1,13 @@
 /*
- * evsink.h: a proto_out sink over a libevent evbuffer, so that proto
- * encrypts frames in place in the evbuffer's own memory (no copy).  Shared
- * by the daemon's sessions and the benchmark's connections.
+ * evsink.h: proto over libevent evbuffers.  Output: a proto_out sink, so
+ * that proto encrypts frames in place in the evbuffer's own memory (no
+ * copy).  Input: a bounded read straight into a bufferevent's input.
+ * Shared by the daemon's sessions and the benchmark's connections.
  */
 #ifndef SECMSG_EVSINK_H
 #define SECMSG_EVSINK_H
+
+#include <sys/types.h>
 
 #include <event2/buffer.h>
 
@@ -21,5 +24,16 @@ struct evsink {
  */
 void	evsink_init(struct evsink *k, struct evbuffer *buf,
 	    struct proto_out *out);
+
+/*
+ * evsink_read(in, fd, want): read up to want bytes from socket fd into in,
+ * the input buffer of a bufferevent, in one readv().  Returns the count
+ * read, 0 at EOF, or -1 with errno set (EAGAIN: nothing there yet).
+ *
+ * Why: libevent 2.1 reads at most 4 KiB per readable event, after a
+ * FIONREAD ioctl, so a 16 KiB frame takes four loop turns.  A caller that
+ * has seen a frame's length knows how many bytes it still lacks.
+ */
+ssize_t	evsink_read(struct evbuffer *in, int fd, size_t want);
 
 #endif /* !SECMSG_EVSINK_H */

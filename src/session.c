@@ -27,7 +27,6 @@
  */
 #include <sys/types.h>
 #include <sys/socket.h>
-#include <sys/uio.h>
 #include <sys/un.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -823,49 +822,20 @@ session_frame(struct session *s, uint8_t *frame, size_t len)
 }
 
 /*
- * Read up to want bytes from s's socket into its input, in one readv.
- * Returns 0 (some or nothing read), or -1 when s was closed (socket error).
- * EOF is left to the bufferevent, whose next read sees it again.
+ * Read up to want more bytes into s's input.  Returns 0 (some or nothing
+ * read), or -1 when s was closed (socket error).  EOF is left to the
+ * bufferevent, whose next read sees it again.
  */
 static int
 session_top_up(struct session *s, size_t want)
 {
-	struct evbuffer_iovec vec[2];
-	struct iovec iov[2];
-	ssize_t n;
-	size_t left;
-	int e, i, nvec;
-
-	/* The bufferevent keeps the end of its input frozen so that only
-	 * it adds there; thaw it for our read, as its read callback does. */
-	evbuffer_unfreeze(s->in, 0);
-	nvec = evbuffer_reserve_space(s->in, (ev_ssize_t)want, vec, 2);
-	if (nvec <= 0) {
-		evbuffer_freeze(s->in, 0);
-		return (0);	/* out of memory: the bufferevent reads on */
-	}
-	for (i = 0; i < nvec; i++) {
-		iov[i].iov_base = vec[i].iov_base;
-		iov[i].iov_len = vec[i].iov_len;
-	}
-	do {
-		n = readv(s->fd, iov, nvec);
-	} while (n == -1 && errno == EINTR);
-	e = errno;
-	left = n > 0 ? (size_t)n : 0;
-	for (i = 0; i < nvec; i++) {
-		if (vec[i].iov_len > left)
-			vec[i].iov_len = left;
-		left -= vec[i].iov_len;
-	}
-	(void)evbuffer_commit_space(s->in, vec, nvec);
-	evbuffer_freeze(s->in, 0);
-	if (n == -1 && e != EAGAIN && e != EWOULDBLOCK) {
-		s->detail = evutil_socket_error_to_string(e);
+	if (evsink_read(s->in, s->fd, want) == -1 && errno != EAGAIN &&
+	    errno != EWOULDBLOCK && errno != ENOMEM) {
+		s->detail = evutil_socket_error_to_string(errno);
 		session_close(s, SESSION_R_IO);
 		return (-1);
 	}
-	return (0);
+	return (0);	/* out of memory: the bufferevent reads on */
 }
 
 /* Handle every whole frame in s's input (s may be closed on return). */
