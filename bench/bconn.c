@@ -272,25 +272,28 @@ bconn_frame(struct bconn *c, uint8_t *frame, size_t len)
 	return (c->ops->on_msg(c, &m));
 }
 
-/* --raw: every BENCH_PAYLOAD bytes echoed are the reply to one request. */
+/*
+ * --raw: every request's worth of bytes echoed is the reply to one request:
+ * BENCH_PAYLOAD bytes, or -m bytes for bulk (one chunk).
+ */
 static void
 bconn_read_raw(struct bconn *c, struct evbuffer *in)
 {
+	size_t unit = c->w->o->wl == WL_BULK ? c->w->o->size : BENCH_PAYLOAD;
 	struct msg m;
 
-	while (c->state == BCONN_OPEN &&
-	    evbuffer_get_length(in) >= BENCH_PAYLOAD) {
+	while (c->state == BCONN_OPEN && evbuffer_get_length(in) >= unit) {
 		memset(&m, 0, sizeof(m));
 		m.type = MSG_OK;
 		m.id = c->nextid;
-		m.bodylen = BENCH_PAYLOAD;
-		if ((m.body = evbuffer_pullup(in, BENCH_PAYLOAD)) == NULL) {
+		m.bodylen = unit;
+		if ((m.body = evbuffer_pullup(in, (ev_ssize_t)unit)) == NULL) {
 			bconn_fail(c, "out of memory");
 			return;
 		}
 		if (c->ops->on_msg(c, &m) == -1)
 			return;
-		evbuffer_drain(in, BENCH_PAYLOAD);
+		evbuffer_drain(in, unit);
 	}
 }
 
@@ -399,6 +402,9 @@ echo_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 		return;
 	}
 	bufferevent_setcb(bev, echo_read_cb, NULL, echo_event_cb, NULL);
+	/* As the tool's side: bulk echoes in large gulps. */
+	bufferevent_set_max_single_read(bev, BCONN_IO_CHUNK);
+	bufferevent_set_max_single_write(bev, BCONN_IO_CHUNK);
 	bufferevent_enable(bev, EV_READ);
 }
 

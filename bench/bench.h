@@ -80,8 +80,9 @@ struct bench_opts {
 	pid_t			 daemon_pid;	/* 0: unknown */
 	/*
 	 * --raw: plain TCP, no secmsg protocol: a "request" is its bytes and
-	 * its reply is as many bytes echoed.  For measuring stunnel, spiped
-	 * or a bare echo service with the same tool (README.md).
+	 * its reply is as many bytes echoed (64, or a -m chunk for bulk).
+	 * For measuring stunnel, spiped or a bare echo service with the same
+	 * tool (README.md).
 	 */
 	bool			 raw;
 	int			 verbose;

@@ -144,7 +144,8 @@ usage(int status)
 "             --daemon-pid, the daemon's RSS growth per connection\n"
 "Without -k, fresh client keys are generated: the daemon must have\n"
 "client_auth = \"any\".  -k DIR loads DIR/0.key, DIR/1.key, ...\n"
-"--raw: plain TCP echo of 64-byte requests (stunnel, spiped; README.md)\n");
+"--raw: plain TCP echo of 64-byte requests, or of -m chunks for bulk\n"
+"       (stunnel, spiped; README.md)\n");
 	exit(status);
 }
 
@@ -466,8 +467,8 @@ row_init(struct row *r, const struct bench_opts *o)
 
 	memset(r, 0, sizeof(*r));
 	r->workload = wl[o->wl];
-	r->variant = o->wl == WL_RELAY || o->wl == WL_BULK ?
-	    mode[o->mode] : o->raw ? "raw" : "-";
+	r->variant = o->raw ? "raw" : o->wl == WL_RELAY || o->wl == WL_BULK ?
+	    mode[o->mode] : "-";
 	r->threads = o->threads;
 	r->conc = o->conc;
 	r->fanout = 1;
@@ -894,10 +895,9 @@ main(int argc, char **argv)
 		o.wl = WL_IDLE;
 	else
 		usage(2);
-	if (o.raw && o.wl != WL_HANDSHAKE && o.wl != WL_PING &&
-	    o.wl != WL_IDLE) {
-		fprintf(stderr, "secmsg-bench: --raw: handshake, ping and idle "
-		    "only\n");
+	if (o.raw && o.wl == WL_RELAY) {
+		fprintf(stderr, "secmsg-bench: --raw: handshake, ping, bulk "
+		    "and idle only\n");
 		return (2);
 	}
 	if (nconc == 0) {

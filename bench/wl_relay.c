@@ -3,7 +3,8 @@
  *
  * Each thread runs one group of its own: P publishers and S subscribers of
  * a channel of its own (publish), or P senders each SENDing to a receiver
- * of its own (direct), or one connection SENDing to itself (self: bulk).
+ * of its own (direct), or one connection SENDing to itself (self: bulk;
+ * with --raw, one connection streaming chunks to an echo service).
  * A message body starts with the sender's index (4 bytes) and a sequence
  * number (8 bytes); every receiver checks that each sender's numbers arrive
  * in order with no gap and no repeat, and at the end that it received
@@ -266,11 +267,20 @@ sub_msg(struct bconn *c, const struct msg *m)
 	return (0);
 }
 
-/* Bulk: the one connection gets both its replies and its messages. */
+/*
+ * Bulk: the one connection gets both its replies and its messages.  With
+ * --raw, the echo of a chunk is both: its confirmation and its delivery,
+ * checked (sender, sequence number, size) like any other.
+ */
 static int
 self_msg(struct bconn *c, const struct msg *m)
 {
-	if (m->type == MSG_DELIVER)
+	struct relay *r = c->w->wl;
+
+	if (c->w->o->raw) {
+		r->oks[0]++;
+		relay_deliver(c->w, 0, m);
+	} else if (m->type == MSG_DELIVER)
 		relay_deliver(c->w, 0, m);
 	else
 		relay_reply(c->w, 0, m);

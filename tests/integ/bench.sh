@@ -11,7 +11,7 @@ BENCH="$top_builddir/bench/secmsg-bench"
 [ -x "$BENCH" ] || skip_all "bench/secmsg-bench not built"
 [ -x "$PY" ] || skip_all "no python3 to parse the output"
 
-plan 13
+plan 15
 
 # Fresh client keys (client_auth any); the per-address handshake rate
 # would refuse a handshake loop from one address, so it is off.
@@ -78,6 +78,33 @@ assert r["daemon_rss_per_conn"] is not None, r
 EOF
 }
 ok "idle holds 40 connections, reads the daemon's RSS" idle_ok
+
+# --raw bulk (bench/compare): 64-byte and 16 KiB chunks streamed through
+# the tool's own echo server, each echoed back once, in order.
+raw_bulk() {
+	tries=0
+	while [ $tries -lt 5 ]; do
+		EPORT=$(random_port)
+		: > "$T/echo.log"
+		timeout 60 "$BENCH" --echo-server "127.0.0.1:$EPORT" \
+		    2>> "$T/echo.log" &
+		EPID=$!
+		PIDS="$PIDS $EPID"
+		i=0
+		while [ $i -lt 50 ] && ! grep -q ready "$T/echo.log" &&
+		    kill -0 "$EPID" 2>/dev/null; do
+			sleep 0.1
+			i=$((i + 1))
+		done
+		grep -q ready "$T/echo.log" && break
+		tries=$((tries + 1))
+	done
+	timeout 60 "$BENCH" -s "127.0.0.1:$EPORT" --raw -d 0.3 -j 2 \
+	    -m 64,16K --csv bulk > "$T/rawbulk.csv" 2> "$T/rawbulk.csv.err" &&
+	    [ "$(grep -c '^bulk,raw,' "$T/rawbulk.csv")" -eq 2 ]
+}
+ok "raw bulk through an echo server, exact" raw_bulk
+ok "raw bulk csv parses" csv_ok rawbulk.csv 2
 
 # A wrong pinned key fails every connection: exit 1, not exact.
 wrong_key() {
