@@ -37,6 +37,8 @@
 #define BCONN_MAX_MESSAGE	(16U * 1024 * 1024 + 4096)
 /* Read and write in large gulps: fewer system calls per message. */
 #define BCONN_IO_CHUNK		(256 * 1024)
+/* Read past an incomplete frame's end by this much, for the next ones. */
+#define BCONN_TOPUP_SLACK	16384
 
 static void	bconn_read_cb(struct bufferevent *, void *);
 static void	bconn_event_cb(struct bufferevent *, short, void *);
@@ -305,6 +307,7 @@ bconn_read_cb(struct bufferevent *bev, void *arg)
 	struct evbuffer *in = bufferevent_get_input(bev);
 	uint8_t hdr[FRAME_HDRLEN], *p;
 	size_t avail, len;
+	bool topped = false;
 
 	if (c->w->o->raw) {
 		bconn_read_raw(c, in);
@@ -319,8 +322,20 @@ bconn_read_cb(struct bufferevent *bev, void *arg)
 			bconn_fail(c, "bad frame from the server");
 			return;
 		}
-		if (avail < FRAME_HDRLEN + len)
-			return;
+		if (avail < FRAME_HDRLEN + len) {
+			/*
+			 * As the daemon does: read the rest of the frame now
+			 * (libevent reads 4 KiB per event), once per call;
+			 * EOF and errors come with the bufferevent's next
+			 * read.
+			 */
+			if (topped)
+				return;
+			topped = true;
+			(void)evsink_read(in, bufferevent_getfd(bev),
+			    FRAME_HDRLEN + len - avail + BCONN_TOPUP_SLACK);
+			continue;
+		}
 		if ((p = evbuffer_pullup(in, (ev_ssize_t)(FRAME_HDRLEN +
 		    len))) == NULL) {
 			bconn_fail(c, "out of memory");
