@@ -13,6 +13,7 @@
 #define SECMSG_BENCH_H
 
 #include <sys/types.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 
 #include <pthread.h>
@@ -115,6 +116,11 @@ struct worker {
 	uint64_t		 t_start, t_end; /* monotonic ns */
 	uint64_t		 scratch_len;
 	uint8_t			*scratch;	/* message body, preallocated */
+
+	/* Connections with output to write at the end of this loop turn. */
+	TAILQ_HEAD(, bconn)	 dirty;
+	struct event		*flush_ev;
+	bool			 flush_pending;
 };
 
 /* Connection states. */
@@ -140,7 +146,9 @@ struct bconn_ops {
 struct bconn {
 	struct worker		*w;
 	const struct bconn_ops	*ops;
-	struct bufferevent	*bev;
+	struct bufferevent	*bev;		/* connects; writes after a
+						   short write */
+	struct event		*rev;		/* reads: ours, no FIONREAD */
 	struct proto		*p;
 	const struct keys_keypair *kp;
 	enum bconn_state	 state;
@@ -149,7 +157,24 @@ struct bconn {
 	size_t			 idx;		/* the workload's index */
 	void			*arg;		/* the workload's */
 	char			 name[MSG_NAME_MAX + 1]; /* from WELCOME */
+	bool			 dirty;		/* on w->dirty */
+	bool			 writing;	/* the bufferevent writes (after
+						   a short write) */
+	TAILQ_ENTRY(bconn)	 dirty_link;
 };
+
+/*
+ * bconn_worker_init(w): set up w's output flushing (w->base must exist).
+ * Returns 0, or -1 when out of memory.  bconn_worker_free(w) undoes it,
+ * after every connection of w is freed.
+ *
+ * Like the daemon (session.c), the tool writes each connection's output
+ * itself, once per loop turn, and lets the bufferevent write only after a
+ * short write: left to itself, the bufferevent adds and deletes its write
+ * event around every request, two epoll_ctl calls per round trip.
+ */
+int	bconn_worker_init(struct worker *w);
+void	bconn_worker_free(struct worker *w);
 
 /* bench_now_ns(): monotonic nanoseconds. */
 uint64_t bench_now_ns(void);

@@ -529,7 +529,7 @@ run_row(const struct bench_opts *o, struct row *r)
 		    NULL ||
 		    (ws[i].scratch = calloc(1, ws[i].scratch_len)) == NULL ||
 		    (ws[i].timer = evtimer_new(ws[i].base, worker_timer_cb,
-		    &ws[i])) == NULL) {
+		    &ws[i])) == NULL || bconn_worker_init(&ws[i]) == -1) {
 			fprintf(stderr, "secmsg-bench: out of memory\n");
 			exit(1);
 		}
@@ -623,6 +623,7 @@ run_row(const struct bench_opts *o, struct row *r)
 	for (i = 0; i < n; i++) {
 		pthread_join(ws[i].thr, NULL);
 		R.wl->teardown(&ws[i]);
+		bconn_worker_free(&ws[i]);
 		event_free(ws[i].timer);
 		event_base_free(ws[i].base);
 		free(ws[i].scratch);
