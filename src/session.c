@@ -302,6 +302,7 @@ void
 session_handshake_done(struct hs_job *job, void *arg)
 {
 	struct session *s = job->owner;
+	int rc;
 
 	(void)arg;
 	if (job->result != HS_OK) {
@@ -339,11 +340,16 @@ session_handshake_done(struct hs_job *job, void *arg)
 		session_close(s, SESSION_R_NOMEM);
 		return;
 	}
-	/* Handshake bytes not yet sent go first; frames after message 3
-	 * (a pipelining client) wait in the input for after the policy. */
-	if ((job->outlen > 0 && evbuffer_add(s->out, job->out,
-	    job->outlen) == -1) || (job->inlen > 0 && evbuffer_add(s->in,
-	    job->in, job->inlen) == -1)) {
+	/*
+	 * Handshake bytes not yet sent go first; frames after message 3
+	 * (a pipelining client) wait in the input for after the policy.
+	 * The bufferevent keeps the end of its input frozen: thaw it.
+	 */
+	evbuffer_unfreeze(s->in, 0);
+	rc = job->inlen > 0 ? evbuffer_add(s->in, job->in, job->inlen) : 0;
+	evbuffer_freeze(s->in, 0);
+	if (rc == -1 || (job->outlen > 0 && evbuffer_add(s->out, job->out,
+	    job->outlen) == -1)) {
 		session_close(s, SESSION_R_NOMEM);
 		return;
 	}

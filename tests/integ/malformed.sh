@@ -72,6 +72,12 @@ ok "dribble: a frame sent in four pieces is answered" \
     has dribble.out "reply ok 7 same-data"
 ok "dribble: and the connection stays open" has dribble.out open
 
+# A request pipelined right behind handshake message 3 (one write) waits
+# for the key policy and is then answered.
+ATTACK_WAIT=1 swarm attack "$PORT" pipeline "$T/alice.key" > "$T/pipeline.out" 2>&1
+ok "pipeline: WELCOME, then the early PING's reply" \
+    sh -c "sed -n 2p '$T/pipeline.out' | grep -q '^got welcome' && sed -n 3p '$T/pipeline.out' | grep -qx 'got ok 9 early'"
+
 cl unknown.out alice ping unknown
 ok "unknown request type: GOODBYE unknown-request, then closed" \
     sh -c "grep -qx 'goodbye 2 unknown-request' '$T/unknown.out' && grep -qx eof '$T/unknown.out'"

@@ -577,7 +577,7 @@ def run_attack(port, kind, keyfile=None):
         time.sleep(0.2)
         s.shutdown(socket.SHUT_WR)
     elif kind in ("flip-msg1", "flip-msg3", "flip-transport", "replay",
-                  "record-type", "toobig", "dribble"):
+                  "record-type", "toobig", "dribble", "pipeline"):
         hs = sn.Channel(s, True, kp)
         h = hs.hs
         buf = bytearray()
@@ -594,6 +594,22 @@ def run_attack(port, kind, keyfile=None):
             if kind == "flip-msg3":
                 buf[40] ^= 0x01         # inside the encrypted static key
                 s.sendall(sn.frame(buf))
+            elif kind == "pipeline":
+                # Not an attack: a PING right behind message 3, in the
+                # same write, before the WELCOME came back.
+                ping = cs[0].encrypt_with_ad(
+                    b"", bytes([sn.REC_FINAL]) + sn.ping(9, b"early"))
+                s.sendall(sn.frame(buf) + sn.frame(ping))
+                hs.tx, hs.rx = cs
+                hs.peer = sn.decode_hello(bytes(payload))
+                hs.hs = None
+                hs.tx_limit, hs.tx_secs, hs.tx_count = 0, 0, 0
+                hs.tx_born, hs.rx_count = None, 0
+                hs.rekeys_sent = hs.rekeys_received = 0
+                for _ in range(2):
+                    m = sn.parse_message(hs.recv())
+                    out("got", m["type"], m.get("id", "-"),
+                        m.get("data", b"").decode("ascii", "replace"))
             else:
                 s.sendall(sn.frame(buf))
                 hs.tx, hs.rx = cs
