@@ -37,10 +37,8 @@
 #define BCONN_MAX_MESSAGE	(16U * 1024 * 1024 + 4096)
 /* Read and write in large gulps: fewer system calls per message. */
 #define BCONN_IO_CHUNK		(256 * 1024)
-/* One read when the socket is readable (frames past it: topped up). */
+/* One read when the socket is readable (a frame past it: topped up). */
 #define BCONN_READ_SIZE		16384
-/* Read past an incomplete frame's end by this much, for the next ones. */
-#define BCONN_TOPUP_SLACK	16384
 
 static void	bconn_read_frames(struct bconn *);
 static void	bconn_readable_cb(evutil_socket_t, short, void *);
@@ -354,7 +352,7 @@ bconn_read_frames(struct bconn *c)
 				return;
 			topped = true;
 			(void)evsink_read(in, bufferevent_getfd(c->bev),
-			    FRAME_HDRLEN + len - avail + BCONN_TOPUP_SLACK);
+			    FRAME_HDRLEN + len - avail);
 			continue;
 		}
 		if ((p = evbuffer_pullup(in, (ev_ssize_t)(FRAME_HDRLEN +
