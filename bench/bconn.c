@@ -352,7 +352,7 @@ bconn_read_frames(struct bconn *c)
 				return;
 			topped = true;
 			(void)evsink_read(in, bufferevent_getfd(c->bev),
-			    FRAME_HDRLEN + len - avail);
+			    2 * (FRAME_HDRLEN + len) - avail);
 			continue;
 		}
 		if ((p = evbuffer_pullup(in, (ev_ssize_t)(FRAME_HDRLEN +

@@ -876,11 +876,12 @@ session_read_frames(struct session *s)
 				break;
 			topped = true;
 			/*
-			 * Exactly what the frame lacks: reading on past its
-			 * end (16 KiB more) cost 10-15% of relay throughput,
-			 * frames straddling buffer chains being copied.
+			 * What the frame lacks, and room for one more of its
+			 * size: a fixed 16 KiB more cost 10-15% of the relay
+			 * of small messages, none at all 9% of bulk.
 			 */
-			if (session_top_up(s, FRAME_HDRLEN + len - avail) == -1)
+			if (session_top_up(s, 2 * (FRAME_HDRLEN + len) -
+			    avail) == -1)
 				return;
 			continue;
 		}
