@@ -389,18 +389,12 @@ static void
 bconn_flush(struct bconn *c)
 {
 	struct evbuffer *out = bufferevent_get_output(c->bev);
-	int n, e;
 
 	if (c->state == BCONN_DEAD || c->writing ||
 	    evbuffer_get_length(out) == 0)
 		return;
-	/* The bufferevent keeps the front frozen: thaw it, as it does. */
-	evbuffer_unfreeze(out, 1);
-	n = evbuffer_write(out, bufferevent_getfd(c->bev));
-	e = errno;
-	evbuffer_freeze(out, 1);
-	if (n == -1 && e != EAGAIN && e != EWOULDBLOCK && e != EINTR) {
-		bconn_fail(c, evutil_socket_error_to_string(e));
+	if (evsink_write(out, bufferevent_getfd(c->bev)) == -1) {
+		bconn_fail(c, evutil_socket_error_to_string(errno));
 		return;
 	}
 	if (evbuffer_get_length(out) > 0 &&
@@ -521,17 +515,12 @@ static void
 echo_read_cb(struct bufferevent *bev, void *arg)
 {
 	struct evbuffer *out = bufferevent_get_output(bev);
-	int n, e;
 
 	(void)arg;
 	evbuffer_add_buffer(out, bufferevent_get_input(bev));
 	if ((bufferevent_get_enabled(bev) & EV_WRITE) != 0)
 		return;		/* a short write is being finished */
-	evbuffer_unfreeze(out, 1);
-	n = evbuffer_write(out, bufferevent_getfd(bev));
-	e = errno;
-	evbuffer_freeze(out, 1);
-	if (n == -1 && e != EAGAIN && e != EWOULDBLOCK && e != EINTR) {
+	if (evsink_write(out, bufferevent_getfd(bev)) == -1) {
 		bufferevent_free(bev);
 		return;
 	}

@@ -83,3 +83,22 @@ evsink_read(struct evbuffer *in, int fd, size_t want)
 	errno = e;
 	return (n);
 }
+
+int
+evsink_write(struct evbuffer *out, int fd)
+{
+	int e, n;
+
+	/*
+	 * A bufferevent keeps the front of its output frozen so that only
+	 * it drains it; thaw it for this write, as its write callback does.
+	 */
+	evbuffer_unfreeze(out, 1);
+	n = evbuffer_write(out, fd);
+	e = errno;
+	evbuffer_freeze(out, 1);
+	if (n == -1 && (e == EAGAIN || e == EWOULDBLOCK || e == EINTR))
+		return (0);
+	errno = e;
+	return (n);
+}

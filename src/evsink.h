@@ -36,4 +36,12 @@ void	evsink_init(struct evsink *k, struct evbuffer *buf,
  */
 ssize_t	evsink_read(struct evbuffer *in, int fd, size_t want);
 
+/*
+ * evsink_write(out, fd): write what out, the output buffer of a
+ * bufferevent whose own writing is off, holds to socket fd, in one
+ * writev().  Returns the count written (0 when the socket takes nothing
+ * now), or -1 on an error, errno set.
+ */
+int	evsink_write(struct evbuffer *out, int fd);
+
 #endif /* !SECMSG_EVSINK_H */

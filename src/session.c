@@ -429,28 +429,15 @@ session_output_drained(struct session *s)
 static void
 session_flush(struct session *s)
 {
-	int n, e;
-
 	/* While the bufferevent writes (after a short write), let it. */
 	if (s->bev == NULL || s->writing || s->pending_reason >= 0 ||
 	    evbuffer_get_length(s->out) == 0)
 		return;
-	/*
-	 * A bufferevent keeps the front of its output frozen so that only
-	 * it drains it; thaw it for our write, as its own write callback
-	 * does.
-	 */
-	evbuffer_unfreeze(s->out, 1);
-	n = evbuffer_write(s->out, s->fd);
-	evbuffer_freeze(s->out, 1);
-	if (n == -1) {
-		e = errno;
-		if (e != EAGAIN && e != EWOULDBLOCK && e != EINTR) {
-			s->detail = evutil_socket_error_to_string(e);
-			session_close_later(s, s->state == SESSION_CLOSING ?
-			    s->close_reason : SESSION_R_IO);
-			return;
-		}
+	if (evsink_write(s->out, s->fd) == -1) {
+		s->detail = evutil_socket_error_to_string(errno);
+		session_close_later(s, s->state == SESSION_CLOSING ?
+		    s->close_reason : SESSION_R_IO);
+		return;
 	}
 	if (evbuffer_get_length(s->out) > 0) {
 		if (bufferevent_enable(s->bev, EV_WRITE) == 0)

@@ -558,6 +558,17 @@ def run_relay(port, d, maxsize):
 
 
 # ------------------------------------------------------------ attacks
+def established(hs, cs, payload):
+    """Channel hs, driven by hand through message 3, goes over to transport
+    with cs (from Split()); payload is message 2's (the server's hello)."""
+    hs.tx, hs.rx = cs
+    hs.peer = sn.decode_hello(bytes(payload))
+    hs.hs = None
+    hs.tx_limit, hs.tx_secs, hs.tx_count = 0, 0, 0
+    hs.tx_born, hs.rx_count = None, 0
+    hs.rekeys_sent = hs.rekeys_received = 0
+
+
 def run_attack(port, kind, keyfile=None):
     """One malformed connection.  Prints "lport N" and then "closed" if the
     server closed it (within 5 s) or "open"; some kinds print more."""
@@ -600,24 +611,14 @@ def run_attack(port, kind, keyfile=None):
                 ping = cs[0].encrypt_with_ad(
                     b"", bytes([sn.REC_FINAL]) + sn.ping(9, b"early"))
                 s.sendall(sn.frame(buf) + sn.frame(ping))
-                hs.tx, hs.rx = cs
-                hs.peer = sn.decode_hello(bytes(payload))
-                hs.hs = None
-                hs.tx_limit, hs.tx_secs, hs.tx_count = 0, 0, 0
-                hs.tx_born, hs.rx_count = None, 0
-                hs.rekeys_sent = hs.rekeys_received = 0
+                established(hs, cs, payload)
                 for _ in range(2):
                     m = sn.parse_message(hs.recv())
                     out("got", m["type"], m.get("id", "-"),
                         m.get("data", b"").decode("ascii", "replace"))
             else:
                 s.sendall(sn.frame(buf))
-                hs.tx, hs.rx = cs
-                hs.peer = sn.decode_hello(bytes(payload))
-                hs.hs = None
-                hs.tx_limit, hs.tx_secs, hs.tx_count = 0, 0, 0
-                hs.tx_born, hs.rx_count = None, 0
-                hs.rekeys_sent = hs.rekeys_received = 0
+                established(hs, cs, payload)
                 first = sn.parse_message(hs.recv())
                 out("first", first["type"])
                 if kind in ("flip-transport", "replay"):
