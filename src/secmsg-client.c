@@ -1,11 +1,11 @@
 /*
  * secmsg-client.c: the command-line client of secmsgd.
  *
- * A thin shell over clientconn (connection, handshake, requests) and
- * knownhosts (server key pinning): option parsing, a table of subcommands
- * that also generates the usage text (as wireguard-tools' wg.c does), and
- * output in three forms: text for people, --json (one object per line) and
- * --raw (message bodies byte for byte).
+ * A thin shell over clientconn (connection, handshake, requests),
+ * knownhosts (server key pinning) and clientout (output in three forms:
+ * text for people, --json, --raw): option parsing and a table of
+ * subcommands that also generates the usage text (as wireguard-tools' wg.c
+ * does).
  *
  * Exit statuses (secmsg-client(1), EXIT STATUS; scripts rely on them):
  *
@@ -40,6 +40,7 @@
 
 #include "clientconf.h"
 #include "clientconn.h"
+#include "clientout.h"
 #include "keys.h"
 #include "knownhosts.h"
 #include "msg.h"
@@ -181,175 +182,6 @@ usage(FILE *f)
 
 /* ------------------------------------------------------------ output */
 
-/* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid. */
-static size_t
-utf8_len(const uint8_t *s, size_t n)
-{
-	uint32_t	cp;
-	size_t		len, i;
-
-	if (s[0] < 0x80)
-		return (1);
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		len = 2, cp = s[0] & 0x1f;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		len = 3, cp = s[0] & 0x0f;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		len = 4, cp = s[0] & 0x07;
-	else
-		return (0);
-	if (n < len)
-		return (0);
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return (0);
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	/* Overlong forms, surrogates, beyond U+10FFFF. */
-	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-		return (0);
-	return (len);
-}
-
-/* s is entirely valid UTF-8. */
-static bool
-utf8_valid(const uint8_t *s, size_t n)
-{
-	size_t	l;
-
-	while (n > 0) {
-		if ((l = utf8_len(s, n)) == 0)
-			return (false);
-		s += l;
-		n -= l;
-	}
-	return (true);
-}
-
-/* Write s (valid UTF-8) as a JSON string. */
-static void
-json_str(const void *v, size_t n)
-{
-	const uint8_t	*s = v;
-	size_t		 i;
-
-	putchar('"');
-	for (i = 0; i < n; i++) {
-		switch (s[i]) {
-		case '"':
-			fputs("\\\"", stdout);
-			break;
-		case '\\':
-			fputs("\\\\", stdout);
-			break;
-		case '\n':
-			fputs("\\n", stdout);
-			break;
-		case '\r':
-			fputs("\\r", stdout);
-			break;
-		case '\t':
-			fputs("\\t", stdout);
-			break;
-		default:
-			if (s[i] < 0x20 || s[i] == 0x7f)
-				printf("\\u%04x", s[i]);
-			else
-				putchar(s[i]);
-		}
-	}
-	putchar('"');
-}
-
-/* Write "body" (a JSON string) or, when not UTF-8, "body_b64". */
-static void
-json_body(const uint8_t *body, size_t len)
-{
-	char	*b64;
-	size_t	 b64len;
-
-	if (utf8_valid(body, len)) {
-		fputs("\"body\":", stdout);
-		json_str(body, len);
-		return;
-	}
-	b64len = sodium_base64_encoded_len(len,
-	    sodium_base64_VARIANT_ORIGINAL);
-	if ((b64 = malloc(b64len)) == NULL) {
-		fputs("\"body_b64\":null", stdout);
-		return;
-	}
-	sodium_bin2base64(b64, b64len, body, len,
-	    sodium_base64_VARIANT_ORIGINAL);
-	printf("\"body_b64\":\"%s\"", b64);
-	free(b64);
-}
-
-/*
- * Write a message body for a terminal: printable text and valid UTF-8
- * as is, anything that could drive the terminal (C0/C1 controls, escape,
- * invalid bytes) as \xNN.  One trailing newline is dropped.
- */
-static void
-text_body(const uint8_t *s, size_t n)
-{
-	size_t	l, i;
-
-	if (n > 0 && s[n - 1] == '\n')
-		n--;
-	for (i = 0; i < n; i += l) {
-		l = utf8_len(s + i, n - i);
-		if (l == 1 && (s[i] >= 0x20 || s[i] == '\n' || s[i] == '\t') &&
-		    s[i] != 0x7f)
-			putchar(s[i]);
-		else if (l == 2 && s[i] == 0xc2 && s[i + 1] < 0xa0) {
-			printf("\\x%02x\\x%02x", s[i], s[i + 1]);
-		} else if (l > 1)
-			fwrite(s + i, 1, l, stdout);
-		else {
-			printf("\\x%02x", s[i]);
-			l = 1;
-		}
-	}
-}
-
-/* Print one delivery in the chosen format. */
-static void
-print_deliver(struct client *c, const struct msg *m)
-{
-	struct tm	tm;
-	time_t		t;
-	char		tbuf[32];
-
-	if (c->raw) {
-		fwrite(m->body, 1, m->bodylen, stdout);
-	} else if (c->json) {
-		fputs("{\"type\":\"deliver\",\"from\":", stdout);
-		json_str(m->name, m->namelen);
-		fputs(",\"channel\":", stdout);
-		if (m->chanlen > 0)
-			json_str(m->channel, m->chanlen);
-		else
-			fputs("null", stdout);
-		printf(",\"ts\":%llu,", (unsigned long long)m->timestamp);
-		json_body(m->body, m->bodylen);
-		fputs("}\n", stdout);
-	} else {
-		t = (time_t)(m->timestamp / 1000);
-		if (localtime_r(&t, &tm) == NULL ||
-		    strftime(tbuf, sizeof(tbuf), "%H:%M:%S", &tm) == 0)
-			snprintf(tbuf, sizeof(tbuf), "??:??:??");
-		printf("[%s] ", tbuf);
-		if (m->chanlen > 0)
-			printf("#%.*s ", (int)m->chanlen, m->channel);
-		printf("%.*s: ", (int)m->namelen, m->name);
-		text_body(m->body, m->bodylen);
-		putchar('\n');
-	}
-	fflush(stdout);
-}
-
 /* Callback for messages pushed while waiting: show deliveries. */
 static void
 on_message(const struct msg *m, void *arg)
@@ -361,37 +193,11 @@ on_message(const struct msg *m, void *arg)
 		return;
 	if (c->count > 0 && c->received >= c->count)
 		return;		/* subscribe -n: already have enough */
-	print_deliver(c, m);
+	clientout_deliver(stdout, c->raw ? CLIENTOUT_RAW : c->json ?
+	    CLIENTOUT_JSON : CLIENTOUT_TEXT, m);
 	c->received++;
 	if (c->count > 0 && c->received >= c->count)
 		c->done = true;
-}
-
-/* Print a request's outcome in JSON (the ok and error objects). */
-static void
-json_reply(const char *request, const char *target, enum clientconn_err e,
-    const struct msg *r, const char *err)
-{
-	printf("{\"type\":\"%s\",\"request\":\"%s\"",
-	    e == CLIENTCONN_OK ? "ok" : "error", request);
-	if (target != NULL) {
-		fputs(",\"target\":", stdout);
-		json_str(target, strlen(target));
-	}
-	if (e == CLIENTCONN_ERR_REQUEST) {
-		printf(",\"id\":%lu,\"code\":%u,\"code_name\":\"%s\"",
-		    (unsigned long)r->id, r->code, msg_code_name(r->code));
-		if (utf8_valid(r->body, r->bodylen)) {
-			fputs(",\"text\":", stdout);
-			json_str(r->body, r->bodylen);
-		}
-	} else if (e != CLIENTCONN_OK) {
-		fputs(",\"text\":", stdout);
-		json_str(err, strlen(err));
-	} else if (r != NULL)
-		printf(",\"id\":%lu", (unsigned long)r->id);
-	fputs("}\n", stdout);
-	fflush(stdout);
 }
 
 /* ------------------------------------------------------------ helpers */
@@ -725,7 +531,7 @@ cmd_keygen(struct client *c, int argc, char **argv)
 		user = "NAME";
 	if (c->json) {
 		printf("{\"type\":\"keygen\",\"file\":");
-		json_str(path, strlen(path));
+		clientout_json_str(stdout, path, strlen(path));
 		printf(",\"public_key\":\"%s\",\"fingerprint\":\"%s\"}\n",
 		    b64, fp);
 	} else if (c->verbose < 0)
@@ -875,7 +681,8 @@ cmd_who(struct client *c, int argc, char **argv)
 	    c, &rep, err, sizeof(err));
 	if (e != CLIENTCONN_OK) {
 		if (c->json)
-			json_reply("who", NULL, e, &rep, err);
+			clientout_json_reply(stdout, "who", NULL, e, &rep,
+			    err);
 		warnx_("who: %s", err);
 		return (exit_status(e));
 	}
@@ -896,7 +703,7 @@ cmd_who(struct client *c, int argc, char **argv)
 			if ((w.kind == 'p') != (pass == 0))
 				continue;
 			printf("%s{\"name\":", sep);
-			json_str(w.name, w.namelen);
+			clientout_json_str(stdout, w.name, w.namelen);
 			printf(",\"%s\":%lu}", pass == 0 ? "connections" :
 			    "subscribers", (unsigned long)w.count);
 			sep = ",";
@@ -975,7 +782,7 @@ send_common(struct client *c, uint8_t type, int argc, char **argv)
 	if (e != CLIENTCONN_OK)
 		goto fail;
 	if (c->json)
-		json_reply(what, target, e, &rep, err);
+		clientout_json_reply(stdout, what, target, e, &rep, err);
 	else if (c->verbose > 0)
 		fprintf(stderr, "%s: %zu bytes to %s%s\n", what, len,
 		    type == MSG_PUBLISH ? "#" : "", target);
@@ -983,7 +790,7 @@ send_common(struct client *c, uint8_t type, int argc, char **argv)
 	goto out;
 fail:
 	if (c->json)
-		json_reply(what, target, e, &rep, err);
+		clientout_json_reply(stdout, what, target, e, &rep, err);
 	warnx_("%s to %s%s: %s", what, type == MSG_PUBLISH ? "#" : "", target,
 	    err);
 	rv = exit_status(e);
@@ -1044,7 +851,8 @@ join_channel(struct client *c, const char *channel)
 	    c, &rep, err, sizeof(err));
 	if (e != CLIENTCONN_OK) {
 		if (c->json)
-			json_reply("join", channel, e, &rep, err);
+			clientout_json_reply(stdout, "join", channel, e,
+			    &rep, err);
 		warnx_("join #%s: %s", channel, err);
 		return (exit_status(e));
 	}
@@ -1113,8 +921,8 @@ chat_line(struct client *c, struct chat *ch, char *s, size_t len)
 	    on_message, c, &rep, err, sizeof(err));
 	if (e == CLIENTCONN_ERR_REQUEST || e == CLIENTCONN_ERR_TOOBIG) {
 		if (c->json)
-			json_reply(req.type == MSG_SEND ? "send" : "publish",
-			    NULL, e, &rep, err);
+			clientout_json_reply(stdout, req.type == MSG_SEND ?
+			    "send" : "publish", NULL, e, &rep, err);
 		fprintf(stderr, "! %s%.*s: %s\n", req.type == MSG_SEND ? "" :
 		    "#", (int)(req.type == MSG_SEND ? req.namelen :
 		    req.chanlen), req.type == MSG_SEND ? req.name :
