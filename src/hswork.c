@@ -224,6 +224,33 @@ job_finish(struct hs_job *job, enum hs_result r, const char *detail)
 	}
 }
 
+/*
+ * Send message 2 now, from the callback that made it: left to the
+ * bufferevent it would leave on the next loop turn, after adding and then
+ * deleting a write event (two epoll_ctl calls per handshake).  Only a
+ * short write hands the rest to the bufferevent.  Returns 0, or -1 when
+ * the job was finished (socket error).
+ */
+static int
+job_write(struct hs_job *job)
+{
+	struct evbuffer *out = bufferevent_get_output(job->bev);
+
+	if (evbuffer_get_length(out) == 0 ||
+	    (bufferevent_get_enabled(job->bev) & EV_WRITE) != 0)
+		return (0);
+	if (evsink_write(out, job->fd) == -1) {
+		job_finish(job, HS_IO, NULL);
+		return (-1);
+	}
+	if (evbuffer_get_length(out) > 0 &&
+	    bufferevent_enable(job->bev, EV_WRITE) == -1) {
+		job_finish(job, HS_NOMEM, NULL);
+		return (-1);
+	}
+	return (0);
+}
+
 /* Handshake frames arrived. */
 static void
 job_read_cb(struct bufferevent *bev, void *arg)
@@ -270,7 +297,17 @@ job_read_cb(struct bufferevent *bev, void *arg)
 			job_finish(job, HS_OK, NULL);
 			return;
 		}
+		if (job_write(job) == -1)
+			return;
 	}
+}
+
+/* The bufferevent wrote out what a short write had left. */
+static void
+job_write_cb(struct bufferevent *bev, void *arg)
+{
+	(void)arg;
+	bufferevent_disable(bev, EV_WRITE);
 }
 
 /* EOF or an error during the handshake. */
@@ -315,7 +352,9 @@ job_begin(struct hs_job *job, struct event_base *base,
 		job_finish(job, HS_NOMEM, NULL);
 		return;
 	}
-	bufferevent_setcb(job->bev, job_read_cb, NULL, job_event_cb, job);
+	bufferevent_setcb(job->bev, job_read_cb, job_write_cb, job_event_cb,
+	    job);
+	bufferevent_disable(job->bev, EV_WRITE);	/* job_write() */
 	/* Before authentication: one handshake frame at most is buffered. */
 	bufferevent_setwatermark(job->bev, EV_READ, 0,
 	    FRAME_HDRLEN + PROTO_HS_MAXFRAME);
