@@ -64,9 +64,11 @@ evsink_read(struct evbuffer *in, int fd, size_t want)
 		errno = ENOMEM;
 		return (-1);
 	}
-	for (i = 0; i < nvec; i++) {
+	/* The space reserved may be larger (whole chains): read want. */
+	for (i = 0, left = want; i < nvec; i++) {
 		iov[i].iov_base = vec[i].iov_base;
-		iov[i].iov_len = vec[i].iov_len;
+		iov[i].iov_len = vec[i].iov_len < left ? vec[i].iov_len : left;
+		left -= iov[i].iov_len;
 	}
 	do {
 		n = readv(fd, iov, nvec);
@@ -78,7 +80,11 @@ evsink_read(struct evbuffer *in, int fd, size_t want)
 			vec[i].iov_len = left;
 		left -= vec[i].iov_len;
 	}
-	(void)evbuffer_commit_space(in, vec, nvec);
+	if (evbuffer_commit_space(in, vec, nvec) == -1 && n > 0) {
+		/* Bytes read but not kept: the stream is out of step. */
+		n = -1;
+		e = EIO;
+	}
 	evbuffer_freeze(in, 0);
 	errno = e;
 	return (n);

@@ -28,7 +28,10 @@ void	evsink_init(struct evsink *k, struct evbuffer *buf,
 /*
  * evsink_read(in, fd, want): read up to want bytes from socket fd into in,
  * the input buffer of a bufferevent, in one readv().  Returns the count
- * read, 0 at EOF, or -1 with errno set (EAGAIN: nothing there yet).
+ * read, 0 at EOF, or -1 with errno set (EAGAIN: nothing there yet; EIO:
+ * bytes were read but could not be kept).  libevent may reserve more
+ * than want (whole chains, sizes rounded up to a power of two): callers
+ * bound want accordingly.
  *
  * Why: libevent 2.1 reads at most 4 KiB per readable event, after a
  * FIONREAD ioctl, so a 16 KiB frame takes four loop turns.  A caller that

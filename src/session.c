@@ -60,6 +60,12 @@
 #define SESSION_FLUSH_TIMEOUT	2
 /* Input buffered at most before a frame is handled. */
 #define SESSION_READ_HIGH	(4 * (FRAME_HDRLEN + FRAME_MAXLEN))
+/*
+ * A read into an incomplete frame takes at most this much (libevent then
+ * allocates a 32 KiB chain: sizes are rounded up to a power of two, and it
+ * adds a header of its own).
+ */
+#define SESSION_TOPUP_MAX	(32768 - 128)
 
 static const char *const reason_names[] = {
 	[SESSION_R_EOF] = "eof",
@@ -835,7 +841,7 @@ session_read_frames(struct session *s)
 {
 	struct evbuffer *in = s->in;
 	uint8_t hdr[FRAME_HDRLEN], *p;
-	size_t avail, len;
+	size_t avail, len, want;
 	bool topped = false;
 	int rc;
 
@@ -864,11 +870,15 @@ session_read_frames(struct session *s)
 			topped = true;
 			/*
 			 * What the frame lacks, and room for one more of its
-			 * size: a fixed 16 KiB more cost 10-15% of the relay
-			 * of small messages, none at all 9% of bulk.
+			 * size (a fixed 16 KiB more cost 10-15% of the relay
+			 * of small messages, none at all 9% of bulk), but
+			 * never more than SESSION_TOPUP_MAX: the space is
+			 * reserved before anything arrives, and a peer that
+			 * sends a length alone must not make us hold 128 KiB.
 			 */
-			if (session_top_up(s, 2 * (FRAME_HDRLEN + len) -
-			    avail) == -1)
+			want = 2 * (FRAME_HDRLEN + len) - avail;
+			if (session_top_up(s, want < SESSION_TOPUP_MAX ? want :
+			    SESSION_TOPUP_MAX) == -1)
 				return;
 			continue;
 		}
