@@ -39,6 +39,8 @@
 #define BCONN_IO_CHUNK		(256 * 1024)
 /* One read when the socket is readable (a frame past it: topped up). */
 #define BCONN_READ_SIZE		16384
+/* A read into an incomplete frame: at most this (a 32 KiB chain). */
+#define BCONN_TOPUP_MAX		(32768 - 128)
 
 static void	bconn_read_frames(struct bconn *);
 static void	bconn_readable_cb(evutil_socket_t, short, void *);
@@ -144,11 +146,21 @@ bconn_start(struct bconn *c, size_t srcidx)
 	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
 	bufferevent_set_max_single_write(c->bev, BCONN_IO_CHUNK);
 	c->state = BCONN_CONNECTING;
+	/*
+	 * A connect() that fails at once (EADDRNOTAVAIL: out of ports) runs
+	 * the event callback from inside bufferevent_socket_connect; our
+	 * caller learns it from the -1, and the callback must not fail c
+	 * as well (the workload would free it twice).
+	 */
+	c->starting = true;
 	if ((c->rev = event_new(c->w->base, fd, EV_READ | EV_PERSIST,
 	    bconn_readable_cb, c)) == NULL ||
 	    bufferevent_socket_connect(c->bev,
-	    (const struct sockaddr *)&o->addr, (int)o->addrlen) == -1)
+	    (const struct sockaddr *)&o->addr, (int)o->addrlen) == -1) {
+		c->starting = false;
 		return (-1);	/* bconn_free closes the socket */
+	}
+	c->starting = false;
 	c->w->started++;
 	return (0);
 }
@@ -325,7 +337,7 @@ bconn_read_frames(struct bconn *c)
 {
 	struct evbuffer *in = bufferevent_get_input(c->bev);
 	uint8_t hdr[FRAME_HDRLEN], *p;
-	size_t avail, len;
+	size_t avail, len, want;
 	bool topped = false;
 
 	if (c->w->o->raw) {
@@ -343,16 +355,16 @@ bconn_read_frames(struct bconn *c)
 		}
 		if (avail < FRAME_HDRLEN + len) {
 			/*
-			 * As the daemon does: read the rest of the frame now
-			 * (libevent reads 4 KiB per event), once per call;
-			 * EOF and errors come with the bufferevent's next
-			 * read.
+			 * As the daemon does: read the rest of the frame now,
+			 * and room for one more, once per call; EOF and
+			 * errors come with the next readable event.
 			 */
 			if (topped)
 				return;
 			topped = true;
+			want = 2 * (FRAME_HDRLEN + len) - avail;
 			(void)evsink_read(in, bufferevent_getfd(c->bev),
-			    2 * (FRAME_HDRLEN + len) - avail);
+			    want < BCONN_TOPUP_MAX ? want : BCONN_TOPUP_MAX);
 			continue;
 		}
 		if ((p = evbuffer_pullup(in, (ev_ssize_t)(FRAME_HDRLEN +
@@ -477,6 +489,9 @@ bconn_event_cb(struct bufferevent *bev, short what, void *arg)
 	struct evsink k;
 	int one = 1;
 
+	if (c->starting)
+		return;		/* bconn_start() returns -1 */
+
 	if ((what & BEV_EVENT_CONNECTED) != 0) {
 		/* Requests are small: send each batch at once. */
 		(void)setsockopt(bufferevent_getfd(bev), IPPROTO_TCP,
@@ -507,69 +522,105 @@ bconn_event_cb(struct bufferevent *bev, short what, void *arg)
 }
 
 /*
- * Echo server: send back whatever arrives, at once and ourselves (as the
- * daemon and the tool do), so that the ceiling it measures does not
- * include the bufferevent's epoll_ctl pair per write.
+ * The echo server: what the contenders of bench/compare front, and the
+ * machine's no-crypto ceiling.  It reads and writes as the daemon and the
+ * tool do (one readv of up to ECHO_READ_SIZE per readable event, the
+ * echo written at once, the bufferevent only finishing short writes), so
+ * that the ceiling does not include libevent's 4 KiB reads and its
+ * epoll_ctl pair per write.  It stops reading while more than
+ * ECHO_OUT_HIGH waits for a peer that does not read.
  */
-static void
-echo_read_cb(struct bufferevent *bev, void *arg)
-{
-	struct evbuffer *out = bufferevent_get_output(bev);
+#define ECHO_READ_SIZE		(65536 - 128)
+#define ECHO_OUT_HIGH		(4 * 1024 * 1024)
 
-	(void)arg;
-	evbuffer_add_buffer(out, bufferevent_get_input(bev));
-	if ((bufferevent_get_enabled(bev) & EV_WRITE) != 0)
+struct echo_conn {
+	struct bufferevent	*bev;
+	struct event		*rev;
+};
+
+static void
+echo_close(struct echo_conn *ec)
+{
+	event_free(ec->rev);
+	bufferevent_free(ec->bev);	/* closes the socket */
+	free(ec);
+}
+
+/* Readable: take what is there and send it back. */
+static void
+echo_readable_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct echo_conn *ec = arg;
+	struct evbuffer *out = bufferevent_get_output(ec->bev);
+	ssize_t n;
+
+	(void)what;
+	n = evsink_read(bufferevent_get_input(ec->bev), fd, ECHO_READ_SIZE);
+	if (n == 0 || (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+		echo_close(ec);
+		return;
+	}
+	evbuffer_add_buffer(out, bufferevent_get_input(ec->bev));
+	if ((bufferevent_get_enabled(ec->bev) & EV_WRITE) != 0)
 		return;		/* a short write is being finished */
-	if (evsink_write(out, bufferevent_getfd(bev)) == -1) {
-		bufferevent_free(bev);
+	if (evsink_write(out, fd) == -1) {
+		echo_close(ec);
 		return;
 	}
 	if (evbuffer_get_length(out) > 0)
-		bufferevent_enable(bev, EV_WRITE);
+		bufferevent_enable(ec->bev, EV_WRITE);
+	if (evbuffer_get_length(out) > ECHO_OUT_HIGH)
+		event_del(ec->rev);
 }
 
-/* Echo server: a short write is finished. */
+/* A short write is finished: read again. */
 static void
 echo_write_cb(struct bufferevent *bev, void *arg)
 {
-	(void)arg;
+	struct echo_conn *ec = arg;
+
 	bufferevent_disable(bev, EV_WRITE);
+	event_add(ec->rev, NULL);
 }
 
-/* Echo server: the peer went away. */
+/* An error while finishing a short write. */
 static void
 echo_event_cb(struct bufferevent *bev, short what, void *arg)
 {
-	(void)arg;
+	(void)bev;
 	if ((what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) != 0)
-		bufferevent_free(bev);
+		echo_close(arg);
 }
 
-/* Echo server: a new connection. */
+/* A new connection. */
 static void
 echo_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
 {
 	struct event_base *base = arg;
-	struct bufferevent *bev;
+	struct echo_conn *ec;
 	int one = 1;
 
 	(void)l;
 	(void)sa;
 	(void)salen;
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if ((bev = bufferevent_socket_new(base, fd,
+	if ((ec = calloc(1, sizeof(*ec))) == NULL ||
+	    (ec->rev = event_new(base, fd, EV_READ | EV_PERSIST,
+	    echo_readable_cb, ec)) == NULL ||
+	    (ec->bev = bufferevent_socket_new(base, fd,
 	    BEV_OPT_CLOSE_ON_FREE)) == NULL) {
+		if (ec != NULL && ec->rev != NULL)
+			event_free(ec->rev);
+		free(ec);
 		close(fd);
 		return;
 	}
-	bufferevent_setcb(bev, echo_read_cb, echo_write_cb, echo_event_cb,
-	    NULL);
-	bufferevent_disable(bev, EV_WRITE);
-	/* As the tool's side: bulk echoes in large gulps. */
-	bufferevent_set_max_single_read(bev, BCONN_IO_CHUNK);
-	bufferevent_set_max_single_write(bev, BCONN_IO_CHUNK);
-	bufferevent_enable(bev, EV_READ);
+	bufferevent_setcb(ec->bev, NULL, echo_write_cb, echo_event_cb, ec);
+	bufferevent_disable(ec->bev, EV_READ | EV_WRITE);
+	bufferevent_set_max_single_write(ec->bev, BCONN_IO_CHUNK);
+	if (event_add(ec->rev, NULL) == -1)
+		echo_close(ec);
 }
 
 int

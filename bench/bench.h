@@ -157,6 +157,7 @@ struct bconn {
 	size_t			 idx;		/* the workload's index */
 	void			*arg;		/* the workload's */
 	char			 name[MSG_NAME_MAX + 1]; /* from WELCOME */
+	bool			 starting;	/* in bconn_start() */
 	bool			 dirty;		/* on w->dirty */
 	bool			 writing;	/* the bufferevent writes (after
 						   a short write) */
