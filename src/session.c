@@ -228,8 +228,8 @@ session_new(struct server *srv, int fd, const struct sockaddr *sa, int salen,
 	if (sa->sa_family != AF_UNIX)
 		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
 		    sizeof(one));
-	if (evutil_make_socket_nonblocking(fd) == -1)
-		goto err1;
+	/* Non-blocking already: the listeners accept4() with SOCK_NONBLOCK
+	 * (evconnlistener without LEV_OPT_LEAVE_SOCKETS_BLOCKING). */
 
 	/*
 	 * The handshake runs in hswork (maybe on another thread), which
@@ -260,8 +260,6 @@ session_new(struct server *srv, int fd, const struct sockaddr *sa, int salen,
 	}
 	return (0);
 
-err1:
-	free(s);
 err0:
 	close(fd);
 	log_warnx("connection from %s dropped reason=out-of-memory",
