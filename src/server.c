@@ -28,6 +28,7 @@
 #include <sodium.h>
 
 #include "authkeys.h"
+#include "bucket.h"
 #include "config.h"
 #include "hswork.h"
 #include "keys.h"
@@ -54,8 +55,7 @@ struct srcaddr {
 	struct srcaddr	*next;
 	uint8_t		 key[SRCADDR_KEYLEN];
 	uint32_t	 conns;
-	double		 tokens;	/* handshake-rate bucket */
-	uint64_t	 at_ms;
+	struct bucket	 hs_rate;	/* handshake_rate */
 };
 
 struct server_private {
@@ -71,16 +71,6 @@ struct server_private {
 	uint64_t	 refuse_second;		/* refusal log rate */
 	unsigned	 refuse_logged, refuse_suppressed;
 };
-
-/* Monotonic milliseconds. */
-static uint64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return ((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000);
-}
 
 /* The accounting key of a source address, or -1 for Unix sockets. */
 static int
@@ -127,8 +117,7 @@ srcaddr_get(struct server *srv, const uint8_t *key)
 	if ((sa = calloc(1, sizeof(*sa))) == NULL)
 		return (NULL);
 	memcpy(sa->key, key, SRCADDR_KEYLEN);
-	sa->tokens = srv->conf->handshake_rate;
-	sa->at_ms = mono_ms();
+	bucket_init(&sa->hs_rate, srv->conf->handshake_rate, session_now_ms());
 	sa->next = p->buckets[b];
 	p->buckets[b] = sa;
 	p->nsrc++;
@@ -144,23 +133,14 @@ server_srcaddr_release(struct server *srv, struct srcaddr *sa)
 	/* Freed by the sweep once its bucket is full again. */
 }
 
-/* Refill sa's handshake bucket; take a token if there is one. */
+/* Take a token from sa's handshake bucket (burst: one second's worth). */
 static bool
 srcaddr_rate_ok(struct server *srv, struct srcaddr *sa)
 {
 	uint32_t rate = srv->conf->handshake_rate;
-	uint64_t now = mono_ms();
 
-	if (rate == 0)
-		return (true);
-	sa->tokens += (double)(now - sa->at_ms) * rate / 1000.0;
-	if (sa->tokens > rate)
-		sa->tokens = rate;	/* burst: one second's worth */
-	sa->at_ms = now;
-	if (sa->tokens < 1.0)
-		return (false);
-	sa->tokens -= 1.0;
-	return (true);
+	return (rate == 0 || bucket_take(&sa->hs_rate, rate, rate,
+	    session_now_ms()));
 }
 
 /* Free idle entries whose bucket has refilled (keeps the table small). */
@@ -170,7 +150,7 @@ server_sweep_cb(evutil_socket_t fd, short what, void *arg)
 	struct server *srv = arg;
 	struct server_private *p = srv->priv;
 	struct srcaddr **pp, *sa;
-	uint64_t now = mono_ms();
+	uint64_t now = session_now_ms();
 	size_t i;
 
 	(void)fd;
@@ -178,7 +158,8 @@ server_sweep_cb(evutil_socket_t fd, short what, void *arg)
 	for (i = 0; i < SRCADDR_BUCKETS; i++) {
 		pp = &p->buckets[i];
 		while ((sa = *pp) != NULL) {
-			if (sa->conns == 0 && now - sa->at_ms >= 1000) {
+			if (sa->conns == 0 &&
+			    now >= sa->hs_rate.at_ms + 1000) {
 				*pp = sa->next;
 				free(sa);
 				p->nsrc--;
@@ -199,7 +180,7 @@ refuse(struct server *srv, const char *reason, const struct sockaddr *sa)
 {
 	struct server_private *p = srv->priv;
 	char host[INET6_ADDRSTRLEN] = "unix";
-	uint64_t now = mono_ms() / 1000;
+	uint64_t now = session_now_ms() / 1000;
 
 	if (now != p->refuse_second) {
 		if (p->refuse_suppressed > 0)

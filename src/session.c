@@ -118,9 +118,8 @@ session_now_s(void)
 	return ((uint64_t)ts.tv_sec);
 }
 
-/* Monotonic milliseconds, for durations and the rate bucket. */
-static uint64_t
-now_ms(void)
+uint64_t
+session_now_ms(void)
 {
 	struct timespec ts;
 
@@ -220,9 +219,9 @@ session_new(struct server *srv, int fd, const struct sockaddr *sa, int salen,
 	s->id = ++srv->next_id;
 	s->src = src;
 	s->pending_reason = -1;
-	s->started = now_ms();
-	s->tokens = c->rate_burst ? c->rate_burst : c->rate_limit;
-	s->tokens_at = s->started;
+	s->started = session_now_ms();
+	bucket_init(&s->req_rate, c->rate_burst ? c->rate_burst :
+	    c->rate_limit, s->started);
 	format_peer(sa, s->peer, sizeof(s->peer));
 	relay_member_init(&s->member, s);
 	if (sa->sa_family != AF_UNIX)
@@ -489,7 +488,7 @@ void
 session_close(struct session *s, enum session_reason reason)
 {
 	struct server *srv = s->srv;
-	uint64_t ms = now_ms() - s->started;
+	uint64_t ms = session_now_ms() - s->started;
 	int level = LOG_LVL_INFO;
 
 	if (reason == SESSION_R_PROTO || reason == SESSION_R_BAD_FRAME ||
@@ -698,21 +697,10 @@ static bool
 session_rate_ok(struct session *s)
 {
 	const struct secmsgd_conf *c = s->srv->conf;
-	double burst;
-	uint64_t now;
 
-	if (c->rate_limit == 0)
-		return (true);
-	burst = c->rate_burst ? c->rate_burst : c->rate_limit;
-	now = now_ms();
-	s->tokens += (double)(now - s->tokens_at) * c->rate_limit / 1000.0;
-	if (s->tokens > burst)
-		s->tokens = burst;
-	s->tokens_at = now;
-	if (s->tokens < 1.0)
-		return (false);
-	s->tokens -= 1.0;
-	return (true);
+	return (c->rate_limit == 0 || bucket_take(&s->req_rate,
+	    c->rate_limit, c->rate_burst ? c->rate_burst : c->rate_limit,
+	    session_now_ms()));
 }
 
 /* Reply ERROR rate-limited to a request without doing it. */

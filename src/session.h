@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "bucket.h"
 #include "hswork.h"
 #include "keys.h"
 #include "msg.h"
@@ -86,8 +87,7 @@ struct session {
 	uint64_t		 last_rx;	/* monotonic s, idle timer */
 	uint64_t		 over_mark_since; /* monotonic s, 0: not */
 	uint64_t		 msgs_in, msgs_out, bytes_in, bytes_out;
-	double			 tokens;	/* request rate bucket */
-	uint64_t		 tokens_at;	/* monotonic ms */
+	struct bucket		 req_rate;	/* rate_limit, rate_burst */
 	bool			 read_paused;	/* own output over the mark */
 	int			 pending_reason; /* -1, or deferred close */
 	enum session_reason	 close_reason;	/* while SESSION_CLOSING */
@@ -181,7 +181,8 @@ bool	session_output_full(const struct session *s);
 /* session_reason_name(r): "eof", "idle-timeout", ... */
 const char *session_reason_name(enum session_reason r);
 
-/* session_now_s(): a cheap monotonic clock, in seconds. */
+/* session_now_s(), session_now_ms(): a cheap monotonic clock. */
 uint64_t session_now_s(void);
+uint64_t session_now_ms(void);
 
 #endif /* !SECMSG_SESSION_H */
