@@ -982,6 +982,28 @@ chat_input(struct client *c, struct chat *ch, size_t max)
 }
 
 /*
+ * Show the messages that are there without waiting: those clientconn has
+ * already read (buffered), or also what the socket has.  Stops early once
+ * c is done (subscribe -n).
+ */
+static enum clientconn_err
+show_messages(struct client *c, bool buffered, char *err, size_t errlen)
+{
+	struct msg		m;
+	enum clientconn_err	e;
+
+	while (!c->done && (!buffered || clientconn_pending(c->cc))) {
+		e = clientconn_next(c->cc, 0, &m, err, errlen);
+		if (e == CLIENTCONN_ERR_TIMEOUT)
+			break;
+		if (e != CLIENTCONN_OK)
+			return (e);
+		on_message(&m, c);
+	}
+	return (CLIENTCONN_OK);
+}
+
+/*
  * The loop of subscribe and chat: show deliveries, send stdin lines (chat
  * only, ch != NULL), ping before the server's idle timeout.  Ends on -n,
  * EOF on stdin, a signal (0) or an error.
@@ -990,7 +1012,7 @@ static int
 run_loop(struct client *c, struct chat *ch)
 {
 	struct pollfd		 pfd[2];
-	struct msg		 m, req;
+	struct msg		 req;
 	enum clientconn_err	 e;
 	char			 err[ERRLEN];
 	int64_t			 interval, next = 0, now;
@@ -1005,14 +1027,10 @@ run_loop(struct client *c, struct chat *ch)
 	if (interval > 0)
 		next = (int64_t)(mono_ms()) + interval;
 	while (!c->done && !interrupted) {
-		while (clientconn_pending(c->cc) && !c->done) {
-			e = clientconn_next(c->cc, 0, &m, err, sizeof(err));
-			if (e == CLIENTCONN_ERR_TIMEOUT)
-				break;
-			if (e != CLIENTCONN_OK)
-				goto fail;
-			on_message(&m, c);
-		}
+		/* Already read, so poll would not tell. */
+		if ((e = show_messages(c, true, err, sizeof(err))) !=
+		    CLIENTCONN_OK)
+			goto fail;
 		if (c->done)
 			break;
 		wait = -1;
@@ -1042,19 +1060,9 @@ run_loop(struct client *c, struct chat *ch)
 				goto fail;
 			next = (int64_t)mono_ms() + interval;
 		}
-		if (pfd[0].revents != 0) {
-			for (;;) {
-				e = clientconn_next(c->cc, 0, &m, err,
-				    sizeof(err));
-				if (e == CLIENTCONN_ERR_TIMEOUT)
-					break;
-				if (e != CLIENTCONN_OK)
-					goto fail;
-				on_message(&m, c);
-				if (c->done)
-					break;
-			}
-		}
+		if (pfd[0].revents != 0 && (e = show_messages(c, false, err,
+		    sizeof(err))) != CLIENTCONN_OK)
+			goto fail;
 		if (nfds == 2 && pfd[1].revents != 0) {
 			e = chat_input(c, ch, max);
 			if (e != CLIENTCONN_OK)
