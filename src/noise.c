@@ -22,6 +22,7 @@
 
 #include "keys.h"
 #include "noise.h"
+#include "x25519.h"
 
 /* Fixed (non-payload) part of each handshake message, tags included. */
 #define NOISE_MSG1_FIXED	NOISE_DHLEN
@@ -372,7 +373,7 @@ noise_hs_new(bool initiator, const uint8_t *prologue, size_t plen,
 
 	/* Generate our ephemeral key now; XX has no pre-messages. */
 	randombytes_buf(hs->e_sk, sizeof(hs->e_sk));
-	crypto_scalarmult_base(hs->e_pk, hs->e_sk);
+	x25519_public(hs->e_pk, hs->e_sk);
 	return hs;
 }
 
@@ -386,7 +387,7 @@ noise_hs_set_ephemeral(struct noise_hs *hs, const uint8_t sk[NOISE_DHLEN])
 	if (hs->failed || hs->step > (hs->initiator ? 0 : 1))
 		return;
 	memcpy(hs->e_sk, sk, NOISE_DHLEN);
-	crypto_scalarmult_base(hs->e_pk, hs->e_sk);
+	x25519_public(hs->e_pk, hs->e_sk);
 }
 
 /* Write message 1 (initiator): e, payload. */
