@@ -1,0 +1,253 @@
+/*
+ * client.c: secmsg-client's shared helpers: messages and exit statuses,
+ * the identity key, and connecting -- which includes the one decision the
+ * client makes on its own, whether to trust the server's key (a pin,
+ * known_hosts, or asking on first contact, as ssh does).
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "clientconn.h"
+#include "clientout.h"
+#include "keys.h"
+#include "knownhosts.h"
+#include "msg.h"
+#include "client.h"
+
+void
+client_warnx(const char *fmt, ...)
+{
+	va_list	ap;
+
+	fputs("secmsg-client: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+void
+client_on_message(const struct msg *m, void *arg)
+{
+	struct client	*c = arg;
+
+	/* One-shot commands print replies only, never stray messages. */
+	if (m->type != MSG_DELIVER || !c->show)
+		return;
+	if (c->count > 0 && c->received >= c->count)
+		return;		/* subscribe -n: already have enough */
+	clientout_deliver(stdout, c->raw ? CLIENTOUT_RAW : c->json ?
+	    CLIENTOUT_JSON : CLIENTOUT_TEXT, m);
+	c->received++;
+	if (c->count > 0 && c->received >= c->count)
+		c->done = true;
+}
+
+int
+client_exit_status(enum clientconn_err e)
+{
+	switch (e) {
+	case CLIENTCONN_OK:
+		return (0);
+	case CLIENTCONN_ERR_ADDRESS:
+		return (EXIT_USAGE);
+	case CLIENTCONN_ERR_NETWORK:
+		return (EXIT_NETWORK);
+	case CLIENTCONN_ERR_KEY:
+		return (EXIT_HOSTKEY);
+	case CLIENTCONN_ERR_REFUSED:
+		return (EXIT_REFUSED);
+	case CLIENTCONN_ERR_REQUEST:
+	case CLIENTCONN_ERR_TOOBIG:
+		return (EXIT_REQUEST);
+	case CLIENTCONN_ERR_TIMEOUT:
+		return (EXIT_TIMEOUT);
+	case CLIENTCONN_ERR_OTHER:
+	case CLIENTCONN_ERR_INTR:
+		break;
+	}
+	return (1);
+}
+
+double
+client_mono_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6);
+}
+
+bool
+client_channel_arg(const char *arg, const char **name)
+{
+	*name = arg[0] == '#' ? arg + 1 : arg;
+	return (msg_name_valid(*name, strlen(*name)));
+}
+
+int
+client_load_identity(struct client *c)
+{
+	char	err[KEYS_ERRLEN];
+
+	if (access(c->identity, F_OK) == -1 && errno == ENOENT) {
+		client_warnx("%s: no identity key; create one with "
+		    "`secmsg-client keygen` (or choose one with -i FILE)",
+		    c->identity);
+		return (1);
+	}
+	if (keys_keypair_load(c->identity, &c->kp, err, sizeof(err)) != 0) {
+		client_warnx("%s", err);
+		return (1);
+	}
+	return (0);
+}
+
+/* Ask the user on the terminal whether to trust an unknown key. */
+static bool
+confirm_on_tty(void)
+{
+	FILE	*tty;
+	char	 answer[16];
+	bool	 yes = false;
+
+	if (!isatty(STDIN_FILENO) || (tty = fopen("/dev/tty", "r+e")) == NULL)
+		return (false);
+	fputs("Trust this key and remember it (yes/no)? ", tty);
+	fflush(tty);
+	if (fgets(answer, sizeof(answer), tty) != NULL)
+		yes = strcmp(answer, "yes\n") == 0 ||
+		    strcmp(answer, "yes") == 0;
+	fclose(tty);
+	return (yes);
+}
+
+/* The loud refusal of a server whose key differs from the pinned one. */
+static void
+warn_changed(struct client *c, const char *fp, const char *b64,
+    unsigned line)
+{
+	fprintf(stderr,
+	    "@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@\n"
+	    "@     WARNING: THE SERVER'S KEY DOES NOT MATCH ITS PIN!      @\n"
+	    "@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@\n"
+	    "Someone may be impersonating %s (a man-in-the-middle\n"
+	    "attack), or its key has been replaced.  Nothing was sent: the\n"
+	    "server did not learn who you are.\n"
+	    "The server presented the key\n"
+	    "    %s\n"
+	    "    (fingerprint %s)\n",
+	    c->server, b64, fp);
+	if (c->server_key != NULL)
+		fprintf(stderr,
+		    "but --server-key (or server_key in the config) pins\n"
+		    "    %s\n", c->server_key);
+	else
+		fprintf(stderr, "but line %u of %s pins another key.\n",
+		    line, c->known_hosts);
+	fprintf(stderr,
+	    "To check, run `secmsgd -p` on the server: it prints the key the\n"
+	    "server really has, and compare it with the one above through a\n"
+	    "channel you trust.\n");
+	if (c->server_key != NULL)
+		fprintf(stderr, "If the new key is right, change the pin.\n");
+	else
+		fprintf(stderr,
+		    "If the new key is right, delete line %u of %s\n"
+		    "(or replace its key with the new one), then connect "
+		    "again.\n",
+		    line, c->known_hosts);
+	fprintf(stderr, "Refusing to connect.\n");
+}
+
+/* Key check callback: the pin, or known_hosts and first contact. */
+static enum clientconn_err
+check_server_key(const uint8_t key[KEYS_KEYLEN], void *arg, char *err,
+    size_t errlen)
+{
+	struct client		*c = arg;
+	enum knownhosts_result	 res;
+	uint8_t			 pin[KEYS_KEYLEN];
+	char			 fp[KEYS_FPLEN + 1], b64[KEYS_B64LEN + 1];
+	char			 kerr[ERRLEN];
+	unsigned		 line;
+
+	keys_fingerprint(key, fp);
+	keys_pub_encode(key, b64);
+	if (c->server_key != NULL) {
+		/* Validated in main(). */
+		(void)keys_pub_decode(c->server_key, strlen(c->server_key),
+		    pin);
+		if (keys_equal(pin, key))
+			return (CLIENTCONN_OK);
+		warn_changed(c, fp, b64, 0);
+		snprintf(err, errlen, "server key does not match the pin");
+		return (CLIENTCONN_ERR_KEY);
+	}
+	if (knownhosts_check(c->known_hosts, c->server, key, &res, &line,
+	    kerr, sizeof(kerr)) != 0) {
+		snprintf(err, errlen, "%s", kerr);
+		return (CLIENTCONN_ERR_KEY);
+	}
+	if (res == KNOWNHOSTS_MATCH)
+		return (CLIENTCONN_OK);
+	if (res == KNOWNHOSTS_CHANGED) {
+		warn_changed(c, fp, b64, line);
+		snprintf(err, errlen, "server key changed");
+		return (CLIENTCONN_ERR_KEY);
+	}
+	fprintf(stderr, "The server %s is not known yet.\n"
+	    "Its key fingerprint is %s\n"
+	    "(key %s).\n"
+	    "Check it against the output of `secmsgd -p` on the server.\n",
+	    c->server, fp, b64);
+	if (!c->accept_new && !confirm_on_tty()) {
+		snprintf(err, errlen, "unknown server key not accepted (use "
+		    "--accept-new, or pin it with --server-key KEY)");
+		return (CLIENTCONN_ERR_KEY);
+	}
+	if (!knownhosts_host_valid(c->server))
+		client_warnx("not remembering a server address with spaces");
+	else if (knownhosts_add(c->known_hosts, c->server, key, kerr,
+	    sizeof(kerr)) != 0)
+		client_warnx("could not remember the key: %s", kerr);
+	else if (c->verbose >= 0)
+		fprintf(stderr, "Added %s to %s.\n", c->server,
+		    c->known_hosts);
+	return (CLIENTCONN_OK);
+}
+
+int
+client_connect(struct client *c)
+{
+	enum clientconn_err	 e;
+	char			 err[ERRLEN], fp[KEYS_FPLEN + 1];
+	int			 rv;
+
+	if ((rv = client_load_identity(c)) != 0)
+		return (rv);
+	if (c->verbose > 0)
+		fprintf(stderr, "connecting to %s\n", c->server);
+	e = clientconn_connect(c->server, c->kp, c->timeout_ms, &c->cc, err,
+	    sizeof(err));
+	if (e == CLIENTCONN_OK)
+		e = clientconn_handshake(c->cc, check_server_key, c,
+		    c->timeout_ms, err, sizeof(err));
+	if (e != CLIENTCONN_OK) {
+		client_warnx("%s", err);
+		return (client_exit_status(e));
+	}
+	if (c->verbose > 0) {
+		keys_fingerprint(clientconn_peer_key(c->cc), fp);
+		fprintf(stderr, "connected to %s (server key %s) as %s, idle "
+		    "timeout %us\n", c->server, fp, clientconn_name(c->cc),
+		    (unsigned)clientconn_idle(c->cc));
+	}
+	return (0);
+}

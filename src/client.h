@@ -1,0 +1,118 @@
+/*
+ * client.h: what the parts of secmsg-client share: the options in force
+ * (struct client), the exit statuses, and the helpers every subcommand
+ * uses.  Private to the client program (not in libsecmsg.a).
+ *
+ *	secmsg-client.c	options, defaults, the command table, main()
+ *	client.c	messages, exit statuses, the identity, connecting
+ *			and deciding whether to trust the server's key
+ *	clientcmd.c	the one-shot commands: keygen, pubkey, ping, who,
+ *			send, publish
+ *	clientchat.c	the long-running ones: subscribe, chat
+ */
+#ifndef SECMSG_CLIENT_H
+#define SECMSG_CLIENT_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "clientconn.h"
+
+struct keys_keypair;
+struct msg;
+
+/* Exit statuses: secmsg-client(1), EXIT STATUS (scripts rely on them). */
+#define EXIT_USAGE		2
+#define EXIT_NETWORK		3
+#define EXIT_HOSTKEY		4
+#define EXIT_REFUSED		5
+#define EXIT_REQUEST		6
+#define EXIT_TIMEOUT		7
+
+/* A subcommand's return for wrong arguments: main() prints the usage. */
+#define CLIENT_BADARGS		(-1)
+
+#define DEFAULT_SERVER		"127.0.0.1:7300"
+#define DEFAULT_TIMEOUT		10	/* seconds */
+#define ERRLEN			CLIENTCONN_ERRLEN
+
+/* Options only some subcommands take. */
+#define OPT_FORCE		0x01
+#define OPT_OUTPUT		0x02
+#define OPT_COUNT		0x04
+#define OPT_LIMIT		0x08
+
+struct client {
+	const char		*server;
+	const char		*server_key;
+	const char		*conffile;
+	char			 identity[PATH_MAX];
+	char			 known_hosts[PATH_MAX];
+	bool			 accept_new;
+	bool			 json;
+	bool			 raw;
+	int			 verbose;	/* -1: -q, 0, 1: -v */
+	int			 timeout_ms;
+
+	int			 subopts;	/* OPT_* given */
+	bool			 force;
+	const char		*output;
+	unsigned long		 count;		/* ping -c, subscribe -n */
+
+	struct keys_keypair	*kp;
+	struct clientconn	*cc;
+	bool			 show;		/* print deliveries (subscribe,
+						   chat) */
+	unsigned long		 received;	/* deliveries shown */
+	bool			 done;
+};
+
+/* client_warnx(fmt, ...): print "secmsg-client: message" to stderr. */
+void	client_warnx(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2)));
+
+/* client_exit_status(e): the exit status for a clientconn error. */
+int	client_exit_status(enum clientconn_err e);
+
+/*
+ * client_on_message(m, arg): clientconn's callback for messages pushed
+ * while waiting (arg: the struct client): shows deliveries when c->show,
+ * counting them against c->count.
+ */
+void	client_on_message(const struct msg *m, void *arg);
+
+/* client_mono_ms(): milliseconds on the monotonic clock. */
+double	client_mono_ms(void);
+
+/*
+ * client_channel_arg(arg, &name): a channel argument, with or without its
+ * leading '#'; false when not a valid name.
+ */
+bool	client_channel_arg(const char *arg, const char **name);
+
+/* client_load_identity(c): load c->identity into c->kp; an exit status. */
+int	client_load_identity(struct client *c);
+
+/*
+ * client_connect(c): load the identity, connect to c->server, check its
+ * key (pin, known_hosts, or asking) and log in; an exit status, with the
+ * reason printed.
+ */
+int	client_connect(struct client *c);
+
+/*
+ * The subcommands, each (c, argc, argv) with the arguments after the
+ * command's name; each returns an exit status, or CLIENT_BADARGS.
+ */
+int	clientcmd_keygen(struct client *, int, char **);
+int	clientcmd_pubkey(struct client *, int, char **);
+int	clientcmd_ping(struct client *, int, char **);
+int	clientcmd_who(struct client *, int, char **);
+int	clientcmd_send(struct client *, int, char **);
+int	clientcmd_publish(struct client *, int, char **);
+int	clientchat_subscribe(struct client *, int, char **);
+int	clientchat_chat(struct client *, int, char **);
+
+#endif /* !SECMSG_CLIENT_H */

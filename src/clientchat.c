@@ -1,0 +1,357 @@
+/*
+ * clientchat.c: secmsg-client's long-running commands, subscribe and chat:
+ * one poll loop that shows deliveries as they come, sends stdin lines
+ * (chat), and pings before the server's idle timeout would close the
+ * connection.  SIGINT and SIGTERM end it cleanly.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "clientconn.h"
+#include "clientout.h"
+#include "msg.h"
+#include "client.h"
+
+static volatile sig_atomic_t	interrupted;
+
+/* Signal handler for the long-running modes: end cleanly. */
+static void
+on_signal(int sig)
+{
+	interrupted = 1;
+}
+
+/* Catch SIGINT and SIGTERM without SA_RESTART, so waits return EINTR. */
+static void
+catch_signals(void)
+{
+	struct sigaction	sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+/* JOIN channel; an exit status. */
+static int
+join_channel(struct client *c, const char *channel)
+{
+	struct msg		req, rep;
+	enum clientconn_err	e;
+	char			err[ERRLEN];
+
+	memset(&req, 0, sizeof(req));
+	req.type = MSG_JOIN;
+	req.channel = channel;
+	req.chanlen = strlen(channel);
+	e = clientconn_request(c->cc, &req, NULL, 0, c->timeout_ms, client_on_message,
+	    c, &rep, err, sizeof(err));
+	if (e != CLIENTCONN_OK) {
+		if (c->json)
+			clientout_json_reply(stdout, "join", channel, e,
+			    &rep, err);
+		client_warnx("join #%s: %s", channel, err);
+		return (client_exit_status(e));
+	}
+	if (c->verbose > 0)
+		fprintf(stderr, "joined #%s\n", channel);
+	return (0);
+}
+
+/*
+ * Chat state: where stdin lines go, and the partial line read so far.
+ */
+struct chat {
+	const char	*name;		/* direct target, or NULL */
+	const char	*channel;	/* channel target, or NULL */
+	uint8_t		*line;
+	size_t		 len;
+	size_t		 cap;
+	bool		 eof;
+};
+
+/* Send one chat line; request errors are shown, not fatal. */
+static enum clientconn_err
+chat_line(struct client *c, struct chat *ch, char *s, size_t len)
+{
+	struct msg		 req, rep;
+	enum clientconn_err	 e;
+	char			 err[ERRLEN], *sp;
+	const char		*to;
+
+	if (len > 0 && s[len - 1] == '\r')
+		len--;
+	if (len == 0)
+		return (CLIENTCONN_OK);
+	memset(&req, 0, sizeof(req));
+	if (s[0] == '@' || s[0] == '#' || (ch->name == NULL &&
+	    ch->channel == NULL)) {
+		/* "@name text" or "#channel text": a one-off target. */
+		sp = memchr(s, ' ', len);
+		to = s + (s[0] == '@' || s[0] == '#');
+		if (sp == NULL || (s[0] != '@' && s[0] != '#') ||
+		    !msg_name_valid(to, (size_t)(sp - to))) {
+			client_warnx("start the line with @NAME or #CHANNEL, or "
+			    "give a target: chat NAME | chat '#CHANNEL'");
+			return (CLIENTCONN_OK);
+		}
+		req.type = s[0] == '@' ? MSG_SEND : MSG_PUBLISH;
+		if (req.type == MSG_SEND) {
+			req.name = to;
+			req.namelen = (size_t)(sp - to);
+		} else {
+			req.channel = to;
+			req.chanlen = (size_t)(sp - to);
+		}
+		len -= (size_t)(sp + 1 - s);
+		s = sp + 1;
+	} else if (ch->name != NULL) {
+		req.type = MSG_SEND;
+		req.name = ch->name;
+		req.namelen = strlen(ch->name);
+	} else {
+		req.type = MSG_PUBLISH;
+		req.channel = ch->channel;
+		req.chanlen = strlen(ch->channel);
+	}
+	e = clientconn_request(c->cc, &req, (uint8_t *)s, len, c->timeout_ms,
+	    client_on_message, c, &rep, err, sizeof(err));
+	if (e == CLIENTCONN_ERR_REQUEST || e == CLIENTCONN_ERR_TOOBIG) {
+		if (c->json)
+			clientout_json_reply(stdout, req.type == MSG_SEND ?
+			    "send" : "publish", NULL, e, &rep, err);
+		fprintf(stderr, "! %s%.*s: %s\n", req.type == MSG_SEND ? "" :
+		    "#", (int)(req.type == MSG_SEND ? req.namelen :
+		    req.chanlen), req.type == MSG_SEND ? req.name :
+		    req.channel, err);
+		return (CLIENTCONN_OK);
+	}
+	if (e != CLIENTCONN_OK)
+		client_warnx("%s", err);
+	return (e);
+}
+
+/* Read what stdin has and send the complete lines (all at EOF). */
+static enum clientconn_err
+chat_input(struct client *c, struct chat *ch, size_t max)
+{
+	enum clientconn_err	 e;
+	uint8_t			*nl, *n;
+	ssize_t			 r;
+	size_t			 l;
+
+	if (ch->cap - ch->len < 4096) {
+		if ((n = realloc(ch->line, ch->cap + 65536)) == NULL) {
+			client_warnx("out of memory");
+			return (CLIENTCONN_ERR_OTHER);
+		}
+		ch->line = n;
+		ch->cap += 65536;
+	}
+	r = read(STDIN_FILENO, ch->line + ch->len, ch->cap - ch->len);
+	if (r == -1)
+		return (errno == EINTR || errno == EAGAIN ? CLIENTCONN_OK :
+		    CLIENTCONN_ERR_OTHER);
+	if (r == 0)
+		ch->eof = true;
+	ch->len += (size_t)r;
+	while ((nl = memchr(ch->line, '\n', ch->len)) != NULL || ch->eof) {
+		l = nl != NULL ? (size_t)(nl - ch->line) : ch->len;
+		if (l > max)
+			client_warnx("line of %zu bytes too long (at most %zu)", l,
+			    max);
+		else if ((e = chat_line(c, ch, (char *)ch->line, l)) !=
+		    CLIENTCONN_OK)
+			return (e);
+		if (nl == NULL) {
+			ch->len = 0;
+			break;
+		}
+		memmove(ch->line, nl + 1, ch->len - l - 1);
+		ch->len -= l + 1;
+	}
+	/* A line longer than any message: drop what we have of it. */
+	if (ch->len > max + 1) {
+		client_warnx("line too long (at most %zu bytes): dropped", max);
+		ch->len = 0;
+	}
+	return (CLIENTCONN_OK);
+}
+
+/*
+ * Show the messages that are there without waiting: those clientconn has
+ * already read (buffered), or also what the socket has.  Stops early once
+ * c is done (subscribe -n).
+ */
+static enum clientconn_err
+show_messages(struct client *c, bool buffered, char *err, size_t errlen)
+{
+	struct msg		m;
+	enum clientconn_err	e;
+
+	while (!c->done && (!buffered || clientconn_pending(c->cc))) {
+		e = clientconn_next(c->cc, 0, &m, err, errlen);
+		if (e == CLIENTCONN_ERR_TIMEOUT)
+			break;
+		if (e != CLIENTCONN_OK)
+			return (e);
+		client_on_message(&m, c);
+	}
+	return (CLIENTCONN_OK);
+}
+
+/*
+ * The loop of subscribe and chat: show deliveries, send stdin lines (chat
+ * only, ch != NULL), ping before the server's idle timeout.  Ends on -n,
+ * EOF on stdin, a signal (0) or an error.
+ */
+static int
+run_loop(struct client *c, struct chat *ch)
+{
+	struct pollfd		 pfd[2];
+	struct msg		 req;
+	enum clientconn_err	 e;
+	char			 err[ERRLEN];
+	int64_t			 interval, next = 0, now;
+	size_t			 max;
+	int			 r, nfds, wait;
+
+	max = clientconn_max_body(c->cc);
+	/* Ping at a third of the idle timeout: two chances before it. */
+	interval = (int64_t)clientconn_idle(c->cc) * 1000 / 3;
+	if (interval > 0 && interval < 500)
+		interval = 500;
+	if (interval > 0)
+		next = (int64_t)(client_mono_ms()) + interval;
+	while (!c->done && !interrupted) {
+		/* Already read, so poll would not tell. */
+		if ((e = show_messages(c, true, err, sizeof(err))) !=
+		    CLIENTCONN_OK)
+			goto fail;
+		if (c->done)
+			break;
+		wait = -1;
+		if (interval > 0) {
+			now = (int64_t)client_mono_ms();
+			wait = next > now ? (int)(next - now) : 0;
+		}
+		pfd[0].fd = clientconn_fd(c->cc);
+		pfd[0].events = POLLIN;
+		pfd[1].fd = STDIN_FILENO;
+		pfd[1].events = POLLIN;
+		nfds = ch != NULL && !ch->eof ? 2 : 1;
+		r = poll(pfd, (nfds_t)nfds, wait);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1) {
+			client_warnx("poll: %s", strerror(errno));
+			return (1);
+		}
+		if (interval > 0 && (int64_t)client_mono_ms() >= next) {
+			memset(&req, 0, sizeof(req));
+			req.type = MSG_PING;
+			e = clientconn_request(c->cc, &req, NULL, 0,
+			    c->timeout_ms, client_on_message, c, NULL, err,
+			    sizeof(err));
+			if (e != CLIENTCONN_OK)
+				goto fail;
+			next = (int64_t)client_mono_ms() + interval;
+		}
+		if (pfd[0].revents != 0 && (e = show_messages(c, false, err,
+		    sizeof(err))) != CLIENTCONN_OK)
+			goto fail;
+		if (nfds == 2 && pfd[1].revents != 0) {
+			e = chat_input(c, ch, max);
+			if (e != CLIENTCONN_OK)
+				return (client_exit_status(e));
+			if (ch->eof)
+				break;
+		}
+	}
+	return (0);
+fail:
+	if (e == CLIENTCONN_ERR_INTR)
+		return (0);
+	client_warnx("%s", err);
+	return (client_exit_status(e));
+}
+
+int
+clientchat_subscribe(struct client *c, int argc, char **argv)
+{
+	const char	*channel;
+	int		 i, rv;
+
+	if (argc < 1) {
+		return (CLIENT_BADARGS);
+	}
+	for (i = 0; i < argc; i++)
+		if (!client_channel_arg(argv[i], &channel)) {
+			client_warnx("%s: bad channel name", argv[i]);
+			return (EXIT_USAGE);
+		}
+	if (!(c->subopts & OPT_LIMIT))
+		c->count = 0;
+	c->show = true;
+	catch_signals();
+	if ((rv = client_connect(c)) != 0)
+		return (rv);
+	for (i = 0; i < argc; i++) {
+		(void)client_channel_arg(argv[i], &channel);
+		if ((rv = join_channel(c, channel)) != 0)
+			return (rv);
+	}
+	if (c->verbose >= 0 && !c->json && !c->raw && isatty(STDERR_FILENO))
+		fprintf(stderr, "subscribed; waiting for messages (Ctrl-C to "
+		    "stop)\n");
+	return (run_loop(c, NULL));
+}
+
+int
+clientchat_chat(struct client *c, int argc, char **argv)
+{
+	struct chat	ch;
+	int		rv;
+
+	if (argc > 1) {
+		return (CLIENT_BADARGS);
+	}
+	memset(&ch, 0, sizeof(ch));
+	if (argc == 1 && argv[0][0] == '#') {
+		if (!client_channel_arg(argv[0], &ch.channel)) {
+			client_warnx("%s: bad channel name", argv[0]);
+			return (EXIT_USAGE);
+		}
+	} else if (argc == 1) {
+		if (!msg_name_valid(argv[0], strlen(argv[0]))) {
+			client_warnx("%s: bad name", argv[0]);
+			return (EXIT_USAGE);
+		}
+		ch.name = argv[0];
+	}
+	c->count = 0;
+	c->show = true;
+	catch_signals();
+	if ((rv = client_connect(c)) != 0)
+		return (rv);
+	if (ch.channel != NULL && (rv = join_channel(c, ch.channel)) != 0)
+		return (rv);
+	if (c->verbose >= 0 && !c->json && isatty(STDIN_FILENO))
+		fprintf(stderr, "connected as %s; %s%s%s (Ctrl-D to quit)\n",
+		    clientconn_name(c->cc), ch.name || ch.channel ?
+		    "talking to " : "type @NAME or #CHANNEL then the "
+		    "message", ch.channel ? "#" : "", ch.name ? ch.name :
+		    ch.channel ? ch.channel : "");
+	rv = run_loop(c, &ch);
+	free(ch.line);
+	return (rv);
+}

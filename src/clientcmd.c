@@ -1,0 +1,414 @@
+/*
+ * clientcmd.c: secmsg-client's one-shot commands: keygen, pubkey, ping,
+ * who, send and publish.  Each connects (but keygen and pubkey), makes its
+ * request, prints the reply in the chosen form and returns an exit status.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "clientconn.h"
+#include "clientout.h"
+#include "keys.h"
+#include "msg.h"
+#include "client.h"
+
+/* Create the missing directories above path with mode 0700. */
+static int
+mkparents(const char *path)
+{
+	char	dir[PATH_MAX], *p, ch;
+
+	if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir))
+		return (-1);
+	if ((p = strrchr(dir, '/')) == NULL || p == dir)
+		return (0);
+	*p = '\0';
+	for (p = dir + 1; ; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		ch = *p;
+		*p = '\0';
+		if (mkdir(dir, 0700) == -1 && errno != EEXIST)
+			return (-1);
+		if ((*p = ch) == '\0')
+			break;
+	}
+	return (0);
+}
+
+/* Read all of stdin, at most max bytes; -1 when larger or on error. */
+static int
+read_stdin(size_t max, uint8_t **bufp, size_t *lenp)
+{
+	uint8_t	*buf = NULL, *n;
+	size_t	 len = 0, cap = 0;
+	ssize_t	 r;
+
+	for (;;) {
+		if (len == cap) {
+			cap = cap == 0 ? 65536 : cap * 2;
+			if (cap > max + 1)
+				cap = max + 1;
+			if (len == cap)
+				goto toobig;
+			if ((n = realloc(buf, cap)) == NULL)
+				goto fail;
+			buf = n;
+		}
+		r = read(STDIN_FILENO, buf + len, cap - len);
+		if (r == 0)
+			break;
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1)
+			goto fail;
+		len += (size_t)r;
+	}
+	*bufp = buf;
+	*lenp = len;
+	return (0);
+toobig:
+	errno = EFBIG;
+fail:
+	free(buf);
+	return (-1);
+}
+
+/* Join args with spaces into a new buffer. */
+static uint8_t *
+join_args(int argc, char **argv, size_t *lenp)
+{
+	uint8_t	*buf;
+	size_t	 len = 0, off = 0, l;
+	int	 i;
+
+	for (i = 0; i < argc; i++)
+		len += strlen(argv[i]) + 1;
+	if ((buf = malloc(len + 1)) == NULL)
+		return (NULL);
+	for (i = 0; i < argc; i++) {
+		if (i > 0)
+			buf[off++] = ' ';
+		l = strlen(argv[i]);
+		memcpy(buf + off, argv[i], l);
+		off += l;
+	}
+	*lenp = off;
+	return (buf);
+}
+
+int
+clientcmd_keygen(struct client *c, int argc, char **argv)
+{
+	struct keys_keypair	*kp;
+	struct stat		 st;
+	const char		*path = c->output ? c->output : c->identity;
+	const char		*user = getenv("USER");
+	char			 err[KEYS_ERRLEN], b64[KEYS_B64LEN + 1];
+	char			 fp[KEYS_FPLEN + 1];
+	int			 rv = 1;
+
+	if (argc != 0) {
+		return (CLIENT_BADARGS);
+	}
+	if (!c->force && lstat(path, &st) == 0) {
+		client_warnx("%s already exists; use --force to replace it", path);
+		return (1);
+	}
+	if (c->output == NULL && mkparents(path) != 0) {
+		client_warnx("%s: cannot create its directory: %s", path,
+		    strerror(errno));
+		return (1);
+	}
+	if ((kp = keys_keypair_generate()) == NULL) {
+		client_warnx("out of memory");
+		return (1);
+	}
+	if (keys_keypair_save(kp, path, c->force, err, sizeof(err)) != 0) {
+		client_warnx("%s", err);
+		goto out;
+	}
+	/* An ACL or an odd file system could still widen access. */
+	if (stat(path, &st) == 0 && (st.st_mode & 077) != 0)
+		client_warnx("warning: %s is accessible by group or others (mode "
+		    "%03o): the key is not secret", path,
+		    (unsigned)st.st_mode & 0777);
+	keys_pub_encode(keys_keypair_public(kp), b64);
+	keys_fingerprint(keys_keypair_public(kp), fp);
+	if (user == NULL || !msg_name_valid(user, strlen(user)))
+		user = "NAME";
+	if (c->json) {
+		printf("{\"type\":\"keygen\",\"file\":");
+		clientout_json_str(stdout, path, strlen(path));
+		printf(",\"public_key\":\"%s\",\"fingerprint\":\"%s\"}\n",
+		    b64, fp);
+	} else if (c->verbose < 0)
+		printf("%s\n", b64);
+	else
+		printf("private key written to %s\n"
+		    "public key:  %s\n"
+		    "fingerprint: %s\n"
+		    "To be let in, add this line to the server's authorized "
+		    "keys file\n(NAME is how others will address you):\n"
+		    "%s %s\n", path, b64, fp, b64, user);
+	rv = 0;
+out:
+	keys_keypair_free(kp);
+	return (rv);
+}
+
+int
+clientcmd_pubkey(struct client *c, int argc, char **argv)
+{
+	char	b64[KEYS_B64LEN + 1], fp[KEYS_FPLEN + 1];
+	int	rv;
+
+	if (argc != 0) {
+		return (CLIENT_BADARGS);
+	}
+	if ((rv = client_load_identity(c)) != 0)
+		return (rv);
+	keys_pub_encode(keys_keypair_public(c->kp), b64);
+	keys_fingerprint(keys_keypair_public(c->kp), fp);
+	if (c->json)
+		printf("{\"type\":\"pubkey\",\"public_key\":\"%s\","
+		    "\"fingerprint\":\"%s\"}\n", b64, fp);
+	else if (c->verbose < 0)
+		printf("%s\n", b64);
+	else
+		printf("%s\n%s\n", b64, fp);
+	return (0);
+}
+
+int
+clientcmd_ping(struct client *c, int argc, char **argv)
+{
+	struct msg		 req, rep;
+	enum clientconn_err	 e = CLIENTCONN_OK;
+	char			 err[ERRLEN];
+	uint8_t			 data[8];
+	unsigned long		 n, sent = 0, got = 0;
+	double			 t0, rtt, min = 0, max = 0, sum = 0;
+	int			 rv;
+
+	if (argc != 0) {
+		return (CLIENT_BADARGS);
+	}
+	n = (c->subopts & OPT_COUNT) ? c->count : 1;
+	if ((rv = client_connect(c)) != 0)
+		return (rv);
+	for (sent = 0; sent < n; ) {
+		memset(&req, 0, sizeof(req));
+		req.type = MSG_PING;
+		randombytes_buf(data, sizeof(data));
+		sent++;
+		t0 = client_mono_ms();
+		e = clientconn_request(c->cc, &req, data, sizeof(data),
+		    c->timeout_ms, client_on_message, c, &rep, err, sizeof(err));
+		rtt = client_mono_ms() - t0;
+		if (e == CLIENTCONN_OK && (rep.bodylen != sizeof(data) ||
+		    memcmp(rep.body, data, sizeof(data)) != 0)) {
+			snprintf(err, sizeof(err), "ping reply does not echo "
+			    "its data");
+			e = CLIENTCONN_ERR_NETWORK;
+		}
+		if (e == CLIENTCONN_ERR_TIMEOUT) {
+			if (c->verbose >= 0 && !c->json)
+				printf("seq=%lu timeout\n", sent);
+		} else if (e != CLIENTCONN_OK) {
+			client_warnx("ping: %s", err);
+			return (client_exit_status(e));
+		} else {
+			got++;
+			min = got == 1 || rtt < min ? rtt : min;
+			max = got == 1 || rtt > max ? rtt : max;
+			sum += rtt;
+			if (c->json)
+				printf("{\"type\":\"pong\",\"seq\":%lu,"
+				    "\"rtt_ms\":%.3f}\n", sent, rtt);
+			else if (c->verbose >= 0)
+				printf("reply from %s: seq=%lu time=%.3f ms\n",
+				    c->server, sent, rtt);
+		}
+		fflush(stdout);
+		if (sent < n)
+			sleep(1);
+	}
+	if (c->json)
+		printf("{\"type\":\"ping_summary\",\"sent\":%lu,\"received\":"
+		    "%lu,\"min_ms\":%.3f,\"avg_ms\":%.3f,\"max_ms\":%.3f}\n",
+		    sent, got, min, got ? sum / (double)got : 0.0, max);
+	else {
+		printf("--- %s ping statistics ---\n"
+		    "%lu sent, %lu received, %lu%% loss", c->server, sent, got,
+		    (sent - got) * 100 / sent);
+		if (got > 0)
+			printf(", rtt min/avg/max = %.3f/%.3f/%.3f ms", min,
+			    sum / (double)got, max);
+		putchar('\n');
+	}
+	return (got == sent ? 0 : EXIT_TIMEOUT);
+}
+
+int
+clientcmd_who(struct client *c, int argc, char **argv)
+{
+	struct msg		 req, rep;
+	struct msg_who		 w;
+	enum clientconn_err	 e;
+	const uint8_t		*p;
+	const char		*sep = "";
+	char			 err[ERRLEN];
+	size_t			 len;
+	int			 rv, r, pass;
+
+	if (argc != 0) {
+		return (CLIENT_BADARGS);
+	}
+	if ((rv = client_connect(c)) != 0)
+		return (rv);
+	memset(&req, 0, sizeof(req));
+	req.type = MSG_WHO;
+	e = clientconn_request(c->cc, &req, NULL, 0, c->timeout_ms, client_on_message,
+	    c, &rep, err, sizeof(err));
+	if (e != CLIENTCONN_OK) {
+		if (c->json)
+			clientout_json_reply(stdout, "who", NULL, e, &rep,
+			    err);
+		client_warnx("who: %s", err);
+		return (client_exit_status(e));
+	}
+	if (c->json)
+		fputs("{\"type\":\"who\",\"peers\":[", stdout);
+	/* Two passes in JSON mode: peers, then channels. */
+	for (pass = 0; pass < (c->json ? 2 : 1); pass++) {
+		p = rep.body;
+		len = rep.bodylen;
+		sep = "";
+		while ((r = msg_who_next(&p, &len, &w)) == 1) {
+			if (!c->json) {
+				printf("%-8s %.*s %lu\n", w.kind == 'p' ?
+				    "peer" : "channel", (int)w.namelen, w.name,
+				    (unsigned long)w.count);
+				continue;
+			}
+			if ((w.kind == 'p') != (pass == 0))
+				continue;
+			printf("%s{\"name\":", sep);
+			clientout_json_str(stdout, w.name, w.namelen);
+			printf(",\"%s\":%lu}", pass == 0 ? "connections" :
+			    "subscribers", (unsigned long)w.count);
+			sep = ",";
+		}
+		if (r == -1) {
+			client_warnx("who: malformed reply from server");
+			return (EXIT_NETWORK);
+		}
+		if (c->json)
+			fputs(pass == 0 ? "],\"channels\":[" : "]}\n", stdout);
+	}
+	return (0);
+}
+
+/* send and publish: one message to target, from args or stdin. */
+static int
+send_common(struct client *c, uint8_t type, int argc, char **argv)
+{
+	struct msg		 req, rep;
+	enum clientconn_err	 e;
+	const char		*what = type == MSG_SEND ? "send" : "publish";
+	const char		*target;
+	char			 err[ERRLEN];
+	uint8_t			*body = NULL;
+	size_t			 len, max;
+	int			 rv;
+
+	if (argc < 1) {
+		return (CLIENT_BADARGS);
+	}
+	target = argv[0];
+	if (type == MSG_PUBLISH ? !client_channel_arg(argv[0], &target) :
+	    !msg_name_valid(target, strlen(target))) {
+		client_warnx("%s: bad %s (1 to %d of A-Z a-z 0-9 . _ -)", argv[0],
+		    type == MSG_SEND ? "name" : "channel", MSG_NAME_MAX);
+		return (EXIT_USAGE);
+	}
+	/* Read stdin before connecting: a slow producer must not hold an
+	   idle connection open (or outlive the server's idle timeout). */
+	if (argc > 1)
+		body = join_args(argc - 1, argv + 1, &len);
+	else if (read_stdin(CLIENTCONN_MAX_MESSAGE, &body, &len) != 0) {
+		if (errno == EFBIG) {
+			client_warnx("%s: message on stdin above %u bytes", what,
+			    CLIENTCONN_MAX_MESSAGE);
+			return (EXIT_REQUEST);
+		}
+		client_warnx("%s: reading stdin: %s", what, strerror(errno));
+		return (1);
+	}
+	if (body == NULL && argc > 1) {
+		client_warnx("out of memory");
+		return (1);
+	}
+	if ((rv = client_connect(c)) != 0)
+		goto out;
+	max = clientconn_max_body(c->cc);
+	if (len > max) {
+		snprintf(err, sizeof(err), "message of %zu bytes is above the "
+		    "server's maximum of %zu", len, max);
+		e = CLIENTCONN_ERR_TOOBIG;
+		goto fail;
+	}
+	memset(&req, 0, sizeof(req));
+	req.type = type;
+	if (type == MSG_SEND) {
+		req.name = target;
+		req.namelen = strlen(target);
+	} else {
+		req.channel = target;
+		req.chanlen = strlen(target);
+	}
+	e = clientconn_request(c->cc, &req, body, len, c->timeout_ms,
+	    client_on_message, c, &rep, err, sizeof(err));
+	if (e != CLIENTCONN_OK)
+		goto fail;
+	if (c->json)
+		clientout_json_reply(stdout, what, target, e, &rep, err);
+	else if (c->verbose > 0)
+		fprintf(stderr, "%s: %zu bytes to %s%s\n", what, len,
+		    type == MSG_PUBLISH ? "#" : "", target);
+	rv = 0;
+	goto out;
+fail:
+	if (c->json)
+		clientout_json_reply(stdout, what, target, e, &rep, err);
+	client_warnx("%s to %s%s: %s", what, type == MSG_PUBLISH ? "#" : "", target,
+	    err);
+	rv = client_exit_status(e);
+out:
+	if (body != NULL)
+		sodium_memzero(body, len);
+	free(body);
+	return (rv);
+}
+
+int
+clientcmd_send(struct client *c, int argc, char **argv)
+{
+	return (send_common(c, MSG_SEND, argc, argv));
+}
+
+int
+clientcmd_publish(struct client *c, int argc, char **argv)
+{
+	return (send_common(c, MSG_PUBLISH, argc, argv));
+}
