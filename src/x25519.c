@@ -11,8 +11,10 @@
  *
  *	X25519(sk, 9) = u(k * B),   k = clamp(sk),   u = (1 + y) / (1 - y)
  *
- * and because B has prime order L, k * B = (k mod L) * B, which is what
- * crypto_scalarmult_ed25519_base_noclamp() wants (a scalar below L).
+ * and because B has prime order L, k * B = (k mod L) * B.  libsodium
+ * 1.0.18's crypto_scalarmult_ed25519_base_noclamp() takes any scalar below
+ * 2^255, so the reduction is not needed there; it keeps us to the scalar
+ * below L the function's documentation speaks of.
  *
  * Everything touching the secret scalar is libsodium's constant-time code.
  * The only arithmetic here is the map from y to u, done on the public
@@ -29,7 +31,7 @@
 
 #include "x25519.h"
 
-#ifdef __SIZEOF_INT128__
+#ifdef X25519_HAVE_MAP
 
 typedef unsigned __int128 x25519_u128;
 
@@ -204,11 +206,12 @@ fe_tobytes(uint8_t s[32], const struct fe *f)
 
 	memcpy(t, f->v, sizeof(t));
 	/*
-	 * Three passes: after the second, only t[0] can still be over 2^51
-	 * (by at most 19), and then the value is below 2^51 + 19 in all, so
-	 * the third pass carries without folding.
+	 * Two passes: our limbs are below 2^53, so after the first only t[0]
+	 * can be over 2^51 (by the folded carry, 19 * 4 at most); the second
+	 * carries that up and, should it run through every limb and fold
+	 * again, leaves t[1..4] zero and t[0] tiny.  Either way every limb
+	 * is then below 2^51.
 	 */
-	fe_carry(t);
 	fe_carry(t);
 	fe_carry(t);
 	/* Now 0 <= value < 2^255 < 2p: subtract p once if value >= p. */
@@ -267,7 +270,7 @@ x25519_public(uint8_t pub[X25519_KEYLEN], const uint8_t sk[X25519_KEYLEN])
 	sodium_memzero(k, sizeof(k));
 }
 
-#else /* !__SIZEOF_INT128__ */
+#else /* !X25519_HAVE_MAP */
 
 int
 x25519_edwards_to_montgomery(uint8_t u[X25519_KEYLEN],
@@ -284,4 +287,4 @@ x25519_public(uint8_t pub[X25519_KEYLEN], const uint8_t sk[X25519_KEYLEN])
 	(void)crypto_scalarmult_base(pub, sk);
 }
 
-#endif /* __SIZEOF_INT128__ */
+#endif /* X25519_HAVE_MAP */

@@ -14,6 +14,14 @@
 #define X25519_KEYLEN	32
 
 /*
+ * Set when the fast path is built (it needs a 128-bit integer type);
+ * without it x25519_public() is crypto_scalarmult_base().
+ */
+#ifdef __SIZEOF_INT128__
+#define X25519_HAVE_MAP	1
+#endif
+
+/*
  * x25519_public(pub, sk): pub = X25519(sk, 9), byte for byte what
  * crypto_scalarmult_base(pub, sk) gives (sk is clamped the same way).
  * Constant time in sk.  Always succeeds.
@@ -25,7 +33,8 @@ void	x25519_public(uint8_t pub[X25519_KEYLEN],
  * x25519_edwards_to_montgomery(u, y): u = (1 + y) / (1 - y) mod 2^255-19,
  * for y the 32-byte encoding of an Ed25519 point (sign bit ignored).
  * Exposed for the tests.  Variable time: only ever called on public points.
- * Returns 0, or -1 when y = 1 (the identity, which has no u).
+ * Returns 0, or -1 (u untouched) when y = 1 (the identity, which has no
+ * u) or when the build has no 128-bit integers (X25519_HAVE_MAP unset).
  */
 int	x25519_edwards_to_montgomery(uint8_t u[X25519_KEYLEN],
 	    const uint8_t y[X25519_KEYLEN]);
