@@ -1,10 +1,10 @@
 #!/bin/sh
 # Guard: the protocol core (noise, x25519, frame, msg, proto, keys,
-# authkeys, relay) does no I/O of its own: it never includes libevent,
-# syslog or libconfig, so that it stays unit-testable and fuzzable
-# (STYLE.md section 1).
+# authkeys, relay) and confwiden do no I/O of their own: they never include
+# libevent, syslog or libconfig, so that they stay unit-testable and
+# fuzzable (STYLE.md section 1).
 : "${top_srcdir:=.}"
-core="noise x25519 frame msg proto keys authkeys relay"
+core="noise x25519 frame msg proto keys authkeys relay confwiden"
 echo "1..$(echo $core | wc -w)"
 n=0
 for m in $core; do
