@@ -316,6 +316,34 @@ keys_writeall(int fd, const char *buf, size_t len)
 	return 0;
 }
 
+/*
+ * fsync the directory holding path, so that the new name (a created file,
+ * or the rename over the old key) survives a crash as well as the bytes
+ * do.  Best effort: some file systems refuse fsync on a directory, and
+ * the key itself is already safely written by then.
+ */
+static void
+keys_sync_dir(const char *path)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	int fd;
+
+	if (slash == NULL)
+		(void)snprintf(dir, sizeof(dir), ".");
+	else if (slash == path)
+		(void)snprintf(dir, sizeof(dir), "/");
+	else if ((size_t)(slash - path) < sizeof(dir))
+		(void)snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path),
+		    path);
+	else
+		return;
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return;
+	(void)fsync(fd);
+	(void)close(fd);
+}
+
 int
 keys_keypair_save(const struct keys_keypair *kp, const char *path,
     bool force, char *err, size_t errlen)
@@ -384,6 +412,7 @@ keys_keypair_save(const struct keys_keypair *kp, const char *path,
 		    strerror(errno));
 		goto err2;
 	}
+	keys_sync_dir(path);
 	rc = 0;
 	goto err1;
 
