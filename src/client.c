@@ -181,7 +181,7 @@ check_server_key(const uint8_t key[KEYS_KEYLEN], void *arg, char *err,
 	keys_fingerprint(key, fp);
 	keys_pub_encode(key, b64);
 	if (c->server_key != NULL) {
-		/* Validated in main(). */
+		/* Validated by secmsg-client.c before any command. */
 		(void)keys_pub_decode(c->server_key, strlen(c->server_key),
 		    pin);
 		if (keys_equal(pin, key))

@@ -103,16 +103,33 @@ int	client_load_identity(struct client *c);
 int	client_connect(struct client *c);
 
 /*
- * The subcommands, each (c, argc, argv) with the arguments after the
- * command's name; each returns an exit status, or CLIENT_BADARGS.
+ * The subcommands (clientcmd.c, clientchat.c), each called as (c, argc,
+ * argv) with the arguments after the command's name; each returns an exit
+ * status, or CLIENT_BADARGS before doing anything.
  */
+
+/* clientcmd_keygen: a new identity, mode 0600, and the line for the server. */
 int	clientcmd_keygen(struct client *, int, char **);
+
+/* clientcmd_pubkey: the identity's public key and fingerprint. */
 int	clientcmd_pubkey(struct client *, int, char **);
+
+/* clientcmd_ping: round-trip times and a summary, as ping(8). */
 int	clientcmd_ping(struct client *, int, char **);
+
+/* clientcmd_who: online peers and channels. */
 int	clientcmd_who(struct client *, int, char **);
+
+/* clientcmd_send: a direct message, from the arguments or stdin. */
 int	clientcmd_send(struct client *, int, char **);
+
+/* clientcmd_publish: a message to a channel, from the arguments or stdin. */
 int	clientcmd_publish(struct client *, int, char **);
+
+/* clientchat_subscribe: join channels, print deliveries (-n: that many). */
 int	clientchat_subscribe(struct client *, int, char **);
+
+/* clientchat_chat: stdin lines out, deliveries in, until end of input. */
 int	clientchat_chat(struct client *, int, char **);
 
 #endif /* !SECMSG_CLIENT_H */

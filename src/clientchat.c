@@ -53,8 +53,8 @@ join_channel(struct client *c, const char *channel)
 	req.type = MSG_JOIN;
 	req.channel = channel;
 	req.chanlen = strlen(channel);
-	e = clientconn_request(c->cc, &req, NULL, 0, c->timeout_ms, client_on_message,
-	    c, &rep, err, sizeof(err));
+	e = clientconn_request(c->cc, &req, NULL, 0, c->timeout_ms,
+	    client_on_message, c, &rep, err, sizeof(err));
 	if (e != CLIENTCONN_OK) {
 		if (c->json)
 			clientout_json_reply(stdout, "join", channel, e,
@@ -100,8 +100,8 @@ chat_line(struct client *c, struct chat *ch, char *s, size_t len)
 		to = s + (s[0] == '@' || s[0] == '#');
 		if (sp == NULL || (s[0] != '@' && s[0] != '#') ||
 		    !msg_name_valid(to, (size_t)(sp - to))) {
-			client_warnx("start the line with @NAME or #CHANNEL, or "
-			    "give a target: chat NAME | chat '#CHANNEL'");
+			client_warnx("start the line with @NAME or #CHANNEL, "
+			    "or give a target: chat NAME | chat '#CHANNEL'");
 			return (CLIENTCONN_OK);
 		}
 		req.type = s[0] == '@' ? MSG_SEND : MSG_PUBLISH;
@@ -167,8 +167,8 @@ chat_input(struct client *c, struct chat *ch, size_t max)
 	while ((nl = memchr(ch->line, '\n', ch->len)) != NULL || ch->eof) {
 		l = nl != NULL ? (size_t)(nl - ch->line) : ch->len;
 		if (l > max)
-			client_warnx("line of %zu bytes too long (at most %zu)", l,
-			    max);
+			client_warnx("line of %zu bytes too long (at most %zu)",
+			    l, max);
 		else if ((e = chat_line(c, ch, (char *)ch->line, l)) !=
 		    CLIENTCONN_OK)
 			return (e);
@@ -291,9 +291,8 @@ clientchat_subscribe(struct client *c, int argc, char **argv)
 	const char	*channel;
 	int		 i, rv;
 
-	if (argc < 1) {
+	if (argc < 1)
 		return (CLIENT_BADARGS);
-	}
 	for (i = 0; i < argc; i++)
 		if (!client_channel_arg(argv[i], &channel)) {
 			client_warnx("%s: bad channel name", argv[i]);
@@ -322,9 +321,8 @@ clientchat_chat(struct client *c, int argc, char **argv)
 	struct chat	ch;
 	int		rv;
 
-	if (argc > 1) {
+	if (argc > 1)
 		return (CLIENT_BADARGS);
-	}
 	memset(&ch, 0, sizeof(ch));
 	if (argc == 1 && argv[0][0] == '#') {
 		if (!client_channel_arg(argv[0], &ch.channel)) {

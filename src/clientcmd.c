@@ -117,11 +117,11 @@ clientcmd_keygen(struct client *c, int argc, char **argv)
 	char			 fp[KEYS_FPLEN + 1];
 	int			 rv = 1;
 
-	if (argc != 0) {
+	if (argc != 0)
 		return (CLIENT_BADARGS);
-	}
 	if (!c->force && lstat(path, &st) == 0) {
-		client_warnx("%s already exists; use --force to replace it", path);
+		client_warnx("%s already exists; use --force to replace it",
+		    path);
 		return (1);
 	}
 	if (c->output == NULL && mkparents(path) != 0) {
@@ -139,8 +139,8 @@ clientcmd_keygen(struct client *c, int argc, char **argv)
 	}
 	/* An ACL or an odd file system could still widen access. */
 	if (stat(path, &st) == 0 && (st.st_mode & 077) != 0)
-		client_warnx("warning: %s is accessible by group or others (mode "
-		    "%03o): the key is not secret", path,
+		client_warnx("warning: %s is accessible by group or others "
+		    "(mode %03o): the key is not secret", path,
 		    (unsigned)st.st_mode & 0777);
 	keys_pub_encode(keys_keypair_public(kp), b64);
 	keys_fingerprint(keys_keypair_public(kp), fp);
@@ -172,9 +172,8 @@ clientcmd_pubkey(struct client *c, int argc, char **argv)
 	char	b64[KEYS_B64LEN + 1], fp[KEYS_FPLEN + 1];
 	int	rv;
 
-	if (argc != 0) {
+	if (argc != 0)
 		return (CLIENT_BADARGS);
-	}
 	if ((rv = client_load_identity(c)) != 0)
 		return (rv);
 	keys_pub_encode(keys_keypair_public(c->kp), b64);
@@ -200,9 +199,8 @@ clientcmd_ping(struct client *c, int argc, char **argv)
 	double			 t0, rtt, min = 0, max = 0, sum = 0;
 	int			 rv;
 
-	if (argc != 0) {
+	if (argc != 0)
 		return (CLIENT_BADARGS);
-	}
 	n = (c->subopts & OPT_COUNT) ? c->count : 1;
 	if ((rv = client_connect(c)) != 0)
 		return (rv);
@@ -213,7 +211,8 @@ clientcmd_ping(struct client *c, int argc, char **argv)
 		sent++;
 		t0 = client_mono_ms();
 		e = clientconn_request(c->cc, &req, data, sizeof(data),
-		    c->timeout_ms, client_on_message, c, &rep, err, sizeof(err));
+		    c->timeout_ms, client_on_message, c, &rep, err,
+		    sizeof(err));
 		rtt = client_mono_ms() - t0;
 		if (e == CLIENTCONN_OK && (rep.bodylen != sizeof(data) ||
 		    memcmp(rep.body, data, sizeof(data)) != 0)) {
@@ -271,15 +270,14 @@ clientcmd_who(struct client *c, int argc, char **argv)
 	size_t			 len;
 	int			 rv, r, pass;
 
-	if (argc != 0) {
+	if (argc != 0)
 		return (CLIENT_BADARGS);
-	}
 	if ((rv = client_connect(c)) != 0)
 		return (rv);
 	memset(&req, 0, sizeof(req));
 	req.type = MSG_WHO;
-	e = clientconn_request(c->cc, &req, NULL, 0, c->timeout_ms, client_on_message,
-	    c, &rep, err, sizeof(err));
+	e = clientconn_request(c->cc, &req, NULL, 0, c->timeout_ms,
+	    client_on_message, c, &rep, err, sizeof(err));
 	if (e != CLIENTCONN_OK) {
 		if (c->json)
 			clientout_json_reply(stdout, "who", NULL, e, &rep,
@@ -332,14 +330,14 @@ send_common(struct client *c, uint8_t type, int argc, char **argv)
 	size_t			 len, max;
 	int			 rv;
 
-	if (argc < 1) {
+	if (argc < 1)
 		return (CLIENT_BADARGS);
-	}
 	target = argv[0];
 	if (type == MSG_PUBLISH ? !client_channel_arg(argv[0], &target) :
 	    !msg_name_valid(target, strlen(target))) {
-		client_warnx("%s: bad %s (1 to %d of A-Z a-z 0-9 . _ -)", argv[0],
-		    type == MSG_SEND ? "name" : "channel", MSG_NAME_MAX);
+		client_warnx("%s: bad %s (1 to %d of A-Z a-z 0-9 . _ -)",
+		    argv[0], type == MSG_SEND ? "name" : "channel",
+		    MSG_NAME_MAX);
 		return (EXIT_USAGE);
 	}
 	/* Read stdin before connecting: a slow producer must not hold an
@@ -348,8 +346,8 @@ send_common(struct client *c, uint8_t type, int argc, char **argv)
 		body = join_args(argc - 1, argv + 1, &len);
 	else if (read_stdin(CLIENTCONN_MAX_MESSAGE, &body, &len) != 0) {
 		if (errno == EFBIG) {
-			client_warnx("%s: message on stdin above %u bytes", what,
-			    CLIENTCONN_MAX_MESSAGE);
+			client_warnx("%s: message on stdin above %u bytes",
+			    what, CLIENTCONN_MAX_MESSAGE);
 			return (EXIT_REQUEST);
 		}
 		client_warnx("%s: reading stdin: %s", what, strerror(errno));
@@ -391,8 +389,8 @@ send_common(struct client *c, uint8_t type, int argc, char **argv)
 fail:
 	if (c->json)
 		clientout_json_reply(stdout, what, target, e, &rep, err);
-	client_warnx("%s to %s%s: %s", what, type == MSG_PUBLISH ? "#" : "", target,
-	    err);
+	client_warnx("%s to %s%s: %s", what, type == MSG_PUBLISH ? "#" : "",
+	    target, err);
 	rv = client_exit_status(e);
 out:
 	if (body != NULL)

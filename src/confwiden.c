@@ -111,8 +111,8 @@ confwiden_text(const char *in, size_t len, int *errline, char *err,
 	int line = 1;
 	bool hex;
 
-	/* A token grows by at most 2 bytes and is at least 10 long. */
 	*errline = 0;
+	/* A token grows by at most 2 bytes and is at least 10 long. */
 	if ((out = malloc(len + len / 4 + 32)) == NULL) {
 		(void)snprintf(err, errlen, "out of memory");
 		return (NULL);

@@ -205,8 +205,8 @@ parse_options(struct client *c, int argc, char **argv, const char **idset,
 		case OPT_L_TIMEOUT:
 			if ((v = number(optarg, 1, CLIENTCONF_TIMEOUT_MAX)) ==
 			    -1) {
-				client_warnx("--timeout: expected 1 to %d seconds",
-				    CLIENTCONF_TIMEOUT_MAX);
+				client_warnx("--timeout: expected 1 to %d "
+				    "seconds", CLIENTCONF_TIMEOUT_MAX);
 				return (-1);
 			}
 			c->timeout_ms = (int)v * 1000;
@@ -231,7 +231,8 @@ parse_options(struct client *c, int argc, char **argv, const char **idset,
 		case 'c':
 		case 'n':
 			if ((v = number(optarg, 1, LONG_MAX)) == -1) {
-				client_warnx("-%c: expected a positive number", ch);
+				client_warnx("-%c: expected a positive number",
+				    ch);
 				return (-1);
 			}
 			c->count = (unsigned long)v;
@@ -346,7 +347,8 @@ main(int argc, char **argv)
 	if (exitnow)
 		return (0);
 	if ((c.subopts & ~cmd->opts) != 0) {
-		client_warnx("%s: option not valid for this command", cmd->name);
+		client_warnx("%s: option not valid for this command",
+		    cmd->name);
 		goto usage;
 	}
 	if (c.json && c.raw) {

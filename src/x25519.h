@@ -11,13 +11,17 @@
 
 #include <stdint.h>
 
+#include <sodium.h>
+
 #define X25519_KEYLEN	32
 
 /*
- * Set when the fast path is built (it needs a 128-bit integer type);
- * without it x25519_public() is crypto_scalarmult_base().
+ * Set when the fast path is built: it needs a 128-bit integer type, and
+ * libsodium's Ed25519 scalar functions, which a --enable-minimal build of
+ * libsodium leaves out.  Without it x25519_public() is
+ * crypto_scalarmult_base().
  */
-#ifdef __SIZEOF_INT128__
+#if defined(__SIZEOF_INT128__) && !defined(SODIUM_LIBRARY_MINIMAL)
 #define X25519_HAVE_MAP	1
 #endif
 

@@ -1,8 +1,9 @@
 #!/bin/sh
 # Guard: the protocol core (noise, x25519, frame, msg, proto, keys,
-# authkeys, relay) and confwiden do no I/O of their own: they never include
-# libevent, syslog or libconfig, so that they stay unit-testable and
-# fuzzable (STYLE.md section 1).
+# authkeys, relay) and confwiden stay out of the event loop, the log and
+# the config parser: they never include libevent, syslog or libconfig, so
+# that they stay unit-testable and fuzzable (STYLE.md section 1).  (keys
+# and authkeys do read and write their own files.)
 : "${top_srcdir:=.}"
 core="noise x25519 frame msg proto keys authkeys relay confwiden"
 echo "1..$(echo $core | wc -w)"

@@ -307,6 +307,16 @@ ok "exit 2: unknown option" run 2 --no-such-option ping
 ok "exit 2: unknown command" run 2 frobnicate
 ok "exit 2: no command" run 2
 ok "exit 2: option of another command" run 2 who -c 3
+# usage_exit ARGS...: exit 2 with the usage text on stderr, nothing done.
+usage_exit() { run 2 "$@" && grep -q '^usage: secmsg-client' "$T/err"; }
+for args in "ping x" "keygen x" "pubkey x" "who x" "send" "publish" \
+    "subscribe" "chat a b"; do
+	# shellcheck disable=SC2086
+	ok "exit 2 and usage: $args" usage_exit -i "$T/nothere.key" $args
+done
+ok "-h: usage on stdout, exit 0" \
+    sh -c '"$1" send -h 2>/dev/null | grep -q "^usage: secmsg-client"' - \
+    "$CLIENT"
 ok "exit 2: bad peer name" run_as 2 alice send "bad name!" hi
 ok "exit 2: --json with --raw" run 2 --json --raw who
 ok "exit 2: bad server address (bare IPv6)" \
