@@ -218,6 +218,13 @@ size_t	bconn_queued(const struct bconn *c);
 int	bench_echo_server(const char *addr);
 
 /*
+ * bench_crypto_ceiling(seconds): measure, for about that long in all, the
+ * crypto operations a handshake and a bulk byte cost, on this thread, and
+ * print them with the ceilings they imply as a Markdown table.  Returns 0.
+ */
+int	bench_crypto_ceiling(double seconds);
+
+/*
  * bench_key(w, i): identity number i (modulo their number) as w's own key
  * pair object.  NULL (after bench_fail) when it cannot be made.
  */

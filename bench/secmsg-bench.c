@@ -135,6 +135,7 @@ usage(int status)
 "           [-b ADDR[,ADDR..]] [--mode publish|direct] [--daemon-pid PID]\n"
 "           [--csv | --json] [--no-header] [--raw] [-v] WORKLOAD\n"
 "       secmsg-bench --echo-server HOST:PORT\n"
+"       secmsg-bench --crypto-ceiling SECONDS\n"
 "workloads:\n"
 "  handshake  connect, handshake, one 64-byte ping, close (-c slots)\n"
 "  ping       64-byte round trips on -c established connections\n"
@@ -146,7 +147,9 @@ usage(int status)
 "Without -k, fresh client keys are generated: the daemon must have\n"
 "client_auth = \"any\".  -k DIR loads DIR/0.key, DIR/1.key, ...\n"
 "--raw: plain TCP echo of 64-byte requests, or of -m chunks for bulk\n"
-"       (stunnel, spiped; README.md)\n");
+"       (stunnel, spiped; README.md)\n"
+"--crypto-ceiling: this machine's X25519 and ChaCha20-Poly1305 speed on\n"
+"       one core, and the handshake and bulk ceilings they imply\n");
 	exit(status);
 }
 
@@ -747,7 +750,7 @@ int
 main(int argc, char **argv)
 {
 	enum { O_KEY = 256, O_INSECURE, O_MODE, O_PID, O_CSV, O_JSON,
-		O_NOHDR, O_RAW, O_ECHO };
+		O_NOHDR, O_RAW, O_ECHO, O_CEILING };
 	static const struct option longopts[] = {
 		{ "server-key", required_argument, NULL, O_KEY },
 		{ "insecure-any-key", no_argument, NULL, O_INSECURE },
@@ -758,6 +761,7 @@ main(int argc, char **argv)
 		{ "no-header", no_argument, NULL, O_NOHDR },
 		{ "raw", no_argument, NULL, O_RAW },
 		{ "echo-server", required_argument, NULL, O_ECHO },
+		{ "crypto-ceiling", required_argument, NULL, O_CEILING },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -875,6 +879,11 @@ main(int argc, char **argv)
 			break;
 		case O_ECHO:
 			return (bench_echo_server(optarg));
+		case O_CEILING:
+			if ((o.seconds = strtod(optarg, NULL)) <= 0 ||
+			    o.seconds > 600)
+				usage(2);
+			return (bench_crypto_ceiling(o.seconds));
 		case 'h':
 			usage(0);
 		default:

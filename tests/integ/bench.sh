@@ -11,7 +11,7 @@ BENCH="$top_builddir/bench/secmsg-bench"
 [ -x "$BENCH" ] || skip_all "bench/secmsg-bench not built"
 [ -x "$PY" ] || skip_all "no python3 to parse the output"
 
-plan 15
+plan 16
 
 # Fresh client keys (client_auth any); the per-address handshake rate
 # would refuse a handshake loop from one address, so it is off.
@@ -121,3 +121,14 @@ usage_err() {
 	[ $? -eq 2 ]
 }
 ok "usage errors exit 2" usage_err
+
+# --crypto-ceiling: its table of nine rows, the two ceilings positive.
+ceiling() {
+	timeout 60 "$BENCH" --crypto-ceiling 0.3 > "$T/ceiling.md" || return 1
+	_hs='^| ceiling: handshakes/s, both ends on these [0-9]* cores'
+	_bk='^| ceiling: bulk MB/s, each end on a core of its own'
+	[ "$(grep -c '^| ' "$T/ceiling.md")" -eq 9 ] &&
+	    grep -q "$_hs | [1-9][0-9]* |\$" "$T/ceiling.md" &&
+	    grep -q "$_bk | [1-9][0-9]* |\$" "$T/ceiling.md"
+}
+ok "--crypto-ceiling prints the crypto figures and ceilings" ceiling
