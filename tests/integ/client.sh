@@ -89,8 +89,8 @@ bg() {
 	_who=$1
 	_outf=$2
 	shift 2
-	timeout 60 "$CLIENT" -s "127.0.0.1:$PORT" -i "$T/$_who.key" "$@" \
-	    > "$_outf" 2> "$_outf.err" < /dev/null &
+	timeout -k 10 60 "$CLIENT" -s "127.0.0.1:$PORT" -i "$T/$_who.key" \
+	    "$@" > "$_outf" 2> "$_outf.err" < /dev/null &
 	BGPID=$!
 	PIDS="$PIDS $BGPID"
 }
@@ -398,7 +398,10 @@ ok "chat to #channel joins it and shows the channel" \
 bg bob "$T/bob.int" subscribe sig
 SUBPID=$BGPID
 wait_online bob
-kill -TERM "$SUBPID"
+# The client itself, not timeout(1): timeout follows the SIGTERM it passes
+# on with a SIGCONT, which can cancel the SIGSTOP of LeakSanitizer's
+# check at exit (ASan builds) and leave the client spinning for ever.
+kill -TERM "$(pgrep -P "$SUBPID")"
 wait "$SUBPID"
 ok "subscribe ends with status 0 on SIGTERM" test $? -eq 0
 bg bob "$T/bob.bye" subscribe bye
