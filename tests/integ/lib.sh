@@ -18,11 +18,17 @@ TAP_N=0
 TAP_FAILED=0
 
 cleanup() {
+	# PIDS are mostly timeout(1) processes.  Signal the programs under
+	# them directly: timeout follows a SIGTERM it passes on with a
+	# SIGCONT, which can cancel the SIGSTOP of LeakSanitizer's check at
+	# exit (ASan builds) and leave the program spinning, holding the test
+	# driver's pipe open.  Whatever is left after a moment is killed.
 	for p in $PIDS; do
-		kill -TERM "$p" 2>/dev/null
+		pkill -TERM -P "$p" 2>/dev/null
 	done
-	sleep 0.1
+	sleep 0.2
 	for p in $PIDS; do
+		pkill -KILL -P "$p" 2>/dev/null
 		kill -KILL "$p" 2>/dev/null
 	done
 	if [ "$TAP_FAILED" -ne 0 ] && [ -f "$T/daemon.log" ]; then
