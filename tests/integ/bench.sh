@@ -24,7 +24,7 @@ DAEMON=$(cat "$T/secmsgd.pid")
 b() {
 	out=$1
 	shift
-	timeout 60 "$BENCH" -s "127.0.0.1:$PORT" --server-key "$SERVER_KEY" \
+	timeout -k 10 60 "$BENCH" -s "127.0.0.1:$PORT" --server-key "$SERVER_KEY" \
 	    "$@" > "$T/$out" 2> "$T/$out.err"
 }
 
@@ -86,7 +86,7 @@ raw_bulk() {
 	while [ $tries -lt 5 ]; do
 		EPORT=$(random_port)
 		: > "$T/echo.log"
-		timeout 60 "$BENCH" --echo-server "127.0.0.1:$EPORT" \
+		timeout -k 10 60 "$BENCH" --echo-server "127.0.0.1:$EPORT" \
 		    2>> "$T/echo.log" &
 		EPID=$!
 		PIDS="$PIDS $EPID"
@@ -99,7 +99,7 @@ raw_bulk() {
 		grep -q ready "$T/echo.log" && break
 		tries=$((tries + 1))
 	done
-	timeout 60 "$BENCH" -s "127.0.0.1:$EPORT" --raw -d 0.3 -j 2 \
+	timeout -k 10 60 "$BENCH" -s "127.0.0.1:$EPORT" --raw -d 0.3 -j 2 \
 	    -m 64,16K --csv bulk > "$T/rawbulk.csv" 2> "$T/rawbulk.csv.err" &&
 	    [ "$(grep -c '^bulk,raw,' "$T/rawbulk.csv")" -eq 2 ]
 }
@@ -110,7 +110,7 @@ ok "raw bulk csv parses" csv_ok rawbulk.csv 2
 wrong_key() {
 	keygen other
 	other=$(cat "$T/other.pub")
-	timeout 60 "$BENCH" -s "127.0.0.1:$PORT" --server-key "$other" \
+	timeout -k 10 60 "$BENCH" -s "127.0.0.1:$PORT" --server-key "$other" \
 	    -d 0.2 -c 1 --csv ping > "$T/wrong.csv" 2>&1
 	[ $? -eq 1 ] && grep -q ',0,' "$T/wrong.csv"
 }
@@ -124,7 +124,7 @@ ok "usage errors exit 2" usage_err
 
 # --crypto-ceiling: its table of nine rows, the two ceilings positive.
 ceiling() {
-	timeout 60 "$BENCH" --crypto-ceiling 0.3 > "$T/ceiling.md" || return 1
+	timeout -k 10 60 "$BENCH" --crypto-ceiling 0.3 > "$T/ceiling.md" || return 1
 	_hs='^| ceiling: handshakes/s, both ends on these [0-9]* cores'
 	_bk='^| ceiling: bulk MB/s, each end on a core of its own'
 	[ "$(grep -c '^| ' "$T/ceiling.md")" -eq 9 ] &&

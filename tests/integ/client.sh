@@ -27,7 +27,7 @@ KH="$XDG_CONFIG_HOME/secmsg/known_hosts"
 run() {
 	_want=$1
 	shift
-	timeout 30 "$CLIENT" "$@" > "$T/out" 2> "$T/err" < /dev/null
+	timeout -k 10 30 "$CLIENT" "$@" > "$T/out" 2> "$T/err" < /dev/null
 	RC=$?
 	if [ "$RC" -ne "$_want" ]; then
 		echo "# secmsg-client $*: exit $RC, wanted $_want"
@@ -62,7 +62,7 @@ sys.exit(0 if eval("(" + sys.argv[2].strip() + ")") else 1)' "$T/out" "$1"
 wait_online() {
 	i=0
 	while [ $i -lt 50 ]; do
-		timeout 10 "$CLIENT" -s "127.0.0.1:$PORT" -i "$T/alice.key" \
+		timeout -k 10 10 "$CLIENT" -s "127.0.0.1:$PORT" -i "$T/alice.key" \
 		    --json who 2>/dev/null | grep -q "\"name\":\"$1\"" &&
 		    return 0
 		sleep 0.1
@@ -75,7 +75,7 @@ wait_online() {
 wait_joined() {
 	i=0
 	while [ $i -lt 50 ]; do
-		timeout 10 "$CLIENT" -s "127.0.0.1:$PORT" -i "$T/alice.key" \
+		timeout -k 10 10 "$CLIENT" -s "127.0.0.1:$PORT" -i "$T/alice.key" \
 		    --json who 2>/dev/null | grep -q "\"name\":\"$1\"" &&
 		    return 0
 		sleep 0.1
@@ -177,7 +177,7 @@ ok "changed key warning is loud and says how to check and fix" \
 ok "changed key: known_hosts untouched even with --accept-new" \
     test "$(wc -l < "$T/kh_wrong")" -eq 1
 ok "first contact confirmed with 'yes' on a terminal" \
-    quiet timeout 30 expect -c "
+    quiet timeout -k 10 30 expect -c "
 	set timeout 20
 	spawn $CLIENT -s $S -i $T/bob.key --known-hosts $T/kh_tty ping
 	expect \"(yes/no)? \" { send \"yes\r\" } timeout { exit 1 }
@@ -187,7 +187,7 @@ ok "first contact confirmed with 'yes' on a terminal" \
 	exit [lindex \$r 3]"
 ok "confirmed key was remembered" grep -q "^$S $SERVER_KEY\$" "$T/kh_tty"
 ok "first contact answered 'no' on a terminal: exit 4" \
-    quiet timeout 30 expect -c "
+    quiet timeout -k 10 30 expect -c "
 	set timeout 20
 	spawn $CLIENT -s $S -i $T/bob.key --known-hosts $T/kh_no ping
 	expect \"(yes/no)? \" { send \"no\r\" } timeout { exit 1 }
@@ -221,7 +221,7 @@ ok "send from arguments" run_as 0 alice send bob hello "  bob"
 ok "send prints nothing on success" test ! -s "$T/out" -a ! -s "$T/err"
 head -c 3000 /dev/urandom > "$T/bin.in"
 ok "send binary from stdin" \
-    sh -c '"$@" < "$0"' "$T/bin.in" timeout 30 "$CLIENT" -s "$S" \
+    sh -c '"$@" < "$0"' "$T/bin.in" timeout -k 10 30 "$CLIENT" -s "$S" \
     -i "$T/alice.key" send bob
 wait "$BGPID"
 ok "subscriber exited 0 after -n 2" test $? -eq 0
@@ -235,10 +235,10 @@ wait_joined plant2
 run_as 0 alice publish plant1 "temp 21.5"
 printf 'a "quoted" \\ line\nand\ttab \001\n' > "$T/text.in"
 ok "publish text from stdin" \
-    sh -c '"$@" < "$0"' "$T/text.in" timeout 30 "$CLIENT" -s "$S" \
+    sh -c '"$@" < "$0"' "$T/text.in" timeout -k 10 30 "$CLIENT" -s "$S" \
     -i "$T/alice.key" publish '#plant2'
 ok "publish binary from stdin" \
-    sh -c '"$@" < "$0"' "$T/bin.in" timeout 30 "$CLIENT" -s "$S" \
+    sh -c '"$@" < "$0"' "$T/bin.in" timeout -k 10 30 "$CLIENT" -s "$S" \
     -i "$T/alice.key" publish plant1
 ok "send to bob while he subscribes" run_as 0 alice send bob direct
 wait "$BGPID"
@@ -275,13 +275,13 @@ head -c "$MAXBODY" /dev/urandom > "$T/max.in"
 bg bob "$T/max.out" --raw subscribe -n 1 nochannel
 wait_online bob
 ok "send of a maximum-size body from stdin" \
-    sh -c '"$@" < "$0"' "$T/max.in" timeout 30 "$CLIENT" -s "$S" \
+    sh -c '"$@" < "$0"' "$T/max.in" timeout -k 10 30 "$CLIENT" -s "$S" \
     -i "$T/alice.key" send bob
 wait "$BGPID"
 ok "maximum-size body arrived byte for byte" cmp "$T/max.in" "$T/max.out"
 head -c 1 /dev/zero >> "$T/max.in"
 ok "exit 6: one byte above the server's maximum" \
-    sh -c 'timeout 30 "$@" < "$0" 2> "$0.err"; [ $? -eq 6 ] &&
+    sh -c 'timeout -k 10 30 "$@" < "$0" 2> "$0.err"; [ $? -eq 6 ] &&
     grep -q "maximum" "$0.err"' "$T/max.in" "$CLIENT" -s "$S" \
     -i "$T/alice.key" send bob
 
@@ -363,14 +363,14 @@ ok "exit 7: silent server, --timeout 1" \
 # ------------------------------------------------------------ chat
 
 mkfifo "$T/bob.fifo"
-timeout 60 "$CLIENT" -s "$S" -i "$T/bob.key" chat alice \
+timeout -k 10 60 "$CLIENT" -s "$S" -i "$T/bob.key" chat alice \
     < "$T/bob.fifo" > "$T/bob.chat" 2>&1 &
 CHATPID=$!
 PIDS="$PIDS $CHATPID"
 exec 7> "$T/bob.fifo"
 wait_online bob
 ok "chat through a pty: lines both ways with a second client" \
-    quiet timeout 40 expect -c "
+    quiet timeout -k 10 40 expect -c "
 	set timeout 20
 	spawn $CLIENT -s $S -i $T/alice.key chat bob
 	expect \"connected as alice\" {} timeout { exit 1 }
@@ -390,7 +390,7 @@ exec 7>&-
 wait "$CHATPID"
 ok "chat ends with status 0 at end of input" test $? -eq 0
 ok "chat to #channel joins it and shows the channel" \
-    sh -c 'printf "hi all\n" | timeout 30 "$1" -s "$2" -i "$3" chat "#room"
+    sh -c 'printf "hi all\n" | timeout -k 10 30 "$1" -s "$2" -i "$3" chat "#room"
     ' - "$CLIENT" "$S" "$T/alice.key"
 
 # ------------------------------------------------------------ endings

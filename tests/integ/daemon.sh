@@ -21,13 +21,13 @@ wait_file() {
 # and $T/NAME.err.
 check_conf() {
 	printf '%s\n' "$2" > "$T/$1.conf"
-	timeout 10 "$SECMSGD" -t -c "$T/$1.conf" > "$T/$1.out" 2> "$T/$1.err"
+	timeout -k 10 10 "$SECMSGD" -t -c "$T/$1.conf" > "$T/$1.out" 2> "$T/$1.err"
 	RC=$?
 	sed 's/^/# /' "$T/$1.err"
 }
 
 # ---------------------------------------------------------------- options
-timeout 10 "$SECMSGD" -t -c "$top_srcdir/conf/secmsgd.conf" > "$T/t.out" 2>&1
+timeout -k 10 10 "$SECMSGD" -t -c "$top_srcdir/conf/secmsgd.conf" > "$T/t.out" 2>&1
 RC=$?
 ok "-t on the sample conf/secmsgd.conf exits 0" test "$RC" -eq 0
 ok "-t on the sample says configuration OK" \
@@ -71,19 +71,19 @@ check_conf badkeys "authorized_keys = \"$T/badkeys\";"
 ok "-t checks the authorized keys file too (exit 78, file:line)" \
     sh -c "[ $RC -eq 78 ] && grep -q '$T/badkeys:1:' '$T/badkeys.err'"
 
-V=$(timeout 10 "$SECMSGD" --version 2>&1)
+V=$(timeout -k 10 10 "$SECMSGD" --version 2>&1)
 RC=$?
 ok "--version exits 0 and prints the version" \
     sh -c "[ $RC -eq 0 ] && echo '$V' | grep -Eq '^secmsgd [0-9]+\.[0-9]+'"
-timeout 10 "$SECMSGD" --help > "$T/help.out" 2>&1
+timeout -k 10 10 "$SECMSGD" --help > "$T/help.out" 2>&1
 RC=$?
 ok "--help exits 0 and shows the usage with -t and -c" \
     sh -c "[ $RC -eq 0 ] && grep -q usage '$T/help.out' && grep -q -- ' -t ' '$T/help.out' && grep -q -- ' -c ' '$T/help.out'"
-timeout 10 "$SECMSGD" -Z > /dev/null 2> "$T/badopt.err"
+timeout -k 10 10 "$SECMSGD" -Z > /dev/null 2> "$T/badopt.err"
 RC=$?
 ok "a bad option exits 2 with the usage on stderr" \
     sh -c "[ $RC -eq 2 ] && grep -q usage '$T/badopt.err'"
-timeout 10 "$SECMSGD" -t stray-argument > /dev/null 2>&1
+timeout -k 10 10 "$SECMSGD" -t stray-argument > /dev/null 2>&1
 ok "a stray argument exits 2" test $? -eq 2
 
 # ---------------------------------------------------------------- start
@@ -99,7 +99,7 @@ authorize alice
 
 # A tiny sd_notify listener.
 export NOTIFY_SOCKET="$T/notify.sock"
-timeout 60 "$PY" -c '
+timeout -k 10 60 "$PY" -c '
 import socket, sys
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 s.bind(sys.argv[1])
@@ -235,7 +235,7 @@ authorized_keys = "$T/authorized_keys";
 pid_file = "$T/dm/secmsgd.pid";
 log_destination = "stderr";
 EOC
-	timeout 20 "$SECMSGD" -c "$T/dm/conf" > "$T/dm/try" 2>&1
+	timeout -k 10 20 "$SECMSGD" -c "$T/dm/conf" > "$T/dm/try" 2>&1
 	RC=$?
 	cat "$T/dm/try" >> "$T/dm/out"
 	grep -q 'Address already in use' "$T/dm/try" || break
@@ -272,7 +272,7 @@ ok "daemon mode: the pid file is removed on stop" \
 
 # ---------------------------------------------------------------- key mode
 chmod 640 "$T/dm/server.key"
-timeout 10 "$SECMSGD" -f -c "$T/dm/conf" > "$T/dm/bad.out" 2>&1
+timeout -k 10 10 "$SECMSGD" -f -c "$T/dm/conf" > "$T/dm/bad.out" 2>&1
 RC=$?
 sed 's/^/# /' "$T/dm/bad.out"
 ok "a group-readable server key is refused at start" test "$RC" -ne 0

@@ -69,7 +69,7 @@ diag() {
 # instead of the announced key if given).  Sets src, crc.
 pair() {
 	rm -f "$T/port" "$T"/srv.* "$T"/cli.*
-	timeout 60 $1 listen "$T/port" >"$T/srv.out" 2>"$T/srv.err" &
+	timeout -k 10 60 $1 listen "$T/port" >"$T/srv.out" 2>"$T/srv.err" &
 	bgpid=$!
 	i=0
 	while [ ! -s "$T/port" ] && [ $i -lt 100 ]; do
@@ -79,7 +79,7 @@ pair() {
 	port= key=
 	[ -s "$T/port" ] && read -r port key <"$T/port"
 	[ -n "$3" ] && key=$3
-	timeout 60 $2 connect "${port:-1}" "${key:-x}" \
+	timeout -k 10 60 $2 connect "${port:-1}" "${key:-x}" \
 	    >"$T/cli.out" 2>"$T/cli.err"
 	crc=$?
 	wait "$bgpid"

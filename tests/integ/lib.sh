@@ -104,7 +104,7 @@ start_daemon() {
 		PORT=$(random_port)
 		write_conf "$1"
 		: > "$T/daemon.log"
-		timeout 300 "$SECMSGD" -f -d -c "$T/secmsgd.conf" \
+		timeout -k 10 300 "$SECMSGD" -f -d -c "$T/secmsgd.conf" \
 		    2>>"$T/daemon.log" &
 		DPID=$!
 		PIDS="$PIDS $DPID"

@@ -18,7 +18,7 @@ HAVE6=1
 
 # ping_at ADDR: one ping round trip as alice to ADDR.
 ping_at() {
-	timeout 20 "$CLIENT" -s "$1" -i "$T/alice.key" \
+	timeout -k 10 20 "$CLIENT" -s "$1" -i "$T/alice.key" \
 	    --known-hosts "$T/kh" --accept-new ping >/dev/null 2>&1
 }
 
@@ -62,7 +62,7 @@ ok "the removed Unix socket is gone" test ! -e "$SOCK"
 cp "$T/secmsgd.conf" "$T/second.conf"
 sed -i "s|state_dir = .*|state_dir = \"$T/state2\";|" "$T/second.conf"
 mkdir -p "$T/state2" && chmod 700 "$T/state2"
-timeout 10 "$SECMSGD" -f -c "$T/second.conf" > "$T/second.log" 2>&1
+timeout -k 10 10 "$SECMSGD" -f -c "$T/second.conf" > "$T/second.log" 2>&1
 RC=$?
 ok "a listen address in use fails the start (exit 1, named in the log)" \
     sh -c "[ $RC -eq 1 ] && grep -q 'listen 127.0.0.1:$PORT' '$T/second.log'"

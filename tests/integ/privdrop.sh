@@ -28,7 +28,7 @@ ok "gid is nobody's and no supplementary root group" \
         ! echo '$status' | grep -Eq '^Groups:.*\b0\b'"
 # ping_alice: one ping round trip as alice, output discarded.
 ping_alice() {
-	timeout 20 "$CLIENT" -s "127.0.0.1:$PORT" -i "$T/alice.key" \
+	timeout -k 10 20 "$CLIENT" -s "127.0.0.1:$PORT" -i "$T/alice.key" \
 	    --known-hosts "$T/kh" --accept-new ping >/dev/null 2>&1
 }
 ok "it serves a client after the drop" ping_alice
