@@ -42,6 +42,7 @@ struct jobq {
 
 struct hsworker {
 	struct hswork		*hw;
+	unsigned		 idx;
 	pthread_t		 thread;
 	bool			 running;
 	struct event_base	*base;
@@ -61,6 +62,7 @@ struct hswork {
 	unsigned		 next;		/* round robin */
 	struct jobq		 donebox;	/* workers -> main */
 	struct hs_jobs		 active;	/* inline mode */
+	bool			 stopped;	/* hswork_stop() done */
 };
 
 static const char *const result_names[] = {
@@ -428,7 +430,8 @@ worker_main(void *arg)
 
 struct hswork *
 hswork_new(struct event_base *base, unsigned nworkers,
-    const struct keys_keypair *key, hswork_done_fn *done, void *arg)
+    const struct keys_keypair *key, hswork_done_fn *done,
+    hswork_init_fn *init, void *arg)
 {
 	struct hswork *hw;
 	struct hsworker *w;
@@ -450,6 +453,7 @@ hswork_new(struct event_base *base, unsigned nworkers,
 	for (i = 0; i < nworkers; i++) {
 		w = &hw->workers[i];
 		w->hw = hw;
+		w->idx = i;
 		TAILQ_INIT(&w->active);
 		/* One thread per base: no locking inside libevent. */
 		if ((w->base = event_base_new()) == NULL ||
@@ -462,7 +466,8 @@ hswork_new(struct event_base *base, unsigned nworkers,
 			goto fail2;
 		}
 		hw->n++;
-		if (pthread_create(&w->thread, NULL, worker_main, w) != 0)
+		if ((init != NULL && init(i, w->base, arg) == -1) ||
+		    pthread_create(&w->thread, NULL, worker_main, w) != 0)
 			goto fail2;
 		w->running = true;
 	}
@@ -510,15 +515,34 @@ hswork_cancel(struct hswork *hw, struct hs_job *job)
 	(void)hw;
 }
 
+unsigned
+hswork_workers(const struct hswork *hw)
+{
+	return (hw->n);
+}
+
+struct event_base *
+hswork_worker_base(struct hswork *hw, unsigned i)
+{
+	return (hw->workers[i].base);
+}
+
+unsigned
+hswork_job_worker(const struct hs_job *job)
+{
+	return (job->w != NULL ? job->w->idx : 0);
+}
+
 void
-hswork_free(struct hswork *hw)
+hswork_stop(struct hswork *hw)
 {
 	struct hsworker *w;
 	struct hs_job *job;
 	unsigned i;
 
-	if (hw == NULL)
+	if (hw == NULL || hw->stopped)
 		return;
+	hw->stopped = true;
 	while ((job = TAILQ_FIRST(&hw->active)) != NULL)
 		job_finish(job, HS_CANCELLED, NULL);
 	for (i = 0; i < hw->n; i++) {
@@ -544,9 +568,6 @@ hswork_free(struct hswork *hw)
 			job->inlen = job->outlen = 0;
 			TAILQ_INSERT_TAIL(&hw->donebox.jobs, job, link);
 		}
-		jobq_destroy(&w->inbox);
-		event_base_free(w->base);
-		keys_keypair_free(w->key);
 	}
 	if (hw->workers != NULL) {
 		/* Every job is back: run the done callbacks still due. */
@@ -554,8 +575,26 @@ hswork_free(struct hswork *hw)
 			TAILQ_REMOVE(&hw->donebox.jobs, job, link);
 			hw->done(job, hw->arg);
 		}
-		jobq_destroy(&hw->donebox);
 	}
+}
+
+void
+hswork_free(struct hswork *hw)
+{
+	struct hsworker *w;
+	unsigned i;
+
+	if (hw == NULL)
+		return;
+	hswork_stop(hw);
+	for (i = 0; i < hw->n; i++) {
+		w = &hw->workers[i];
+		jobq_destroy(&w->inbox);
+		event_base_free(w->base);
+		keys_keypair_free(w->key);
+	}
+	if (hw->workers != NULL)
+		jobq_destroy(&hw->donebox);
 	free(hw->workers);
 	free(hw);
 }

@@ -2,9 +2,8 @@
  * hswork.h: handshake workers.  The Noise handshake is the daemon's most
  * expensive step (four X25519 operations per connection); with workers > 1
  * it runs on that many threads, each with its own event loop and its own
- * copy of the server key, while every authenticated session, and all
- * routing, stays on the main loop.  So the hot path (messages between
- * clients) takes no lock at all, and handshakes use every core.
+ * copy of the server key.  Each thread's loop is also the session loop
+ * (sloop.h) of the connections whose handshakes it ran.
  *
  * A job (one connection's handshake) moves between threads by message
  * passing only: the main loop hands it over (hswork_start), the worker owns
@@ -68,12 +67,20 @@ struct hswork;
 typedef void hswork_done_fn(struct hs_job *job, void *arg);
 
 /*
- * hswork_new(base, nworkers, key, done, arg): a pool of nworkers threads
- * (0: handshakes on base itself) using copies of key.  done is called on
- * base for every job started.  NULL on failure (errno set).
+ * hswork_init_fn(i, base, arg): set up what else lives on thread i's loop,
+ * called before the thread starts.  0, or -1 to fail hswork_new.
+ */
+typedef int hswork_init_fn(unsigned i, struct event_base *base, void *arg);
+
+/*
+ * hswork_new(base, nworkers, key, done, init, arg): a pool of nworkers
+ * threads (0: handshakes on base itself) using copies of key.  done is
+ * called on base for every job started; init (may be NULL) for each
+ * thread.  NULL on failure (errno set).
  */
 struct hswork *hswork_new(struct event_base *base, unsigned nworkers,
-	    const struct keys_keypair *key, hswork_done_fn *done, void *arg);
+	    const struct keys_keypair *key, hswork_done_fn *done,
+	    hswork_init_fn *init, void *arg);
 
 /*
  * hswork_start(hw, job): run job's handshake (job->fd is the worker's until
@@ -87,11 +94,24 @@ int	hswork_start(struct hswork *hw, struct hs_job *job);
  */
 void	hswork_cancel(struct hswork *hw, struct hs_job *job);
 
-/*
- * hswork_free(hw): cancel every job, stop and join the threads, run the
- * done callbacks still due, free.  NULL does nothing.
- */
+/* hswork_free(hw): hswork_stop(hw) and free.  NULL does nothing. */
 void	hswork_free(struct hswork *hw);
+
+/* hswork_workers(hw): how many threads (0: handshakes on the main loop). */
+unsigned hswork_workers(const struct hswork *hw);
+
+/* hswork_worker_base(hw, i): thread i's event loop. */
+struct event_base *hswork_worker_base(struct hswork *hw, unsigned i);
+
+/* hswork_job_worker(job): the thread that ran job (0 when inline). */
+unsigned hswork_job_worker(const struct hs_job *job);
+
+/*
+ * hswork_stop(hw): cancel every job, stop and join the threads, and run
+ * the done callbacks still due; the threads' loops stay allocated (for
+ * what else lives on them) until hswork_free.  Idempotent.
+ */
+void	hswork_stop(struct hswork *hw);
 
 /* hswork_result_name(r): "eof", "handshake-timeout", ... */
 const char *hswork_result_name(enum hs_result r);

@@ -41,16 +41,17 @@ log_init(int to, int level, int facility, const char *ident)
 	errno = saved;
 }
 
+/* Atomic: session loops log from their own threads while a reload sets. */
 void
 log_setlevel(int level)
 {
-	log_level = level;
+	__atomic_store_n(&log_level, level, __ATOMIC_RELAXED);
 }
 
 int
 log_getlevel(void)
 {
-	return (log_level);
+	return (__atomic_load_n(&log_level, __ATOMIC_RELAXED));
 }
 
 int
@@ -79,7 +80,7 @@ log_vemit(int level, const char *fmt, va_list ap)
 	char line[1024];
 	int saved = errno;
 
-	if (level > log_level) {
+	if (level > log_getlevel()) {
 		errno = saved;
 		return;
 	}

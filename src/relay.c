@@ -53,6 +53,7 @@ struct relay_table {
 
 struct relay {
 	uint8_t			hashkey[crypto_shorthash_KEYBYTES];
+	uint32_t		*presence;	/* NULL: single loop */
 	struct relay_table	names;
 	struct relay_table	chans;
 };
@@ -142,6 +143,40 @@ table_remove(struct relay_table *t, struct relay_node *n)
 	t->count--;
 }
 
+/* Count node n (of kind) in or out of this loop's presence row. */
+static void
+presence_add(struct relay *r, int kind, const struct relay_node *n, int d)
+{
+	size_t slot;
+
+	if (r->presence == NULL)
+		return;
+	slot = (size_t)kind * RELAY_PRESENCE_SLOTS +
+	    (n->hash & (RELAY_PRESENCE_SLOTS - 1));
+	/*
+	 * Release: a loop that sees the count also sees everything done
+	 * before it (the member is joined before its OK leaves).
+	 */
+	if (d > 0)
+		__atomic_add_fetch(&r->presence[slot], 1, __ATOMIC_RELEASE);
+	else
+		__atomic_sub_fetch(&r->presence[slot], 1, __ATOMIC_RELEASE);
+}
+
+size_t
+relay_presence_slot(const struct relay *r, int kind, const char *s,
+    size_t len)
+{
+	return ((size_t)kind * RELAY_PRESENCE_SLOTS +
+	    (relay_hash(r, s, len) & (RELAY_PRESENCE_SLOTS - 1)));
+}
+
+uint32_t
+relay_presence_get(const uint32_t *presence, size_t slot)
+{
+	return (__atomic_load_n(&presence[slot], __ATOMIC_ACQUIRE));
+}
+
 /* Fill in a node's key fields. */
 static void
 node_set(const struct relay *r, struct relay_node *n, const char *key,
@@ -157,11 +192,24 @@ node_set(const struct relay *r, struct relay_node *n, const char *key,
 struct relay *
 relay_new(void)
 {
+	uint8_t key[crypto_shorthash_KEYBYTES];
+	struct relay *r;
+
+	crypto_shorthash_keygen(key);
+	r = relay_new_shared(key, NULL);
+	sodium_memzero(key, sizeof(key));
+	return (r);
+}
+
+struct relay *
+relay_new_shared(const uint8_t key[16], uint32_t *presence)
+{
 	struct relay *r;
 
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		goto err0;
-	crypto_shorthash_keygen(r->hashkey);
+	memcpy(r->hashkey, key, sizeof(r->hashkey));
+	r->presence = presence;
 	if (table_init(&r->names) == -1)
 		goto err1;
 	if (table_init(&r->chans) == -1)
@@ -213,6 +261,7 @@ relay_attach(struct relay *r, struct relay_member *m, const char *name,
 		node_set(r, &rn->node, name, len);
 		TAILQ_INIT(&rn->members);
 		table_insert(&r->names, &rn->node);
+		presence_add(r, RELAY_NAME, &rn->node, 1);
 	}
 	TAILQ_INSERT_TAIL(&rn->members, m, name_link);
 	rn->node.count++;
@@ -230,6 +279,7 @@ sub_remove(struct relay *r, struct relay_sub *s)
 	LIST_REMOVE(s, member_link);
 	s->m->nsubs--;
 	if (--c->node.count == 0) {
+		presence_add(r, RELAY_CHANNEL, &c->node, -1);
 		table_remove(&r->chans, &c->node);
 		free(c);
 	}
@@ -247,6 +297,7 @@ relay_detach(struct relay *r, struct relay_member *m)
 		return;
 	TAILQ_REMOVE(&rn->members, m, name_link);
 	if (--rn->node.count == 0) {
+		presence_add(r, RELAY_NAME, &rn->node, -1);
 		table_remove(&r->names, &rn->node);
 		free(rn);
 	}
@@ -295,6 +346,7 @@ relay_join(struct relay *r, struct relay_member *m, const char *chan,
 		node_set(r, &c->node, chan, len);
 		TAILQ_INIT(&c->subs);
 		table_insert(&r->chans, &c->node);
+		presence_add(r, RELAY_CHANNEL, &c->node, 1);
 	}
 	s->chan = c;
 	s->m = m;

@@ -33,6 +33,32 @@ struct relay_member {
 /* relay_new(): an empty relay, or NULL when out of memory. */
 struct relay *relay_new(void);
 
+/*
+ * Presence: with several session loops, each has its own relay, and a
+ * loop tells whether another may have members of a name or channel by a
+ * row of counters the other's relay keeps: slot s of a row counts the
+ * names (or channels) present there that hash to s.  Only the owning loop
+ * writes its row (atomically); any loop reads it.  Zero means certainly
+ * absent; non-zero, maybe present (two names can share a slot).
+ */
+#define RELAY_PRESENCE_SLOTS	4096	/* per kind; a power of two */
+#define RELAY_NAME		0
+#define RELAY_CHANNEL		1
+
+/*
+ * relay_new_shared(key, presence): an empty relay hashing with key (the
+ * same for every loop, so slots agree) and counting into presence
+ * (2 * RELAY_PRESENCE_SLOTS counters, zeroed; NULL: no counting).
+ */
+struct relay *relay_new_shared(const uint8_t key[16], uint32_t *presence);
+
+/* relay_presence_slot(r, kind, s, len): the slot of name or channel s. */
+size_t	relay_presence_slot(const struct relay *r, int kind, const char *s,
+	    size_t len);
+
+/* relay_presence_get(presence, slot): another loop's row, read safely. */
+uint32_t relay_presence_get(const uint32_t *presence, size_t slot);
+
 /* relay_free(r): r must be empty (all members detached); NULL is fine. */
 void	relay_free(struct relay *r);
 

@@ -35,10 +35,12 @@
 #include "log.h"
 #include "msg.h"
 #include "notify.h"
+#include "policy.h"
 #include "relay.h"
 #include "server.h"
 #include "service.h"
 #include "session.h"
+#include "sloop.h"
 
 #define SERVER_SHUTDOWN_TIMEOUT	5	/* seconds to say goodbye */
 #define SERVER_SWEEP_INTERVAL	10	/* seconds between table sweeps */
@@ -54,7 +56,7 @@ struct listener {
 struct srcaddr {
 	struct srcaddr	*next;
 	uint8_t		 key[SRCADDR_KEYLEN];
-	uint32_t	 conns;
+	uint32_t	 conns;		/* atomic: loops release */
 	struct bucket	 hs_rate;	/* handshake_rate */
 };
 
@@ -64,6 +66,7 @@ struct server_private {
 	struct event	*sig_term, *sig_int, *sig_hup;
 	struct event	*accept_resume;
 	struct event	*shutdown_timer;
+	struct event	*stop_poll;	/* have all sessions gone? */
 	struct event	*sweep_timer;
 	struct srcaddr	*buckets[SRCADDR_BUCKETS];
 	size_t		 nsrc;
@@ -125,12 +128,16 @@ srcaddr_get(struct server *srv, const uint8_t *key)
 }
 
 void
-server_srcaddr_release(struct server *srv, struct srcaddr *sa)
+server_session_gone(struct server *srv, struct srcaddr *sa)
 {
-	(void)srv;
-	if (sa->conns > 0)
-		sa->conns--;
-	/* Freed by the sweep once its bucket is full again. */
+	/*
+	 * Atomic: session loops close their sessions on their own threads.
+	 * A source entry is freed only by the main loop's sweep once its
+	 * count is 0, and nothing touches it after the decrement.
+	 */
+	if (sa != NULL)
+		__atomic_sub_fetch(&sa->conns, 1, __ATOMIC_RELAXED);
+	__atomic_sub_fetch(&srv->nsessions, 1, __ATOMIC_RELEASE);
 }
 
 /* Take a token from sa's handshake bucket (burst: one second's worth). */
@@ -158,7 +165,8 @@ server_sweep_cb(evutil_socket_t fd, short what, void *arg)
 	for (i = 0; i < SRCADDR_BUCKETS; i++) {
 		pp = &p->buckets[i];
 		while ((sa = *pp) != NULL) {
-			if (sa->conns == 0 &&
+			if (__atomic_load_n(&sa->conns, __ATOMIC_RELAXED) ==
+			    0 &&
 			    now >= sa->hs_rate.at_ms + 1000) {
 				*pp = sa->next;
 				free(sa);
@@ -219,7 +227,8 @@ server_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 		close(fd);
 		return;
 	}
-	if (srv->nsessions >= c->max_connections) {
+	if (__atomic_load_n(&srv->nsessions, __ATOMIC_RELAXED) >=
+	    c->max_connections) {
 		refuse(srv, "max-connections", sa);
 		goto drop;
 	}
@@ -239,7 +248,8 @@ server_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 			refuse(srv, "out-of-memory", sa);
 			goto drop;
 		}
-		if (src->conns >= c->max_connections_per_address) {
+		if (__atomic_load_n(&src->conns, __ATOMIC_RELAXED) >=
+		    c->max_connections_per_address) {
 			refuse(srv, "per-address-limit", sa);
 			goto drop;
 		}
@@ -247,7 +257,7 @@ server_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 			refuse(srv, "handshake-rate", sa);
 			goto drop;
 		}
-		src->conns++;
+		__atomic_add_fetch(&src->conns, 1, __ATOMIC_RELAXED);
 	}
 	(void)session_new(srv, fd, sa, salen, src);
 	return;
@@ -489,35 +499,35 @@ server_signal_cb(evutil_socket_t sig, short what, void *arg)
 	}
 }
 
-/* Write out what sessions queued during this loop turn. */
-static void
-server_flush_cb(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	session_flush_dirty(arg);
-}
-
-/* The goodbye period is over: leave the loop whoever is left. */
+/* The goodbye period is over: close whoever is left, leave the loop. */
 static void
 server_shutdown_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *srv = arg;
+	unsigned i;
+
+	(void)fd;
+	(void)what;
+	log_notice("shutdown: %u sessions still open after %ds, closing them",
+	    __atomic_load_n(&srv->nsessions, __ATOMIC_RELAXED),
+	    SERVER_SHUTDOWN_TIMEOUT);
+	for (i = 0; i < srv->nloops; i++)
+		sloop_kill(&srv->loops[i]);
+	/* Handshakes still with a worker come back, and are closed, at
+	 * hswork_stop(). */
+	event_base_loopexit(srv->base, NULL);
+}
+
+/* Shutting down: leave the loop once every session is gone. */
+static void
+server_stop_poll_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct server *srv = arg;
 
 	(void)fd;
 	(void)what;
-	struct session *s, *next;
-
-	log_notice("shutdown: %u sessions still open after %ds, closing them",
-	    srv->nsessions, SERVER_SHUTDOWN_TIMEOUT);
-	for (s = TAILQ_FIRST(&srv->sessions); s != NULL; s = next) {
-		next = TAILQ_NEXT(s, entry_link);
-		/* One still with a handshake worker comes back at
-		 * hswork_free() and is closed then. */
-		if (s->state != SESSION_HANDSHAKE)
-			session_close(s, SESSION_R_SHUTDOWN);
-	}
-	event_base_loopexit(srv->base, NULL);
+	if (__atomic_load_n(&srv->nsessions, __ATOMIC_ACQUIRE) == 0)
+		event_base_loopexit(srv->base, NULL);
 }
 
 struct server *
@@ -528,7 +538,10 @@ server_new(struct event_base *base, struct secmsgd_conf *conf,
 	struct timeval sweep = { SERVER_SWEEP_INTERVAL, 0 };
 
 	if ((srv = calloc(1, sizeof(*srv))) == NULL ||
-	    (srv->priv = calloc(1, sizeof(*srv->priv))) == NULL) {
+	    (srv->priv = calloc(1, sizeof(*srv->priv))) == NULL ||
+	    (srv->pol = policy_new(conf, NULL)) == NULL) {
+		if (srv != NULL)
+			free(srv->priv);
 		free(srv);
 		log_warnx("server: out of memory");
 		conf_free(conf);
@@ -542,23 +555,22 @@ server_new(struct event_base *base, struct secmsgd_conf *conf,
 	keys_fingerprint(keys_keypair_public(key), srv->key_fp);
 	TAILQ_INIT(&srv->sessions);
 	TAILQ_INIT(&srv->handshaking);
-	TAILQ_INIT(&srv->dirty);
-	TAILQ_INIT(&srv->flushing);
 	crypto_shorthash_keygen(srv->priv->hashkey);
-	if ((srv->relay = relay_new()) == NULL)
+	crypto_shorthash_keygen(srv->relay_key);
+	if (server_load_authkeys(conf, &srv->pol->authkeys) == -1)
 		goto fail;
-	if (server_load_authkeys(conf, &srv->authkeys) == -1)
-		goto fail;
+	srv->authkeys = srv->pol->authkeys;
 	srv->priv->accept_resume = evtimer_new(base, server_accept_resume_cb,
 	    srv);
 	srv->priv->shutdown_timer = evtimer_new(base, server_shutdown_timer_cb,
 	    srv);
 	srv->priv->sweep_timer = event_new(base, -1, EV_PERSIST,
 	    server_sweep_cb, srv);
-	srv->flush_ev = event_new(base, -1, 0, server_flush_cb, srv);
+	srv->priv->stop_poll = event_new(base, -1, EV_PERSIST,
+	    server_stop_poll_cb, srv);
 	if (srv->priv->accept_resume == NULL ||
 	    srv->priv->shutdown_timer == NULL ||
-	    srv->priv->sweep_timer == NULL || srv->flush_ev == NULL)
+	    srv->priv->sweep_timer == NULL || srv->priv->stop_poll == NULL)
 		goto fail;
 	evtimer_add(srv->priv->sweep_timer, &sweep);
 	if (server_listeners_update(srv, conf) == -1)
@@ -568,6 +580,15 @@ server_new(struct event_base *base, struct secmsgd_conf *conf,
 fail:
 	server_free(srv);
 	return (NULL);
+}
+
+/* hswork's thread set-up: loop i lives on worker i's event base. */
+static int
+server_loop_init(unsigned i, struct event_base *base, void *arg)
+{
+	struct server *srv = arg;
+
+	return (sloop_init(&srv->loops[i], srv, i, base, true));
 }
 
 int
@@ -589,13 +610,33 @@ server_start(struct server *srv)
 		    (unsigned)ncpu : 1;
 	if (nworkers == 1)
 		nworkers = 0;
-	if ((srv->hswork = hswork_new(srv->base, nworkers, srv->key,
-	    session_handshake_done, srv)) == NULL) {
-		log_warn("cannot start %u handshake workers", nworkers);
+	srv->nloops = nworkers > 0 ? nworkers : 1;
+	if ((srv->loops = calloc(srv->nloops, sizeof(*srv->loops))) == NULL ||
+	    (srv->nloops > 1 && (srv->presence = calloc((size_t)srv->nloops *
+	    2 * RELAY_PRESENCE_SLOTS, sizeof(*srv->presence))) == NULL)) {
+		log_warnx("cannot set up %u session loops: out of memory",
+		    srv->nloops);
 		return (-1);
 	}
-	log_info("handshake workers=%u%s", nworkers,
-	    nworkers == 0 ? " (on the main loop)" : "");
+	if ((srv->hswork = hswork_new(srv->base, nworkers, srv->key,
+	    session_handshake_done, server_loop_init, srv)) == NULL) {
+		log_warn("cannot start %u worker threads", nworkers);
+		/*
+		 * The loops set up so far lived on bases hswork_new has
+		 * freed: forget them (their few bytes go with the process,
+		 * which exits now).
+		 */
+		memset(srv->loops, 0, srv->nloops * sizeof(*srv->loops));
+		return (-1);
+	}
+	if (nworkers == 0 &&
+	    sloop_init(&srv->loops[0], srv, 0, srv->base, false) == -1) {
+		log_warnx("cannot set up the session loop: out of memory");
+		return (-1);
+	}
+	log_info("workers=%u%s", nworkers, nworkers == 0 ?
+	    " (handshakes and sessions on the main loop)" :
+	    " (each runs handshakes and its sessions)");
 
 	p->sig_term = evsignal_new(srv->base, SIGTERM, server_signal_cb, srv);
 	p->sig_int = evsignal_new(srv->base, SIGINT, server_signal_cb, srv);
@@ -650,9 +691,10 @@ int
 server_reload(struct server *srv)
 {
 	struct secmsgd_conf *nc = NULL, *oc = srv->conf;
-	struct authkeys *ak = NULL, *oak = srv->authkeys;
-	struct session *s, *next;
+	struct authkeys *ak = NULL;
+	struct policy *np = NULL, *op = srv->pol;
 	char err[CONF_ERRLEN];
+	unsigned i;
 
 	(void)notify_send("RELOADING=1");
 	if (srv->conf_path == NULL) {
@@ -667,19 +709,29 @@ server_reload(struct server *srv)
 		    nc->authorized_keys);
 		goto bad;
 	}
-	if (server_listeners_update(srv, nc) == -1) {
-		snprintf(err, sizeof(err), "listen addresses not opened");
+	for (i = 0; i < srv->nloops; i++)
+		if (sloop_reload_prepare(&srv->loops[i]) == -1)
+			break;
+	if (i < srv->nloops || (np = policy_new(nc, ak)) == NULL) {
+		snprintf(err, sizeof(err), "out of memory");
 		goto bad;
 	}
+	if (server_listeners_update(srv, nc) == -1) {
+		snprintf(err, sizeof(err), "listen addresses not opened");
+		np->conf = NULL;
+		np->authkeys = NULL;
+		policy_unref(np);
+		goto bad;
+	}
+	/* From here the new policy is in force; each loop rechecks its
+	 * sessions against it when it switches. */
+	srv->pol = np;
 	srv->conf = nc;
 	srv->authkeys = ak;
 	log_setlevel(srv->debug ? LOG_LVL_DEBUG : nc->log_level);
-	for (s = TAILQ_FIRST(&srv->sessions); s != NULL; s = next) {
-		next = TAILQ_NEXT(s, entry_link);
-		service_recheck(s);
-	}
-	authkeys_free(oak);
-	conf_free(oc);
+	for (i = 0; i < srv->nloops; i++)
+		sloop_reload(&srv->loops[i], policy_ref(np));
+	policy_unref(op);
 	log_notice("reloaded configuration file=%s authorized_keys=%zu",
 	    srv->conf_path ? srv->conf_path : "(built-in defaults)",
 	    authkeys_count(srv->authkeys));
@@ -699,6 +751,7 @@ server_stop(struct server *srv)
 {
 	struct server_private *p = srv->priv;
 	struct timeval tv = { SERVER_SHUTDOWN_TIMEOUT, 0 };
+	struct timeval poll = { 0, 50000 };
 	struct session *s, *next;
 	size_t i;
 
@@ -709,25 +762,18 @@ server_stop(struct server *srv)
 	for (i = 0; i < p->nlisteners; i++)
 		listener_close(&p->listeners[i]);
 	p->nlisteners = 0;
+	for (i = 0; i < srv->nloops; i++)
+		sloop_stop(&srv->loops[i]);
+	/* The main loop's own sessions are all still handshaking. */
 	for (s = TAILQ_FIRST(&srv->sessions); s != NULL; s = next) {
 		next = TAILQ_NEXT(s, entry_link);
-		if (s->state == SESSION_OPEN)
-			session_goodbye(s, MSG_GOODBYE, MSG_E_SHUTDOWN,
-			    "server shutting down", SESSION_R_SHUTDOWN);
-		else if (s->state == SESSION_HANDSHAKE && s->in_hslist)
+		if (s->state == SESSION_HANDSHAKE && s->in_hslist)
 			session_cancel_handshake(s, SESSION_R_SHUTDOWN);
 	}
-	if (srv->nsessions == 0)
-		event_base_loopexit(srv->base, NULL);
-	else
-		evtimer_add(p->shutdown_timer, &tv);
-}
-
-void
-server_session_gone(struct server *srv)
-{
-	if (srv->stopping && srv->nsessions == 0)
-		event_base_loopexit(srv->base, NULL);
+	/* Session loops close on their own threads: poll for the last. */
+	evtimer_add(p->shutdown_timer, &tv);
+	event_add(p->stop_poll, &poll);
+	server_stop_poll_cb(-1, 0, srv);
 }
 
 void
@@ -742,11 +788,17 @@ server_free(struct server *srv)
 	p = srv->priv;
 	/* Stop the loop callbacks from seeing a half-freed server. */
 	srv->stopping = true;
-	/* Handshakes come back from the workers (and are closed) first. */
+	/* Handshakes come back from the workers (and are closed) first,
+	 * then the loops, whose threads are joined, close what they hold. */
+	hswork_stop(srv->hswork);
+	for (i = 0; srv->loops != NULL && i < srv->nloops; i++)
+		sloop_teardown(&srv->loops[i]);
 	hswork_free(srv->hswork);
 	srv->hswork = NULL;
 	while (!TAILQ_EMPTY(&srv->sessions))
 		session_close(TAILQ_FIRST(&srv->sessions), SESSION_R_SHUTDOWN);
+	free(srv->loops);
+	free(srv->presence);
 	for (i = 0; i < p->nlisteners; i++)
 		listener_close(&p->listeners[i]);
 	free(p->listeners);
@@ -762,17 +814,15 @@ server_free(struct server *srv)
 		event_free(p->shutdown_timer);
 	if (p->sweep_timer)
 		event_free(p->sweep_timer);
-	if (srv->flush_ev)
-		event_free(srv->flush_ev);
+	if (p->stop_poll)
+		event_free(p->stop_poll);
 	for (i = 0; i < SRCADDR_BUCKETS; i++)
 		for (sa = p->buckets[i]; sa != NULL; sa = next) {
 			next = sa->next;
 			free(sa);
 		}
 	free(p);
-	relay_free(srv->relay);
-	authkeys_free(srv->authkeys);
-	conf_free(srv->conf);
+	policy_unref(srv->pol);
 	keys_keypair_free(srv->key);
 	free(srv);
 }

@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "sloop.h"
+
 struct event_base;
 struct event;
 struct secmsgd_conf;
@@ -19,30 +21,27 @@ struct relay;
 struct session;
 struct srcaddr;
 struct hswork;
-
-TAILQ_HEAD(session_list, session);
+struct policy;
 
 struct server {
 	struct event_base	*base;
-	struct secmsgd_conf	*conf;		/* in force */
+	struct policy		*pol;		/* in force on the main loop */
+	struct secmsgd_conf	*conf;		/* pol's */
 	const char		*conf_path;	/* NULL: built-in defaults */
 	bool			 foreground;
 	int			 debug;		/* -d given */
 	struct keys_keypair	*key;		/* our static key */
 	char			 key_fp[32];	/* its fingerprint */
-	struct authkeys		*authkeys;	/* never NULL */
-	struct relay		*relay;
+	struct authkeys		*authkeys;	/* pol's; never NULL */
 	struct hswork		*hswork;	/* handshake workers */
-	struct session_list	 sessions;
+	struct sloop		*loops;		/* session loops */
+	unsigned		 nloops;
+	uint32_t		*presence;	/* nloops rows (relay.h) */
+	uint8_t			 relay_key[16];	/* shared by every relay */
+	struct session_list	 sessions;	/* still handshaking */
 	struct session_list	 handshaking;	/* oldest first */
-	struct session_list	 dirty;		/* output to flush */
-	struct session_list	 flushing;	/* being flushed now */
-	struct event		*flush_ev;	/* flushes dirty ones */
-	bool			 flush_pending;	/* flush_ev is active */
-	uint32_t		 nsessions;
+	uint32_t		 nsessions;	/* all (atomic: loops close) */
 	uint32_t		 nhandshakes;	/* not yet authenticated */
-	uint64_t		 queued;	/* output bytes, all sessions */
-	uint64_t		 budget_logged;	/* when last logged (s) */
 	uint64_t		 next_id;
 	bool			 stopping;
 	struct server_private	*priv;		/* listeners, timers, tables */
@@ -75,12 +74,9 @@ int	server_reload(struct server *srv);
 void	server_stop(struct server *srv);
 
 /*
- * server_srcaddr_release(srv, sa): a session from this source address has
- * ended (called by session_free).
+ * server_session_gone(srv, sa): a session from source address sa (NULL:
+ * a Unix socket) has ended.  Any loop may call it (counts are atomic).
  */
-void	server_srcaddr_release(struct server *srv, struct srcaddr *sa);
-
-/* server_session_gone(srv): called after a session left the list. */
-void	server_session_gone(struct server *srv);
+void	server_session_gone(struct server *srv, struct srcaddr *sa);
 
 #endif /* !SECMSG_SERVER_H */

@@ -9,6 +9,10 @@
  * whose output queue is over max_output_buffer is skipped; the OK reply
  * says how many got it and how many were skipped, and a SEND that reached
  * no one because all were busy fails with "busy".
+ *
+ * With several session loops (sloop.h) a SEND or PUBLISH is delivered on
+ * the sender's loop, and copied to every other loop whose presence row
+ * says it may have recipients; the reply sums every loop's counts.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,7 +29,9 @@
 #include "relay.h"
 #include "server.h"
 #include "service.h"
+#include "route.h"
 #include "session.h"
+#include "sloop.h"
 
 /* Encode and send one reply to s (never refused at the output mark). */
 static void
@@ -103,7 +109,7 @@ reply_counts(struct session *s, uint32_t id, uint32_t delivered,
 int
 service_authenticate(struct session *s)
 {
-	struct server *srv = s->srv;
+	struct sloop *l = s->loop;
 	const struct authkeys_entry *e;
 	uint8_t hdr[MSG_HDR_MAX];
 	struct msg m;
@@ -111,10 +117,10 @@ service_authenticate(struct session *s)
 
 	memcpy(s->key, proto_peer_key(s->proto), KEYS_KEYLEN);
 	keys_fingerprint(s->key, s->fp);
-	if (srv->conf->client_auth == CONF_AUTH_ANY) {
+	if (l->conf->client_auth == CONF_AUTH_ANY) {
 		e = authkeys_any_entry();
 		name = s->fp + 7;	/* the part after "SHA256:" */
-	} else if ((e = authkeys_find(srv->authkeys, s->key)) != NULL)
+	} else if ((e = authkeys_find(l->authkeys, s->key)) != NULL)
 		name = authkeys_entry_name(e);
 	else {
 		log_notice("session %016llx refused key=%s peer=%s "
@@ -125,7 +131,7 @@ service_authenticate(struct session *s)
 		return (-1);
 	}
 	snprintf(s->name, sizeof(s->name), "%s", name);
-	if (relay_attach(srv->relay, &s->member, s->name,
+	if (relay_attach(l->relay, &s->member, s->name,
 	    strlen(s->name)) == -1) {
 		session_goodbye(s, MSG_REFUSED, MSG_E_INTERNAL,
 		    "server out of memory", SESSION_R_NOMEM);
@@ -134,14 +140,15 @@ service_authenticate(struct session *s)
 	s->entry = e;
 	session_handshake_over(s);
 	session_set_state(s, SESSION_OPEN);
-	log_info("session %016llx authenticated name=%s key=%s peer=%s",
-	    (unsigned long long)s->id, s->name, s->fp, s->peer);
+	log_info("session %016llx authenticated name=%s key=%s peer=%s "
+	    "loop=%u", (unsigned long long)s->id, s->name, s->fp, s->peer,
+	    l->idx);
 
 	memset(&m, 0, sizeof(m));
 	m.type = MSG_WELCOME;
 	m.name = s->name;
 	m.namelen = strlen(s->name);
-	m.idle = srv->conf->idle_timeout;
+	m.idle = l->conf->idle_timeout;
 	(void)session_reply(s, hdr, msg_encode_header(&m, hdr), NULL, 0);
 	return (0);
 }
@@ -187,16 +194,94 @@ deliver_header(struct session *s, const struct msg *req, uint8_t *hdr)
 		d.channel = req->channel;
 		d.chanlen = req->chanlen;
 	}
-	event_base_gettimeofday_cached(s->srv->base, &tv);
+	event_base_gettimeofday_cached(s->loop->base, &tv);
 	d.timestamp = (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
 	return (msg_encode_header(&d, hdr));
+}
+
+/*
+ * Copy a SEND or PUBLISH to every other loop that may have recipients of
+ * it; the local counts are in f.  Returns 0 when no other loop may (reply
+ * now), 1 when the reply now waits for their answers in s's queue.
+ */
+static int
+route_out(struct session *s, int kind, const struct msg *m,
+    const struct fanout *f, size_t n)
+{
+	struct sloop *l = s->loop;
+	const char *target = kind == PEND_SEND ? m->name : m->channel;
+	size_t tlen = kind == PEND_SEND ? m->namelen : m->chanlen, slot;
+	struct route_rec r;
+	struct pend *p = NULL;
+	unsigned i;
+
+	if (sloop_count(l) < 2)
+		return (0);
+	slot = relay_presence_slot(l->relay, kind == PEND_SEND ? RELAY_NAME :
+	    RELAY_CHANNEL, target, tlen);
+	memset(&r, 0, sizeof(r));
+	r.kind = kind == PEND_SEND ? ROUTE_SEND : ROUTE_PUBLISH;
+	r.target = target;
+	r.targetlen = tlen;
+	r.hdr = f->hdr;
+	r.hdrlen = f->hdrlen;
+	r.body = f->body;
+	r.bodylen = f->bodylen;
+	for (i = 0; i < sloop_count(l); i++) {
+		if (i == l->idx || !sloop_maybe_present(l, i, slot))
+			continue;
+		if (p == NULL) {
+			if ((p = sloop_pend_new(l, s, kind, m->id)) == NULL)
+				break;
+			p->n = (uint32_t)n;
+			p->delivered = f->delivered;
+			p->skipped = f->skipped;
+			memcpy(p->target, target, tlen);
+			p->targetlen = tlen;
+			r.token = (uint64_t)(uintptr_t)p;
+		}
+		if (sloop_route(l, i, &r) == -1)
+			break;
+		p->waiting++;
+		p->bytes += f->hdrlen + f->bodylen;
+	}
+	if (i < sloop_count(l))
+		log_warnx("session %016llx: out of memory routing to loop %u: "
+		    "its recipients miss this message",
+		    (unsigned long long)s->id, i);
+	if (p == NULL)
+		return (0);
+	s->pend_bytes += p->bytes;
+	if (p->waiting == 0)
+		session_pends_drain(s);
+	return (1);
+}
+
+/* The reply to a SEND, once every loop's counts are in. */
+static void
+send_result(struct session *s, uint32_t id, const char *name, size_t len,
+    size_t n, uint32_t delivered, uint32_t skipped)
+{
+	struct sloop *l = s->loop;
+
+	if (n == 0) {
+		if (l->conf->client_auth == CONF_AUTH_AUTHORIZED &&
+		    !authkeys_name_known(l->authkeys, name, len))
+			reply_error(s, id, MSG_E_UNKNOWN_PEER,
+			    "no such peer");
+		else
+			reply_error(s, id, MSG_E_OFFLINE, "peer offline");
+	} else if (delivered == 0 && skipped > 0)
+		reply_error(s, id, MSG_E_BUSY,
+		    "recipient's queue is full");
+	else
+		reply_counts(s, id, delivered, skipped);
 }
 
 /* SEND: to every connection of a name. */
 static void
 do_send(struct session *s, const struct msg *m)
 {
-	struct server *srv = s->srv;
 	uint8_t hdr[MSG_HDR_MAX];
 	struct fanout f;
 	size_t n;
@@ -211,20 +296,11 @@ do_send(struct session *s, const struct msg *m)
 	f.hdrlen = deliver_header(s, m, hdr);
 	f.body = m->body;
 	f.bodylen = m->bodylen;
-	n = relay_each_named(srv->relay, m->name, m->namelen, fanout_visit,
-	    &f);
-	if (n == 0) {
-		if (srv->conf->client_auth == CONF_AUTH_AUTHORIZED &&
-		    !authkeys_name_known(srv->authkeys, m->name, m->namelen))
-			reply_error(s, m->id, MSG_E_UNKNOWN_PEER,
-			    "no such peer");
-		else
-			reply_error(s, m->id, MSG_E_OFFLINE, "peer offline");
-	} else if (f.delivered == 0 && f.skipped > 0)
-		reply_error(s, m->id, MSG_E_BUSY,
-		    "recipient's queue is full");
-	else
-		reply_counts(s, m->id, f.delivered, f.skipped);
+	n = relay_each_named(s->loop->relay, m->name, m->namelen,
+	    fanout_visit, &f);
+	if (route_out(s, PEND_SEND, m, &f, n) == 0)
+		send_result(s, m->id, m->name, m->namelen, n, f.delivered,
+		    f.skipped);
 }
 
 /* PUBLISH: to every subscriber of a channel but the publisher. */
@@ -233,6 +309,7 @@ do_publish(struct session *s, const struct msg *m)
 {
 	uint8_t hdr[MSG_HDR_MAX];
 	struct fanout f;
+	size_t n;
 
 	if (!authkeys_may_publish(s->entry, m->channel, m->chanlen)) {
 		reply_error(s, m->id, MSG_E_NOT_PERMITTED,
@@ -245,9 +322,10 @@ do_publish(struct session *s, const struct msg *m)
 	f.hdrlen = deliver_header(s, m, hdr);
 	f.body = m->body;
 	f.bodylen = m->bodylen;
-	(void)relay_each_subscriber(s->srv->relay, m->channel, m->chanlen,
+	n = relay_each_subscriber(s->loop->relay, m->channel, m->chanlen,
 	    fanout_visit, &f);
-	reply_counts(s, m->id, f.delivered, f.skipped);
+	if (route_out(s, PEND_PUBLISH, m, &f, n) == 0)
+		reply_counts(s, m->id, f.delivered, f.skipped);
 }
 
 /* JOIN a channel. */
@@ -259,7 +337,7 @@ do_join(struct session *s, const struct msg *m)
 		    "subscribing to this channel not permitted for this key");
 		return;
 	}
-	switch (relay_join(s->srv->relay, &s->member, m->channel,
+	switch (relay_join(s->loop->relay, &s->member, m->channel,
 	    m->chanlen)) {
 	case 0:
 	case 1:
@@ -296,43 +374,253 @@ who_visit(const char *name, size_t len, uint32_t count, void *arg)
 	w->len += n;
 }
 
+/* The longest WHO reply s takes. */
+static size_t
+who_cap(const struct session *s)
+{
+	size_t cap = proto_peer_params(s->proto)->max_message - MSG_HDR_MAX;
+
+	return (cap > 1024 * 1024 ? 1024 * 1024 : cap);
+}
+
+/* This loop's names and channels into w (w->buf of w->cap bytes). */
+static void
+who_local(struct sloop *l, struct wholist *w)
+{
+	w->kind = 'p';
+	relay_each_name(l->relay, who_visit, w);
+	w->kind = 'c';
+	relay_each_channel(l->relay, who_visit, w);
+}
+
+/* Order WHO entries by kind, then name. */
+static int
+who_cmp(const void *a, const void *b)
+{
+	const struct msg_who *x = a, *y = b;
+	size_t n = x->namelen < y->namelen ? x->namelen : y->namelen;
+	int c;
+
+	if (x->kind != y->kind)
+		return (x->kind == 'p' ? -1 : 1);
+	if ((c = memcmp(x->name, y->name, n)) != 0)
+		return (c);
+	return (x->namelen < y->namelen ? -1 : x->namelen > y->namelen);
+}
+
+/*
+ * Merge every loop's WHO entries (in, one list after another) into w: a
+ * name online on two loops is one entry with the counts summed.
+ */
+static int
+who_merge(const uint8_t *in, size_t inlen, struct wholist *w)
+{
+	const uint8_t *p = in;
+	size_t len = inlen, n = 0, i, j;
+	struct msg_who e, *v;
+
+	while (msg_who_next(&p, &len, &e) == 1)
+		n++;
+	if (n == 0)
+		return (0);
+	if ((v = calloc(n, sizeof(*v))) == NULL)
+		return (-1);
+	p = in;
+	len = inlen;
+	for (i = 0; i < n && msg_who_next(&p, &len, &v[i]) == 1; i++)
+		;
+	qsort(v, i, sizeof(*v), who_cmp);
+	n = i;
+	for (i = 0; i < n; i = j) {
+		e = v[i];
+		for (j = i + 1; j < n && who_cmp(&v[i], &v[j]) == 0; j++)
+			e.count += v[j].count;
+		w->kind = e.kind;
+		who_visit(e.name, e.namelen, e.count, w);
+	}
+	free(v);
+	return (0);
+}
+
 /* WHO: online names and channels, as much as fits one message. */
 static void
 do_who(struct session *s, const struct msg *m)
 {
+	struct sloop *l = s->loop;
+	struct route_rec r;
 	struct wholist w;
-	size_t cap;
+	struct pend *p;
+	unsigned i;
 
 	if (!authkeys_may_who(s->entry)) {
 		reply_error(s, m->id, MSG_E_NOT_PERMITTED,
 		    "presence listing not permitted for this key");
 		return;
 	}
-	cap = proto_peer_params(s->proto)->max_message - MSG_HDR_MAX;
-	if (cap > 1024 * 1024)
-		cap = 1024 * 1024;
 	memset(&w, 0, sizeof(w));
-	if ((w.buf = malloc(cap)) == NULL) {
+	w.cap = who_cap(s);
+	if ((w.buf = malloc(w.cap)) == NULL) {
 		reply_error(s, m->id, MSG_E_INTERNAL, "server out of memory");
 		return;
 	}
-	w.cap = cap;
-	w.kind = 'p';
-	relay_each_name(s->srv->relay, who_visit, &w);
-	w.kind = 'c';
-	relay_each_channel(s->srv->relay, who_visit, &w);
+	who_local(l, &w);
+	if (sloop_count(l) < 2) {
+		if (w.truncated)
+			log_notice("session %016llx who list truncated to "
+			    "%zu bytes", (unsigned long long)s->id, w.len);
+		reply_ok(s, m->id, w.buf, w.len);
+		free(w.buf);
+		return;
+	}
+	/* Every other loop adds its own; the reply merges them. */
+	if ((p = sloop_pend_new(l, s, PEND_WHO, m->id)) == NULL) {
+		free(w.buf);
+		reply_error(s, m->id, MSG_E_INTERNAL, "server out of memory");
+		return;
+	}
+	p->data = w.buf;
+	p->len = w.len;
+	p->cap = w.cap;
+	p->n = w.truncated;
+	memset(&r, 0, sizeof(r));
+	r.kind = ROUTE_WHO;
+	r.token = (uint64_t)(uintptr_t)p;
+	r.n = (uint32_t)w.cap;
+	for (i = 0; i < sloop_count(l); i++)
+		if (i != l->idx && sloop_route(l, i, &r) == 0)
+			p->waiting++;
+	p->bytes = p->cap;
+	s->pend_bytes += p->bytes;
+	if (p->waiting == 0)
+		session_pends_drain(s);
+}
+
+/* A WHO's answers are all in: merge and reply. */
+static void
+who_reply(struct session *s, struct pend *p)
+{
+	struct wholist w;
+
+	memset(&w, 0, sizeof(w));
+	w.cap = who_cap(s);
+	w.truncated = p->n != 0;
+	if ((w.buf = malloc(w.cap)) == NULL ||
+	    who_merge(p->data, p->len, &w) == -1) {
+		free(w.buf);
+		reply_error(s, p->id, MSG_E_INTERNAL, "server out of memory");
+		return;
+	}
 	if (w.truncated)
 		log_notice("session %016llx who list truncated to %zu bytes",
 		    (unsigned long long)s->id, w.len);
-	reply_ok(s, m->id, w.buf, w.len);
+	reply_ok(s, p->id, w.buf, w.len);
 	free(w.buf);
+}
+
+void
+service_pend_reply(struct session *s, struct pend *p)
+{
+	switch (p->kind) {
+	case PEND_SEND:
+		send_result(s, p->id, p->target, p->targetlen, p->n,
+		    p->delivered, p->skipped);
+		break;
+	case PEND_PUBLISH:
+		reply_counts(s, p->id, p->delivered, p->skipped);
+		break;
+	case PEND_WHO:
+		who_reply(s, p);
+		break;
+	}
+}
+
+void
+service_route_request(struct sloop *l, unsigned from,
+    const struct route_rec *r)
+{
+	struct route_rec a;
+	struct wholist w;
+	struct fanout f;
+
+	memset(&a, 0, sizeof(a));
+	a.kind = ROUTE_RESULT;
+	a.token = r->token;
+	memset(&f, 0, sizeof(f));
+	f.hdr = r->hdr;
+	f.hdrlen = r->hdrlen;
+	f.body = r->body;
+	f.bodylen = r->bodylen;
+	memset(&w, 0, sizeof(w));
+	switch (r->kind) {
+	case ROUTE_SEND:
+		a.n = (uint32_t)relay_each_named(l->relay, r->target,
+		    r->targetlen, fanout_visit, &f);
+		break;
+	case ROUTE_PUBLISH:
+		a.n = (uint32_t)relay_each_subscriber(l->relay, r->target,
+		    r->targetlen, fanout_visit, &f);
+		break;
+	case ROUTE_WHO:
+		w.cap = r->n;
+		/* Out of memory: an empty list (the asker still answers). */
+		if ((w.buf = malloc(w.cap)) != NULL)
+			who_local(l, &w);
+		a.body = w.buf;
+		a.bodylen = w.len;
+		a.n = w.truncated;
+		break;
+	default:
+		return;
+	}
+	a.delivered = f.delivered;
+	a.skipped = f.skipped;
+	if (sloop_route(l, from, &a) == -1)
+		log_warnx("loop %u: out of memory answering loop %u: a "
+		    "request there waits until its connection closes",
+		    l->idx, from);
+	free(w.buf);
+}
+
+void
+service_route_result(struct sloop *l, const struct route_rec *r)
+{
+	struct pend *p = (struct pend *)(uintptr_t)r->token;
+	uint8_t *nd;
+	size_t cap;
+
+	p->n += r->n;
+	p->delivered += r->delivered;
+	p->skipped += r->skipped;
+	if (p->kind == PEND_WHO && r->bodylen > 0) {
+		if (p->cap - p->len < r->bodylen) {
+			for (cap = p->cap; cap - p->len < r->bodylen; cap *= 2)
+				;
+			if ((nd = realloc(p->data, cap)) != NULL) {
+				p->data = nd;
+				p->cap = cap;
+			}
+		}
+		if (p->cap - p->len >= r->bodylen) {
+			memcpy(p->data + p->len, r->body, r->bodylen);
+			p->len += r->bodylen;
+		} else
+			p->n = 1;	/* truncated */
+	}
+	if (--p->waiting > 0)
+		return;
+	if (p->s == NULL) {
+		TAILQ_REMOVE(&l->orphans, p, link);
+		sloop_pend_free(p);
+		return;
+	}
+	session_pends_drain(p->s);
 }
 
 int
 service_request(struct session *s, const struct msg *m)
 {
 	/* The body limit users configure is for bodies, headers aside. */
-	if (m->bodylen > s->srv->conf->max_message_size &&
+	if (m->bodylen > s->loop->conf->max_message_size &&
 	    (m->type == MSG_SEND || m->type == MSG_PUBLISH)) {
 		reply_error(s, m->id, MSG_E_TOO_LARGE,
 		    "message body above max_message_size");
@@ -352,7 +640,7 @@ service_request(struct session *s, const struct msg *m)
 		do_join(s, m);
 		break;
 	case MSG_LEAVE:
-		(void)relay_leave(s->srv->relay, &s->member, m->channel,
+		(void)relay_leave(s->loop->relay, &s->member, m->channel,
 		    m->chanlen);
 		reply_ok(s, m->id, NULL, 0);
 		break;
@@ -385,23 +673,23 @@ recheck_channel(const char *chan, size_t len, uint32_t count, void *arg)
 	log_notice("session %016llx name=%s left channel=%.*s "
 	    "reason=not-permitted-after-reload", (unsigned long long)s->id,
 	    s->name, (int)len, chan);
-	(void)relay_leave(s->srv->relay, &s->member, chan, len);
+	(void)relay_leave(s->loop->relay, &s->member, chan, len);
 }
 
 void
 service_recheck(struct session *s)
 {
-	struct server *srv = s->srv;
+	struct sloop *l = s->loop;
 	const struct authkeys_entry *e;
 	const char *name;
 	struct recheck r;
 
 	if (s->state != SESSION_OPEN)
 		return;
-	if (srv->conf->client_auth == CONF_AUTH_ANY) {
+	if (l->conf->client_auth == CONF_AUTH_ANY) {
 		e = authkeys_any_entry();
 		name = s->fp + 7;
-	} else if ((e = authkeys_find(srv->authkeys, s->key)) != NULL)
+	} else if ((e = authkeys_find(l->authkeys, s->key)) != NULL)
 		name = authkeys_entry_name(e);
 	else {
 		log_notice("session %016llx name=%s key=%s closed "
@@ -420,5 +708,5 @@ service_recheck(struct session *s)
 	}
 	s->entry = e;
 	r.s = s;
-	relay_member_channels(srv->relay, &s->member, recheck_channel, &r);
+	relay_member_channels(l->relay, &s->member, recheck_channel, &r);
 }

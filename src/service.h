@@ -9,6 +9,9 @@
 
 struct session;
 struct msg;
+struct sloop;
+struct route_rec;
+struct pend;
 
 /*
  * service_authenticate(s): the handshake is done; apply the key policy.
@@ -31,5 +34,22 @@ int	service_request(struct session *s, const struct msg *m);
  * join.  Never frees s.
  */
 void	service_recheck(struct session *s);
+
+/*
+ * service_route_request(l, from, r): on loop l, serve another loop's
+ * request r (deliver to l's own recipients, or list l's names) and queue
+ * the answer for loop from.
+ */
+void	service_route_request(struct sloop *l, unsigned from,
+	    const struct route_rec *r);
+
+/* service_route_result(l, r): an answer to one of l's requests. */
+void	service_route_result(struct sloop *l, const struct route_rec *r);
+
+/*
+ * service_pend_reply(s, p): every loop answered p (a SEND, PUBLISH or WHO
+ * of s), and it is first in s's queue: send s its reply.
+ */
+void	service_pend_reply(struct session *s, struct pend *p);
 
 #endif /* !SECMSG_SERVICE_H */

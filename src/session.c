@@ -55,6 +55,7 @@
 #include "server.h"
 #include "service.h"
 #include "session.h"
+#include "sloop.h"
 
 /* How long a closing session may take to flush its last message. */
 #define SESSION_FLUSH_TIMEOUT	2
@@ -176,7 +177,7 @@ format_peer(const struct sockaddr *sa, char *out, size_t outlen)
 static void
 session_arm_timer(struct session *s)
 {
-	const struct secmsgd_conf *c = s->srv->conf;
+	const struct secmsgd_conf *c = s->loop->conf;
 	struct timeval tv = { 0, 0 };
 	uint64_t now = session_now_s(), due, slow;
 
@@ -212,8 +213,11 @@ session_new(struct server *srv, int fd, const struct sockaddr *sa, int salen,
 	int one = 1;
 
 	(void)salen;
+	/* Counted from here; server_session_gone() uncounts. */
+	__atomic_add_fetch(&srv->nsessions, 1, __ATOMIC_RELAXED);
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		goto err0;
+	TAILQ_INIT(&s->pends);
 	s->srv = srv;
 	s->fd = -1;
 	s->id = ++srv->next_id;
@@ -247,7 +251,6 @@ session_new(struct server *srv, int fd, const struct sockaddr *sa, int salen,
 	TAILQ_INSERT_TAIL(&srv->sessions, s, entry_link);
 	TAILQ_INSERT_TAIL(&srv->handshaking, s, hs_link);
 	s->in_hslist = true;
-	srv->nsessions++;
 	srv->nhandshakes++;
 	log_info("session %016llx accepted peer=%s", (unsigned long long)s->id,
 	    s->peer);
@@ -263,8 +266,7 @@ err0:
 	close(fd);
 	log_warnx("connection from %s dropped reason=out-of-memory",
 	    sa->sa_family == AF_UNIX ? "unix" : "network");
-	if (src != NULL)
-		server_srcaddr_release(srv, src);
+	server_session_gone(srv, src);
 	return (-1);
 }
 
@@ -303,7 +305,7 @@ void
 session_handshake_done(struct hs_job *job, void *arg)
 {
 	struct session *s = job->owner;
-	int rc;
+	struct server *srv = s->srv;
 
 	(void)arg;
 	if (job->result != HS_OK) {
@@ -311,13 +313,44 @@ session_handshake_done(struct hs_job *job, void *arg)
 		session_close(s, hs_reason(s, job->result));
 		return;
 	}
+	if (srv->stopping) {
+		s->proto = job->proto;
+		job->proto = NULL;
+		s->fd = job->fd;
+		job->fd = -1;
+		close(s->fd);
+		s->fd = -1;
+		session_close(s, SESSION_R_SHUTDOWN);
+		return;
+	}
+	/* Off the main loop's lists: the loop that ran it takes over. */
+	session_handshake_over(s);
+	TAILQ_REMOVE(&srv->sessions, s, entry_link);
+	sloop_adopt(&srv->loops[hswork_job_worker(job) % srv->nloops], s);
+}
+
+void
+session_adopt(struct session *s, struct sloop *l)
+{
+	struct hs_job *job = &s->hs;
+	int rc;
+
+	s->loop = l;
+	TAILQ_INSERT_TAIL(&l->sessions, s, entry_link);
+	l->nsessions++;
 	/* The established channel and the socket are ours now. */
 	s->proto = job->proto;
 	job->proto = NULL;
 	s->fd = job->fd;
 	job->fd = -1;
-	if ((s->timer = evtimer_new(s->srv->base, session_timer_cb, s)) ==
-	    NULL || (s->bev = bufferevent_socket_new(s->srv->base, s->fd,
+	if (l->stopping) {
+		close(s->fd);
+		s->fd = -1;
+		session_close(s, SESSION_R_SHUTDOWN);
+		return;
+	}
+	if ((s->timer = evtimer_new(l->base, session_timer_cb, s)) ==
+	    NULL || (s->bev = bufferevent_socket_new(l->base, s->fd,
 	    BEV_OPT_CLOSE_ON_FREE)) == NULL) {
 		if (s->timer != NULL) {
 			event_free(s->timer);
@@ -391,18 +424,39 @@ session_reading(struct session *s, bool on)
 static void
 session_mark_dirty(struct session *s)
 {
-	struct server *srv = s->srv;
-
 	if (s->dirty != SESSION_CLEAN)
 		return;
 	s->dirty = SESSION_DIRTY;
-	TAILQ_INSERT_TAIL(&srv->dirty, s, dirty_link);
-	if (!srv->flush_pending) {
-		srv->flush_pending = true;
-		/* Queued behind the callbacks already active: one flush
-		 * per loop turn, whatever they produce. */
-		event_active(srv->flush_ev, EV_TIMEOUT, 0);
+	TAILQ_INSERT_TAIL(&s->loop->dirty, s, dirty_link);
+	/* One flush per loop turn, whatever the callbacks produce. */
+	sloop_mark(s->loop);
+}
+
+/* Whether s may be read: its replies and its requests in flight are
+ * within bounds, and it holds no part of a spent output budget. */
+static bool
+session_may_read(const struct session *s)
+{
+	const struct sloop *l = s->loop;
+
+	return (!session_output_full(s) && s->npends < SESSION_MAX_PENDS &&
+	    s->pend_bytes < l->conf->max_output_buffer &&
+	    !(l->queued >= sloop_budget(l) && evbuffer_get_length(s->out) > 0));
+}
+
+/* s was paused by session_may_read(): read again if it may now. */
+static void
+session_resume(struct session *s)
+{
+	if (!s->read_paused || s->pending_reason >= 0 ||
+	    s->state != SESSION_OPEN || !session_may_read(s))
+		return;
+	s->read_paused = false;
+	if (session_reading(s, true) == -1) {
+		session_close_later(s, SESSION_R_NOMEM);
+		return;
 	}
+	session_read_frames(s);		/* frames may be waiting */
 }
 
 /* Everything s had queued is written. */
@@ -414,14 +468,7 @@ session_output_drained(struct session *s)
 		return;
 	}
 	s->over_mark_since = 0;
-	if (s->read_paused && s->pending_reason < 0) {
-		s->read_paused = false;
-		if (session_reading(s, true) == -1) {
-			session_close_later(s, SESSION_R_NOMEM);
-			return;
-		}
-		session_read_frames(s);		/* frames may be waiting */
-	}
+	session_resume(s);
 }
 
 /*
@@ -451,22 +498,21 @@ session_flush(struct session *s)
 }
 
 void
-session_flush_dirty(struct server *srv)
+session_flush_dirty(struct sloop *l)
 {
 	struct session *s;
 
-	srv->flush_pending = false;
 	/*
 	 * Move the list aside first: flushing may dirty sessions again,
 	 * for the next round.  session_close() knows both lists.
 	 */
-	while ((s = TAILQ_FIRST(&srv->dirty)) != NULL) {
-		TAILQ_REMOVE(&srv->dirty, s, dirty_link);
-		TAILQ_INSERT_TAIL(&srv->flushing, s, dirty_link);
+	while ((s = TAILQ_FIRST(&l->dirty)) != NULL) {
+		TAILQ_REMOVE(&l->dirty, s, dirty_link);
+		TAILQ_INSERT_TAIL(&l->flushing, s, dirty_link);
 		s->dirty = SESSION_FLUSHING;
 	}
-	while ((s = TAILQ_FIRST(&srv->flushing)) != NULL) {
-		TAILQ_REMOVE(&srv->flushing, s, dirty_link);
+	while ((s = TAILQ_FIRST(&l->flushing)) != NULL) {
+		TAILQ_REMOVE(&l->flushing, s, dirty_link);
 		s->dirty = SESSION_CLEAN;
 		session_flush(s);
 	}
@@ -484,10 +530,46 @@ session_write_cb(struct bufferevent *bev, void *arg)
 	session_output_drained(s);
 }
 
+/* Take s out of its loop: relay, lists, pending requests, buffers. */
+static void
+session_leave_loop(struct session *s)
+{
+	struct sloop *l = s->loop;
+	struct pend *p;
+
+	relay_detach(l->relay, &s->member);
+	TAILQ_REMOVE(&l->sessions, s, entry_link);
+	l->nsessions--;
+	if (s->dirty == SESSION_DIRTY)
+		TAILQ_REMOVE(&l->dirty, s, dirty_link);
+	else if (s->dirty == SESSION_FLUSHING)
+		TAILQ_REMOVE(&l->flushing, s, dirty_link);
+	/* Requests still out: their answers come back to no one. */
+	while ((p = TAILQ_FIRST(&s->pends)) != NULL) {
+		TAILQ_REMOVE(&s->pends, p, link);
+		if (p->waiting > 0) {
+			p->s = NULL;
+			TAILQ_INSERT_TAIL(&l->orphans, p, link);
+		} else
+			sloop_pend_free(p);
+	}
+	if (s->timer != NULL)
+		event_free(s->timer);
+	if (s->bev != NULL) {
+		/* What it still had queued leaves the total with it. */
+		if (s->out_cb != NULL) {
+			evbuffer_remove_cb_entry(s->out, s->out_cb);
+			l->queued -= evbuffer_get_length(s->out);
+		}
+		bufferevent_free(s->bev);	/* closes the socket */
+	}
+}
+
 void
 session_close(struct session *s, enum session_reason reason)
 {
 	struct server *srv = s->srv;
+	struct srcaddr *src;
 	uint64_t ms = session_now_ms() - s->started;
 	int level = LOG_LVL_INFO;
 
@@ -514,30 +596,22 @@ session_close(struct session *s, enum session_reason reason)
 		    (unsigned long long)s->bytes_out);
 	}
 
-	relay_detach(srv->relay, &s->member);
-	session_handshake_over(s);
-	TAILQ_REMOVE(&srv->sessions, s, entry_link);
-	srv->nsessions--;
-	if (s->src != NULL)
-		server_srcaddr_release(srv, s->src);
-	if (s->dirty == SESSION_DIRTY)
-		TAILQ_REMOVE(&srv->dirty, s, dirty_link);
-	else if (s->dirty == SESSION_FLUSHING)
-		TAILQ_REMOVE(&srv->flushing, s, dirty_link);
-	if (s->timer != NULL)
-		event_free(s->timer);
-	if (s->bev != NULL) {
-		/* What it still had queued leaves the total with it. */
-		if (s->out_cb != NULL) {
-			evbuffer_remove_cb_entry(s->out, s->out_cb);
-			srv->queued -= evbuffer_get_length(s->out);
-		}
-		bufferevent_free(s->bev);	/* closes the socket */
-	}
+	if (s->loop == NULL) {
+		/* Still the main loop's: handshaking, or refused there. */
+		session_handshake_over(s);
+		TAILQ_REMOVE(&srv->sessions, s, entry_link);
+	} else
+		session_leave_loop(s);
 	proto_free(s->proto);		/* wipes the transport keys */
+	proto_free(s->hs.proto);
+	if (s->hs.in != NULL)
+		sodium_memzero(s->hs.in, s->hs.inlen);
+	free(s->hs.in);
+	free(s->hs.out);
+	src = s->src;
 	sodium_memzero(s, sizeof(*s));
 	free(s);
-	server_session_gone(srv);
+	server_session_gone(srv, src);
 }
 
 void
@@ -551,7 +625,7 @@ session_close_later(struct session *s, enum session_reason reason)
 }
 
 /*
- * Every change to a session's output queue is summed into srv->queued, the
+ * Every change to a session's output queue is summed into its loop's queued, the
  * total that max_total_output bounds (one callback per add or drain).
  */
 static void
@@ -561,15 +635,15 @@ session_output_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info,
 	struct session *s = arg;
 
 	(void)buf;
-	s->srv->queued += info->n_added;
-	s->srv->queued -= info->n_deleted;
+	s->loop->queued += info->n_added;
+	s->loop->queued -= info->n_deleted;
 }
 
-/* The total output budget is spent: deliveries wait. */
+/* This loop's share of the total output budget is spent. */
 static bool
-server_budget_full(struct server *srv)
+loop_budget_full(const struct sloop *l)
 {
-	return (srv->queued >= srv->conf->max_total_output);
+	return (l->queued >= sloop_budget(l));
 }
 
 /* Set up a proto_out writing to s's output. */
@@ -583,7 +657,7 @@ bool
 session_output_full(const struct session *s)
 {
 	return (evbuffer_get_length(s->out) >=
-	    s->srv->conf->max_output_buffer);
+	    s->loop->conf->max_output_buffer);
 }
 
 /* Encrypt one message to s regardless of its output mark. */
@@ -625,15 +699,17 @@ session_send(struct session *s, const uint8_t *hdr, size_t hdrlen,
 {
 	if (s->state != SESSION_OPEN || s->pending_reason >= 0)
 		return (-1);
-	if (server_budget_full(s->srv)) {
+	if (loop_budget_full(s->loop)) {
+		struct sloop *l = s->loop;
 		uint64_t now = session_now_s();
 
-		if (s->srv->budget_logged != now) {
-			s->srv->budget_logged = now;
-			log_notice("total output budget full queued=%llu "
-			    "max_total_output=%u: deliveries skipped",
-			    (unsigned long long)s->srv->queued,
-			    s->srv->conf->max_total_output);
+		if (l->budget_logged != now) {
+			l->budget_logged = now;
+			log_notice("total output budget full loop=%u "
+			    "queued=%llu max_total_output=%u loops=%u: "
+			    "deliveries skipped", l->idx,
+			    (unsigned long long)l->queued,
+			    l->conf->max_total_output, sloop_count(l));
 		}
 		return (-1);
 	}
@@ -650,13 +726,63 @@ session_send(struct session *s, const uint8_t *hdr, size_t hdrlen,
 	return (session_send_now(s, hdr, hdrlen, body, bodylen));
 }
 
+/* Keep a copy of a reply that must wait behind earlier requests. */
+static int
+session_hold_reply(struct session *s, const uint8_t *hdr, size_t hdrlen,
+    const uint8_t *body, size_t bodylen)
+{
+	struct pend *p;
+
+	if ((p = sloop_pend_new(s->loop, s, PEND_REPLY, 0)) == NULL ||
+	    (p->data = malloc(hdrlen + bodylen + 1)) == NULL) {
+		if (p != NULL) {
+			TAILQ_REMOVE(&s->pends, p, link);
+			s->npends--;
+			sloop_pend_free(p);
+		}
+		session_close_later(s, SESSION_R_NOMEM);
+		return (-1);
+	}
+	memcpy(p->data, hdr, hdrlen);
+	if (bodylen > 0)
+		memcpy(p->data + hdrlen, body, bodylen);
+	p->len = p->cap = hdrlen + bodylen;
+	p->hdrlen = hdrlen;
+	p->bytes = p->len;
+	s->pend_bytes += p->bytes;
+	return (0);
+}
+
 int
 session_reply(struct session *s, const uint8_t *hdr, size_t hdrlen,
     const uint8_t *body, size_t bodylen)
 {
 	if (s->state != SESSION_OPEN || s->pending_reason >= 0)
 		return (-1);
+	if (!TAILQ_EMPTY(&s->pends) && !s->draining)
+		return (session_hold_reply(s, hdr, hdrlen, body, bodylen));
 	return (session_send_now(s, hdr, hdrlen, body, bodylen));
+}
+
+void
+session_pends_drain(struct session *s)
+{
+	struct pend *p;
+
+	s->draining = true;
+	while ((p = TAILQ_FIRST(&s->pends)) != NULL && p->waiting == 0) {
+		TAILQ_REMOVE(&s->pends, p, link);
+		s->npends--;
+		s->pend_bytes -= p->bytes;
+		if (p->kind == PEND_REPLY)
+			(void)session_reply(s, p->data, p->hdrlen,
+			    p->data + p->hdrlen, p->len - p->hdrlen);
+		else
+			service_pend_reply(s, p);
+		sloop_pend_free(p);
+	}
+	s->draining = false;
+	session_resume(s);
 }
 
 void
@@ -679,7 +805,7 @@ session_goodbye(struct session *s, uint8_t type, uint16_t code,
 	if (proto_established(s->proto))
 		(void)session_send_now(s, hdr, hl, (const uint8_t *)text,
 		    strlen(text));
-	relay_detach(s->srv->relay, &s->member);
+	relay_detach(s->loop->relay, &s->member);
 	s->entry = NULL;
 	session_set_state(s, SESSION_CLOSING);
 	s->pending_reason = -1;
@@ -696,7 +822,7 @@ session_goodbye(struct session *s, uint8_t type, uint16_t code,
 static bool
 session_rate_ok(struct session *s)
 {
-	const struct secmsgd_conf *c = s->srv->conf;
+	const struct secmsgd_conf *c = s->loop->conf;
 
 	return (c->rate_limit == 0 || bucket_take(&s->req_rate,
 	    c->rate_limit, c->rate_burst ? c->rate_burst : c->rate_limit,
@@ -715,7 +841,7 @@ session_reply_rate_limited(struct session *s, const struct msg *req)
 	m.type = MSG_ERROR;
 	m.id = req->id;
 	m.code = MSG_E_RATE_LIMITED;
-	(void)session_send_now(s, hdr, msg_encode_header(&m, hdr),
+	(void)session_reply(s, hdr, msg_encode_header(&m, hdr),
 	    (const uint8_t *)text, sizeof(text) - 1);
 }
 
@@ -882,11 +1008,11 @@ session_read_frames(struct session *s)
 		if (rc == 1)
 			return;
 		/*
-		 * Our own replies pile up, or the total budget is spent and
-		 * we hold part of it: stop reading until our output drains.
+		 * Our own replies pile up, too many of our requests wait for
+		 * other loops, or the budget is spent and we hold part of it:
+		 * stop reading until that is over.
 		 */
-		if (session_output_full(s) || (server_budget_full(s->srv) &&
-		    evbuffer_get_length(s->out) > 0)) {
+		if (!session_may_read(s)) {
 			s->read_paused = true;
 			(void)session_reading(s, false);
 			log_debug("session %016llx paused reading",
@@ -932,7 +1058,7 @@ static void
 session_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct session *s = arg;
-	const struct secmsgd_conf *c = s->srv->conf;
+	const struct secmsgd_conf *c = s->loop->conf;
 	uint64_t now = session_now_s();
 
 	(void)fd;

@@ -14,8 +14,10 @@
 #include "bucket.h"
 #include "hswork.h"
 #include "keys.h"
+#include "mbox.h"
 #include "msg.h"
 #include "relay.h"
+#include "sloop.h"
 
 struct server;
 struct srcaddr;
@@ -28,8 +30,11 @@ struct authkeys_entry;
 
 /* Where a session is in the flush machinery (session.c). */
 #define SESSION_CLEAN		0	/* nothing new to write */
-#define SESSION_DIRTY		1	/* on srv->dirty */
-#define SESSION_FLUSHING	2	/* on srv->flushing, being written */
+#define SESSION_DIRTY		1	/* on its loop's dirty list */
+#define SESSION_FLUSHING	2	/* on its loop's flushing, being written */
+
+/* Requests of one connection waiting for other loops, at most. */
+#define SESSION_MAX_PENDS	256
 
 enum session_state {
 	SESSION_HANDSHAKE = 0,	/* Noise handshake under way */
@@ -58,13 +63,14 @@ enum session_reason {
 struct session {
 	uint64_t		 id;
 	struct server		*srv;
+	struct sloop		*loop;		/* NULL while handshaking */
 	int			 fd;		/* -1 until the handshake is done */
 	struct bufferevent	*bev;		/* owns fd from then on */
 	struct evbuffer		*in, *out;	/* bev's */
 	bool			 reading;	/* bev's EV_READ enabled */
 	bool			 writing;	/* bev's EV_WRITE: short write */
 	int			 dirty;		/* SESSION_CLEAN, ... */
-	TAILQ_ENTRY(session)	 dirty_link;	/* srv->dirty or flushing */
+	TAILQ_ENTRY(session)	 dirty_link;	/* loop's dirty or flushing */
 	struct event		*timer;		/* idle/flush/deferred close */
 	struct proto		*proto;		/* NULL until handshake done */
 	struct evbuffer_cb_entry *out_cb;	/* keeps srv->queued */
@@ -81,6 +87,11 @@ struct session {
 	char			 name[MSG_NAME_MAX + 1];
 	char			 fp[KEYS_FPLEN + 1];
 	struct relay_member	 member;
+	struct pend_list	 pends;		/* requests in order (sloop.h) */
+	uint32_t		 npends;
+	size_t			 pend_bytes;
+	bool			 draining;	/* sending pends' replies */
+	struct mail		 adopt_mail;	/* its move to its loop */
 
 	/* Accounting and limits. */
 	uint64_t		 started;	/* monotonic ms */
@@ -93,7 +104,7 @@ struct session {
 	enum session_reason	 close_reason;	/* while SESSION_CLOSING */
 	const char		*detail;	/* more reason, for the log */
 
-	TAILQ_ENTRY(session)	 entry_link;	/* srv->sessions */
+	TAILQ_ENTRY(session)	 entry_link;	/* srv or loop's sessions */
 	TAILQ_ENTRY(session)	 hs_link;	/* srv->handshaking */
 };
 
@@ -109,10 +120,22 @@ int	session_new(struct server *srv, int fd,
 
 /*
  * session_handshake_done(job, arg): hswork's done callback (on the main
- * loop): the handshake of job->owner ended, well (apply the key policy and
- * start serving) or not (close).
+ * loop): the handshake of job->owner ended, well (hand it to its session
+ * loop) or not (close).
  */
 void	session_handshake_done(struct hs_job *job, void *arg);
+
+/*
+ * session_adopt(s, l): on loop l: s is l's now; apply the key policy and
+ * start serving.
+ */
+void	session_adopt(struct session *s, struct sloop *l);
+
+/*
+ * session_pends_drain(s): send the replies at the head of s's queue that
+ * have all their answers (and go on reading s if that was what held it).
+ */
+void	session_pends_drain(struct session *s);
 
 /*
  * session_cancel_handshake(s, reason): end s's handshake early (eviction,
@@ -123,10 +146,10 @@ void	session_cancel_handshake(struct session *s,
 	    enum session_reason reason);
 
 /*
- * session_flush_dirty(srv): write the output of every session that got
- * some since the last flush (the server's flush event calls this).
+ * session_flush_dirty(l): write the output of every session of loop l that
+ * got some since the last flush (the loop's flush event calls this).
  */
-void	session_flush_dirty(struct server *srv);
+void	session_flush_dirty(struct sloop *l);
 
 /*
  * session_close(s, reason): log, detach, wipe and free s.  The caller
@@ -160,7 +183,9 @@ int	session_send(struct session *s, const uint8_t *hdr, size_t hdrlen,
 /*
  * session_reply(s, hdr, hdrlen, body, bodylen): like session_send, for a
  * reply to s's own request: not refused at the output mark (s stops being
- * read instead, so replies stay bounded).  Returns 0 or -1.
+ * read instead, so replies stay bounded).  Behind a request still waiting
+ * for other loops, it is held back (copied) to keep the order.  Returns 0
+ * or -1.
  */
 int	session_reply(struct session *s, const uint8_t *hdr, size_t hdrlen,
 	    const uint8_t *body, size_t bodylen);

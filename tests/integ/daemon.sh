@@ -136,8 +136,8 @@ LPORT=$(sed -n 's/^connected //p' "$T/alice.bg")
 ok "client connected and got WELCOME" has alice.bg "welcome alice 300"
 ok "accepted line with peer=" \
     logged "session [0-9a-f]+ accepted peer=127\.0\.0\.1:$LPORT$"
-ok "authenticated line with name=, key= fingerprint and peer=" \
-    logged "session [0-9a-f]+ authenticated name=alice key=$(swarm fp "$T/alice.pub") peer=127\.0\.0\.1:$LPORT$"
+ok "authenticated line with name=, key= fingerprint, peer= and loop=" \
+    logged "session [0-9a-f]+ authenticated name=alice key=$(swarm fp "$T/alice.pub") peer=127\.0\.0\.1:$LPORT loop=[0-9]+$"
 
 cl short.out alice ping
 SPORT=$(sed -n 's/^connected //p' "$T/short.out")

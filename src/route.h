@@ -1,0 +1,53 @@
+/*
+ * route.h: the records session loops exchange to deliver each other's
+ * messages (see sloop.h).  Pure codec over a growable buffer: a batch is
+ * what one loop turn produced for one other loop, sent as one mail.  The
+ * records never leave the process, so integers are in host order.
+ *
+ *   ROUTE_SEND, ROUTE_PUBLISH: deliver hdr + body to the local connections
+ *     of target (a name) or the local subscribers of target (a channel),
+ *     and answer with a ROUTE_RESULT carrying token back.
+ *   ROUTE_WHO: answer with a ROUTE_RESULT whose body lists this loop's
+ *     names and channels (msg_who entries, at most n bytes).
+ *   ROUTE_RESULT: token's answer: n (connections or subscribers found),
+ *     delivered, skipped, and for WHO the entries in body.
+ */
+#ifndef SECMSG_ROUTE_H
+#define SECMSG_ROUTE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define ROUTE_SEND	1
+#define ROUTE_PUBLISH	2
+#define ROUTE_WHO	3
+#define ROUTE_RESULT	4
+
+struct route_rec {
+	uint8_t		 kind;
+	uint64_t	 token;		/* the asking loop's, returned as is */
+	const char	*target;	/* SEND, PUBLISH */
+	size_t		 targetlen;	/* at most 255 */
+	const uint8_t	*hdr;		/* SEND, PUBLISH: the DELIVER header */
+	size_t		 hdrlen;
+	const uint8_t	*body;		/* the message body, or WHO entries */
+	size_t		 bodylen;
+	uint32_t	 n, delivered, skipped;
+};
+
+struct route_buf {
+	uint8_t		*p;
+	size_t		 len, cap;
+};
+
+/* route_put(b, r): append r to b.  0, or -1 (out of memory, or too long). */
+int	route_put(struct route_buf *b, const struct route_rec *r);
+
+/*
+ * route_next(&p, &len, r): decode the record at p, advancing p and len;
+ * r's pointers point into the buffer.  1 for a record, 0 at the end, -1
+ * when malformed.
+ */
+int	route_next(const uint8_t **p, size_t *len, struct route_rec *r);
+
+#endif /* !SECMSG_ROUTE_H */
