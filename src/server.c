@@ -136,7 +136,7 @@ server_session_gone(struct server *srv, struct srcaddr *sa)
 	 * count is 0, and nothing touches it after the decrement.
 	 */
 	if (sa != NULL)
-		__atomic_sub_fetch(&sa->conns, 1, __ATOMIC_RELAXED);
+		__atomic_sub_fetch(&sa->conns, 1, __ATOMIC_RELEASE);
 	__atomic_sub_fetch(&srv->nsessions, 1, __ATOMIC_RELEASE);
 }
 
@@ -165,7 +165,7 @@ server_sweep_cb(evutil_socket_t fd, short what, void *arg)
 	for (i = 0; i < SRCADDR_BUCKETS; i++) {
 		pp = &p->buckets[i];
 		while ((sa = *pp) != NULL) {
-			if (__atomic_load_n(&sa->conns, __ATOMIC_RELAXED) ==
+			if (__atomic_load_n(&sa->conns, __ATOMIC_ACQUIRE) ==
 			    0 &&
 			    now >= sa->hs_rate.at_ms + 1000) {
 				*pp = sa->next;
