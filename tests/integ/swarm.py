@@ -186,7 +186,9 @@ def run_client(port, keyfile, args):
     plus any DELIVER received meanwhile):
       ping | echo SPEC | send NAME SPEC | publish CHAN SPEC | join CHAN |
       leave CHAN | who | recv SECS | end SECS | waitfile PATH [SECS] |
-      touch PATH | sleep SECS | pingevery SECS TOTAL | unknown | badname
+      touch PATH | sleep SECS | pingevery SECS TOTAL | unknown | badname |
+      pipeline NAME N (N x SEND to NAME then PING, sent without waiting:
+      are the 2N replies in request order?)
     SPEC: text:STR, rand:N, bin:N."""
     src = rcvbuf = None
     while args and args[0].startswith("--"):
@@ -285,6 +287,28 @@ def run_client(port, keyfile, args):
                     m = request(ch, rid, sn.ping(rid))
                     n += m["type"] == "ok"
                 out("pingevery", n)
+            elif op == "pipeline":      # N x (SEND NAME, PING), unawaited
+                name, n = args[0], int(args[1])
+                args = args[2:]
+                ids = []
+                for _ in range(n):
+                    ch.send(sn.send(rid, name, b"p%d" % rid))
+                    ch.send(sn.ping(rid + 1, b"q%d" % rid))
+                    ids += [rid, rid + 1]
+                    rid += 2
+                got, delivered = [], 0
+                end = time.monotonic() + 20
+                while len(got) < len(ids) and time.monotonic() < end:
+                    m = next_msg(ch, max(0.01, end - time.monotonic()))
+                    if m is None:
+                        break
+                    if m["type"] in ("ok", "error"):
+                        got.append(m["id"])
+                    elif m["type"] == "deliver":
+                        delivered += 1
+                out("pipeline", "in-order" if got == ids else
+                    "out-of-order" if sorted(got) == ids else
+                    "missing", len(got))
             elif op == "unknown":       # a request type the server lacks
                 ch.send(struct.pack(">BI", 0x7f, rid))
                 m = next_msg(ch, 5)
