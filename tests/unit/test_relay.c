@@ -216,12 +216,55 @@ test_leave_while_walking(void)
 	return (0);
 }
 
+/* Presence rows: a slot counts the names (channels) present that hash to
+ * it, from the first member to the last; a second relay with the same key
+ * computes the same slots. */
+static int
+test_presence(void)
+{
+	static uint32_t row[2 * RELAY_PRESENCE_SLOTS];
+	uint8_t key[16] = { 1, 2, 3 };
+	struct relay *r = relay_new_shared(key, row);
+	struct relay *other = relay_new_shared(key, NULL);
+	struct relay_member a, b;
+	size_t sn, sc;
+	int oa, ob;
+
+	TAP_CHECK(r != NULL && other != NULL);
+	sn = relay_presence_slot(r, RELAY_NAME, "bee", 3);
+	sc = relay_presence_slot(r, RELAY_CHANNEL, "ch", 2);
+	TAP_CHECK(sn < RELAY_PRESENCE_SLOTS);
+	TAP_CHECK(sc >= RELAY_PRESENCE_SLOTS && sc < 2 * RELAY_PRESENCE_SLOTS);
+	TAP_CHECK(relay_presence_slot(other, RELAY_NAME, "bee", 3) == sn);
+	TAP_CHECK(relay_presence_get(row, sn) == 0);
+	relay_member_init(&a, &oa);
+	relay_member_init(&b, &ob);
+	TAP_CHECK(relay_attach(r, &a, "bee", 3) == 0);
+	TAP_CHECK(relay_attach(r, &b, "bee", 3) == 0);
+	TAP_CHECK(relay_presence_get(row, sn) == 1);	/* one name */
+	TAP_CHECK(relay_join(r, &a, "ch", 2) == 0);
+	TAP_CHECK(relay_join(r, &a, "ch", 2) == 1);
+	TAP_CHECK(relay_join(r, &b, "ch", 2) == 0);
+	TAP_CHECK(relay_presence_get(row, sc) == 1);
+	TAP_CHECK(relay_leave(r, &a, "ch", 2) == 0);
+	TAP_CHECK(relay_presence_get(row, sc) == 1);	/* b still there */
+	relay_detach(r, &a);
+	TAP_CHECK(relay_presence_get(row, sn) == 1);
+	relay_detach(r, &b);
+	TAP_CHECK(relay_presence_get(row, sn) == 0);
+	TAP_CHECK(relay_presence_get(row, sc) == 0);
+	relay_free(r);
+	relay_free(other);
+	return (0);
+}
+
 static const struct tap_test tests[] = {
 	{ "names: several members, order, detach", test_names },
 	{ "channels: join, leave, detach drops them", test_channels },
 	{ "RELAY_MAX_SUBS per member", test_max_subs },
 	{ "listing 700 names / 300 channels, tables grow", test_listing_many },
 	{ "leave from inside relay_member_channels", test_leave_while_walking },
+	{ "presence rows follow names and channels", test_presence },
 };
 
 TAP_MAIN(tests)
