@@ -306,6 +306,7 @@ sloop_init(struct sloop *l, struct server *srv, unsigned idx,
 	TAILQ_INIT(&l->dirty);
 	TAILQ_INIT(&l->flushing);
 	TAILQ_INIT(&l->orphans);
+	TAILQ_INIT(&l->spare);
 	l->inbox.efd = -1;
 	l->pol = policy_ref(srv->pol);
 	l->conf = l->pol->conf;
@@ -357,6 +358,10 @@ sloop_teardown(struct sloop *l)
 		TAILQ_REMOVE(&l->orphans, p, link);
 		sloop_pend_free(p);
 	}
+	while ((p = TAILQ_FIRST(&l->spare)) != NULL) {
+		TAILQ_REMOVE(&l->spare, p, link);
+		free(p);
+	}
 	if (l->out != NULL)
 		for (i = 0; i < l->srv->nloops; i++)
 			batch_free(l->out[i].p, l->out[i].len);
@@ -371,14 +376,21 @@ sloop_teardown(struct sloop *l)
 	memset(l, 0, sizeof(*l));
 }
 
+/* Spare records kept per loop: no allocation per cross-loop message. */
+#define SLOOP_SPARE_MAX	1024
+
 struct pend *
 sloop_pend_new(struct sloop *l, struct session *s, int kind, uint32_t id)
 {
 	struct pend *p;
 
-	(void)l;
-	if ((p = calloc(1, sizeof(*p))) == NULL)
+	if ((p = TAILQ_FIRST(&l->spare)) != NULL) {
+		TAILQ_REMOVE(&l->spare, p, link);
+		l->nspare--;
+		memset(p, 0, sizeof(*p));
+	} else if ((p = calloc(1, sizeof(*p))) == NULL)
 		return (NULL);
+	p->loop = l;
 	p->s = s;
 	p->kind = kind;
 	p->id = id;
@@ -390,9 +402,16 @@ sloop_pend_new(struct sloop *l, struct session *s, int kind, uint32_t id)
 void
 sloop_pend_free(struct pend *p)
 {
+	struct sloop *l = p->loop;
+
 	if (p->data != NULL) {
 		sodium_memzero(p->data, p->cap);
 		free(p->data);
+		p->data = NULL;
 	}
-	free(p);
+	if (l->srv != NULL && l->nspare < SLOOP_SPARE_MAX) {
+		TAILQ_INSERT_HEAD(&l->spare, p, link);
+		l->nspare++;
+	} else
+		free(p);
 }

@@ -51,7 +51,8 @@ TAILQ_HEAD(session_list, session);
 #define PEND_REPLY	4	/* a reply held back behind earlier ones */
 
 struct pend {
-	TAILQ_ENTRY(pend)	 link;	/* s->pends, or the loop's orphans */
+	TAILQ_ENTRY(pend)	 link;	/* s->pends, the loop's orphans or spare */
+	struct sloop		*loop;
 	struct session		*s;	/* NULL once s is gone */
 	int			 kind;
 	uint32_t		 id;	/* the request's */
@@ -89,6 +90,8 @@ struct sloop {
 	struct route_buf	*out;		/* [nloops]: this turn's batches */
 	bool			 out_pending;
 	struct pend_list	 orphans;	/* waiting, their session gone */
+	struct pend_list	 spare;		/* freed, for reuse */
+	unsigned		 nspare;
 	struct mail		*reload_mail;	/* sloop_reload_prepare's */
 	struct mail		*stop_mail, *kill_mail;	/* made up front */
 };
