@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "route.h"
 
 struct route_head {
@@ -33,8 +35,14 @@ route_put(struct route_buf *b, const struct route_rec *r)
 		cap = b->cap ? b->cap : 4096;
 		while (cap - b->len < need)
 			cap *= 2;
-		if ((np = realloc(b->p, cap)) == NULL)
+		/* Not realloc: the old block holds plaintext, wiped here. */
+		if ((np = malloc(cap)) == NULL)
 			return (-1);
+		if (b->p != NULL) {
+			memcpy(np, b->p, b->len);
+			sodium_memzero(b->p, b->cap);
+			free(b->p);
+		}
 		b->p = np;
 		b->cap = cap;
 	}

@@ -596,6 +596,10 @@ service_route_result(struct sloop *l, const struct route_rec *r)
 			for (cap = p->cap; cap - p->len < r->bodylen; cap *= 2)
 				;
 			if ((nd = realloc(p->data, cap)) != NULL) {
+				/* Counted: it bounds what s has in flight. */
+				if (p->s != NULL)
+					p->s->pend_bytes += cap - p->cap;
+				p->bytes += cap - p->cap;
 				p->data = nd;
 				p->cap = cap;
 			}

@@ -41,7 +41,12 @@ sloop_count(const struct sloop *l)
 uint64_t
 sloop_budget(const struct sloop *l)
 {
-	return (l->conf->max_total_output / l->srv->nloops);
+	uint64_t share = l->conf->max_total_output / l->srv->nloops;
+
+	/* Never less than one session's own mark: one slow consumer must
+	 * not stall every delivery of its loop. */
+	return (share > l->conf->max_output_buffer ? share :
+	    l->conf->max_output_buffer);
 }
 
 bool
@@ -117,13 +122,18 @@ sloop_flush_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	struct timeval retry = { 0, 10000 };
+
 	l->flush_pending = false;
 	if (l->out_pending)
 		sloop_flush_routes(l);
 	session_flush_dirty(l);
-	/* A batch that could not leave tries again next turn. */
-	if (l->out_pending)
-		sloop_mark(l);
+	/* A batch that could not leave (no memory for its mail) tries
+	 * again shortly, without spinning. */
+	if (l->out_pending) {
+		l->flush_pending = true;
+		event_add(l->flush_ev, &retry);
+	}
 }
 
 /* A batch from loop `from`: requests to serve, answers to our own. */
@@ -216,11 +226,17 @@ sloop_inbox_cb(struct mail_list *mails, void *arg)
 	struct sloop *l = arg;
 	struct mail *m;
 
+	int type;
+
 	while ((m = TAILQ_FIRST(mails)) != NULL) {
 		TAILQ_REMOVE(mails, m, link);
+		/*
+		 * The adoption mail is part of its session, which adopting
+		 * may already close and free: read nothing of m after.
+		 */
+		type = m->type;
 		sloop_dispatch(l, m);
-		/* The adoption mail is part of its session. */
-		if (m->type != MAIL_ADOPT) {
+		if (type != MAIL_ADOPT) {
 			batch_free(m->data, m->len);
 			free(m);
 		}

@@ -63,6 +63,10 @@ attack replay protocol-error decrypt-failed
 ok "replay: the original frame was answered before the replay" \
     has replay.out "reply ok"
 attack record-type protocol-error bad-record
+# Behind message 3 in the same write: the session fails as its loop takes
+# it over (with worker threads, before the adoption mail is done with).
+attack pipeline-empty bad-frame empty-frame
+attack pipeline-flip protocol-error decrypt-failed
 attack toobig protocol-error message-too-big
 
 # A good frame that arrives in pieces (the length header split too) is

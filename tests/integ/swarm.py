@@ -612,7 +612,8 @@ def run_attack(port, kind, keyfile=None):
         time.sleep(0.2)
         s.shutdown(socket.SHUT_WR)
     elif kind in ("flip-msg1", "flip-msg3", "flip-transport", "replay",
-                  "record-type", "toobig", "dribble", "pipeline"):
+                  "record-type", "toobig", "dribble", "pipeline",
+                  "pipeline-empty", "pipeline-flip"):
         hs = sn.Channel(s, True, kp)
         h = hs.hs
         buf = bytearray()
@@ -629,6 +630,16 @@ def run_attack(port, kind, keyfile=None):
             if kind == "flip-msg3":
                 buf[40] ^= 0x01         # inside the encrypted static key
                 s.sendall(sn.frame(buf))
+            elif kind in ("pipeline-empty", "pipeline-flip"):
+                # A bad frame right behind message 3, in the same write:
+                # the connection fails while its session loop adopts it.
+                bad = b"\x00\x00"
+                if kind == "pipeline-flip":
+                    ct = bytearray(cs[0].encrypt_with_ad(
+                        b"", bytes([sn.REC_FINAL]) + sn.ping(9)))
+                    ct[2] ^= 0x10
+                    bad = sn.frame(ct)
+                s.sendall(sn.frame(buf) + bad)
             elif kind == "pipeline":
                 # Not an attack: a PING right behind message 3, in the
                 # same write, before the WELCOME came back.
