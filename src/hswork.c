@@ -1,10 +1,10 @@
 /*
  * hswork.c: the handshake workers (see hswork.h for why).
  *
- * Threads talk through two kinds of queue, each a mutex-protected list plus
- * an eventfd that wakes the consumer's event loop: every worker has an
- * inbox (new jobs from the main loop), and the main loop has one box of
- * finished jobs.  A job belongs to exactly one thread at a time; the
+ * Threads talk through mailboxes (mbox.h: a mutex-protected list plus an
+ * eventfd that wakes the consumer's event loop): every worker has an inbox
+ * (new jobs from the main loop), and the main loop has one box of finished
+ * jobs; a job travels as the mail embedded in it.  A job belongs to exactly one thread at a time; the
  * mutex of the queue it travels through orders every write before the next
  * owner's reads.  The one field both sides touch, cancel, is atomic.  No
  * libevent object is ever used from a thread other than its base's.
@@ -27,18 +27,12 @@
 #include "evsink.h"
 #include "frame.h"
 #include "keys.h"
+#include "mbox.h"
 #include "proto.h"
 #include "hswork.h"
 
 TAILQ_HEAD(hs_jobs, hs_job);
 
-/* A queue from producers to one consumer loop. */
-struct jobq {
-	pthread_mutex_t	 mu;
-	struct hs_jobs	 jobs;
-	int		 efd;
-	struct event	*ev;
-};
 
 struct hsworker {
 	struct hswork		*hw;
@@ -47,7 +41,7 @@ struct hsworker {
 	bool			 running;
 	struct event_base	*base;
 	struct keys_keypair	*key;		/* this thread's own copy */
-	struct jobq		 inbox;
+	struct mbox		 inbox;
 	struct hs_jobs		 active;
 	int			 stop;		/* atomic */
 };
@@ -60,7 +54,7 @@ struct hswork {
 	struct hsworker		*workers;
 	unsigned		 n;
 	unsigned		 next;		/* round robin */
-	struct jobq		 donebox;	/* workers -> main */
+	struct mbox		 donebox;	/* workers -> main */
 	struct hs_jobs		 active;	/* inline mode */
 	bool			 stopped;	/* hswork_stop() done */
 };
@@ -84,82 +78,25 @@ hswork_result_name(enum hs_result r)
 	return (result_names[r]);
 }
 
-/* Set up q, its eventfd and the event calling cb on base. */
-static int
-jobq_init(struct jobq *q, struct event_base *base, event_callback_fn cb,
-    void *arg)
+/* Hand job to box's consumer (the job is the consumer's from now on). */
+static void
+job_post(struct mbox *box, struct hs_job *job)
 {
-	TAILQ_INIT(&q->jobs);
-	if ((q->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1)
-		return (-1);
-	if (pthread_mutex_init(&q->mu, NULL) != 0)
-		goto err0;
-	if ((q->ev = event_new(base, q->efd, EV_READ | EV_PERSIST, cb,
-	    arg)) == NULL || event_add(q->ev, NULL) == -1)
-		goto err1;
-	return (0);
-
-err1:
-	if (q->ev != NULL)
-		event_free(q->ev);
-	pthread_mutex_destroy(&q->mu);
-err0:
-	close(q->efd);
-	return (-1);
+	memset(&job->mail, 0, sizeof(job->mail));
+	job->mail.ptr = job;
+	mbox_post(box, &job->mail);
 }
 
-/* Tear q down (its consumer loop no longer runs). */
+/* The jobs of a list of mails, in order, into out. */
 static void
-jobq_destroy(struct jobq *q)
+jobs_of(struct mail_list *mails, struct hs_jobs *out)
 {
-	event_free(q->ev);
-	pthread_mutex_destroy(&q->mu);
-	close(q->efd);
-}
+	struct mail *m;
 
-/* Wake q's consumer. */
-static void
-jobq_poke(struct jobq *q)
-{
-	uint64_t one = 1;
-
-	/* EAGAIN means the counter is already non-zero: awake anyway. */
-	(void)write(q->efd, &one, sizeof(one));
-}
-
-/*
- * Append job to q and wake its consumer -- unless q already held jobs: the
- * consumer has been woken for those and has not taken them yet (it reads
- * the eventfd before it takes the queue), so it will take this one too.
- * Under load that saves a write() per job.
- */
-static void
-jobq_push(struct jobq *q, struct hs_job *job)
-{
-	bool was_empty;
-
-	pthread_mutex_lock(&q->mu);
-	was_empty = TAILQ_EMPTY(&q->jobs);
-	TAILQ_INSERT_TAIL(&q->jobs, job, link);
-	pthread_mutex_unlock(&q->mu);
-	if (was_empty)
-		jobq_poke(q);
-}
-
-/* Move everything queued in q to out (the consumer's side). */
-static void
-jobq_take(struct jobq *q, struct hs_jobs *out)
-{
-	uint64_t n;
-	struct hs_job *job;
-
-	(void)read(q->efd, &n, sizeof(n));
-	pthread_mutex_lock(&q->mu);
-	while ((job = TAILQ_FIRST(&q->jobs)) != NULL) {
-		TAILQ_REMOVE(&q->jobs, job, link);
-		TAILQ_INSERT_TAIL(out, job, link);
+	while ((m = TAILQ_FIRST(mails)) != NULL) {
+		TAILQ_REMOVE(mails, m, link);
+		TAILQ_INSERT_TAIL(out, (struct hs_job *)m->ptr, link);
 	}
-	pthread_mutex_unlock(&q->mu);
 }
 
 /* Copy what evbuffer b holds into a malloc'd buffer; -1 when no memory. */
@@ -227,7 +164,7 @@ job_finish(struct hs_job *job, enum hs_result r, const char *detail)
 	}
 	if (w != NULL) {
 		TAILQ_REMOVE(active, job, link);
-		jobq_push(&hw->donebox, job);
+		job_post(&hw->donebox, job);
 	} else {
 		hw = job->owner_hw;
 		TAILQ_REMOVE(&hw->active, job, link);
@@ -378,16 +315,14 @@ job_begin(struct hs_job *job, struct event_base *base,
 
 /* Worker: new jobs, cancellations, or the order to stop. */
 static void
-worker_inbox_cb(evutil_socket_t fd, short what, void *arg)
+worker_inbox_cb(struct mail_list *mails, void *arg)
 {
 	struct hsworker *w = arg;
 	struct hs_jobs fresh = TAILQ_HEAD_INITIALIZER(fresh);
 	struct hs_job *job, *next;
 	bool stop = __atomic_load_n(&w->stop, __ATOMIC_ACQUIRE);
 
-	(void)fd;
-	(void)what;
-	jobq_take(&w->inbox, &fresh);
+	jobs_of(mails, &fresh);
 	while ((job = TAILQ_FIRST(&fresh)) != NULL) {
 		TAILQ_REMOVE(&fresh, job, link);
 		job_begin(job, w->base, w->key, &w->active);
@@ -403,15 +338,13 @@ worker_inbox_cb(evutil_socket_t fd, short what, void *arg)
 
 /* Main loop: finished jobs come back. */
 static void
-main_donebox_cb(evutil_socket_t fd, short what, void *arg)
+main_donebox_cb(struct mail_list *mails, void *arg)
 {
 	struct hswork *hw = arg;
 	struct hs_jobs done = TAILQ_HEAD_INITIALIZER(done);
 	struct hs_job *job;
 
-	(void)fd;
-	(void)what;
-	jobq_take(&hw->donebox, &done);
+	jobs_of(mails, &done);
 	while ((job = TAILQ_FIRST(&done)) != NULL) {
 		TAILQ_REMOVE(&done, job, link);
 		hw->done(job, hw->arg);
@@ -446,7 +379,7 @@ hswork_new(struct event_base *base, unsigned nworkers,
 	TAILQ_INIT(&hw->active);
 	if (nworkers == 0)
 		return (hw);
-	if (jobq_init(&hw->donebox, base, main_donebox_cb, hw) == -1)
+	if (mbox_init(&hw->donebox, base, main_donebox_cb, hw) == -1)
 		goto fail0;
 	if ((hw->workers = calloc(nworkers, sizeof(*hw->workers))) == NULL)
 		goto fail1;
@@ -458,7 +391,7 @@ hswork_new(struct event_base *base, unsigned nworkers,
 		/* One thread per base: no locking inside libevent. */
 		if ((w->base = event_base_new()) == NULL ||
 		    (w->key = keys_keypair_clone(key)) == NULL ||
-		    jobq_init(&w->inbox, w->base, worker_inbox_cb, w) == -1) {
+		    mbox_init(&w->inbox, w->base, worker_inbox_cb, w) == -1) {
 			/* Not counted in hw->n: free its parts here. */
 			keys_keypair_free(w->key);
 			if (w->base != NULL)
@@ -477,7 +410,7 @@ fail2:
 	hswork_free(hw);
 	return (NULL);
 fail1:
-	jobq_destroy(&hw->donebox);
+	mbox_destroy(&hw->donebox);
 fail0:
 	free(hw);
 	return (NULL);
@@ -498,7 +431,7 @@ hswork_start(struct hswork *hw, struct hs_job *job)
 	w = &hw->workers[hw->next++ % hw->n];
 	job->w = w;
 	job->owner_hw = hw;
-	jobq_push(&w->inbox, job);
+	job_post(&w->inbox, job);
 	return (0);
 }
 
@@ -511,7 +444,7 @@ hswork_cancel(struct hswork *hw, struct hs_job *job)
 		return;
 	}
 	__atomic_store_n(&job->cancel, 1, __ATOMIC_RELEASE);
-	jobq_poke(&job->w->inbox);
+	mbox_poke(&job->w->inbox);
 	(void)hw;
 }
 
@@ -536,6 +469,9 @@ hswork_job_worker(const struct hs_job *job)
 void
 hswork_stop(struct hswork *hw)
 {
+	struct mail_list mails = TAILQ_HEAD_INITIALIZER(mails);
+	struct hs_jobs back = TAILQ_HEAD_INITIALIZER(back);
+	struct hs_jobs unstarted = TAILQ_HEAD_INITIALIZER(unstarted);
 	struct hsworker *w;
 	struct hs_job *job;
 	unsigned i;
@@ -550,15 +486,21 @@ hswork_stop(struct hswork *hw)
 		if (!w->running)
 			continue;
 		__atomic_store_n(&w->stop, 1, __ATOMIC_RELEASE);
-		jobq_poke(&w->inbox);
+		mbox_poke(&w->inbox);
 		pthread_join(w->thread, NULL);
 		w->running = false;
 	}
+	if (hw->workers == NULL)
+		return;
+	/* Finished jobs not yet handled, then jobs never started. */
+	mbox_take(&hw->donebox, &mails);
+	jobs_of(&mails, &back);
 	for (i = 0; i < hw->n; i++) {
 		w = &hw->workers[i];
-		/* Jobs pushed after the worker stopped: never started. */
-		while ((job = TAILQ_FIRST(&w->inbox.jobs)) != NULL) {
-			TAILQ_REMOVE(&w->inbox.jobs, job, link);
+		mbox_take(&w->inbox, &mails);
+		jobs_of(&mails, &unstarted);
+		while ((job = TAILQ_FIRST(&unstarted)) != NULL) {
+			TAILQ_REMOVE(&unstarted, job, link);
 			close(job->fd);
 			job->fd = -1;
 			job->result = HS_CANCELLED;
@@ -566,15 +508,13 @@ hswork_stop(struct hswork *hw)
 			job->proto = NULL;
 			job->in = job->out = NULL;
 			job->inlen = job->outlen = 0;
-			TAILQ_INSERT_TAIL(&hw->donebox.jobs, job, link);
+			TAILQ_INSERT_TAIL(&back, job, link);
 		}
 	}
-	if (hw->workers != NULL) {
-		/* Every job is back: run the done callbacks still due. */
-		while ((job = TAILQ_FIRST(&hw->donebox.jobs)) != NULL) {
-			TAILQ_REMOVE(&hw->donebox.jobs, job, link);
-			hw->done(job, hw->arg);
-		}
+	/* Every job is back: run the done callbacks still due. */
+	while ((job = TAILQ_FIRST(&back)) != NULL) {
+		TAILQ_REMOVE(&back, job, link);
+		hw->done(job, hw->arg);
 	}
 }
 
@@ -589,12 +529,12 @@ hswork_free(struct hswork *hw)
 	hswork_stop(hw);
 	for (i = 0; i < hw->n; i++) {
 		w = &hw->workers[i];
-		jobq_destroy(&w->inbox);
+		mbox_destroy(&w->inbox);
 		event_base_free(w->base);
 		keys_keypair_free(w->key);
 	}
 	if (hw->workers != NULL)
-		jobq_destroy(&hw->donebox);
+		mbox_destroy(&hw->donebox);
 	free(hw->workers);
 	free(hw);
 }

@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mbox.h"
 #include "proto.h"
 
 struct event_base;
@@ -59,6 +60,7 @@ struct hs_job {
 	struct bufferevent	*bev;
 	struct event		*timer;
 	TAILQ_ENTRY(hs_job)	 link;
+	struct mail		 mail;		/* between threads */
 };
 
 struct hswork;

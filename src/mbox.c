@@ -25,8 +25,8 @@ mbox_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	mbox_take(mb, &got);
-	if (!TAILQ_EMPTY(&got))
-		mb->fn(&got, mb->arg);
+	/* Even empty: a poke (mbox_poke) asks the consumer to look around. */
+	mb->fn(&got, mb->arg);
 }
 
 int
@@ -56,18 +56,25 @@ err0:
 }
 
 void
-mbox_post(struct mbox *mb, struct mail *m)
+mbox_poke(struct mbox *mb)
 {
 	uint64_t one = 1;
+
+	/* EAGAIN: the counter is already non-zero, so it is awake anyway. */
+	(void)write(mb->efd, &one, sizeof(one));
+}
+
+void
+mbox_post(struct mbox *mb, struct mail *m)
+{
 	bool was_empty;
 
 	pthread_mutex_lock(&mb->mu);
 	was_empty = TAILQ_EMPTY(&mb->q);
 	TAILQ_INSERT_TAIL(&mb->q, m, link);
 	pthread_mutex_unlock(&mb->mu);
-	/* EAGAIN: the counter is already non-zero, so it is awake anyway. */
 	if (was_empty)
-		(void)write(mb->efd, &one, sizeof(one));
+		mbox_poke(mb);
 }
 
 void

@@ -28,7 +28,10 @@ struct mail {
 
 TAILQ_HEAD(mail_list, mail);
 
-/* mbox_fn(mails, arg): on the consumer's loop; it takes every mail out. */
+/*
+ * mbox_fn(mails, arg): on the consumer's loop; it takes every mail out.
+ * mails may be empty (a poke).
+ */
 typedef void mbox_fn(struct mail_list *mails, void *arg);
 
 struct mbox {
@@ -46,6 +49,9 @@ int	mbox_init(struct mbox *mb, struct event_base *base, mbox_fn *fn,
 
 /* mbox_post(mb, m): append m (now the consumer's) and wake the consumer. */
 void	mbox_post(struct mbox *mb, struct mail *m);
+
+/* mbox_poke(mb): wake the consumer without mail. */
+void	mbox_poke(struct mbox *mb);
 
 /*
  * mbox_take(mb, out): move every mail posted so far to out (the consumer,
