@@ -50,6 +50,7 @@ struct hswork {
 	struct event_base	*base;		/* the main loop */
 	const struct keys_keypair *key;		/* inline mode */
 	hswork_done_fn		*done;
+	hswork_ok_fn		*ok;		/* on the worker, HS_OK */
 	void			*arg;
 	struct hsworker		*workers;
 	unsigned		 n;
@@ -164,6 +165,8 @@ job_finish(struct hs_job *job, enum hs_result r, const char *detail)
 	}
 	if (w != NULL) {
 		TAILQ_REMOVE(active, job, link);
+		if (r == HS_OK && hw->ok != NULL)
+			hw->ok(job, w->idx, hw->arg);
 		job_post(&hw->donebox, job);
 	} else {
 		hw = job->owner_hw;
@@ -364,7 +367,7 @@ worker_main(void *arg)
 struct hswork *
 hswork_new(struct event_base *base, unsigned nworkers,
     const struct keys_keypair *key, hswork_done_fn *done,
-    hswork_init_fn *init, void *arg)
+    hswork_init_fn *init, hswork_ok_fn *ok, void *arg)
 {
 	struct hswork *hw;
 	struct hsworker *w;
@@ -375,6 +378,7 @@ hswork_new(struct event_base *base, unsigned nworkers,
 	hw->base = base;
 	hw->key = key;
 	hw->done = done;
+	hw->ok = ok;
 	hw->arg = arg;
 	TAILQ_INIT(&hw->active);
 	if (nworkers == 0)

@@ -69,20 +69,28 @@ struct hswork;
 typedef void hswork_done_fn(struct hs_job *job, void *arg);
 
 /*
+ * hswork_ok_fn(job, i, arg): on worker thread i, as soon as job's handshake
+ * succeeded, before job goes back to the main loop (whose done callback
+ * still comes).
+ */
+typedef void hswork_ok_fn(struct hs_job *job, unsigned i, void *arg);
+
+/*
  * hswork_init_fn(i, base, arg): set up what else lives on thread i's loop,
  * called before the thread starts.  0, or -1 to fail hswork_new.
  */
 typedef int hswork_init_fn(unsigned i, struct event_base *base, void *arg);
 
 /*
- * hswork_new(base, nworkers, key, done, init, arg): a pool of nworkers
+ * hswork_new(base, nworkers, key, done, init, ok, arg): a pool of nworkers
  * threads (0: handshakes on base itself) using copies of key.  done is
  * called on base for every job started; init (may be NULL) for each
- * thread.  NULL on failure (errno set).
+ * thread; ok (may be NULL; never without threads) on the worker for each
+ * handshake that succeeded.  NULL on failure (errno set).
  */
 struct hswork *hswork_new(struct event_base *base, unsigned nworkers,
 	    const struct keys_keypair *key, hswork_done_fn *done,
-	    hswork_init_fn *init, void *arg);
+	    hswork_init_fn *init, hswork_ok_fn *ok, void *arg);
 
 /*
  * hswork_start(hw, job): run job's handshake (job->fd is the worker's until

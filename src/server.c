@@ -619,7 +619,8 @@ server_start(struct server *srv)
 		return (-1);
 	}
 	if ((srv->hswork = hswork_new(srv->base, nworkers, srv->key,
-	    session_handshake_done, server_loop_init, srv)) == NULL) {
+	    session_handshake_done, server_loop_init, session_worker_ok,
+	    srv)) == NULL) {
 		log_warn("cannot start %u worker threads", nworkers);
 		/*
 		 * The loops set up so far lived on bases hswork_new has
@@ -767,7 +768,7 @@ server_stop(struct server *srv)
 	/* The main loop's own sessions are all still handshaking. */
 	for (s = TAILQ_FIRST(&srv->sessions); s != NULL; s = next) {
 		next = TAILQ_NEXT(s, entry_link);
-		if (s->state == SESSION_HANDSHAKE && s->in_hslist)
+		if (s->in_hslist)
 			session_cancel_handshake(s, SESSION_R_SHUTDOWN);
 	}
 	/* Session loops close on their own threads: poll for the last. */

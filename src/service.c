@@ -138,7 +138,6 @@ service_authenticate(struct session *s)
 		return (-1);
 	}
 	s->entry = e;
-	session_handshake_over(s);
 	session_set_state(s, SESSION_OPEN);
 	log_info("session %016llx authenticated name=%s key=%s peer=%s "
 	    "loop=%u", (unsigned long long)s->id, s->name, s->fp, s->peer,

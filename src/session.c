@@ -218,6 +218,7 @@ session_new(struct server *srv, int fd, const struct sockaddr *sa, int salen,
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		goto err0;
 	TAILQ_INIT(&s->pends);
+	s->refs = 1;
 	s->srv = srv;
 	s->fd = -1;
 	s->id = ++srv->next_id;
@@ -313,6 +314,18 @@ session_handshake_done(struct hs_job *job, void *arg)
 		session_close(s, hs_reason(s, job->result));
 		return;
 	}
+	if (s->adopted) {
+		/*
+		 * Its worker's loop took it over already (session_worker_ok):
+		 * only the main loop's own lists are left to leave.  Nothing
+		 * else of s is read here: the loop may be using it, or have
+		 * closed it.
+		 */
+		session_handshake_over(s);
+		TAILQ_REMOVE(&srv->sessions, s, entry_link);
+		session_unref(s);
+		return;
+	}
 	if (srv->stopping) {
 		s->proto = job->proto;
 		job->proto = NULL;
@@ -323,10 +336,22 @@ session_handshake_done(struct hs_job *job, void *arg)
 		session_close(s, SESSION_R_SHUTDOWN);
 		return;
 	}
-	/* Off the main loop's lists: the loop that ran it takes over. */
+	/* No worker threads: the main loop is also the session loop. */
 	session_handshake_over(s);
 	TAILQ_REMOVE(&srv->sessions, s, entry_link);
-	sloop_adopt(&srv->loops[hswork_job_worker(job) % srv->nloops], s);
+	session_adopt(s, &srv->loops[0]);
+}
+
+void
+session_worker_ok(struct hs_job *job, unsigned i, void *arg)
+{
+	struct server *srv = arg;
+	struct session *s = job->owner;
+
+	/* Two owners until the main loop has seen the job come back. */
+	__atomic_store_n(&s->refs, 2, __ATOMIC_RELAXED);
+	s->adopted = true;
+	session_adopt(s, &srv->loops[i % srv->nloops]);
 }
 
 void
@@ -336,7 +361,7 @@ session_adopt(struct session *s, struct sloop *l)
 	int rc;
 
 	s->loop = l;
-	TAILQ_INSERT_TAIL(&l->sessions, s, entry_link);
+	TAILQ_INSERT_TAIL(&l->sessions, s, loop_link);
 	l->nsessions++;
 	/* The established channel and the socket are ours now. */
 	s->proto = job->proto;
@@ -538,7 +563,7 @@ session_leave_loop(struct session *s)
 	struct pend *p;
 
 	relay_detach(l->relay, &s->member);
-	TAILQ_REMOVE(&l->sessions, s, entry_link);
+	TAILQ_REMOVE(&l->sessions, s, loop_link);
 	l->nsessions--;
 	if (s->dirty == SESSION_DIRTY)
 		TAILQ_REMOVE(&l->dirty, s, dirty_link);
@@ -603,15 +628,27 @@ session_close(struct session *s, enum session_reason reason)
 	} else
 		session_leave_loop(s);
 	proto_free(s->proto);		/* wipes the transport keys */
+	s->proto = NULL;
 	proto_free(s->hs.proto);
+	s->hs.proto = NULL;
 	if (s->hs.in != NULL)
 		sodium_memzero(s->hs.in, s->hs.inlen);
 	free(s->hs.in);
 	free(s->hs.out);
+	s->hs.in = s->hs.out = NULL;
 	src = s->src;
+	session_unref(s);
+	server_session_gone(srv, src);
+}
+
+void
+session_unref(struct session *s)
+{
+	/* Acquire/release: whoever frees sees every write of the other. */
+	if (__atomic_sub_fetch(&s->refs, 1, __ATOMIC_ACQ_REL) != 0)
+		return;
 	sodium_memzero(s, sizeof(*s));
 	free(s);
-	server_session_gone(srv, src);
 }
 
 void
@@ -801,7 +838,6 @@ session_goodbye(struct session *s, uint8_t type, uint16_t code,
 	m.code = code;
 	hl = msg_encode_header(&m, hdr);
 	/* A goodbye goes out even past the mark: it is the last message. */
-	session_handshake_over(s);
 	if (proto_established(s->proto))
 		(void)session_send_now(s, hdr, hl, (const uint8_t *)text,
 		    strlen(text));

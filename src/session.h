@@ -14,7 +14,6 @@
 #include "bucket.h"
 #include "hswork.h"
 #include "keys.h"
-#include "mbox.h"
 #include "msg.h"
 #include "relay.h"
 #include "sloop.h"
@@ -91,7 +90,6 @@ struct session {
 	uint32_t		 npends;
 	size_t			 pend_bytes;
 	bool			 draining;	/* sending pends' replies */
-	struct mail		 adopt_mail;	/* its move to its loop */
 
 	/* Accounting and limits. */
 	uint64_t		 started;	/* monotonic ms */
@@ -104,7 +102,10 @@ struct session {
 	enum session_reason	 close_reason;	/* while SESSION_CLOSING */
 	const char		*detail;	/* more reason, for the log */
 
-	TAILQ_ENTRY(session)	 entry_link;	/* srv or loop's sessions */
+	TAILQ_ENTRY(session)	 entry_link;	/* srv->sessions (main) */
+	TAILQ_ENTRY(session)	 loop_link;	/* its loop's sessions */
+	int			 refs;		/* atomic: main's and loop's */
+	bool			 adopted;	/* by its worker, at once */
 	TAILQ_ENTRY(session)	 hs_link;	/* srv->handshaking */
 };
 
@@ -130,6 +131,14 @@ void	session_handshake_done(struct hs_job *job, void *arg);
  * start serving.
  */
 void	session_adopt(struct session *s, struct sloop *l);
+
+/*
+ * session_worker_ok(job, i, arg): hswork's ok callback, on worker i: the
+ * handshake succeeded; loop i adopts the session at once.  The main loop
+ * still has it on its lists until its done callback, so until then the
+ * session is shared: its memory goes with the later of the two.
+ */
+void	session_worker_ok(struct hs_job *job, unsigned i, void *arg);
 
 /*
  * session_pends_drain(s): send the replies at the head of s's queue that
@@ -196,6 +205,9 @@ int	session_reply(struct session *s, const uint8_t *hdr, size_t hdrlen,
  * before changing s->state; idempotent.
  */
 void	session_handshake_over(struct session *s);
+
+/* session_unref(s): drop one owner's hold; the last frees s. */
+void	session_unref(struct session *s);
 
 /* session_set_state(s, st): change state, logging it at debug level. */
 void	session_set_state(struct session *s, enum session_state st);

@@ -1,10 +1,10 @@
 /*
  * sloop.c: session loops (see sloop.h for the design).
  *
- * Mail from the main loop (adopt, reload, stop, kill) and batches from
- * other loops arrive through each loop's one mailbox, in the order posted:
- * a session adopted before a reload is rechecked by it, one adopted after
- * never sees the old policy.  Batches leave at the end of the loop turn,
+ * Orders from the main loop (reload, stop, kill) and batches from other
+ * loops arrive through each loop's one mailbox, in the order posted.  A
+ * loop adopts connections itself, under the policy it has: one adopted
+ * before a reload's mail is rechecked by it.  Batches leave at the end of the loop turn,
  * from the same event that writes the sessions' output, so a burst of
  * messages for another loop costs one mail and at most one wake-up.
  */
@@ -26,7 +26,6 @@
 #include "sloop.h"
 
 /* Mail types. */
-#define MAIL_ADOPT	1	/* main -> loop: ptr = session */
 #define MAIL_RELOAD	2	/* main -> loop: ptr = policy */
 #define MAIL_STOP	3	/* main -> loop */
 #define MAIL_KILL	4	/* main -> loop */
@@ -166,7 +165,7 @@ sloop_set_policy(struct sloop *l, struct policy *p)
 	l->authkeys = p->authkeys;
 	if (old != NULL)
 		for (s = TAILQ_FIRST(&l->sessions); s != NULL; s = next) {
-			next = TAILQ_NEXT(s, entry_link);
+			next = TAILQ_NEXT(s, loop_link);
 			service_recheck(s);
 		}
 	policy_unref(old);
@@ -180,7 +179,7 @@ sloop_do_stop(struct sloop *l)
 
 	l->stopping = true;
 	for (s = TAILQ_FIRST(&l->sessions); s != NULL; s = next) {
-		next = TAILQ_NEXT(s, entry_link);
+		next = TAILQ_NEXT(s, loop_link);
 		if (s->state == SESSION_OPEN)
 			session_goodbye(s, MSG_GOODBYE, MSG_E_SHUTDOWN,
 			    "server shutting down", SESSION_R_SHUTDOWN);
@@ -201,9 +200,6 @@ static void
 sloop_dispatch(struct sloop *l, const struct mail *m)
 {
 	switch (m->type) {
-	case MAIL_ADOPT:
-		session_adopt(m->ptr, l);
-		break;
 	case MAIL_RELOAD:
 		sloop_set_policy(l, m->ptr);
 		break;
@@ -226,20 +222,11 @@ sloop_inbox_cb(struct mail_list *mails, void *arg)
 	struct sloop *l = arg;
 	struct mail *m;
 
-	int type;
-
 	while ((m = TAILQ_FIRST(mails)) != NULL) {
 		TAILQ_REMOVE(mails, m, link);
-		/*
-		 * The adoption mail is part of its session, which adopting
-		 * may already close and free: read nothing of m after.
-		 */
-		type = m->type;
 		sloop_dispatch(l, m);
-		if (type != MAIL_ADOPT) {
-			batch_free(m->data, m->len);
-			free(m);
-		}
+		batch_free(m->data, m->len);
+		free(m);
 	}
 }
 
@@ -253,20 +240,6 @@ sloop_post(struct sloop *l, struct mail *m)
 		sloop_dispatch(l, m);
 		free(m);
 	}
-}
-
-void
-sloop_adopt(struct sloop *l, struct session *s)
-{
-	if (!l->threaded) {
-		session_adopt(s, l);
-		return;
-	}
-	/* The mail is part of the session: adopting cannot fail. */
-	memset(&s->adopt_mail, 0, sizeof(s->adopt_mail));
-	s->adopt_mail.type = MAIL_ADOPT;
-	s->adopt_mail.ptr = s;
-	mbox_post(&l->inbox, &s->adopt_mail);
 }
 
 int
@@ -354,19 +327,15 @@ sloop_teardown(struct sloop *l)
 	l->stopping = true;
 	while (!TAILQ_EMPTY(&l->sessions))
 		session_close(TAILQ_FIRST(&l->sessions), SESSION_R_SHUTDOWN);
-	/* Mail never handled: sessions never adopted, batches never read. */
+	/* Mail never handled: orders, batches never read. */
 	if (l->threaded && l->inbox.ev != NULL) {
 		mbox_take(&l->inbox, &left);
 		while ((m = TAILQ_FIRST(&left)) != NULL) {
 			TAILQ_REMOVE(&left, m, link);
-			if (m->type == MAIL_ADOPT)
-				session_adopt(m->ptr, l);	/* closes */
-			else {
-				if (m->type == MAIL_RELOAD)
-					policy_unref(m->ptr);
-				batch_free(m->data, m->len);
-				free(m);
-			}
+			if (m->type == MAIL_RELOAD)
+				policy_unref(m->ptr);
+			batch_free(m->data, m->len);
+			free(m);
 		}
 		mbox_destroy(&l->inbox);
 	}

@@ -15,9 +15,10 @@
  * requests (a later PING waits behind an unanswered SEND), and a
  * connection with too much in flight is not read until answers come back.
  *
- * The main loop keeps admission (counts, per-address limits), handshakes
- * in progress, reload and shutdown; it talks to the loops by mail, and they
- * answer it by mail (a session is gone).
+ * A worker's loop adopts a connection the moment its handshake succeeds
+ * (session_worker_ok); the main loop keeps admission (counts, per-address
+ * limits, atomic), handshakes in progress, reload and shutdown, and orders
+ * the loops by mail.
  */
 #ifndef SECMSG_SLOOP_H
 #define SECMSG_SLOOP_H
@@ -109,8 +110,6 @@ int	sloop_init(struct sloop *l, struct server *srv, unsigned idx,
  */
 void	sloop_teardown(struct sloop *l);
 
-/* From the main loop: hand s over (its handshake is done). */
-void	sloop_adopt(struct sloop *l, struct session *s);
 /*
  * From the main loop: sloop_reload_prepare(l) makes sure the mail for a
  * reload exists (-1: out of memory, so the reload cannot be done), then
