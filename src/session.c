@@ -179,6 +179,7 @@ session_arm_timer(struct session *s)
 {
 	const struct secmsgd_conf *c = s->loop->conf;
 	struct timeval tv = { 0, 0 };
+	struct pend *p;
 	uint64_t now = session_now_s(), due, slow;
 
 	switch (s->state) {
@@ -192,6 +193,9 @@ session_arm_timer(struct session *s)
 			if (slow < due)
 				due = slow;
 		}
+		if ((p = TAILQ_FIRST(&s->pends)) != NULL && p->waiting > 0 &&
+		    p->since + SESSION_PEND_TIMEOUT < due)
+			due = p->since + SESSION_PEND_TIMEOUT;
 		tv.tv_sec = due > now ? (time_t)(due - now) : 0;
 		/* The coarse clock is second-granular: never spin. */
 		if (tv.tv_sec == 0)
@@ -1096,6 +1100,7 @@ session_timer_cb(evutil_socket_t fd, short what, void *arg)
 	struct session *s = arg;
 	const struct secmsgd_conf *c = s->loop->conf;
 	uint64_t now = session_now_s();
+	struct pend *p;
 
 	(void)fd;
 	(void)what;
@@ -1122,6 +1127,13 @@ session_timer_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	if (!session_output_full(s))
 		s->over_mark_since = 0;
+	if ((p = TAILQ_FIRST(&s->pends)) != NULL && p->waiting > 0 &&
+	    now >= p->since + SESSION_PEND_TIMEOUT) {
+		/* Another loop's answer was lost (out of memory there). */
+		s->detail = "answer-lost";
+		session_close(s, SESSION_R_NOMEM);
+		return;
+	}
 	if (now >= s->last_rx + c->idle_timeout) {
 		session_goodbye(s, MSG_GOODBYE, MSG_E_IDLE,
 		    "idle timeout", SESSION_R_IDLE_TIMEOUT);

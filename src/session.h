@@ -34,6 +34,13 @@ struct authkeys_entry;
 
 /* Requests of one connection waiting for other loops, at most. */
 #define SESSION_MAX_PENDS	256
+/*
+ * Seconds a request may wait for other loops' answers.  Answers are lost
+ * only when a loop has no memory to send one; the connection is then
+ * closed (at its next timer, at most idle_timeout later) rather than left
+ * waiting for good.
+ */
+#define SESSION_PEND_TIMEOUT	30
 
 enum session_state {
 	SESSION_HANDSHAKE = 0,	/* Noise handshake under way */

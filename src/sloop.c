@@ -377,6 +377,7 @@ sloop_pend_new(struct sloop *l, struct session *s, int kind, uint32_t id)
 		return (NULL);
 	p->loop = l;
 	p->s = s;
+	p->since = session_now_s();
 	p->kind = kind;
 	p->id = id;
 	TAILQ_INSERT_TAIL(&s->pends, p, link);

@@ -64,6 +64,7 @@ struct pend {
 	uint8_t			*data;	/* WHO entries, or the held reply */
 	size_t			 len, cap, hdrlen;
 	size_t			 bytes;	/* counted in s->pend_bytes */
+	uint64_t		 since;	/* monotonic s, made */
 };
 
 TAILQ_HEAD(pend_list, pend);
