@@ -666,8 +666,9 @@ session_close_later(struct session *s, enum session_reason reason)
 }
 
 /*
- * Every change to a session's output queue is summed into its loop's queued, the
- * total that max_total_output bounds (one callback per add or drain).
+ * Every change to a session's output queue is summed into its loop's
+ * queued, the loop's share of what max_total_output bounds (one callback
+ * per add or drain).
  */
 static void
 session_output_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info,

@@ -4,9 +4,10 @@
  * Orders from the main loop (reload, stop, kill) and batches from other
  * loops arrive through each loop's one mailbox, in the order posted.  A
  * loop adopts connections itself, under the policy it has: one adopted
- * before a reload's mail is rechecked by it.  Batches leave at the end of the loop turn,
- * from the same event that writes the sessions' output, so a burst of
- * messages for another loop costs one mail and at most one wake-up.
+ * before a reload's mail is rechecked by it.  Batches leave at the end of
+ * the loop turn, from the same event that writes the sessions' output, so
+ * a burst of messages for another loop costs one mail and at most one
+ * wake-up.
  */
 #include <stdlib.h>
 #include <string.h>
