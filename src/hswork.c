@@ -6,8 +6,9 @@
  * (new jobs from the main loop), and the main loop has one box of finished
  * jobs; a job travels as the mail embedded in it.  A job belongs to
  * exactly one thread at a time; the mutex of the mailbox it travels
- * through orders every write before the next owner's reads.  The one field both sides touch, cancel, is atomic.  No
- * libevent object is ever used from a thread other than its base's.
+ * through orders every write before the next owner's reads.  The one
+ * field both sides touch, cancel, is atomic.  No libevent object is ever
+ * used from a thread other than its base's.
  */
 #include <sys/eventfd.h>
 #include <sys/queue.h>
