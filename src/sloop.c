@@ -27,10 +27,10 @@
 #include "sloop.h"
 
 /* Mail types. */
-#define MAIL_RELOAD	2	/* main -> loop: ptr = policy */
-#define MAIL_STOP	3	/* main -> loop */
-#define MAIL_KILL	4	/* main -> loop */
-#define MAIL_ROUTE	5	/* loop -> loop: data = records */
+#define MAIL_RELOAD	1	/* main -> loop: ptr = policy */
+#define MAIL_STOP	2	/* main -> loop */
+#define MAIL_KILL	3	/* main -> loop */
+#define MAIL_ROUTE	4	/* loop -> loop: data = records */
 
 unsigned
 sloop_count(const struct sloop *l)
@@ -119,11 +119,10 @@ static void
 sloop_flush_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct sloop *l = arg;
+	struct timeval retry = { 0, 10000 };
 
 	(void)fd;
 	(void)what;
-	struct timeval retry = { 0, 10000 };
-
 	l->flush_pending = false;
 	if (l->out_pending)
 		sloop_flush_routes(l);
@@ -231,10 +230,19 @@ sloop_inbox_cb(struct mail_list *mails, void *arg)
 	}
 }
 
-/* Post m (malloc'd) to l, or do it at once on the main loop's own. */
+/*
+ * Post the mail made up front in *slot (once; NULL: already sent) to l,
+ * or do it at once on the main loop's own.
+ */
 static void
-sloop_post(struct sloop *l, struct mail *m)
+sloop_post(struct sloop *l, struct mail **slot, void *ptr)
 {
+	struct mail *m = *slot;
+
+	if (m == NULL)
+		return;
+	*slot = NULL;
+	m->ptr = ptr;
 	if (l->threaded)
 		mbox_post(&l->inbox, m);
 	else {
@@ -254,33 +262,19 @@ sloop_reload_prepare(struct sloop *l)
 void
 sloop_reload(struct sloop *l, struct policy *p)
 {
-	struct mail *m = l->reload_mail;
-
-	l->reload_mail = NULL;
-	m->ptr = p;
-	sloop_post(l, m);
+	sloop_post(l, &l->reload_mail, p);
 }
 
 void
 sloop_stop(struct sloop *l)
 {
-	struct mail *m = l->stop_mail;
-
-	if (m == NULL)
-		return;
-	l->stop_mail = NULL;
-	sloop_post(l, m);
+	sloop_post(l, &l->stop_mail, NULL);
 }
 
 void
 sloop_kill(struct sloop *l)
 {
-	struct mail *m = l->kill_mail;
-
-	if (m == NULL)
-		return;
-	l->kill_mail = NULL;
-	sloop_post(l, m);
+	sloop_post(l, &l->kill_mail, NULL);
 }
 
 int
