@@ -56,6 +56,7 @@ struct row {
 	bool		 exact;
 	double		 dcpu, bcpu;		/* % of one core; -1: unknown */
 	double		 rss_conn, brss_conn;	/* bytes; -1: n/a */
+	double		 rss_peak;		/* daemon's, bytes; -1: n/a */
 	double		 mcpu;			/* whole machine, % of a core */
 	char		 detail[512];
 };
@@ -348,11 +349,12 @@ proc_cpu(pid_t pid)
 	return ((double)(ut + st) / (double)sysconf(_SC_CLK_TCK));
 }
 
-/* A process's resident set in bytes (VmRSS), or -1. */
+/* A size field of a process's status ("VmRSS:") in bytes, or -1. */
 static double
-proc_rss(pid_t pid)
+proc_status_bytes(pid_t pid, const char *field)
 {
 	char path[64], line[256];
+	size_t flen = strlen(field);
 	double kb = -1;
 	FILE *f;
 
@@ -363,10 +365,42 @@ proc_rss(pid_t pid)
 	if ((f = fopen(path, "r")) == NULL)
 		return (-1);
 	while (fgets(line, sizeof(line), f) != NULL)
-		if (sscanf(line, "VmRSS: %lf", &kb) == 1)
+		if (strncmp(line, field, flen) == 0) {
+			if (sscanf(line + flen, "%lf", &kb) != 1)
+				kb = -1;
 			break;
+		}
 	fclose(f);
 	return (kb < 0 ? -1 : kb * 1024);
+}
+
+/* A process's resident set in bytes, or -1. */
+static double
+proc_rss(pid_t pid)
+{
+	return (proc_status_bytes(pid, "VmRSS:"));
+}
+
+/*
+ * Reset the daemon's peak resident set (VmHWM) to its current one, so that
+ * VmHWM after a workload is the most it held during it: memory under load
+ * must stay flat and bounded, and a sampled VmRSS would miss short peaks.
+ * Writing 5 to clear_refs (Linux 4.0) needs the right to ptrace it.
+ */
+static bool
+proc_peak_reset(pid_t pid)
+{
+	char path[64];
+	bool ok;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/clear_refs", (int)pid);
+	if ((f = fopen(path, "w")) == NULL)
+		return (false);
+	ok = fputs("5", f) >= 0;
+	if (fclose(f) != 0)
+		ok = false;
+	return (ok);
 }
 
 /*
@@ -478,6 +512,7 @@ row_init(struct row *r, const struct bench_opts *o)
 	r->fanout = 1;
 	r->size = BENCH_PAYLOAD;
 	r->dcpu = r->bcpu = r->rss_conn = r->brss_conn = r->mcpu = -1;
+	r->rss_peak = -1;
 	switch (o->wl) {
 	case WL_RELAY:
 		r->conc = o->threads * o->pubs;
@@ -504,6 +539,7 @@ run_row(const struct bench_opts *o, struct row *r)
 	struct worker *ws;
 	double d0 = -1, d1 = -1, b0, b1, m0, m1, rss0 = -1, rss1, brss0, brss1;
 	double wall;
+	bool peak = false;
 	uint64_t t0 = UINT64_MAX, t1 = 0;
 	struct hist h;
 	uint32_t i, n = o->threads;
@@ -543,6 +579,8 @@ run_row(const struct bench_opts *o, struct row *r)
 			exit(1);
 		}
 	}
+	if (o->daemon_pid != 0)
+		peak = proc_peak_reset(o->daemon_pid);
 	pthread_barrier_wait(&R.start);
 	if (o->daemon_pid != 0)
 		d0 = proc_cpu(o->daemon_pid);
@@ -556,6 +594,8 @@ run_row(const struct bench_opts *o, struct row *r)
 	/* Connections are all still open: the memory figures. */
 	rss1 = o->daemon_pid != 0 ? proc_rss(o->daemon_pid) : -1;
 	brss1 = proc_rss(0);
+	if (peak)
+		r->rss_peak = proc_status_bytes(o->daemon_pid, "VmHWM:");
 
 	hist_init(&h);
 	r->exact = true;
@@ -661,7 +701,7 @@ print_row(const struct row *r)
 		"seconds", "count", "rate_per_s", "mb_per_s", "p50_us",
 		"p99_us", "max_us", "skipped", "errors", "exact",
 		"daemon_cpu_pct", "bench_cpu_pct", "daemon_rss_per_conn",
-		"bench_rss_per_conn", "machine_cpu_pct" };
+		"bench_rss_per_conn", "machine_cpu_pct", "daemon_rss_peak" };
 	const double nums[] = { r->secs, (double)r->count, r->rate, r->mbps,
 		r->p50, r->p99, r->max };
 	const int prec[] = { 3, 0, 1, 2, 1, 1, 1 };
@@ -671,11 +711,11 @@ print_row(const struct row *r)
 	if (format == OUT_TABLE) {
 		if (!printed_header && header)
 			printf("%-9s %-7s %6s %3s %6s %3s %4s %7s %10s %11s "
-			    "%8s %9s %9s %5s %5s %4s %5s %5s %9s %5s\n",
+			    "%8s %9s %9s %5s %5s %4s %5s %5s %9s %5s %7s\n",
 			    "workload", "variant", "conc", "fo", "size", "j",
 			    "win", "secs", "count", "rate/s", "MB/s",
 			    "p50_us", "p99_us", "skip", "errs", "ok",
-			    "dcpu%", "bcpu%", "rss/conn", "othr%");
+			    "dcpu%", "bcpu%", "rss/conn", "othr%", "peakMiB");
 		printed_header = true;
 		printf("%-9s %-7s %6u %3u %6u %3u %4u %7.2f %10llu %11.0f "
 		    "%8.1f %9.1f %9.1f %5llu %5llu %4s %5.0f %5.0f",
@@ -693,6 +733,12 @@ print_row(const struct row *r)
 		if (r->mcpu >= 0)
 			printf(" %5.0f", r->mcpu - (r->dcpu > 0 ? r->dcpu : 0) -
 			    r->bcpu);
+		else
+			printf(" %5s", "-");
+		if (r->rss_peak >= 0)
+			printf(" %7.1f", r->rss_peak / 1048576);
+		else
+			printf(" %7s", "-");
 		printf("\n");
 		if (r->detail[0] != '\0')
 			printf("  FAILED: %s\n", r->detail);
@@ -737,6 +783,7 @@ print_row(const struct row *r)
 	KEY(19); put_num(r->rss_conn, 0, json);
 	KEY(20); put_num(r->brss_conn, 0, json);
 	KEY(21); put_num(r->mcpu, 1, json);
+	KEY(22); put_num(r->rss_peak, 0, json);
 #undef KEY
 	/* The detail is our own text: no quotes or commas to escape. */
 	if (json)

@@ -11,7 +11,7 @@ BENCH="$top_builddir/bench/secmsg-bench"
 [ -x "$BENCH" ] || skip_all "bench/secmsg-bench not built"
 [ -x "$PY" ] || skip_all "no python3 to parse the output"
 
-plan 16
+plan 17
 
 # Fresh client keys (client_auth any); the per-address handshake rate
 # would refuse a handshake loop from one address, so it is off.
@@ -78,6 +78,22 @@ assert r["daemon_rss_per_conn"] is not None, r
 EOF
 }
 ok "idle holds 40 connections, reads the daemon's RSS" idle_ok
+
+# The daemon's peak RSS during a workload (VmHWM, reset at its start): read,
+# and at least what the daemon held before the run (the reset sets the peak
+# to the current RSS, never below it).
+peak_ok() {
+	before=$(awk '/^VmRSS:/ { print $2 * 1024 }' "/proc/$DAEMON/status")
+	b peak.json -d 0.3 -m 16K --daemon-pid "$DAEMON" --json bulk &&
+	"$PY" - "$T/peak.json" "$before" <<'EOF'
+import json, sys
+r = json.load(open(sys.argv[1]))[0]
+assert r["exact"] is True, r
+assert r["daemon_rss_peak"] is not None, r
+assert r["daemon_rss_peak"] >= int(sys.argv[2]), (r, sys.argv[2])
+EOF
+}
+ok "bulk reads the daemon's peak RSS during the run" peak_ok
 
 # --raw bulk (bench/compare): 64-byte and 16 KiB chunks streamed through
 # the tool's own echo server, each echoed back once, in order.
