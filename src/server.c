@@ -238,10 +238,18 @@ server_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 		 * (as sshd's MaxStartups drops early): otherwise a few
 		 * addresses holding silent connections for handshake_timeout
 		 * would lock everyone out.  A real handshake takes one round
-		 * trip, so it is rarely the oldest for long.
+		 * trip, so it is rarely the oldest for long.  One its worker
+		 * has finished and adopted only waits for us to see it: its
+		 * slot frees itself, so the oldest still going is evicted.
 		 */
-		session_cancel_handshake(TAILQ_FIRST(&srv->handshaking),
-		    SESSION_R_HANDSHAKE_EVICTED);
+		struct session *old;
+
+		TAILQ_FOREACH(old, &srv->handshaking, hs_link)
+			if (!__atomic_load_n(&old->adopted, __ATOMIC_ACQUIRE))
+				break;
+		if (old != NULL)
+			session_cancel_handshake(old,
+			    SESSION_R_HANDSHAKE_EVICTED);
 	}
 	if (srcaddr_key(sa, key) == 0) {
 		if ((src = srcaddr_get(srv, key)) == NULL) {
@@ -697,6 +705,12 @@ server_reload(struct server *srv)
 	char err[CONF_ERRLEN];
 	unsigned i;
 
+	/* Shutting down: the listeners are closed and must stay so (a
+	 * reload would reopen them and tell systemd READY after STOPPING). */
+	if (srv->stopping) {
+		log_notice("reload ignored: shutting down");
+		return (-1);
+	}
 	(void)notify_send("RELOADING=1");
 	if (srv->conf_path == NULL) {
 		/* Built-in defaults: only the key file can have changed. */

@@ -212,7 +212,7 @@ route_out(struct session *s, int kind, const struct msg *m,
 	size_t tlen = kind == PEND_SEND ? m->namelen : m->chanlen, slot;
 	struct route_rec r;
 	struct pend *p = NULL;
-	unsigned i;
+	unsigned i, lost = 0;
 
 	if (sloop_count(l) < 2)
 		return (0);
@@ -239,15 +239,22 @@ route_out(struct session *s, int kind, const struct msg *m,
 			p->targetlen = tlen;
 			r.token = (uint64_t)(uintptr_t)p;
 		}
-		if (sloop_route(l, i, &r) == -1)
-			break;
+		/* One loop's batch out of memory: the others may still do. */
+		if (sloop_route(l, i, &r) == -1) {
+			lost++;
+			continue;
+		}
 		p->waiting++;
 		p->bytes += f->hdrlen + f->bodylen;
 	}
 	if (i < sloop_count(l))
-		log_warnx("session %016llx: out of memory routing to loop %u: "
-		    "its recipients miss this message",
-		    (unsigned long long)s->id, i);
+		log_warnx("session %016llx: out of memory routing to other "
+		    "loops: their recipients miss this message",
+		    (unsigned long long)s->id);
+	else if (lost > 0)
+		log_warnx("session %016llx: out of memory routing to %u "
+		    "loops: their recipients miss this message",
+		    (unsigned long long)s->id, lost);
 	if (p == NULL)
 		return (0);
 	s->pend_bytes += p->bytes;

@@ -196,6 +196,8 @@ session_arm_timer(struct session *s)
 		if ((p = TAILQ_FIRST(&s->pends)) != NULL && p->waiting > 0 &&
 		    p->since + SESSION_PEND_TIMEOUT < due)
 			due = p->since + SESSION_PEND_TIMEOUT;
+		if (s->peer_eof && s->eof_since + SESSION_FLUSH_TIMEOUT < due)
+			due = s->eof_since + SESSION_FLUSH_TIMEOUT;
 		tv.tv_sec = due > now ? (time_t)(due - now) : 0;
 		/* The coarse clock is second-granular: never spin. */
 		if (tv.tv_sec == 0)
@@ -318,7 +320,7 @@ session_handshake_done(struct hs_job *job, void *arg)
 		session_close(s, hs_reason(s, job->result));
 		return;
 	}
-	if (s->adopted) {
+	if (__atomic_load_n(&s->adopted, __ATOMIC_ACQUIRE)) {
 		/*
 		 * Its worker's loop took it over already (session_worker_ok):
 		 * only the main loop's own lists are left to leave.  Nothing
@@ -354,7 +356,8 @@ session_worker_ok(struct hs_job *job, unsigned i, void *arg)
 
 	/* Two owners until the main loop has seen the job come back. */
 	__atomic_store_n(&s->refs, 2, __ATOMIC_RELAXED);
-	s->adopted = true;
+	/* Read by the main loop choosing a handshake to evict. */
+	__atomic_store_n(&s->adopted, true, __ATOMIC_RELEASE);
 	session_adopt(s, &srv->loops[i % srv->nloops]);
 }
 
@@ -477,7 +480,7 @@ session_may_read(const struct session *s)
 static void
 session_resume(struct session *s)
 {
-	if (!s->read_paused || s->pending_reason >= 0 ||
+	if (!s->read_paused || s->peer_eof || s->pending_reason >= 0 ||
 	    s->state != SESSION_OPEN || !session_may_read(s))
 		return;
 	s->read_paused = false;
@@ -486,6 +489,19 @@ session_resume(struct session *s)
 		return;
 	}
 	session_read_frames(s);		/* frames may be waiting */
+}
+
+/*
+ * A half-closed peer (EOF read) has had every answer: close.  Its requests
+ * may have waited for other loops, or its replies for the socket.
+ */
+static void
+session_eof_check(struct session *s)
+{
+	if (s->peer_eof && s->state == SESSION_OPEN &&
+	    s->pending_reason < 0 && TAILQ_EMPTY(&s->pends) &&
+	    evbuffer_get_length(s->out) == 0 && !s->writing)
+		session_close_later(s, SESSION_R_EOF);
 }
 
 /* Everything s had queued is written. */
@@ -497,6 +513,7 @@ session_output_drained(struct session *s)
 		return;
 	}
 	s->over_mark_since = 0;
+	session_eof_check(s);
 	session_resume(s);
 }
 
@@ -824,6 +841,7 @@ session_pends_drain(struct session *s)
 		sloop_pend_free(p);
 	}
 	s->draining = false;
+	session_eof_check(s);
 	session_resume(s);
 }
 
@@ -842,14 +860,18 @@ session_goodbye(struct session *s, uint8_t type, uint16_t code,
 	m.type = type;
 	m.code = code;
 	hl = msg_encode_header(&m, hdr);
-	/* A goodbye goes out even past the mark: it is the last message. */
-	if (proto_established(s->proto))
-		(void)session_send_now(s, hdr, hl, (const uint8_t *)text,
-		    strlen(text));
+	/*
+	 * A goodbye goes out even past the mark: it is the last message.
+	 * If it cannot be encrypted, the close that failure queued, with
+	 * its own reason, is the one logged.
+	 */
+	if (proto_established(s->proto) && session_send_now(s, hdr, hl,
+	    (const uint8_t *)text, strlen(text)) == -1 &&
+	    s->pending_reason >= 0)
+		return;
 	relay_detach(s->loop->relay, &s->member);
 	s->entry = NULL;
 	session_set_state(s, SESSION_CLOSING);
-	s->pending_reason = -1;
 	s->close_reason = reason;
 	(void)session_reading(s, false);
 	if (evbuffer_get_length(s->out) == 0) {
@@ -1081,11 +1103,25 @@ session_event_cb(struct bufferevent *bev, short what, void *arg)
 	if ((what & BEV_EVENT_EOF) != 0) {
 		if (s->state == SESSION_CLOSING)
 			session_close(s, s->close_reason);
-		else {
-			if (evbuffer_get_length(s->in) > 0)
-				s->detail = "mid-frame";
+		else if (evbuffer_get_length(s->in) > 0) {
+			s->detail = "mid-frame";
 			session_close(s, SESSION_R_EOF);
-		}
+		} else if (s->state == SESSION_OPEN && s->pending_reason < 0 &&
+		    !s->peer_eof && (!TAILQ_EMPTY(&s->pends) ||
+		    evbuffer_get_length(s->out) > 0 || s->writing)) {
+			/*
+			 * Half-closed (shutdown(SHUT_WR)) with answers still
+			 * to come: every request it sent gets its reply, as
+			 * with one loop, then it is closed.  It receives
+			 * nothing new meanwhile.
+			 */
+			s->peer_eof = true;
+			s->eof_since = session_now_s();
+			(void)session_reading(s, false);
+			relay_detach(s->loop->relay, &s->member);
+			session_arm_timer(s);
+		} else
+			session_close(s, SESSION_R_EOF);
 	} else if ((what & BEV_EVENT_ERROR) != 0) {
 		s->detail = evutil_socket_error_to_string(
 		    EVUTIL_SOCKET_ERROR());
@@ -1128,6 +1164,12 @@ session_timer_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	if (!session_output_full(s))
 		s->over_mark_since = 0;
+	if (s->peer_eof && now >= s->eof_since + SESSION_FLUSH_TIMEOUT) {
+		/* Half-closed, and its answers are not all out yet. */
+		s->detail = "flush-timeout";
+		session_close(s, SESSION_R_EOF);
+		return;
+	}
 	if ((p = TAILQ_FIRST(&s->pends)) != NULL && p->waiting > 0 &&
 	    now >= p->since + SESSION_PEND_TIMEOUT) {
 		/* Another loop's answer was lost (out of memory there). */

@@ -105,6 +105,8 @@ struct session {
 	uint64_t		 msgs_in, msgs_out, bytes_in, bytes_out;
 	struct bucket		 req_rate;	/* rate_limit, rate_burst */
 	bool			 read_paused;	/* own output over the mark */
+	bool			 peer_eof;	/* half-closed: answer, then go */
+	uint64_t		 eof_since;	/* monotonic s, when it did */
 	int			 pending_reason; /* -1, or deferred close */
 	enum session_reason	 close_reason;	/* while SESSION_CLOSING */
 	const char		*detail;	/* more reason, for the log */

@@ -239,8 +239,13 @@ sloop_post(struct sloop *l, struct mail **slot, void *ptr)
 {
 	struct mail *m = *slot;
 
-	if (m == NULL)
+	if (m == NULL) {
+		/* A policy reference goes with the mail: not delivered,
+		 * it is dropped here (sloop_reload_prepare() prevents it). */
+		if (ptr != NULL)
+			policy_unref(ptr);
 		return;
+	}
 	*slot = NULL;
 	m->ptr = ptr;
 	if (l->threaded)

@@ -5,7 +5,8 @@
 # loops, and everything between them crosses loops: SEND to a name with
 # connections on two loops, PUBLISH to subscribers on three, WHO merging
 # every loop's list, replies in request order behind cross-loop requests,
-# a reload reaching every loop, and shutdown.
+# a reload reaching every loop, a half-closed client answered in full
+# before it is closed, and shutdown (which a reload does not undo).
 
 . "${top_srcdir:-.}/tests/integ/lib.sh"
 
@@ -15,7 +16,7 @@
 # This test is about several loops, whatever the suite's own setting.
 SECMSG_TEST_CONF=""
 
-for k in bee1 bee2 carol dave erin; do
+for k in bee1 bee2 carol dave erin frank; do
 	keygen "$k"
 done
 echo "$(cat "$T/bee1.pub") bee" >> "$T/authorized_keys"
@@ -23,6 +24,7 @@ echo "$(cat "$T/bee2.pub") bee" >> "$T/authorized_keys"
 authorize carol
 authorize dave
 authorize erin
+authorize frank
 start_daemon "workers = 4;
 handshake_rate = 0;
 log_level = \"info\";" || exit 1
@@ -70,6 +72,21 @@ done
 ok "carol got the channel message only" \
     test "$(grep -c '^deliver dave' "$T/carol.bg")" -eq 1
 
+# Half-close: 30 SENDs across loops, then shutdown(SHUT_WR) at once.  The
+# answers come from other loops after the EOF is read; each is still sent,
+# in order, before the daemon closes (as with a single loop).
+cl erin.out erin halfclose bee 30
+sed 's/^/# erin: /' "$T/erin.out"
+ok "half-closed after 30 SENDs across loops: all 30 replies, in order" \
+    has erin.out "halfclose in-order 30"
+ok "then closed: reason=eof, not a flush timeout" \
+    logged "closed reason=eof peer=[^ ]* name=erin "
+sleep 0.3
+for c in bee1 bee2; do
+	ok "$c got erin's 30 messages" \
+	    test "$(grep -c '^deliver erin - ' "$T/$c.bg")" -eq 30
+done
+
 # A reload reaches every loop: carol's key is removed.
 grep -v "$(cut -d' ' -f1,2 "$T/carol.pub")" "$T/authorized_keys" \
     > "$T/ak.new"
@@ -87,6 +104,36 @@ cl dave2.out dave who
 ok "reload: WHO no longer lists carol's subscription (ch: 2)" \
     grep -q "^who ok .*c:ch:2 " "$T/dave2.out"
 
+# A subscriber that stops reading (a 4 KiB receive buffer) with a few MB
+# queued for it: its GOODBYE cannot leave, so the shutdown lasts the flush
+# timeout (2 s).  A SIGHUP meanwhile must not reopen the listeners.
+cl frank.bg frank --rcvbuf 4096 join big sleep 30 &
+PIDS="$PIDS $!"
+wait_for "$T/frank.bg" "join ok" 100
+cl dave3.out dave publish big rand:900000 publish big rand:900000 \
+    publish big rand:900000 publish big rand:900000
+sed 's/^/# dave: /' "$T/dave3.out"
+DP=$(daemon_pid)
+kill -TERM "$DP"
+wait_for "$T/daemon.log" "stopping" 30
+kill -HUP "$DP"
+wait_for "$T/daemon.log" "reload ignored" 30
+refused() {
+	"$PY" -c 'import socket, sys
+try:
+    socket.create_connection(("127.0.0.1", int(sys.argv[1])), 2).close()
+except ConnectionRefusedError:
+    sys.exit(0)
+sys.exit(1)' "$PORT"
+}
+ok "SIGHUP while stopping: ignored, logged" \
+    logged "reload ignored: shutting down"
+# Refused while the daemon is still there, stopping (frank holds it).
+still_refused() { kill -0 "$DP" && refused && kill -0 "$DP"; }
+ok "SIGHUP while stopping: the port stays closed, the daemon still up" \
+    still_refused
+ok "SIGHUP while stopping: nothing is listening again" \
+    sh -c "! sed -n '/stopping/,\$p' '$T/daemon.log' | grep -q 'listening on'"
 stop_daemon
 ok "daemon exits 0 on SIGTERM" test "$DSTATUS" -eq 0
 ok "SIGTERM: sessions on worker loops get GOODBYE shutdown" \

@@ -188,7 +188,9 @@ def run_client(port, keyfile, args):
       leave CHAN | who | recv SECS | end SECS | waitfile PATH [SECS] |
       touch PATH | sleep SECS | pingevery SECS TOTAL | unknown | badname |
       pipeline NAME N (N x SEND to NAME then PING, sent without waiting:
-      are the 2N replies in request order?)
+      are the 2N replies in request order?) |
+      halfclose NAME N (N x SEND to NAME, then shutdown(SHUT_WR): are the
+      N replies all there, in order, before the server's close?)
     SPEC: text:STR, rand:N, bin:N."""
     src = rcvbuf = None
     while args and args[0].startswith("--"):
@@ -309,6 +311,30 @@ def run_client(port, keyfile, args):
                 out("pipeline", "in-order" if got == ids else
                     "out-of-order" if sorted(got) == ids else
                     "missing", len(got))
+            elif op == "halfclose":     # N x SEND NAME, then SHUT_WR
+                name, n = args[0], int(args[1])
+                args = args[2:]
+                ids = []
+                for _ in range(n):
+                    ch.send(sn.send(rid, name, b"h%d" % rid))
+                    ids.append(rid)
+                    rid += 1
+                ch.sock.shutdown(socket.SHUT_WR)
+                got = []
+                end = time.monotonic() + 20
+                try:
+                    while time.monotonic() < end:
+                        m = next_msg(ch, max(0.01, end - time.monotonic()))
+                        if m is None:
+                            break
+                        if m["type"] in ("ok", "error"):
+                            got.append(m["id"])
+                except Ended:
+                    pass
+                out("halfclose", "in-order" if got == ids else
+                    "out-of-order" if sorted(got) == ids else
+                    "missing", len(got))
+                return 0
             elif op == "unknown":       # a request type the server lacks
                 ch.send(struct.pack(">BI", 0x7f, rid))
                 m = next_msg(ch, 5)
