@@ -41,4 +41,14 @@ bucket_take(struct bucket *b, double rate, double burst, uint64_t now)
 	return (true);
 }
 
+/*
+ * bucket_charge(b, n): take n more tokens for work already done, going
+ * into debt if need be: later takes fail until the refill has paid it.
+ */
+static inline void
+bucket_charge(struct bucket *b, double n)
+{
+	b->tokens -= n;
+}
+
 #endif /* !SECMSG_BUCKET_H */

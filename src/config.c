@@ -134,6 +134,8 @@ static const struct conf_row conf_rows[] = {
 	U(slow_consumer_timeout, 1, 3600, 30, 0),
 	U(rate_limit, 1, 1000000, 0, CF_ZERO_OFF),
 	U(rate_burst, 1, 1000000, 0, CF_ZERO_OFF),
+	U(max_channels, 1, 1000000, 16384, 0),
+	U(max_subscriptions, 1, 65536, 256, 0),
 	{ "log_level", CT_LEVEL, O(log_level), 0, 0, LOG_LVL_INFO, NULL, 0,
 	    NULL },
 	E(syslog_facility, LOG_DAEMON, conf_facilities),

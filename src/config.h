@@ -66,6 +66,8 @@ struct secmsgd_conf {
 	uint32_t	 slow_consumer_timeout;	/* seconds over the mark */
 	uint32_t	 rate_limit;		/* requests/s/conn, 0: off */
 	uint32_t	 rate_burst;
+	uint32_t	 max_channels;		/* server-wide */
+	uint32_t	 max_subscriptions;	/* channels per connection */
 
 	int		 log_level;		/* LOG_LVL_* */
 	int		 syslog_facility;	/* LOG_DAEMON, ... */

@@ -199,3 +199,21 @@ log_escape(const void *in, size_t inlen, char *out, size_t outlen)
 	out[o] = '\0';
 	return (out);
 }
+
+bool
+log_limit_take(struct log_limit *ll, unsigned per_sec, uint64_t now_s,
+    unsigned *missed)
+{
+	*missed = 0;
+	if (now_s != ll->second) {
+		*missed = ll->suppressed;
+		ll->second = now_s;
+		ll->logged = ll->suppressed = 0;
+	}
+	if (ll->logged >= per_sec) {
+		ll->suppressed++;
+		return (false);
+	}
+	ll->logged++;
+	return (true);
+}

@@ -9,8 +9,10 @@
 #ifndef SECMSG_LOG_H
 #define SECMSG_LOG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdarg.h>
+#include <stdint.h>
 
 /* Log levels, in syslog's order (smaller is more severe). */
 #define LOG_LVL_ERR	3
@@ -62,5 +64,23 @@ void	fatalx(const char *, ...)
  * the terminating NUL).  Returns out.
  */
 char	*log_escape(const void *in, size_t inlen, char *out, size_t outlen);
+
+/*
+ * A limit on lines of one kind that peers can cause: at most per_sec a
+ * second, the rest counted.  One per thread that logs them (no lock).
+ */
+struct log_limit {
+	uint64_t	second;		/* the second being counted */
+	unsigned	logged, suppressed;
+};
+
+/*
+ * log_limit_take(ll, per_sec, now_s, &missed): whether one more line may
+ * be logged at now_s (seconds, any monotonic origin).  *missed is set to
+ * the lines refused in the second before, once, for the caller to sum up
+ * in one line of its own; 0 otherwise.
+ */
+bool	log_limit_take(struct log_limit *ll, unsigned per_sec, uint64_t now_s,
+	    unsigned *missed);
 
 #endif /* !SECMSG_LOG_H */

@@ -54,6 +54,8 @@ struct relay_table {
 struct relay {
 	uint8_t			hashkey[crypto_shorthash_KEYBYTES];
 	uint32_t		*presence;	/* NULL: single loop */
+	relay_observe_fn	*observe;	/* NULL: nobody */
+	void			*observe_arg;
 	struct relay_table	names;
 	struct relay_table	chans;
 };
@@ -235,6 +237,22 @@ relay_free(struct relay *r)
 }
 
 void
+relay_set_observer(struct relay *r, relay_observe_fn *fn, void *arg)
+{
+	r->observe = fn;
+	r->observe_arg = arg;
+}
+
+/* Tell the observer; its answer for delta +1 (0: go ahead). */
+static int
+observe(struct relay *r, int kind, const struct relay_node *n, int delta)
+{
+	if (r->observe == NULL)
+		return (0);
+	return (r->observe(kind, n->key, n->len, delta, r->observe_arg));
+}
+
+void
 relay_member_init(struct relay_member *m, void *owner)
 {
 	memset(m, 0, sizeof(*m));
@@ -253,13 +271,19 @@ relay_attach(struct relay *r, struct relay_member *m, const char *name,
 	if (len == 0 || len > MSG_NAME_MAX)
 		return (-1);
 	h = relay_hash(r, name, len);
-	if ((n = table_find(&r->names, h, name, len)) != NULL)
+	if ((n = table_find(&r->names, h, name, len)) != NULL) {
 		rn = (struct relay_name *)n;
-	else {
+		if (observe(r, RELAY_NAME, &rn->node, 1) != 0)
+			return (-1);
+	} else {
 		if ((rn = calloc(1, sizeof(*rn))) == NULL)
 			return (-1);
 		node_set(r, &rn->node, name, len);
 		TAILQ_INIT(&rn->members);
+		if (observe(r, RELAY_NAME, &rn->node, 1) != 0) {
+			free(rn);
+			return (-1);
+		}
 		table_insert(&r->names, &rn->node);
 		presence_add(r, RELAY_NAME, &rn->node, 1);
 	}
@@ -278,6 +302,7 @@ sub_remove(struct relay *r, struct relay_sub *s)
 	TAILQ_REMOVE(&c->subs, s, chan_link);
 	LIST_REMOVE(s, member_link);
 	s->m->nsubs--;
+	(void)observe(r, RELAY_CHANNEL, &c->node, -1);
 	if (--c->node.count == 0) {
 		presence_add(r, RELAY_CHANNEL, &c->node, -1);
 		table_remove(&r->chans, &c->node);
@@ -296,6 +321,7 @@ relay_detach(struct relay *r, struct relay_member *m)
 	if (rn == NULL)
 		return;
 	TAILQ_REMOVE(&rn->members, m, name_link);
+	(void)observe(r, RELAY_NAME, &rn->node, -1);
 	if (--rn->node.count == 0) {
 		presence_add(r, RELAY_NAME, &rn->node, -1);
 		table_remove(&r->names, &rn->node);
@@ -318,12 +344,13 @@ member_sub(struct relay_member *m, const struct relay_chan *c)
 
 int
 relay_join(struct relay *r, struct relay_member *m, const char *chan,
-    size_t len)
+    size_t len, uint32_t max_subs)
 {
 	struct relay_node *n;
 	struct relay_chan *c;
 	struct relay_sub *s;
 	uint64_t h;
+	int rc;
 
 	if (len == 0 || len > MSG_NAME_MAX)
 		return (-1);
@@ -334,7 +361,7 @@ relay_join(struct relay *r, struct relay_member *m, const char *chan,
 			return (1);
 	} else
 		c = NULL;
-	if (m->nsubs >= RELAY_MAX_SUBS)
+	if (m->nsubs >= max_subs || m->nsubs >= RELAY_MAX_SUBS)
 		return (-2);
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return (-1);
@@ -345,8 +372,16 @@ relay_join(struct relay *r, struct relay_member *m, const char *chan,
 		}
 		node_set(r, &c->node, chan, len);
 		TAILQ_INIT(&c->subs);
+		if ((rc = observe(r, RELAY_CHANNEL, &c->node, 1)) != 0) {
+			free(c);
+			free(s);
+			return (rc == -2 ? -3 : -1);
+		}
 		table_insert(&r->chans, &c->node);
 		presence_add(r, RELAY_CHANNEL, &c->node, 1);
+	} else if ((rc = observe(r, RELAY_CHANNEL, &c->node, 1)) != 0) {
+		free(s);
+		return (rc == -2 ? -3 : -1);
 	}
 	s->chan = c;
 	s->m = m;

@@ -16,7 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define RELAY_MAX_SUBS	1024	/* channels one connection may join */
+/* The most channels one connection may join (max_subscriptions's top). */
+#define RELAY_MAX_SUBS	65536
 
 struct relay;
 struct relay_name;
@@ -59,6 +60,20 @@ size_t	relay_presence_slot(const struct relay *r, int kind, const char *s,
 /* relay_presence_get(presence, slot): another loop's row, read safely. */
 uint32_t relay_presence_get(const uint32_t *presence, size_t slot);
 
+/*
+ * An observer is told of every change of a count: a member attached to
+ * (delta +1) or detached from (-1) a name, a subscription made (+1) or
+ * dropped (-1) on a channel; kind is RELAY_NAME or RELAY_CHANNEL.  For +1
+ * it may refuse by returning non-zero (-2: the server's channel cap, -1:
+ * anything else), and the relay then undoes what it was doing; for -1 its
+ * result is ignored.  The server's roster (roster.h) is kept this way.
+ */
+typedef int relay_observe_fn(int kind, const char *name, size_t len,
+	    int delta, void *arg);
+
+/* relay_set_observer(r, fn, arg): observe r (fn NULL: nobody). */
+void	relay_set_observer(struct relay *r, relay_observe_fn *fn, void *arg);
+
 /* relay_free(r): r must be empty (all members detached); NULL is fine. */
 void	relay_free(struct relay *r);
 
@@ -67,7 +82,7 @@ void	relay_member_init(struct relay_member *m, void *owner);
 
 /*
  * relay_attach(r, m, name, len): m is online as name.  Returns 0, or -1
- * when out of memory.
+ * when out of memory (or the observer refused).
  */
 int	relay_attach(struct relay *r, struct relay_member *m, const char *name,
 	    size_t len);
@@ -76,11 +91,12 @@ int	relay_attach(struct relay *r, struct relay_member *m, const char *name,
 void	relay_detach(struct relay *r, struct relay_member *m);
 
 /*
- * relay_join(r, m, chan, len): subscribe m.  Returns 0 (joined), 1 (was
- * already), -1 (out of memory), -2 (RELAY_MAX_SUBS reached).
+ * relay_join(r, m, chan, len, max_subs): subscribe m.  Returns 0 (joined),
+ * 1 (was already), -1 (out of memory), -2 (m has max_subs channels), -3
+ * (the observer refused a new channel: the server's cap).
  */
 int	relay_join(struct relay *r, struct relay_member *m, const char *chan,
-	    size_t len);
+	    size_t len, uint32_t max_subs);
 
 /* relay_leave(r, m, chan, len): unsubscribe; 0, or 1 when not joined. */
 int	relay_leave(struct relay *r, struct relay_member *m, const char *chan,

@@ -7,10 +7,10 @@
  *   ROUTE_SEND, ROUTE_PUBLISH: deliver hdr + body to the local connections
  *     of target (a name) or the local subscribers of target (a channel),
  *     and answer with a ROUTE_RESULT carrying token back.
- *   ROUTE_WHO: answer with a ROUTE_RESULT whose body lists this loop's
- *     names and channels (msg_who entries, at most n bytes).
  *   ROUTE_RESULT: token's answer: n (connections or subscribers found),
- *     delivered, skipped, and for WHO the entries in body.
+ *     delivered, skipped.
+ * (WHO asks no other loop: the server-wide roster answers it, roster.h.
+ * Kind 3, its record once, is no longer valid.)
  */
 #ifndef SECMSG_ROUTE_H
 #define SECMSG_ROUTE_H
@@ -20,7 +20,6 @@
 
 #define ROUTE_SEND	1
 #define ROUTE_PUBLISH	2
-#define ROUTE_WHO	3
 #define ROUTE_RESULT	4
 
 struct route_rec {
@@ -30,7 +29,7 @@ struct route_rec {
 	size_t		 targetlen;	/* at most 255 */
 	const uint8_t	*hdr;		/* SEND, PUBLISH: the DELIVER header */
 	size_t		 hdrlen;
-	const uint8_t	*body;		/* the message body, or WHO entries */
+	const uint8_t	*body;		/* the message body */
 	size_t		 bodylen;
 	uint32_t	 n, delivered, skipped;
 };

@@ -37,6 +37,7 @@
 #include "notify.h"
 #include "policy.h"
 #include "relay.h"
+#include "roster.h"
 #include "server.h"
 #include "service.h"
 #include "session.h"
@@ -619,7 +620,8 @@ server_start(struct server *srv)
 	if (nworkers == 1)
 		nworkers = 0;
 	srv->nloops = nworkers > 0 ? nworkers : 1;
-	if ((srv->loops = calloc(srv->nloops, sizeof(*srv->loops))) == NULL ||
+	if ((srv->roster = roster_new(srv->conf->max_channels)) == NULL ||
+	    (srv->loops = calloc(srv->nloops, sizeof(*srv->loops))) == NULL ||
 	    (srv->nloops > 1 && (srv->presence = calloc((size_t)srv->nloops *
 	    2 * RELAY_PRESENCE_SLOTS, sizeof(*srv->presence))) == NULL)) {
 		log_warnx("cannot set up %u session loops: out of memory",
@@ -744,6 +746,7 @@ server_reload(struct server *srv)
 	srv->conf = nc;
 	srv->authkeys = ak;
 	log_setlevel(srv->debug ? LOG_LVL_DEBUG : nc->log_level);
+	roster_set_max_channels(srv->roster, nc->max_channels);
 	for (i = 0; i < srv->nloops; i++)
 		sloop_reload(&srv->loops[i], policy_ref(np));
 	policy_unref(op);
@@ -814,6 +817,7 @@ server_free(struct server *srv)
 		session_close(TAILQ_FIRST(&srv->sessions), SESSION_R_SHUTDOWN);
 	free(srv->loops);
 	free(srv->presence);
+	roster_free(srv->roster);
 	for (i = 0; i < p->nlisteners; i++)
 		listener_close(&p->listeners[i]);
 	free(p->listeners);

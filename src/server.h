@@ -22,6 +22,7 @@ struct session;
 struct srcaddr;
 struct hswork;
 struct policy;
+struct roster;
 
 struct server {
 	struct event_base	*base;
@@ -38,6 +39,7 @@ struct server {
 	unsigned		 nloops;
 	uint32_t		*presence;	/* nloops rows (relay.h) */
 	uint8_t			 relay_key[16];	/* shared by every relay */
+	struct roster		*roster;	/* who is online, for WHO */
 	struct session_list	 sessions;	/* still handshaking */
 	struct session_list	 handshaking;	/* oldest first */
 	uint32_t		 nsessions;	/* all (atomic: loops close) */

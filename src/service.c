@@ -29,6 +29,7 @@
 #include "relay.h"
 #include "server.h"
 #include "service.h"
+#include "roster.h"
 #include "route.h"
 #include "session.h"
 #include "sloop.h"
@@ -245,7 +246,8 @@ route_out(struct session *s, int kind, const struct msg *m,
 			continue;
 		}
 		p->waiting++;
-		p->bytes += f->hdrlen + f->bodylen;
+		/* The copy is counted until the answer is back. */
+		sloop_pend_add_bytes(l, p, f->hdrlen + f->bodylen);
 	}
 	if (i < sloop_count(l))
 		log_warnx("session %016llx: out of memory routing to other "
@@ -257,7 +259,6 @@ route_out(struct session *s, int kind, const struct msg *m,
 		    (unsigned long long)s->id, lost);
 	if (p == NULL)
 		return (0);
-	s->pend_bytes += p->bytes;
 	if (p->waiting == 0)
 		session_pends_drain(s);
 	return (1);
@@ -344,7 +345,7 @@ do_join(struct session *s, const struct msg *m)
 		return;
 	}
 	switch (relay_join(s->loop->relay, &s->member, m->channel,
-	    m->chanlen)) {
+	    m->chanlen, s->loop->conf->max_subscriptions)) {
 	case 0:
 	case 1:
 		reply_ok(s, m->id, NULL, 0);
@@ -353,31 +354,14 @@ do_join(struct session *s, const struct msg *m)
 		reply_error(s, m->id, MSG_E_TOO_LARGE,
 		    "too many channels on this connection");
 		break;
+	case -3:
+		reply_error(s, m->id, MSG_E_TOO_LARGE,
+		    "too many channels on this server");
+		break;
 	default:
 		reply_error(s, m->id, MSG_E_INTERNAL, "server out of memory");
 		break;
 	}
-}
-
-/* Building a WHO list. */
-struct wholist {
-	uint8_t	*buf;
-	size_t	 len, cap;
-	char	 kind;
-	bool	 truncated;
-};
-
-/* relay list visitor: append one entry. */
-static void
-who_visit(const char *name, size_t len, uint32_t count, void *arg)
-{
-	struct wholist *w = arg;
-	struct msg_who e = { w->kind, name, len, count };
-	size_t n;
-
-	if ((n = msg_who_put(w->buf + w->len, w->cap - w->len, &e)) == 0)
-		w->truncated = true;
-	w->len += n;
 }
 
 /* The longest WHO reply s takes. */
@@ -386,141 +370,46 @@ who_cap(const struct session *s)
 {
 	size_t cap = proto_peer_params(s->proto)->max_message - MSG_HDR_MAX;
 
-	return (cap > 1024 * 1024 ? 1024 * 1024 : cap);
-}
-
-/* This loop's names and channels into w (w->buf of w->cap bytes). */
-static void
-who_local(struct sloop *l, struct wholist *w)
-{
-	w->kind = 'p';
-	relay_each_name(l->relay, who_visit, w);
-	w->kind = 'c';
-	relay_each_channel(l->relay, who_visit, w);
-}
-
-/* Order WHO entries by kind, then name. */
-static int
-who_cmp(const void *a, const void *b)
-{
-	const struct msg_who *x = a, *y = b;
-	size_t n = x->namelen < y->namelen ? x->namelen : y->namelen;
-	int c;
-
-	if (x->kind != y->kind)
-		return (x->kind == 'p' ? -1 : 1);
-	if ((c = memcmp(x->name, y->name, n)) != 0)
-		return (c);
-	return (x->namelen < y->namelen ? -1 : x->namelen > y->namelen);
+	return (cap > SERVICE_WHO_MAX ? SERVICE_WHO_MAX : cap);
 }
 
 /*
- * Merge every loop's WHO entries (in, one list after another) into w: a
- * name online on two loops is one entry with the counts summed.
+ * WHO: online names and channels, from the server-wide roster, as much as
+ * fits one message: the walk stops when the reply is full, so a WHO costs
+ * what its reply costs, and that is what it takes from the request rate.
  */
-static int
-who_merge(const uint8_t *in, size_t inlen, struct wholist *w)
-{
-	const uint8_t *p = in;
-	size_t len = inlen, n = 0, i, j;
-	struct msg_who e, *v;
-
-	while (msg_who_next(&p, &len, &e) == 1)
-		n++;
-	if (n == 0)
-		return (0);
-	if ((v = calloc(n, sizeof(*v))) == NULL)
-		return (-1);
-	p = in;
-	len = inlen;
-	for (i = 0; i < n && msg_who_next(&p, &len, &v[i]) == 1; i++)
-		;
-	qsort(v, i, sizeof(*v), who_cmp);
-	n = i;
-	for (i = 0; i < n; i = j) {
-		e = v[i];
-		for (j = i + 1; j < n && who_cmp(&v[i], &v[j]) == 0; j++)
-			e.count += v[j].count;
-		w->kind = e.kind;
-		who_visit(e.name, e.namelen, e.count, w);
-	}
-	free(v);
-	return (0);
-}
-
-/* WHO: online names and channels, as much as fits one message. */
 static void
 do_who(struct session *s, const struct msg *m)
 {
 	struct sloop *l = s->loop;
-	struct route_rec r;
-	struct wholist w;
-	struct pend *p;
-	unsigned i;
+	size_t cap, len, entries;
+	unsigned missed;
+	bool truncated;
+	uint8_t *buf;
 
 	if (!authkeys_may_who(s->entry)) {
 		reply_error(s, m->id, MSG_E_NOT_PERMITTED,
 		    "presence listing not permitted for this key");
 		return;
 	}
-	memset(&w, 0, sizeof(w));
-	w.cap = who_cap(s);
-	if ((w.buf = malloc(w.cap)) == NULL) {
+	cap = who_cap(s);
+	if ((buf = malloc(cap)) == NULL) {
 		reply_error(s, m->id, MSG_E_INTERNAL, "server out of memory");
 		return;
 	}
-	who_local(l, &w);
-	if (sloop_count(l) < 2) {
-		if (w.truncated)
-			log_notice("session %016llx who list truncated to "
-			    "%zu bytes", (unsigned long long)s->id, w.len);
-		reply_ok(s, m->id, w.buf, w.len);
-		free(w.buf);
-		return;
-	}
-	/* Every other loop adds its own; the reply merges them. */
-	if ((p = sloop_pend_new(l, s, PEND_WHO, m->id)) == NULL) {
-		free(w.buf);
-		reply_error(s, m->id, MSG_E_INTERNAL, "server out of memory");
-		return;
-	}
-	p->data = w.buf;
-	p->len = w.len;
-	p->cap = w.cap;
-	p->n = w.truncated;
-	memset(&r, 0, sizeof(r));
-	r.kind = ROUTE_WHO;
-	r.token = (uint64_t)(uintptr_t)p;
-	r.n = (uint32_t)w.cap;
-	for (i = 0; i < sloop_count(l); i++)
-		if (i != l->idx && sloop_route(l, i, &r) == 0)
-			p->waiting++;
-	p->bytes = p->cap;
-	s->pend_bytes += p->bytes;
-	if (p->waiting == 0)
-		session_pends_drain(s);
-}
-
-/* A WHO's answers are all in: merge and reply. */
-static void
-who_reply(struct session *s, struct pend *p)
-{
-	struct wholist w;
-
-	memset(&w, 0, sizeof(w));
-	w.cap = who_cap(s);
-	w.truncated = p->n != 0;
-	if ((w.buf = malloc(w.cap)) == NULL ||
-	    who_merge(p->data, p->len, &w) == -1) {
-		free(w.buf);
-		reply_error(s, p->id, MSG_E_INTERNAL, "server out of memory");
-		return;
-	}
-	if (w.truncated)
+	len = roster_list(l->srv->roster, buf, cap, &entries, &truncated);
+	session_charge(s, (double)(entries / SERVICE_WHO_PER_TOKEN));
+	/* A client chooses how often this happens: bounded lines. */
+	if (truncated && log_limit_take(&l->who_log, SERVICE_WHO_LOG_PER_SEC,
+	    session_now_s(), &missed)) {
+		if (missed > 0)
+			log_notice("loop %u: %u more truncated who lists not "
+			    "logged", l->idx, missed);
 		log_notice("session %016llx who list truncated to %zu bytes",
-		    (unsigned long long)s->id, w.len);
-	reply_ok(s, p->id, w.buf, w.len);
-	free(w.buf);
+		    (unsigned long long)s->id, len);
+	}
+	reply_ok(s, m->id, buf, len);
+	free(buf);
 }
 
 void
@@ -534,9 +423,6 @@ service_pend_reply(struct session *s, struct pend *p)
 	case PEND_PUBLISH:
 		reply_counts(s, p->id, p->delivered, p->skipped);
 		break;
-	case PEND_WHO:
-		who_reply(s, p);
-		break;
 	}
 }
 
@@ -545,7 +431,6 @@ service_route_request(struct sloop *l, unsigned from,
     const struct route_rec *r)
 {
 	struct route_rec a;
-	struct wholist w;
 	struct fanout f;
 
 	memset(&a, 0, sizeof(a));
@@ -556,7 +441,6 @@ service_route_request(struct sloop *l, unsigned from,
 	f.hdrlen = r->hdrlen;
 	f.body = r->body;
 	f.bodylen = r->bodylen;
-	memset(&w, 0, sizeof(w));
 	switch (r->kind) {
 	case ROUTE_SEND:
 		a.n = (uint32_t)relay_each_named(l->relay, r->target,
@@ -565,15 +449,6 @@ service_route_request(struct sloop *l, unsigned from,
 	case ROUTE_PUBLISH:
 		a.n = (uint32_t)relay_each_subscriber(l->relay, r->target,
 		    r->targetlen, fanout_visit, &f);
-		break;
-	case ROUTE_WHO:
-		w.cap = r->n;
-		/* Out of memory: an empty list (the asker still answers). */
-		if ((w.buf = malloc(w.cap)) != NULL)
-			who_local(l, &w);
-		a.body = w.buf;
-		a.bodylen = w.len;
-		a.n = w.truncated;
 		break;
 	default:
 		return;
@@ -584,38 +459,16 @@ service_route_request(struct sloop *l, unsigned from,
 		log_warnx("loop %u: out of memory answering loop %u: a "
 		    "request there waits until its connection closes",
 		    l->idx, from);
-	free(w.buf);
 }
 
 void
 service_route_result(struct sloop *l, const struct route_rec *r)
 {
 	struct pend *p = (struct pend *)(uintptr_t)r->token;
-	uint8_t *nd;
-	size_t cap;
 
 	p->n += r->n;
 	p->delivered += r->delivered;
 	p->skipped += r->skipped;
-	if (p->kind == PEND_WHO && r->bodylen > 0) {
-		if (p->cap - p->len < r->bodylen) {
-			for (cap = p->cap; cap - p->len < r->bodylen; cap *= 2)
-				;
-			if ((nd = realloc(p->data, cap)) != NULL) {
-				/* Counted: it bounds what s has in flight. */
-				if (p->s != NULL)
-					p->s->pend_bytes += cap - p->cap;
-				p->bytes += cap - p->cap;
-				p->data = nd;
-				p->cap = cap;
-			}
-		}
-		if (p->cap - p->len >= r->bodylen) {
-			memcpy(p->data + p->len, r->body, r->bodylen);
-			p->len += r->bodylen;
-		} else
-			p->n = 1;	/* truncated */
-	}
 	if (--p->waiting > 0)
 		return;
 	if (p->s == NULL) {

@@ -7,6 +7,17 @@
 #ifndef SECMSG_SERVICE_H
 #define SECMSG_SERVICE_H
 
+/* The longest WHO reply, whatever the client accepts. */
+#define SERVICE_WHO_MAX		(1024 * 1024)
+/*
+ * A WHO takes one request token, and one more for every this many
+ * entries it lists (rate_limit): it costs the server about as much as
+ * that many small requests.
+ */
+#define SERVICE_WHO_PER_TOKEN	64
+/* "who list truncated" lines a second, per session loop. */
+#define SERVICE_WHO_LOG_PER_SEC	5
+
 struct session;
 struct msg;
 struct sloop;
@@ -37,7 +48,7 @@ void	service_recheck(struct session *s);
 
 /*
  * service_route_request(l, from, r): on loop l, serve another loop's
- * request r (deliver to l's own recipients, or list l's names) and queue
+ * request r (deliver to l's own recipients) and queue
  * the answer for loop from.
  */
 void	service_route_request(struct sloop *l, unsigned from,
@@ -47,7 +58,7 @@ void	service_route_request(struct sloop *l, unsigned from,
 void	service_route_result(struct sloop *l, const struct route_rec *r);
 
 /*
- * service_pend_reply(s, p): every loop answered p (a SEND, PUBLISH or WHO
+ * service_pend_reply(s, p): every loop answered p (a SEND or PUBLISH
  * of s), and it is first in s's queue: send s its reply.
  */
 void	service_pend_reply(struct session *s, struct pend *p);

@@ -464,26 +464,70 @@ session_mark_dirty(struct session *s)
 	sloop_mark(s->loop);
 }
 
-/* Whether s may be read: its replies and its requests in flight are
- * within bounds, and it holds no part of a spent output budget. */
+/* Whether s holds any of its loop's budget: output, or requests out. */
+static bool
+session_holds(const struct session *s)
+{
+	return (evbuffer_get_length(s->out) > 0 || !TAILQ_EMPTY(&s->pends));
+}
+
+/*
+ * Whether s may be read (its next request handled): its own replies and
+ * requests in flight are within bounds, and its loop's budget has room
+ * (sloop.h): below the budget for anyone, below budget + reserve for a
+ * session holding none of it.  Checked before every frame, so a loop's
+ * memory exceeds that by at most what one request can add.
+ */
 static bool
 session_may_read(const struct session *s)
 {
 	const struct sloop *l = s->loop;
+	uint64_t used = sloop_used(l), budget = sloop_budget(l);
 
-	return (!session_output_full(s) && s->npends < SESSION_MAX_PENDS &&
-	    s->pend_bytes < l->conf->max_output_buffer &&
-	    !(l->queued >= sloop_budget(l) && evbuffer_get_length(s->out) > 0));
+	if (session_output_full(s) || s->npends >= SESSION_MAX_PENDS ||
+	    s->pend_bytes >= l->conf->max_output_buffer)
+		return (false);
+	if (used < budget)
+		return (true);
+	return (!session_holds(s) && used < budget + sloop_reserve(l));
 }
 
-/* s was paused by session_may_read(): read again if it may now. */
+/*
+ * Stop reading s until session_may_read() says yes.  A session that holds
+ * nothing has no drain of its own to wake it: it waits for its loop's
+ * budget (sloop_wake_waiters).
+ */
 static void
+session_pause(struct session *s)
+{
+	struct sloop *l = s->loop;
+
+	s->read_paused = true;
+	(void)session_reading(s, false);
+	if (!s->waiting_budget && !session_holds(s)) {
+		s->waiting_budget = true;
+		TAILQ_INSERT_TAIL(&l->waiters, s, wait_link);
+	}
+	log_debug("session %016llx paused reading", (unsigned long long)s->id);
+}
+
+void
 session_resume(struct session *s)
 {
 	if (!s->read_paused || s->peer_eof || s->pending_reason >= 0 ||
-	    s->state != SESSION_OPEN || !session_may_read(s))
+	    s->state != SESSION_OPEN)
 		return;
+	if (!session_may_read(s)) {
+		/* Still not: it may hold nothing now, and wait for the
+		 * loop's budget instead of its own drain. */
+		session_pause(s);
+		return;
+	}
 	s->read_paused = false;
+	if (s->waiting_budget) {
+		TAILQ_REMOVE(&s->loop->waiters, s, wait_link);
+		s->waiting_budget = false;
+	}
 	if (session_reading(s, true) == -1) {
 		session_close_later(s, SESSION_R_NOMEM);
 		return;
@@ -586,6 +630,8 @@ session_leave_loop(struct session *s)
 	relay_detach(l->relay, &s->member);
 	TAILQ_REMOVE(&l->sessions, s, loop_link);
 	l->nsessions--;
+	if (s->waiting_budget)
+		TAILQ_REMOVE(&l->waiters, s, wait_link);
 	if (s->dirty == SESSION_DIRTY)
 		TAILQ_REMOVE(&l->dirty, s, dirty_link);
 	else if (s->dirty == SESSION_FLUSHING)
@@ -696,13 +742,15 @@ session_output_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info,
 	(void)buf;
 	s->loop->queued += info->n_added;
 	s->loop->queued -= info->n_deleted;
+	if (info->n_deleted > 0)
+		sloop_budget_freed(s->loop);
 }
 
-/* This loop's share of the total output budget is spent. */
+/* This loop's budget is spent: no more deliveries. */
 static bool
 loop_budget_full(const struct sloop *l)
 {
-	return (l->queued >= sloop_budget(l));
+	return (sloop_used(l) >= sloop_budget(l));
 }
 
 /* Set up a proto_out writing to s's output. */
@@ -807,8 +855,7 @@ session_hold_reply(struct session *s, const uint8_t *hdr, size_t hdrlen,
 		memcpy(p->data + hdrlen, body, bodylen);
 	p->len = p->cap = hdrlen + bodylen;
 	p->hdrlen = hdrlen;
-	p->bytes = p->len;
-	s->pend_bytes += p->bytes;
+	sloop_pend_add_bytes(s->loop, p, p->len);
 	return (0);
 }
 
@@ -890,6 +937,13 @@ session_rate_ok(struct session *s)
 	return (c->rate_limit == 0 || bucket_take(&s->req_rate,
 	    c->rate_limit, c->rate_burst ? c->rate_burst : c->rate_limit,
 	    session_now_ms()));
+}
+
+void
+session_charge(struct session *s, double tokens)
+{
+	if (s->loop->conf->rate_limit != 0 && tokens > 0)
+		bucket_charge(&s->req_rate, tokens);
 }
 
 /* Reply ERROR rate-limited to a request without doing it. */
@@ -1023,6 +1077,16 @@ session_read_frames(struct session *s)
 	while (s->state != SESSION_CLOSING && s->pending_reason < 0) {
 		if ((avail = evbuffer_get_length(in)) < FRAME_HDRLEN)
 			break;
+		/*
+		 * Our own replies pile up, too many of our requests wait for
+		 * other loops, or the loop's budget is spent: stop reading
+		 * until that is over.  Before the frame, not after: what a
+		 * request adds is then never more than one request's worth.
+		 */
+		if (s->state == SESSION_OPEN && !session_may_read(s)) {
+			session_pause(s);
+			return;
+		}
 		evbuffer_copyout(in, hdr, FRAME_HDRLEN);
 		switch (frame_peek(hdr, FRAME_HDRLEN, proto_max_frame(s->proto),
 		    &len)) {
@@ -1070,18 +1134,6 @@ session_read_frames(struct session *s)
 		evbuffer_drain(in, FRAME_HDRLEN + len);
 		if (rc == 1)
 			return;
-		/*
-		 * Our own replies pile up, too many of our requests wait for
-		 * other loops, or the budget is spent and we hold part of it:
-		 * stop reading until that is over.
-		 */
-		if (!session_may_read(s)) {
-			s->read_paused = true;
-			(void)session_reading(s, false);
-			log_debug("session %016llx paused reading",
-			    (unsigned long long)s->id);
-			return;
-		}
 	}
 }
 

@@ -104,7 +104,9 @@ struct session {
 	uint64_t		 over_mark_since; /* monotonic s, 0: not */
 	uint64_t		 msgs_in, msgs_out, bytes_in, bytes_out;
 	struct bucket		 req_rate;	/* rate_limit, rate_burst */
-	bool			 read_paused;	/* own output over the mark */
+	bool			 read_paused;	/* session_may_read() said no */
+	bool			 waiting_budget; /* on its loop's waiters */
+	TAILQ_ENTRY(session)	 wait_link;	/* its loop's waiters */
 	bool			 peer_eof;	/* half-closed: answer, then go */
 	uint64_t		 eof_since;	/* monotonic s, when it did */
 	int			 pending_reason; /* -1, or deferred close */
@@ -217,6 +219,18 @@ void	session_handshake_over(struct session *s);
 
 /* session_unref(s): drop one owner's hold; the last frees s. */
 void	session_unref(struct session *s);
+
+/*
+ * session_charge(s, tokens): a request of s cost that many more tokens of
+ * its request rate than the one it took (rate_limit; nothing when off).
+ */
+void	session_charge(struct session *s, double tokens);
+
+/*
+ * session_resume(s): s was paused (its output, its requests in flight or
+ * its loop's budget): read it again if it may now.
+ */
+void	session_resume(struct session *s);
 
 /* session_set_state(s, st): change state, logging it at debug level. */
 void	session_set_state(struct session *s, enum session_state st);

@@ -20,6 +20,7 @@
 #include "mbox.h"
 #include "policy.h"
 #include "relay.h"
+#include "roster.h"
 #include "route.h"
 #include "server.h"
 #include "service.h"
@@ -47,6 +48,54 @@ sloop_budget(const struct sloop *l)
 	 * not stall every delivery of its loop. */
 	return (share > l->conf->max_output_buffer ? share :
 	    l->conf->max_output_buffer);
+}
+
+uint64_t
+sloop_reserve(const struct sloop *l)
+{
+	return (l->conf->max_output_buffer);
+}
+
+uint64_t
+sloop_used(const struct sloop *l)
+{
+	return (l->queued + l->held);
+}
+
+void
+sloop_pend_add_bytes(struct sloop *l, struct pend *p, size_t n)
+{
+	p->bytes += n;
+	l->held += n;
+	if (p->s != NULL)
+		p->s->pend_bytes += n;
+}
+
+void
+sloop_budget_freed(struct sloop *l)
+{
+	if (!TAILQ_EMPTY(&l->waiters) &&
+	    sloop_used(l) < sloop_budget(l) + sloop_reserve(l))
+		sloop_mark(l);
+}
+
+/* Wake the sessions that waited for the budget, if it has room now. */
+static void
+sloop_wake_waiters(struct sloop *l)
+{
+	struct session_list woken = TAILQ_HEAD_INITIALIZER(woken);
+	struct session *s;
+
+	if (TAILQ_EMPTY(&l->waiters) ||
+	    sloop_used(l) >= sloop_budget(l) + sloop_reserve(l))
+		return;
+	/* Each one may pause (and wait) again: take the list first. */
+	TAILQ_CONCAT(&woken, &l->waiters, wait_link);
+	while ((s = TAILQ_FIRST(&woken)) != NULL) {
+		TAILQ_REMOVE(&woken, s, wait_link);
+		s->waiting_budget = false;
+		session_resume(s);
+	}
 }
 
 bool
@@ -127,6 +176,7 @@ sloop_flush_cb(evutil_socket_t fd, short what, void *arg)
 	if (l->out_pending)
 		sloop_flush_routes(l);
 	session_flush_dirty(l);
+	sloop_wake_waiters(l);
 	/* A batch that could not leave (no memory for its mail) tries
 	 * again shortly, without spinning. */
 	if (l->out_pending) {
@@ -282,6 +332,19 @@ sloop_kill(struct sloop *l)
 	sloop_post(l, &l->kill_mail, NULL);
 }
 
+/* relay observer: keep the server's roster (WHO) in step. */
+static int
+sloop_observe(int kind, const char *name, size_t len, int delta, void *arg)
+{
+	struct roster *ro = arg;
+	int rk = kind == RELAY_NAME ? ROSTER_PEER : ROSTER_CHANNEL;
+
+	if (delta > 0)
+		return (roster_add(ro, rk, name, len));
+	roster_remove(ro, rk, name, len);
+	return (0);
+}
+
 int
 sloop_init(struct sloop *l, struct server *srv, unsigned idx,
     struct event_base *base, bool threaded)
@@ -296,6 +359,7 @@ sloop_init(struct sloop *l, struct server *srv, unsigned idx,
 	TAILQ_INIT(&l->flushing);
 	TAILQ_INIT(&l->orphans);
 	TAILQ_INIT(&l->spare);
+	TAILQ_INIT(&l->waiters);
 	l->inbox.efd = -1;
 	l->pol = policy_ref(srv->pol);
 	l->conf = l->pol->conf;
@@ -311,6 +375,7 @@ sloop_init(struct sloop *l, struct server *srv, unsigned idx,
 	    (l->kill_mail = mail_new(MAIL_KILL)) == NULL ||
 	    (threaded && mbox_init(&l->inbox, base, sloop_inbox_cb, l) == -1))
 		return (-1);
+	relay_set_observer(l->relay, sloop_observe, srv->roster);
 	return (0);
 }
 
@@ -394,6 +459,11 @@ sloop_pend_free(struct pend *p)
 		sodium_memzero(p->data, p->cap);
 		free(p->data);
 		p->data = NULL;
+	}
+	if (p->bytes > 0) {
+		l->held -= p->bytes;
+		p->bytes = 0;
+		sloop_budget_freed(l);
 	}
 	if (l->srv != NULL && l->nspare < SLOOP_SPARE_MAX) {
 		TAILQ_INSERT_HEAD(&l->spare, p, link);

@@ -29,6 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "log.h"
 #include "mbox.h"
 #include "msg.h"
 #include "route.h"
@@ -48,7 +49,6 @@ TAILQ_HEAD(session_list, session);
 /* What a request waits for, in its connection's order (see above). */
 #define PEND_SEND	1
 #define PEND_PUBLISH	2
-#define PEND_WHO	3
 #define PEND_REPLY	4	/* a reply held back behind earlier ones */
 
 struct pend {
@@ -61,7 +61,7 @@ struct pend {
 	uint32_t		 n, delivered, skipped;
 	char			 target[MSG_NAME_MAX + 1];	/* SEND */
 	size_t			 targetlen;
-	uint8_t			*data;	/* WHO entries, or the held reply */
+	uint8_t			*data;	/* the held reply */
 	size_t			 len, cap, hdrlen;
 	size_t			 bytes;	/* counted in s->pend_bytes */
 	uint64_t		 since;	/* monotonic s, made */
@@ -86,6 +86,8 @@ struct sloop {
 	bool			 flush_pending;
 	uint32_t		 nsessions;
 	uint64_t		 queued;	/* output bytes, this loop */
+	uint64_t		 held;		/* pend bytes, this loop */
+	struct session_list	 waiters;	/* paused for the budget */
 	uint64_t		 budget_logged;
 	bool			 stopping;
 	struct mbox		 inbox;		/* threaded only */
@@ -96,6 +98,7 @@ struct sloop {
 	unsigned		 nspare;
 	struct mail		*reload_mail;	/* sloop_reload_prepare's */
 	struct mail		*stop_mail, *kill_mail;	/* made up front */
+	struct log_limit	 who_log;	/* truncated WHO lines */
 };
 
 /*
@@ -126,8 +129,33 @@ void	sloop_kill(struct sloop *l);
 /* On l: run the end-of-turn flush (sessions' output, batches). */
 void	sloop_mark(struct sloop *l);
 
-/* The total output budget's share of one loop. */
+/*
+ * The memory budget of one loop: its share of max_total_output (at least
+ * max_output_buffer).  It bounds l->queued + l->held: output queued for
+ * l's sessions, replies held back for order and copies of messages out to
+ * other loops (sloop_pend_add_bytes).  Deliveries stop at the budget; a
+ * session holding none of it may still be read up to the budget plus
+ * sloop_reserve(), so one full budget (slow consumers) does not stall
+ * the others' requests.
+ */
 uint64_t sloop_budget(const struct sloop *l);
+uint64_t sloop_reserve(const struct sloop *l);
+
+/* l->queued + l->held. */
+uint64_t sloop_used(const struct sloop *l);
+
+/*
+ * sloop_pend_add_bytes(l, p, n): p (of a session of l) holds n more
+ * bytes, counted in its session's pend_bytes and l's budget until p is
+ * freed.
+ */
+void	sloop_pend_add_bytes(struct sloop *l, struct pend *p, size_t n);
+
+/*
+ * The budget may have room again (output drained, a pend freed): have
+ * the end of the turn wake the sessions waiting for it.
+ */
+void	sloop_budget_freed(struct sloop *l);
 
 /*
  * sloop_route(l, dst, r): queue record r for loop dst (this turn's batch).

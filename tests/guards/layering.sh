@@ -1,11 +1,11 @@
 #!/bin/sh
 # Guard: the protocol core (noise, x25519, frame, msg, proto, keys,
-# authkeys, relay, route) and confwiden stay out of the event loop, the log and
+# authkeys, relay, roster, route) and confwiden stay out of the event loop, the log and
 # the config parser: they never include libevent, syslog or libconfig, so
 # that they stay unit-testable and fuzzable (STYLE.md section 1).  (keys
 # and authkeys do read and write their own files.)
 : "${top_srcdir:=.}"
-core="noise x25519 frame msg proto keys authkeys relay route confwiden"
+core="noise x25519 frame msg proto keys authkeys relay roster route confwiden"
 echo "1..$(echo $core | wc -w)"
 n=0
 for m in $core; do

@@ -1,6 +1,6 @@
 /*
  * test_relay: the routing tables: names with several members, channels,
- * joins and leaves, detaching, RELAY_MAX_SUBS, listing, and a leave from
+ * joins and leaves, detaching, max_subs, listing, and a leave from
  * inside relay_member_channels (what a reload does).
  */
 #include <stdio.h>
@@ -8,6 +8,9 @@
 
 #include "relay.h"
 #include "tap.h"
+
+/* The cap a member is given here, unless a test says otherwise. */
+#define SUBS	1024
 
 struct visit {
 	void	*seen[16];
@@ -69,10 +72,10 @@ test_channels(void)
 	relay_member_init(&b, &ob);
 	TAP_CHECK(relay_attach(r, &a, "a", 1) == 0);
 	TAP_CHECK(relay_attach(r, &b, "b", 1) == 0);
-	TAP_CHECK(relay_join(r, &a, "plant1", 6) == 0);
-	TAP_CHECK(relay_join(r, &a, "plant1", 6) == 1);	/* already */
-	TAP_CHECK(relay_join(r, &b, "plant1", 6) == 0);
-	TAP_CHECK(relay_join(r, &b, "alarms", 6) == 0);
+	TAP_CHECK(relay_join(r, &a, "plant1", 6, SUBS) == 0);
+	TAP_CHECK(relay_join(r, &a, "plant1", 6, SUBS) == 1);	/* already */
+	TAP_CHECK(relay_join(r, &b, "plant1", 6, SUBS) == 0);
+	TAP_CHECK(relay_join(r, &b, "alarms", 6, SUBS) == 0);
 	TAP_CHECK(relay_each_subscriber(r, "plant1", 6, record, &v) == 2);
 	TAP_CHECK(v.seen[0] == &oa && v.seen[1] == &ob);
 	TAP_CHECK(relay_leave(r, &a, "plant1", 6) == 0);
@@ -98,14 +101,16 @@ test_max_subs(void)
 
 	relay_member_init(&a, &oa);
 	TAP_CHECK(relay_attach(r, &a, "a", 1) == 0);
-	for (i = 0; i < RELAY_MAX_SUBS; i++) {
+	for (i = 0; i < 100; i++) {
 		snprintf(name, sizeof(name), "c%d", i);
-		TAP_CHECK(relay_join(r, &a, name, strlen(name)) == 0);
+		TAP_CHECK(relay_join(r, &a, name, strlen(name), 100) == 0);
 	}
-	TAP_CHECK(relay_join(r, &a, "one-more", 8) == -2);
+	TAP_CHECK(relay_join(r, &a, "one-more", 8, 100) == -2);
 	/* Joining one already joined is still fine at the limit. */
-	TAP_CHECK(relay_join(r, &a, "c0", 2) == 1);
-	TAP_CHECK(a.nsubs == RELAY_MAX_SUBS);
+	TAP_CHECK(relay_join(r, &a, "c0", 2, 100) == 1);
+	TAP_CHECK(a.nsubs == 100);
+	/* A larger cap for this member lets it go on. */
+	TAP_CHECK(relay_join(r, &a, "one-more", 8, 101) == 0);
 	relay_detach(r, &a);
 	relay_free(r);
 	return (0);
@@ -155,7 +160,7 @@ test_listing_many(void)
 		snprintf(name, sizeof(name), "n%d", i % 700);
 		TAP_CHECK(relay_attach(r, &m[i], name, strlen(name)) == 0);
 		snprintf(name, sizeof(name), "ch%d", i % 300);
-		TAP_CHECK(relay_join(r, &m[i], name, strlen(name)) == 0);
+		TAP_CHECK(relay_join(r, &m[i], name, strlen(name), SUBS) == 0);
 	}
 	relay_each_name(r, tally_names, &t);
 	relay_each_channel(r, tally_chans, &t);
@@ -200,9 +205,9 @@ test_leave_while_walking(void)
 
 	relay_member_init(&a, &oa);
 	TAP_CHECK(relay_attach(r, &a, "a", 1) == 0);
-	TAP_CHECK(relay_join(r, &a, "x1", 2) == 0);
-	TAP_CHECK(relay_join(r, &a, "keep", 4) == 0);
-	TAP_CHECK(relay_join(r, &a, "x2", 2) == 0);
+	TAP_CHECK(relay_join(r, &a, "x1", 2, SUBS) == 0);
+	TAP_CHECK(relay_join(r, &a, "keep", 4, SUBS) == 0);
+	TAP_CHECK(relay_join(r, &a, "x2", 2, SUBS) == 0);
 	l.r = r;
 	l.m = &a;
 	l.seen = 0;
@@ -242,9 +247,9 @@ test_presence(void)
 	TAP_CHECK(relay_attach(r, &a, "bee", 3) == 0);
 	TAP_CHECK(relay_attach(r, &b, "bee", 3) == 0);
 	TAP_CHECK(relay_presence_get(row, sn) == 1);	/* one name */
-	TAP_CHECK(relay_join(r, &a, "ch", 2) == 0);
-	TAP_CHECK(relay_join(r, &a, "ch", 2) == 1);
-	TAP_CHECK(relay_join(r, &b, "ch", 2) == 0);
+	TAP_CHECK(relay_join(r, &a, "ch", 2, SUBS) == 0);
+	TAP_CHECK(relay_join(r, &a, "ch", 2, SUBS) == 1);
+	TAP_CHECK(relay_join(r, &b, "ch", 2, SUBS) == 0);
 	TAP_CHECK(relay_presence_get(row, sc) == 1);
 	TAP_CHECK(relay_leave(r, &a, "ch", 2) == 0);
 	TAP_CHECK(relay_presence_get(row, sc) == 1);	/* b still there */
@@ -258,10 +263,68 @@ test_presence(void)
 	return (0);
 }
 
+/* An observer keeping net counts, refusing new channels past a cap. */
+struct seen {
+	int	names, chans, calls, cap;
+};
+
+static int
+observe(int kind, const char *name, size_t len, int delta, void *arg)
+{
+	struct seen *v = arg;
+
+	(void)name;
+	(void)len;
+	v->calls++;
+	if (kind == RELAY_CHANNEL && delta > 0 && v->chans >= v->cap)
+		return (-2);
+	if (kind == RELAY_NAME)
+		v->names += delta;
+	else
+		v->chans += delta;
+	return (0);
+}
+
+static int
+test_observer(void)
+{
+	struct relay *r = relay_new();
+	struct relay_member a, b;
+	struct seen v = { 0, 0, 0, 10 };
+	int oa, ob;
+
+	relay_set_observer(r, observe, &v);
+	relay_member_init(&a, &oa);
+	relay_member_init(&b, &ob);
+	TAP_CHECK(relay_attach(r, &a, "a", 1) == 0);
+	TAP_CHECK(relay_attach(r, &b, "a", 1) == 0);
+	TAP_CHECK(v.names == 2);
+	TAP_CHECK(relay_join(r, &a, "x", 1, SUBS) == 0);
+	TAP_CHECK(relay_join(r, &b, "x", 1, SUBS) == 0);
+	TAP_CHECK(relay_join(r, &a, "x", 1, SUBS) == 1);	/* no change */
+	TAP_CHECK(relay_join(r, &a, "y", 1, SUBS) == 0);
+	TAP_CHECK(v.chans == 3);
+	v.cap = 3;
+	/* Refused: nothing of the join is left behind. */
+	TAP_CHECK(relay_join(r, &b, "z", 1, SUBS) == -3);
+	TAP_CHECK(b.nsubs == 1 && v.chans == 3);
+	TAP_CHECK(relay_each_subscriber(r, "z", 1, NULL, NULL) == 0);
+	TAP_CHECK(relay_leave(r, &a, "y", 1) == 0);
+	TAP_CHECK(v.chans == 2);
+	relay_detach(r, &a);
+	TAP_CHECK(v.names == 1 && v.chans == 1);
+	relay_detach(r, &b);
+	TAP_CHECK(v.names == 0 && v.chans == 0);
+	relay_free(r);
+	return (0);
+}
+
 static const struct tap_test tests[] = {
 	{ "names: several members, order, detach", test_names },
 	{ "channels: join, leave, detach drops them", test_channels },
-	{ "RELAY_MAX_SUBS per member", test_max_subs },
+	{ "max_subs per member", test_max_subs },
+	{ "the observer sees every count change, and may refuse",
+	    test_observer },
 	{ "listing 700 names / 300 channels, tables grow", test_listing_many },
 	{ "leave from inside relay_member_channels", test_leave_while_walking },
 	{ "presence rows follow names and channels", test_presence },

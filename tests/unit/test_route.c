@@ -39,7 +39,7 @@ test_roundtrip(void)
 	in.skipped = 1;
 	TAP_CHECK(route_put(&b, &in) == 0);
 	for (n = 0; n < 100; n++) {
-		in.kind = ROUTE_WHO;
+		in.kind = ROUTE_RESULT;
 		in.token = (uint64_t)n;
 		in.n = 1000;
 		TAP_CHECK(route_put(&b, &in) == 0);
@@ -58,7 +58,7 @@ test_roundtrip(void)
 	    out.delivered == 2 && out.skipped == 1 && out.bodylen == 0);
 	for (n = 0; n < 100; n++) {
 		TAP_CHECK(route_next(&p, &len, &out) == 1);
-		TAP_CHECK(out.kind == ROUTE_WHO && out.token == (uint64_t)n &&
+		TAP_CHECK(out.kind == ROUTE_RESULT && out.token == (uint64_t)n &&
 		    out.n == 1000);
 	}
 	TAP_CHECK(route_next(&p, &len, &out) == 0);
