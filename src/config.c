@@ -129,7 +129,7 @@ static const struct conf_row conf_rows[] = {
 	U(max_message_size, 1024, 16777216, 1048576, 0),
 	U(max_output_buffer, 2 * 1024 + CONF_OUTSLACK, 1073741824, 4194304,
 	    0),
-	U(max_total_output, 2 * 1024 + CONF_OUTSLACK, UINT32_MAX, 268435456,
+	U(max_total_output, 2 * 1024 + CONF_OUTSLACK, UINT32_MAX, 67108864,
 	    0),
 	U(slow_consumer_timeout, 1, 3600, 30, 0),
 	U(rate_limit, 1, 1000000, 0, CF_ZERO_OFF),

@@ -500,6 +500,12 @@ proto_recv_transport(struct proto *p, uint8_t *frame, size_t len,
 	return PROTO_OK;
 }
 
+bool
+proto_reassembling(const struct proto *p)
+{
+	return (p->rlen > 0 && !p->rdone);
+}
+
 void
 proto_release(struct proto *p)
 {

@@ -136,6 +136,12 @@ enum proto_err proto_recv(struct proto *p, uint8_t *frame, size_t len,
 	    struct proto_out *out, struct proto_event *ev);
 
 /*
+ * proto_reassembling(p): part of a message has arrived (MORE records) and
+ * the rest has not: p holds a reassembly buffer of up to our max_message.
+ */
+bool	proto_reassembling(const struct proto *p);
+
+/*
  * proto_release(p): the caller is done with the last PROTO_EV_MESSAGE:
  * wipe and free a reassembled message now rather than at the next
  * proto_recv() (which, for an idle peer, may be a long time away).

@@ -25,6 +25,7 @@
 #include "authkeys.h"
 #include "keys.h"
 #include "log.h"
+#include "memory.h"
 #include "notify.h"
 #include "server.h"
 
@@ -48,6 +49,27 @@ usage(int status)
 	    "  -h, --help     this help\n"
 	    "  -V, --version  print the version\n", SECMSGD_CONF);
 	exit(status);
+}
+
+/* -t: what this configuration lets the daemon use at most. */
+static void
+print_memory_bound(const struct secmsgd_conf *c)
+{
+	struct memory_bound mb;
+	long ncpu;
+	unsigned n = c->workers;
+
+	/* As the server resolves it: 0 is one loop per core. */
+	if (n == 0)
+		n = (ncpu = sysconf(_SC_NPROCESSORS_ONLN)) > 0 ?
+		    (unsigned)ncpu : 1;
+	memory_bound(c, n, &mb);
+	printf("memory at most about %llu MiB with %u loops: loops %llu, "
+	    "connections %llu, channels %llu (secmsgd.conf(5), MEMORY)\n",
+	    (unsigned long long)(mb.total >> 20), n,
+	    (unsigned long long)(mb.loops >> 20),
+	    (unsigned long long)(mb.connections >> 20),
+	    (unsigned long long)(mb.channels >> 20));
 }
 
 /* Route libevent's own messages into our log. */
@@ -257,9 +279,11 @@ main(int argc, char **argv)
 	if (test) {
 		int status = check_authorized_keys(conf);
 
-		if (status == 0)
+		if (status == 0) {
 			printf("configuration OK%s\n", conf_path ? "" :
 			    " (built-in defaults)");
+			print_memory_bound(conf);
+		}
 		conf_free(conf);
 		return (status);
 	}

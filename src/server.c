@@ -33,6 +33,7 @@
 #include "hswork.h"
 #include "keys.h"
 #include "log.h"
+#include "memory.h"
 #include "msg.h"
 #include "notify.h"
 #include "policy.h"
@@ -605,6 +606,7 @@ server_start(struct server *srv)
 {
 	struct server_private *p = srv->priv;
 	unsigned nworkers = srv->conf->workers;
+	struct memory_bound mb;
 	long ncpu;
 	size_t i;
 
@@ -648,6 +650,13 @@ server_start(struct server *srv)
 	log_info("workers=%u%s", nworkers, nworkers == 0 ?
 	    " (handshakes and sessions on the main loop)" :
 	    " (each runs handshakes and its sessions)");
+	memory_bound(srv->conf, srv->nloops, &mb);
+	log_info("memory bound=%lluMiB loops=%lluMiB connections=%lluMiB "
+	    "channels=%lluMiB (secmsgd.conf(5), MEMORY)",
+	    (unsigned long long)(mb.total >> 20),
+	    (unsigned long long)(mb.loops >> 20),
+	    (unsigned long long)(mb.connections >> 20),
+	    (unsigned long long)(mb.channels >> 20));
 
 	p->sig_term = evsignal_new(srv->base, SIGTERM, server_signal_cb, srv);
 	p->sig_int = evsignal_new(srv->base, SIGINT, server_signal_cb, srv);

@@ -59,14 +59,6 @@
 
 /* How long a closing session may take to flush its last message. */
 #define SESSION_FLUSH_TIMEOUT	2
-/* Input buffered at most before a frame is handled. */
-#define SESSION_READ_HIGH	(4 * (FRAME_HDRLEN + FRAME_MAXLEN))
-/*
- * A read into an incomplete frame takes at most this much (libevent then
- * allocates a 32 KiB chain: sizes are rounded up to a power of two, and it
- * adds a header of its own).
- */
-#define SESSION_TOPUP_MAX	(32768 - 128)
 
 static const char *const reason_names[] = {
 	[SESSION_R_EOF] = "eof",
@@ -210,6 +202,18 @@ session_arm_timer(struct session *s)
 	evtimer_add(s->timer, &tv);
 }
 
+/*
+ * Records the largest message we accept takes, plus one for a REKEY: the
+ * record rate is the request rate times this, so a client within its
+ * request rate is never throttled, and one that sends records that are no
+ * request (REKEY, MORE) cannot send them faster than that.
+ */
+static double
+session_records_per_message(const struct session *s)
+{
+	return ((double)((s->max_in + PROTO_REC_MAX - 1) / PROTO_REC_MAX + 1));
+}
+
 int
 session_new(struct server *srv, int fd, const struct sockaddr *sa, int salen,
     struct srcaddr *src)
@@ -233,6 +237,9 @@ session_new(struct server *srv, int fd, const struct sockaddr *sa, int salen,
 	s->started = session_now_ms();
 	bucket_init(&s->req_rate, c->rate_burst ? c->rate_burst :
 	    c->rate_limit, s->started);
+	s->max_in = (size_t)c->max_message_size + MSG_HDR_MAX;
+	bucket_init(&s->rec_rate, (double)(c->rate_burst ? c->rate_burst :
+	    c->rate_limit) * session_records_per_message(s), s->started);
 	format_peer(sa, s->peer, sizeof(s->peer));
 	relay_member_init(&s->member, s);
 	if (sa->sa_family != AF_UNIX)
@@ -487,7 +494,8 @@ session_may_read(const struct session *s)
 	if (session_output_full(s) || s->npends >= SESSION_MAX_PENDS ||
 	    s->pend_bytes >= l->conf->max_output_buffer)
 		return (false);
-	if (used < budget)
+	/* A message under way finishes: its room is reserved already. */
+	if (s->reserved > 0 || used < budget)
 		return (true);
 	return (!session_holds(s) && used < budget + sloop_reserve(l));
 }
@@ -632,6 +640,10 @@ session_leave_loop(struct session *s)
 	l->nsessions--;
 	if (s->waiting_budget)
 		TAILQ_REMOVE(&l->waiters, s, wait_link);
+	l->held -= s->reserved;
+	s->reserved = 0;
+	if (s->throttle != NULL)
+		event_free(s->throttle);
 	if (s->dirty == SESSION_DIRTY)
 		TAILQ_REMOVE(&l->dirty, s, dirty_link);
 	else if (s->dirty == SESSION_FLUSHING)
@@ -1011,6 +1023,75 @@ proto_reason(enum proto_err e)
 }
 
 /*
+ * A message in several records holds a reassembly buffer of up to max_in,
+ * and once whole it may be copied to every other loop: its first record
+ * reserves that much of the loop's budget (max_in per loop), so only as
+ * many large messages start as the budget holds.  Once started, a message
+ * may always finish (session_may_read), and no stall can come of
+ * reservations waiting for each other; the reservation goes when the
+ * message is whole, just before what it does is counted instead.
+ */
+static void
+session_reserve(struct session *s)
+{
+	struct sloop *l = s->loop;
+	bool mid = proto_reassembling(s->proto);
+
+	if (mid && s->reserved == 0) {
+		s->reserved = s->max_in * sloop_count(l);
+		l->held += s->reserved;
+	} else if (!mid && s->reserved > 0) {
+		l->held -= s->reserved;
+		s->reserved = 0;
+		sloop_budget_freed(l);
+	}
+}
+
+/* The throttle is over: read again. */
+static void
+session_throttle_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	session_resume(arg);
+}
+
+/*
+ * Take a token of the record rate (rate_limit): every record counts, not
+ * only requests.  Without one, s is not read until one is due: records
+ * over the rate wait in the socket (TCP pushes back), they are not lost.
+ * Returns true when s may go on.
+ */
+static bool
+session_record_ok(struct session *s)
+{
+	const struct secmsgd_conf *c = s->loop->conf;
+	double per = session_records_per_message(s), rate;
+	struct timeval tv;
+	uint64_t ms;
+
+	if (c->rate_limit == 0)
+		return (true);
+	rate = (double)c->rate_limit * per;
+	if (bucket_take(&s->rec_rate, rate, (double)(c->rate_burst ?
+	    c->rate_burst : c->rate_limit) * per, session_now_ms()))
+		return (true);
+	if (s->throttle == NULL && (s->throttle = evtimer_new(s->loop->base,
+	    session_throttle_cb, s)) == NULL) {
+		session_close_later(s, SESSION_R_NOMEM);
+		return (false);
+	}
+	/* One token's time, and the coarse clock's tick on top. */
+	ms = (uint64_t)(1000.0 / rate) + 10;
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+	s->read_paused = true;
+	(void)session_reading(s, false);
+	evtimer_add(s->throttle, &tv);
+	return (false);
+}
+
+/*
  * Handle one frame body.  Returns 0 to go on reading, 1 to stop (s is
  * closing), -1 when s was freed.
  */
@@ -1030,6 +1111,7 @@ session_frame(struct session *s, uint8_t *frame, size_t len)
 		session_close(s, proto_reason(e));
 		return (-1);
 	}
+	session_reserve(s);
 	switch (ev.type) {
 	case PROTO_EV_NONE:
 		return (0);
@@ -1121,6 +1203,8 @@ session_read_frames(struct session *s)
 				return;
 			continue;
 		}
+		if (s->state == SESSION_OPEN && !session_record_ok(s))
+			return;
 		if ((p = evbuffer_pullup(in, (ev_ssize_t)(FRAME_HDRLEN +
 		    len))) == NULL) {
 			session_close(s, SESSION_R_NOMEM);

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "bucket.h"
+#include "frame.h"
 #include "hswork.h"
 #include "keys.h"
 #include "msg.h"
@@ -31,6 +32,19 @@ struct authkeys_entry;
 #define SESSION_CLEAN		0	/* nothing new to write */
 #define SESSION_DIRTY		1	/* on its loop's dirty list */
 #define SESSION_FLUSHING	2	/* on its loop's flushing, being written */
+
+/*
+ * Input buffered at most before a frame is handled: two whole frames.
+ * Frames are handled as soon as they are whole, so this only fills for a
+ * session that is paused; it is a term of the per-connection memory.
+ */
+#define SESSION_READ_HIGH	(2 * (FRAME_HDRLEN + FRAME_MAXLEN))
+/*
+ * A read into an incomplete frame takes at most this much (libevent then
+ * allocates a 32 KiB chain: sizes are rounded up to a power of two, and it
+ * adds a header of its own).
+ */
+#define SESSION_TOPUP_MAX	(32768 - 128)
 
 /* Requests of one connection waiting for other loops, at most. */
 #define SESSION_MAX_PENDS	256
@@ -104,6 +118,10 @@ struct session {
 	uint64_t		 over_mark_since; /* monotonic s, 0: not */
 	uint64_t		 msgs_in, msgs_out, bytes_in, bytes_out;
 	struct bucket		 req_rate;	/* rate_limit, rate_burst */
+	struct bucket		 rec_rate;	/* records, the same scaled */
+	struct event		*throttle;	/* records over the rate */
+	size_t			 max_in;	/* the max_message we announced */
+	size_t			 reserved;	/* budget held for reassembly */
 	bool			 read_paused;	/* session_may_read() said no */
 	bool			 waiting_budget; /* on its loop's waiters */
 	TAILQ_ENTRY(session)	 wait_link;	/* its loop's waiters */

@@ -203,7 +203,7 @@ test_defaults(void)
 	TAP_CHECK(c->handshake_rate == 50);
 	TAP_CHECK(c->max_message_size == 1048576);
 	TAP_CHECK(c->max_output_buffer == 4194304);
-	TAP_CHECK(c->max_total_output == 268435456);
+	TAP_CHECK(c->max_total_output == 67108864);
 	TAP_CHECK(c->slow_consumer_timeout == 30);
 	TAP_CHECK(c->rate_limit == 0);
 	TAP_CHECK(c->rate_burst == 0);

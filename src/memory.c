@@ -1,0 +1,40 @@
+/*
+ * memory.c: the daemon's worst-case memory (see memory.h).
+ *
+ * Per session loop (sloop.h): the loop's budget B = max(max_total_output
+ * / loops, max_output_buffer) bounds output queued, replies held for
+ * order, copies of messages out to other loops and reassembly buffers;
+ * deliveries stop at B; a session holding none of it may be read up to
+ * B + max_output_buffer (the reserve); and since the budget is checked
+ * before every frame, one request can add at most X more: loops copies of
+ * the largest message (its deliveries elsewhere and its reservation), or a
+ * WHO reply.  Per connection: its input buffer, one read into an
+ * incomplete frame, its state and subscriptions.  Channels: one entry in
+ * every loop that has a subscriber, and one in the roster.
+ */
+#include "config.h"
+#include "memory.h"
+#include "msg.h"
+#include "service.h"
+#include "session.h"
+
+void
+memory_bound(const struct secmsgd_conf *c, unsigned nloops,
+    struct memory_bound *b)
+{
+	uint64_t n = nloops > 0 ? nloops : 1, budget, msg, x;
+
+	budget = c->max_total_output / n;
+	if (budget < c->max_output_buffer)
+		budget = c->max_output_buffer;
+	msg = (uint64_t)c->max_message_size + MSG_HDR_MAX;
+	x = n * msg;
+	if (x < SERVICE_WHO_MAX + MSG_HDR_MAX)
+		x = SERVICE_WHO_MAX + MSG_HDR_MAX;
+	b->loops = n * (budget + c->max_output_buffer + x);
+	b->connections = (uint64_t)c->max_connections * (SESSION_READ_HIGH +
+	    SESSION_TOPUP_MAX + MEMORY_CONNECTION +
+	    (uint64_t)c->max_subscriptions * MEMORY_SUBSCRIPTION);
+	b->channels = (uint64_t)c->max_channels * (n + 1) * MEMORY_CHANNEL;
+	b->total = b->loops + b->connections + b->channels;
+}
