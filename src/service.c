@@ -393,10 +393,13 @@ do_who(struct session *s, const struct msg *m)
 		return;
 	}
 	cap = who_cap(s);
-	if ((buf = malloc(cap)) == NULL) {
+	/* One buffer per loop, kept: no megabyte malloc and free per WHO. */
+	if (l->who_buf == NULL &&
+	    (l->who_buf = malloc(SERVICE_WHO_MAX)) == NULL) {
 		reply_error(s, m->id, MSG_E_INTERNAL, "server out of memory");
 		return;
 	}
+	buf = l->who_buf;
 	len = roster_list(l->srv->roster, buf, cap, &entries, &truncated);
 	session_charge(s, (double)(entries / SERVICE_WHO_PER_TOKEN));
 	/* A client chooses how often this happens: bounded lines. */
@@ -409,7 +412,6 @@ do_who(struct session *s, const struct msg *m)
 		    (unsigned long long)s->id, len);
 	}
 	reply_ok(s, m->id, buf, len);
-	free(buf);
 }
 
 void

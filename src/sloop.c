@@ -421,6 +421,7 @@ sloop_teardown(struct sloop *l)
 	free(l->stop_mail);
 	free(l->kill_mail);
 	free(l->reload_mail);
+	free(l->who_buf);
 	relay_free(l->relay);
 	policy_unref(l->pol);
 	memset(l, 0, sizeof(*l));

@@ -99,6 +99,7 @@ struct sloop {
 	struct mail		*reload_mail;	/* sloop_reload_prepare's */
 	struct mail		*stop_mail, *kill_mail;	/* made up front */
 	struct log_limit	 who_log;	/* truncated WHO lines */
+	uint8_t			*who_buf;	/* WHO replies are built here */
 };
 
 /*

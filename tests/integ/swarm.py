@@ -11,6 +11,7 @@ scripts (daemon.sh, relay.sh, limits.sh, malformed.sh) to check.
         a scripted client, see run_client() for the operations
   swarm.py relay PORT DIR MAXSIZE        the 50-client relay exercise
   swarm.py attack PORT KIND [KEYFILE]    one malformed-input connection
+  swarm.py whostorm PORT DIR N CH W GO   N clients x CH channels x W WHOs
   swarm.py hold PORT N STOPFILE [--src A] [--hs]   N idle connections
   swarm.py fp PUBFILE                     a public key's fingerprint
   swarm.py doccheck doc/PROTOCOL.md       tables vs. this client
@@ -115,6 +116,47 @@ def digest(b):
     return hashlib.sha256(b).hexdigest()[:16]
 
 
+# ------------------------------------------------------------ WHO storm
+def run_whostorm(port, keydir, nconn, nchan, nwho, gofile):
+    """nconn clients (keydir/cNN.key) each join nchan channels of their
+    own, print "joined N", wait for gofile, then every one pipelines nwho
+    WHOs; print "who-replies N BYTES" once every reply is read."""
+    chans = []
+    joined = 0
+    for i in range(nconn):
+        ch, first = connect(port, os.path.join(keydir, "c%02d.key" % i),
+                            max_message=1 << 21)
+        if first["type"] != "welcome":
+            out("refused", i)
+            return 1
+        buf = bytearray()
+        for j in range(nchan):
+            data = sn.join(j + 1, "s%03dc%04d" % (i, j))
+            buf += sn.frame(ch.tx.encrypt_with_ad(b"", bytes([0]) + data))
+            ch.tx_count += 1
+        ch.sock.sendall(bytes(buf))
+        for j in range(nchan):
+            joined += sn.parse_message(ch.recv())["type"] == "ok"
+        chans.append(ch)
+    out("joined", joined)
+    end = time.monotonic() + 120
+    while not os.path.exists(gofile) and time.monotonic() < end:
+        time.sleep(0.05)
+    for ch in chans:
+        for k in range(nwho):
+            ch.send(sn.who(100000 + k))
+    replies = nbytes = 0
+    for ch in chans:
+        ch.sock.settimeout(60)
+        for k in range(nwho):
+            m = sn.parse_message(ch.recv())
+            if m["type"] == "ok":
+                replies += 1
+                nbytes += len(m["data"])
+    out("who-replies", replies, nbytes)
+    return 0
+
+
 # ------------------------------------------------------------ scripted client
 class Ended(Exception):
     pass
@@ -182,7 +224,8 @@ def counts(data):
 
 
 def run_client(port, keyfile, args):
-    """Options: --src ADDR, --rcvbuf N.  Operations (one output line each,
+    """Options: --src ADDR, --rcvbuf N, --maxmsg N (the max_message we
+    announce).  Operations (one output line each,
     plus any DELIVER received meanwhile):
       ping | echo SPEC | send NAME SPEC | publish CHAN SPEC | join CHAN |
       leave CHAN | who | recv SECS | end SECS | waitfile PATH [SECS] |
@@ -190,17 +233,23 @@ def run_client(port, keyfile, args):
       pipeline NAME N (N x SEND to NAME then PING, sent without waiting:
       are the 2N replies in request order?) |
       halfclose NAME N (N x SEND to NAME, then shutdown(SHUT_WR): are the
-      N replies all there, in order, before the server's close?)
+      N replies all there, in order, before the server's close?) |
+      joinmany PREFIX N (N JOINs pipelined: tally of the replies) |
+      wholist (WHO: entry count, bytes, the first four, sorted?) |
+      rekeyflood N SECS (N REKEY records, then a PING: answered in SECS?)
     SPEC: text:STR, rand:N, bin:N."""
     src = rcvbuf = None
+    maxmsg = 1 << 25
     while args and args[0].startswith("--"):
         if args[0] == "--src":
             src = args[1]
         elif args[0] == "--rcvbuf":
             rcvbuf = int(args[1])
+        elif args[0] == "--maxmsg":
+            maxmsg = int(args[1])
         args = args[2:]
     try:
-        ch, first = connect(port, keyfile, src, rcvbuf)
+        ch, first = connect(port, keyfile, src, rcvbuf, maxmsg)
     except (EOFError, OSError, sn.ProtocolError) as e:
         out("handshake-failed", type(e).__name__)
         return 0
@@ -335,6 +384,49 @@ def run_client(port, keyfile, args):
                     "out-of-order" if sorted(got) == ids else
                     "missing", len(got))
                 return 0
+            elif op == "joinmany":      # N JOINs of PREFIXi, pipelined
+                prefix, n = args[0], int(args[1])
+                args = args[2:]
+                for i in range(n):
+                    ch.send(sn.join(rid + i, "%s%d" % (prefix, i)))
+                tally = {}
+                for i in range(n):
+                    m = next_msg(ch, 10)
+                    if m is None:
+                        out("timeout")
+                        raise Ended()
+                    k = "ok" if m["type"] == "ok" else \
+                        code_name(m.get("code", 0))
+                    tally[k] = tally.get(k, 0) + 1
+                rid += n
+                out("joinmany", " ".join("%s=%d" % kv
+                                         for kv in sorted(tally.items())))
+            elif op == "wholist":       # WHO, the entries in order
+                m = request(ch, rid, sn.who(rid))
+                if m["type"] != "ok":
+                    result("wholist", m)
+                else:
+                    e = sn.parse_who(m["data"])
+                    out("wholist", len(e), len(m["data"]),
+                        ",".join("%s:%s:%d" % x for x in e[:4]) or "-",
+                        "sorted" if e == sorted(
+                            e, key=lambda x: (x[0] != "p",
+                                              x[1].encode())) else
+                        "unsorted")
+            elif op == "rekeyflood":    # N REKEY records, then a PING
+                n, secs = int(args[0]), float(args[1])
+                args = args[2:]
+                buf = bytearray()
+                for _ in range(n):
+                    buf += sn.frame(ch.tx.encrypt_with_ad(
+                        b"", bytes([sn.REC_REKEY])))
+                    sn.rekey(ch.tx)
+                ch.sock.settimeout(30)
+                ch.sock.sendall(bytes(buf))
+                ch.send(sn.ping(rid))
+                m = next_msg(ch, secs)
+                out("rekeyflood", "no-reply" if m is None else
+                    "reply-" + m["type"])
             elif op == "unknown":       # a request type the server lacks
                 ch.send(struct.pack(">BI", 0x7f, rid))
                 m = next_msg(ch, 5)
@@ -934,6 +1026,9 @@ def main(argv):
             return 0
         if cmd == "client":
             return run_client(int(argv[1]), argv[2], argv[3:])
+        if cmd == "whostorm":
+            return run_whostorm(int(argv[1]), argv[2], int(argv[3]),
+                                int(argv[4]), int(argv[5]), argv[6])
         if cmd == "relay":
             return run_relay(int(argv[1]), argv[2], int(argv[3]))
         if cmd == "attack":
