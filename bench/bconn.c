@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The secmsgd authors.  ISC license: see LICENSE. */
 /*
  * bconn.c: one benchmark client connection on a libevent bufferevent.
  *

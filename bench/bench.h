@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The secmsgd authors.  ISC license: see LICENSE. */
 /*
  * bench.h: secmsg-bench's shared types: options, per-thread workers, the
  * event-driven client connection (bconn.c) and the workloads (wl_*.c).

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The secmsgd authors.  ISC license: see LICENSE. */
 /*
  * ceiling.c: secmsg-bench --crypto-ceiling SECONDS: what the crypto alone
  * allows on this machine, measured on one core with the very calls the

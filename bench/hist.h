@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The secmsgd authors.  ISC license: see LICENSE. */
 /*
  * hist.h: a log-linear latency histogram (in the manner of HdrHistogram)
  * of fixed size: values below 64 are exact, above that each power of two

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The secmsgd authors.  ISC license: see LICENSE. */
 /*
  * wl_relay.c: the relay and bulk workloads, with exact delivery checks.
  *

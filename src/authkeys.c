@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The secmsgd authors.  ISC license: see LICENSE. */
 /*
  * authkeys.c: the authorized keys file (format in authkeys.h): parsing,
  * loading with ownership and permission checks, and the lookups the

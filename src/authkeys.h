@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The secmsgd authors.  ISC license: see LICENSE. */
 /*
  * authkeys.h: the authorized keys file, the daemon's key policy.
  *

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The secmsgd authors.  ISC license: see LICENSE. */
 /*
  * bucket.h: a token bucket, for rate limits.  Pure: the caller gives the
  * clock (monotonic milliseconds).  Used for the handshake rate of a

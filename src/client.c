@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The secmsgd authors.  ISC license: see LICENSE. */
 /*
  * client.c: secmsg-client's shared helpers: messages and exit statuses,
  * the identity key, and connecting -- which includes the one decision the

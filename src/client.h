@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The secmsgd authors.  ISC license: see LICENSE. */
 /*
  * client.h: what the parts of secmsg-client share: the options in force
  * (struct client), the exit statuses, and the helpers every subcommand

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The secmsgd authors.  ISC license: see LICENSE. */
 /*
  * clientchat.c: secmsg-client's long-running commands, subscribe and chat:
  * one poll loop that shows deliveries as they come, sends stdin lines

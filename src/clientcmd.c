@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The secmsgd authors.  ISC license: see LICENSE. */
 /*
  * clientcmd.c: secmsg-client's one-shot commands: keygen, pubkey, ping,
  * who, send and publish.  Each connects (but keygen and pubkey), makes its

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The secmsgd authors.  ISC license: see LICENSE. */
 /*
  * clientconf.h: the optional client configuration file (libconfig syntax),
  * by default $XDG_CONFIG_HOME/secmsg/client.conf:

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The secmsgd authors.  ISC license: see LICENSE. */
 /*
  * clientconn.c: one synchronous client connection (see clientconn.h).
  *

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The secmsgd authors.  ISC license: see LICENSE. */
 /*
  * clientout.c: how secmsg-client shows what the server sends (see
  * clientout.h).  The text form is the one a hostile sender aims at: a

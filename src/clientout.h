@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The secmsgd authors.  ISC license: see LICENSE. */
 /*
  * clientout.h: how secmsg-client shows what the server sends, in one of
  * three forms: text for a terminal, JSON (one object per line, for

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The secmsgd authors.  ISC license: see LICENSE. */
 /*
  * config.c: secmsgd.conf (libconfig syntax) into a validated struct
  * secmsgd_conf.  The only file that includes libconfig.h.

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The secmsgd authors.  ISC license: see LICENSE. */
 /*
  * confwiden.c: the text of secmsgd.conf made safe for libconfig 1.5 before
  * it parses it (config.c's first step).  Two things that version gets

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The secmsgd authors.  ISC license: see LICENSE. */
 /*
  * confwiden.h: secmsgd.conf's text prepared for libconfig 1.5 (see
  * confwiden.c for what and why).

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The secmsgd authors.  ISC license: see LICENSE. */
 /*
  * evsink.c: proto's reserve/commit output over an evbuffer (with one
  * iovec, evbuffer_reserve_space() guarantees contiguous space), and a

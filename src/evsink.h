@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The secmsgd authors.  ISC license: see LICENSE. */
 /*
  * evsink.h: proto over libevent evbuffers.  Output: a proto_out sink, so
  * that proto encrypts frames in place in the evbuffer's own memory (no

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The secmsgd authors.  ISC license: see LICENSE. */
 /*
  * frame.c: the 2-byte big-endian length prefix that carries every Noise
  * message.  Pure: no allocation, no I/O.

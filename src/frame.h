@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The secmsgd authors.  ISC license: see LICENSE. */
 /*
  * frame.h: the stream framing.  Every Noise message, handshake or transport,
  * travels as a 2-byte big-endian length followed by that many bytes.  A

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The secmsgd authors.  ISC license: see LICENSE. */
 /*
  * hswork.h: handshake workers.  The Noise handshake is the daemon's most
  * expensive step (four X25519 operations per connection); with workers > 1

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The secmsgd authors.  ISC license: see LICENSE. */
 /*
  * keys.c: static X25519 key pairs, key files and public-key encodings.
  *

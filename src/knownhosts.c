@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The secmsgd authors.  ISC license: see LICENSE. */
 /*
  * knownhosts.c: the client's file of pinned server keys (see knownhosts.h).
  */

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The secmsgd authors.  ISC license: see LICENSE. */
 /*
  * log.c: logging to syslog and/or stderr (modelled on OpenSMTPD's log.c).
  * Every function saves and restores errno so that callers can log on an

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The secmsgd authors.  ISC license: see LICENSE. */
 /*
  * log.h: the daemon's logging, to syslog and/or stderr.
  *

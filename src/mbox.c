@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The secmsgd authors.  ISC license: see LICENSE. */
 /*
  * mbox.c: mailboxes between event loops (see mbox.h).  Like hswork's job
  * queues, a post wakes the consumer only when the queue was empty: a

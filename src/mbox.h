@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The secmsgd authors.  ISC license: see LICENSE. */
 /*
  * mbox.h: a mailbox between threads: any thread posts, one event loop
  * takes.  A mutex-protected list plus an eventfd that wakes the consumer's

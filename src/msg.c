@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The secmsgd authors.  ISC license: see LICENSE. */
 /*
  * msg.c: the application-message codec (layouts in msg.h).  Pure: parsing
  * points into the caller's buffer, encoding writes only the header.

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The secmsgd authors.  ISC license: see LICENSE. */
 /*
  * msg.h: application messages, carried inside the encrypted transport.
  * Pure codec: parsing points into the caller's buffer (no copy, no

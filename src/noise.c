@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The secmsgd authors.  ISC license: see LICENSE. */
 /*
  * noise.c: Noise_XX_25519_ChaChaPoly_SHA256, Noise Protocol Framework
  * revision 34, on libsodium.

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The secmsgd authors.  ISC license: see LICENSE. */
 /*
  * noise.h: Noise_XX_25519_ChaChaPoly_SHA256 (Noise Protocol Framework,
  * revision 34) on libsodium.  No I/O, no logging, no allocation from peer

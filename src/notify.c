@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The secmsgd authors.  ISC license: see LICENSE. */
 /*
  * notify.c: sd_notify without libsystemd.  The socket path may be a file
  * path or, with a leading '@', an abstract socket name.

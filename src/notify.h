@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The secmsgd authors.  ISC license: see LICENSE. */
 /*
  * notify.h: the systemd notification protocol (sd_notify(3)), a datagram
  * to $NOTIFY_SOCKET, implemented here so libsystemd is not a dependency.

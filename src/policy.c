@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The secmsgd authors.  ISC license: see LICENSE. */
 /*
  * policy.c: reference-counted configuration snapshots (see policy.h).  Any
  * thread may drop the last reference, so the count is atomic; the release

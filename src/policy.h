@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The secmsgd authors.  ISC license: see LICENSE. */
 /*
  * policy.h: the configuration and the key policy in force, as one
  * reference-counted snapshot.  The main loop makes a new one at each reload

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The secmsgd authors.  ISC license: see LICENSE. */
 /*
  * proto.c: the secure channel of one connection (see proto.h and
  * doc/PROTOCOL.md).  A state machine over frame bodies: the Noise_XX

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The secmsgd authors.  ISC license: see LICENSE. */
 /*
  * proto.h: the secure channel of one connection, as a state machine over
  * frames.  Pure: frames in, frames out (through a caller-supplied sink) and

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The secmsgd authors.  ISC license: see LICENSE. */
 /*
  * relay.c: the routing tables.  Two hash tables, names and channels, each
  * keyed by SipHash-2-4 (crypto_shorthash) with a key drawn at start, so a

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The secmsgd authors.  ISC license: see LICENSE. */
 /*
  * relay.h: who is online under which name, and who listens on which
  * channel.  This is the one place in the daemon holding state shared

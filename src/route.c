@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The secmsgd authors.  ISC license: see LICENSE. */
 /*
  * route.c: loop-to-loop record codec (see route.h).  A fixed header, then
  * target, hdr and body back to back.  Decoding still checks every length

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The secmsgd authors.  ISC license: see LICENSE. */
 /*
  * route.h: the records session loops exchange to deliver each other's
  * messages (see sloop.h).  Pure codec over a growable buffer: a batch is

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The secmsgd authors.  ISC license: see LICENSE. */
 /*
  * secmsg-client.c: the command-line client of secmsgd: options, defaults
  * (command line, then client.conf, then built in), and a table of

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The secmsgd authors.  ISC license: see LICENSE. */
 /*
  * secmsgd: the encrypted-messaging daemon.  main(): options, config, keys,
  * resource limits, privileges, then the event loop (server.c).

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The secmsgd authors.  ISC license: see LICENSE. */
 /*
  * server.c: listeners, connection limits, signals, reload and shutdown.
  *

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The secmsgd authors.  ISC license: see LICENSE. */
 /*
  * server.h: the daemon's event loop: listeners, accept limits, the session
  * list, signals, reload and shutdown.

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The secmsgd authors.  ISC license: see LICENSE. */
 /*
  * service.c: the relay service proper.  Everything here runs on a session
  * that has completed the handshake: key policy, requests, replies.  Every

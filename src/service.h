@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The secmsgd authors.  ISC license: see LICENSE. */
 /*
  * service.h: what the daemon does for an authenticated client: the key
  * policy at the end of the handshake, each request (permission checks,

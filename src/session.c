@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The secmsgd authors.  ISC license: see LICENSE. */
 /*
  * session.c: libevent glue for one authenticated client connection: one
  * bufferevent per connection.

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The secmsgd authors.  ISC license: see LICENSE. */
 /*
  * session.h: one client connection: its bufferevent, timers, secure channel
  * (proto) and place in the relay.  session_close() is the only way out.

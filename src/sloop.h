@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The secmsgd authors.  ISC license: see LICENSE. */
 /*
  * sloop.h: session loops.  Every authenticated connection lives on one
  * event loop for the rest of its life: with handshake workers, the worker

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The secmsgd authors.  ISC license: see LICENSE. */
 /*
  * x25519.c: X25519 public keys through the Ed25519 base-point table.
  *

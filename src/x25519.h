@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The secmsgd authors.  ISC license: see LICENSE. */
 /*
  * x25519.h: the X25519 public key of a private key, twice as fast as
  * crypto_scalarmult_base() on x86-64 with libsodium 1.0.18.

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The secmsgd authors.  ISC license: see LICENSE. */
 /*
  * fuzz_authkeys.c: libFuzzer target for the authorized keys parser.  The
  * input is a whole file, given to authkeys_parse() (the path authkeys_load

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The secmsgd authors.  ISC license: see LICENSE. */
 /*
  * fuzz_config.c: libFuzzer target for the config parser.  The input is a
  * whole secmsgd.conf, parsed through conf_load_string() (the same path as

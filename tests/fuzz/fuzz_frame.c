@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The secmsgd authors.  ISC license: see LICENSE. */
 /*
  * fuzz_frame.c: libFuzzer target for the frame decoder.  The input chooses
  * the length limit (2 bytes), a seed for the chunk sizes (2 bytes), and the

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The secmsgd authors.  ISC license: see LICENSE. */
 /*
  * fuzz_keyfile.c: libFuzzer harness for the private key file parser
  * (keys_keypair_parse, the content check behind keys_keypair_load).

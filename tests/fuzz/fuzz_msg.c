@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The secmsgd authors.  ISC license: see LICENSE. */
 /*
  * fuzz_msg.c: libFuzzer target for the application-message codec.  Every
  * message msg_parse() accepts must re-encode (header from msg_encode_header

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The secmsgd authors.  ISC license: see LICENSE. */
 /*
  * fuzz_proto.c: libFuzzer target for the responder side of proto, i.e.
  * what an unauthenticated client can send to secmsgd.  The input is read

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The secmsgd authors.  ISC license: see LICENSE. */
 /*
  * fuzz_records.c: libFuzzer target for what an *authenticated* peer can
  * send: the transport records (FINAL / MORE / REKEY and anything else),

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The secmsgd authors.  ISC license: see LICENSE. */
 /*
  * fuzz_route.c: libFuzzer target for the loop-to-loop record decoder
  * (src/route.c).  Any bytes: route_next must never read outside them

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The secmsgd authors.  ISC license: see LICENSE. */
 /*
  * fuzz_x25519.c: differential libFuzzer target for x25519.c.  The first 32
  * bytes are a private key: x25519_public() must give the very bytes of

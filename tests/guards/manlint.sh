@@ -6,7 +6,8 @@ if [ -z "$MANDOC" ] || [ ! -x "$MANDOC" ]; then
 	echo "1..0 # SKIP no mandoc"
 	exit 0
 fi
-pages="secmsgd.8 secmsgd.conf.5 secmsg-client.1 secmsgd-protocol.7"
+# Every page in man/ (each man/X.in is built into man/X).
+pages=$(for f in "$top_srcdir"/man/*.in; do basename "$f" .in; done)
 echo "1..$(echo $pages | wc -w)"
 n=0
 for p in $pages; do

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The secmsgd authors.  ISC license: see LICENSE. */
 /*
  * proto_peer.c: proto over a blocking loopback TCP socket, for the interop
  * test against tests/interop/secmsg_noise.py (an independent

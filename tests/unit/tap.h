@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The secmsgd authors.  ISC license: see LICENSE. */
 /*
  * tap.h: a tiny TAP producer for the unit tests (memcached testapp style):
  * each test program has a table of {name, fn}; each fn returns 0 for pass.

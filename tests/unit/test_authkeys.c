@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The secmsgd authors.  ISC license: see LICENSE. */
 /*
  * test_authkeys.c: the authorized keys file: parsing (good forms, every kind
  * of bad line with its line number, duplicates), permissions, lookups on a

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The secmsgd authors.  ISC license: see LICENSE. */
 /*
  * test_bucket.c: the token bucket behind handshake_rate and rate_limit:
  * a burst, then the rate, never more than the burst saved up, and a

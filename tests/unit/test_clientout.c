@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The secmsgd authors.  ISC license: see LICENSE. */
 /*
  * test_clientout.c: what secmsg-client prints of what others send.  A
  * message body is written by whoever sent it, so the text form must never

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The secmsgd authors.  ISC license: see LICENSE. */
 /*
  * test_config.c: secmsgd.conf parsing: defaults, the sample file, and every
  * way a file is refused, each with file:line: setting in the message.

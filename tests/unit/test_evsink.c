@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The secmsgd authors.  ISC license: see LICENSE. */
 /*
  * test_evsink.c: the reads and writes the daemon and the bench make
  * behind a bufferevent's back (evsink_read, evsink_write), on a real

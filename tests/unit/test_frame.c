@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The secmsgd authors.  ISC license: see LICENSE. */
 /*
  * test_frame.c: the length-prefix framing: frame_peek, frame_put_header and
  * the incremental decoder under every way of splitting a stream.

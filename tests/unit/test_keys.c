@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The secmsgd authors.  ISC license: see LICENSE. */
 /*
  * test_keys.c: key pairs, key files (permissions, symlinks, sizes), public
  * key encodings and fingerprints.  Files go into a mkdtemp() folder under

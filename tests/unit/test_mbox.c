@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The secmsgd authors.  ISC license: see LICENSE. */
 /*
  * test_mbox.c: mailboxes between threads (src/mbox.c), the way session
  * loops use them: two producer threads post 20,000 mails each to one

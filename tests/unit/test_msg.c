@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The secmsgd authors.  ISC license: see LICENSE. */
 /*
  * test_msg.c: the application-message codec: round trips of every type,
  * truncations (run under ASan: each parse gets an exact-size copy), names,

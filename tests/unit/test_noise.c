@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The secmsgd authors.  ISC license: see LICENSE. */
 /*
  * test_noise.c: Noise XX known-answer vectors and negative tests, through
  * the public API of noise.h only (the vectors through keys.h as well).

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The secmsgd authors.  ISC license: see LICENSE. */
 /*
  * test_proto.c: the secure channel between in-memory proto objects, and
  * against a "raw" peer built directly on noise.h that can break every rule

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The secmsgd authors.  ISC license: see LICENSE. */
 /*
  * test_relay: the routing tables: names with several members, channels,
  * joins and leaves, detaching, max_subs, listing, and a leave from

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The secmsgd authors.  ISC license: see LICENSE. */
 /*
  * test_route: the records session loops exchange (src/route.c): a batch
  * of every kind decodes to what was put, in order; truncated and corrupt

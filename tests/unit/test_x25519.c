@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The secmsgd authors.  ISC license: see LICENSE. */
 /*
  * test_x25519.c: x25519_public() must give exactly crypto_scalarmult_base()'s
  * bytes, for random keys, for the keys at the edges of clamping, and for
