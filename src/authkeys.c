@@ -372,8 +372,10 @@ ak_parse_line(struct authkeys *ak, const char *line, size_t len,
 			if ((e = calloc(1, sizeof(*e))) == NULL)
 				goto nomem;
 			e->line = lineno;
-			if (keys_pub_decode(tok[0], toklen[0], e->pub) != 0) {
-				ak_seterr(err, errlen, "bad key");
+			if ((rc = keys_pub_decode(tok[0], toklen[0],
+			    e->pub)) != 0) {
+				ak_seterr(err, errlen, "bad key%s", rc == -2 ?
+				    ": " KEYS_INVALID_KEY : "");
 				goto fail;
 			}
 			if (toklen[1] > MSG_NAME_MAX) {
@@ -436,8 +438,9 @@ ak_parse_line(struct authkeys *ak, const char *line, size_t len,
 		uint8_t pub[KEYS_KEYLEN];
 
 		/* Say what is wrong first: the key, or only the name. */
-		if (keys_pub_decode(tok[0], toklen[0], pub) != 0)
-			ak_seterr(err, errlen, "bad key");
+		if ((rc = keys_pub_decode(tok[0], toklen[0], pub)) != 0)
+			ak_seterr(err, errlen, "bad key%s", rc == -2 ?
+			    ": " KEYS_INVALID_KEY : "");
 		else
 			ak_seterr(err, errlen, "missing name after the key");
 		sodium_memzero(pub, sizeof(pub));

@@ -295,9 +295,10 @@ clientcmd_who(struct client *c, int argc, char **argv)
 		sep = "";
 		while ((r = msg_who_next(&p, &len, &w)) == 1) {
 			if (!c->json) {
-				printf("%-8s %.*s %lu\n", w.kind == 'p' ?
-				    "peer" : "channel", (int)w.namelen, w.name,
-				    (unsigned long)w.count);
+				printf("%-8s ", w.kind == 'p' ? "peer" :
+				    "channel");
+				clientout_text_str(stdout, w.name, w.namelen);
+				printf(" %lu\n", (unsigned long)w.count);
 				continue;
 			}
 			if ((w.kind == 'p') != (pass == 0))

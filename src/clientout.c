@@ -1,8 +1,11 @@
 /* Copyright (c) 2026 The secmsgd authors.  ISC license: see LICENSE. */
 /*
  * clientout.c: how secmsg-client shows what the server sends (see
- * clientout.h).  The text form is the one a hostile sender aims at: a
- * message body must never reach the terminal as a control sequence.
+ * clientout.h).  The text form is the one a hostile sender aims at: what
+ * a peer chose (body, name, channel) must never reach the terminal as a
+ * control sequence, a line break or an invisible character, so that each
+ * message is exactly one line whose "[time] #channel from:" prefix no
+ * sender can imitate.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -17,21 +20,25 @@
 #include "clientout.h"
 #include "msg.h"
 
-/* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid. */
+/*
+ * Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid;
+ * *cp is its code point.
+ */
 static size_t
-utf8_len(const uint8_t *s, size_t n)
+utf8_decode(const uint8_t *s, size_t n, uint32_t *cp)
 {
-	uint32_t	cp;
 	size_t		len, i;
 
-	if (s[0] < 0x80)
+	if (s[0] < 0x80) {
+		*cp = s[0];
 		return (1);
+	}
 	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		len = 2, cp = s[0] & 0x1f;
+		len = 2, *cp = s[0] & 0x1f;
 	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		len = 3, cp = s[0] & 0x0f;
+		len = 3, *cp = s[0] & 0x0f;
 	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		len = 4, cp = s[0] & 0x07;
+		len = 4, *cp = s[0] & 0x07;
 	else
 		return (0);
 	if (n < len)
@@ -39,13 +46,70 @@ utf8_len(const uint8_t *s, size_t n)
 	for (i = 1; i < len; i++) {
 		if ((s[i] & 0xc0) != 0x80)
 			return (0);
-		cp = (cp << 6) | (s[i] & 0x3f);
+		*cp = (*cp << 6) | (s[i] & 0x3f);
 	}
 	/* Overlong forms, surrogates, beyond U+10FFFF. */
-	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+	if ((len == 3 && *cp < 0x800) || (len == 4 && *cp < 0x10000) ||
+	    (*cp >= 0xd800 && *cp <= 0xdfff) || *cp > 0x10ffff)
 		return (0);
 	return (len);
+}
+
+/* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid. */
+static size_t
+utf8_len(const uint8_t *s, size_t n)
+{
+	uint32_t	cp;
+
+	return (utf8_decode(s, n, &cp));
+}
+
+/*
+ * Valid code points that text output shows escaped all the same: they
+ * draw nothing, yet change how what follows reads.  Bidi controls reorder
+ * the rest of the line (a sender's text could end in what looks like
+ * someone else's), line and paragraph separators end it on some
+ * terminals, and the zero-width and invisible characters hide text in
+ * plain sight.  Sorted; JSON output escapes the same ones.  Variation
+ * selectors (U+FE00-FE0F) are left alone: they only pick the look of the
+ * character before them, and emoji need them.
+ */
+static const struct {
+	uint32_t	lo, hi;
+} hidden[] = {
+	{ 0x0080, 0x009f },	/* C1 controls (U+009B is a CSI) */
+	{ 0x00ad, 0x00ad },	/* soft hyphen */
+	{ 0x034f, 0x034f },	/* combining grapheme joiner */
+	{ 0x061c, 0x061c },	/* Arabic letter mark */
+	{ 0x115f, 0x1160 },	/* Hangul fillers */
+	{ 0x17b4, 0x17b5 },	/* Khmer inherent vowels */
+	{ 0x180b, 0x180f },	/* Mongolian selectors, vowel separator */
+	{ 0x200b, 0x200f },	/* zero-width space, ZWNJ, ZWJ, LRM, RLM */
+	{ 0x2028, 0x202e },	/* line, paragraph sep.; LRE..RLO overrides */
+	{ 0x2060, 0x206f },	/* word joiner, invisible operators,
+				   LRI..PDI isolates, deprecated formats */
+	{ 0x3164, 0x3164 },	/* Hangul filler */
+	{ 0xfeff, 0xfeff },	/* zero-width no-break space (BOM) */
+	{ 0xffa0, 0xffa0 },	/* halfwidth Hangul filler */
+	{ 0xfff9, 0xfffb },	/* interlinear annotation */
+	{ 0x1bca0, 0x1bca3 },	/* shorthand format controls */
+	{ 0x1d173, 0x1d17a },	/* musical format controls */
+	{ 0xe0000, 0xe007f }	/* tags (invisible ASCII look-alikes) */
+};
+
+/* Code point cp is in hidden[]. */
+static bool
+is_hidden(uint32_t cp)
+{
+	size_t	i;
+
+	for (i = 0; i < sizeof(hidden) / sizeof(hidden[0]); i++) {
+		if (cp < hidden[i].lo)
+			return (false);
+		if (cp <= hidden[i].hi)
+			return (true);
+	}
+	return (false);
 }
 
 bool
@@ -62,15 +126,35 @@ clientout_utf8_valid(const uint8_t *s, size_t n)
 	return (true);
 }
 
+/* Write code point cp as a JSON \uXXXX escape (a surrogate pair above). */
+static void
+json_u(FILE *f, uint32_t cp)
+{
+	if (cp < 0x10000) {
+		fprintf(f, "\\u%04x", (unsigned)cp);
+		return;
+	}
+	cp -= 0x10000;
+	fprintf(f, "\\u%04x\\u%04x", (unsigned)(0xd800 + (cp >> 10)),
+	    (unsigned)(0xdc00 + (cp & 0x3ff)));
+}
+
 void
 clientout_json_str(FILE *f, const void *v, size_t n)
 {
 	const uint8_t	*s = v;
-	size_t		 i;
+	uint32_t	 cp;
+	size_t		 i, l;
 
 	fputc('"', f);
-	for (i = 0; i < n; i++) {
-		switch (s[i]) {
+	for (i = 0; i < n; i += l) {
+		if ((l = utf8_decode(s + i, n - i, &cp)) == 0) {
+			/* Not UTF-8 after all: keep the JSON valid. */
+			fputs("\\ufffd", f);
+			l = 1;
+			continue;
+		}
+		switch (cp) {
 		case '"':
 			fputs("\\\"", f);
 			break;
@@ -87,10 +171,16 @@ clientout_json_str(FILE *f, const void *v, size_t n)
 			fputs("\\t", f);
 			break;
 		default:
-			if (s[i] < 0x20 || s[i] == 0x7f)
-				fprintf(f, "\\u%04x", s[i]);
+			/*
+			 * JSON needs only C0 escaped; the rest of what text
+			 * output escapes is escaped here too, so that a
+			 * script passing strings on to a terminal or a log
+			 * (jq without -r, a web page) gets them inert.
+			 */
+			if (cp < 0x20 || cp == 0x7f || is_hidden(cp))
+				json_u(f, cp);
 			else
-				fputc(s[i], f);
+				fwrite(s + i, 1, l, f);
 		}
 	}
 	fputc('"', f);
@@ -121,26 +211,40 @@ json_body(FILE *f, const uint8_t *body, size_t len)
 }
 
 void
+clientout_text_str(FILE *f, const void *v, size_t n)
+{
+	const uint8_t	*s = v;
+	uint32_t	 cp;
+	size_t		 i, l;
+
+	for (i = 0; i < n; i += l) {
+		if ((l = utf8_decode(s + i, n - i, &cp)) == 0) {
+			fprintf(f, "\\x%02x", s[i]);	/* invalid byte */
+			l = 1;
+		} else if (cp == '\\')
+			fputs("\\\\", f);
+		else if (cp == '\n')
+			fputs("\\n", f);
+		else if (cp == '\r')
+			fputs("\\r", f);
+		else if (cp == '\t')
+			fputc('\t', f);
+		else if (cp < 0x20 || cp == 0x7f)
+			fprintf(f, "\\x%02x", (unsigned)cp);
+		else if (is_hidden(cp))
+			fprintf(f, cp < 0x10000 ? "\\u%04x" : "\\U%08x",
+			    (unsigned)cp);
+		else
+			fwrite(s + i, 1, l, f);
+	}
+}
+
+void
 clientout_text_body(FILE *f, const uint8_t *s, size_t n)
 {
-	size_t	l, i;
-
 	if (n > 0 && s[n - 1] == '\n')
 		n--;
-	for (i = 0; i < n; i += l) {
-		l = utf8_len(s + i, n - i);
-		if (l == 1 && (s[i] >= 0x20 || s[i] == '\n' || s[i] == '\t') &&
-		    s[i] != 0x7f)
-			fputc(s[i], f);
-		else if (l == 2 && s[i] == 0xc2 && s[i + 1] < 0xa0) {
-			fprintf(f, "\\x%02x\\x%02x", s[i], s[i + 1]);
-		} else if (l > 1)
-			fwrite(s + i, 1, l, f);
-		else {
-			fprintf(f, "\\x%02x", s[i]);
-			l = 1;
-		}
-	}
+	clientout_text_str(f, s, n);
 }
 
 void
@@ -169,9 +273,13 @@ clientout_deliver(FILE *f, enum clientout_format fmt, const struct msg *m)
 		    strftime(tbuf, sizeof(tbuf), "%H:%M:%S", &tm) == 0)
 			snprintf(tbuf, sizeof(tbuf), "??:??:??");
 		fprintf(f, "[%s] ", tbuf);
-		if (m->chanlen > 0)
-			fprintf(f, "#%.*s ", (int)m->chanlen, m->channel);
-		fprintf(f, "%.*s: ", (int)m->namelen, m->name);
+		if (m->chanlen > 0) {
+			fputc('#', f);
+			clientout_text_str(f, m->channel, m->chanlen);
+			fputc(' ', f);
+		}
+		clientout_text_str(f, m->name, m->namelen);
+		fputs(": ", f);
 		clientout_text_body(f, m->body, m->bodylen);
 		fputc('\n', f);
 	}

@@ -28,20 +28,37 @@ enum clientout_format {
  */
 bool	clientout_utf8_valid(const uint8_t *s, size_t n);
 
-/* clientout_json_str(f, s, n): write s (valid UTF-8) as a JSON string. */
+/*
+ * clientout_json_str(f, s, n): write s (UTF-8) as a JSON string.  Besides
+ * what JSON requires, every code point that clientout_text_str() escapes
+ * is written as \uXXXX (a surrogate pair above U+FFFF), and an invalid
+ * byte as \ufffd, so the output is always valid JSON and inert text.
+ */
 void	clientout_json_str(FILE *f, const void *s, size_t n);
 
 /*
- * clientout_text_body(f, s, n): write a message body for a terminal:
- * printable text and valid UTF-8 as is; anything that could drive the
- * terminal (C0 and C1 controls, DEL, escape, invalid bytes) as \xNN.
- * Newlines and tabs pass; one trailing newline is dropped.
+ * clientout_text_str(f, s, n): write peer-chosen text (a body, a name, a
+ * channel) for a terminal, so that it can neither drive the terminal nor
+ * start a line nor hide or reorder text: printable UTF-8 and tabs as they
+ * are; backslash as \\, newline as \n, carriage return as \r; other C0
+ * controls, DEL and each byte of invalid UTF-8 as \xNN; C1 controls, bidi
+ * controls, line and paragraph separators, zero-width and other invisible
+ * characters as \uXXXX (\UXXXXXXXX above U+FFFF).  The output never holds
+ * a newline, and the escapes read back unambiguously.
+ */
+void	clientout_text_str(FILE *f, const void *s, size_t n);
+
+/*
+ * clientout_text_body(f, s, n): a message body for a terminal: one
+ * trailing newline (the sender's line end) is dropped, the rest goes
+ * through clientout_text_str().
  */
 void	clientout_text_body(FILE *f, const uint8_t *s, size_t n);
 
 /*
  * clientout_deliver(f, fmt, m): one DELIVER message: text "[HH:MM:SS]
- * #channel from: body" (local time), a JSON object with "body" or, when
+ * #channel from: body" on exactly one line (local time; channel, from and
+ * body through clientout_text_str()), a JSON object with "body" or, when
  * the body is not UTF-8, "body_b64", or the raw body.  Flushes f.
  */
 void	clientout_deliver(FILE *f, enum clientout_format fmt,

@@ -30,6 +30,7 @@
 
 #include <sodium.h>
 
+#include "x25519.h"
 #include "keys.h"
 
 struct keys_keypair {
@@ -114,6 +115,13 @@ err1:
 	free(kp);
 err0:
 	return NULL;
+}
+
+void
+keys_keypair_set_public(struct keys_keypair *kp,
+    const uint8_t pub[KEYS_KEYLEN])
+{
+	memcpy(kp->pub, pub, KEYS_KEYLEN);
 }
 
 struct keys_keypair *
@@ -440,9 +448,17 @@ keys_pub_decode(const char *s, size_t len, uint8_t pub[KEYS_KEYLEN])
 {
 	if (keys_b64_decode(s, len, pub) != 0)
 		return -1;
-	/* The all-zero point makes every DH result zero: never a peer. */
-	if (sodium_is_zero(pub, KEYS_KEYLEN))
-		return -1;
+	/*
+	 * Only the one canonical encoding of a prime-order point: any other
+	 * (bit 255, u + p, a small-order component) works in X25519 like
+	 * the canonical one, so a list holding it would give one key two
+	 * names, and the handshake refuses it anyway.  Small-order points
+	 * (the all-zero key among them) make every DH result known.
+	 */
+	if (!x25519_public_valid(pub)) {
+		sodium_memzero(pub, KEYS_KEYLEN);
+		return -2;
+	}
 	return 0;
 }
 

@@ -29,6 +29,11 @@
 #define KEYS_FPLEN	29	/* "SHA256:" + 22 characters */
 #define KEYS_ERRLEN	256	/* a good size for err buffers */
 
+/* What keys_pub_decode()'s -2 means, for error messages. */
+#define KEYS_INVALID_KEY	"not a valid public key (bit 255 set, not " \
+	"reduced mod 2^255-19, or not of prime order: only the encoding " \
+	"that keygen prints is accepted)"
+
 struct keys_keypair;
 
 /* keys_keypair_generate(): a fresh random key pair, or NULL (no memory). */
@@ -57,6 +62,14 @@ const uint8_t *keys_keypair_public(const struct keys_keypair *kp);
  */
 int	keys_dh(const struct keys_keypair *kp, const uint8_t peer[KEYS_KEYLEN],
 	    uint8_t out[KEYS_KEYLEN]);
+
+/*
+ * keys_keypair_set_public(kp, pub): make kp present pub as its public key
+ * (the private key is unchanged).  For tests only: a test peer presents
+ * another encoding of its own key, which a handshake must refuse.
+ */
+void	keys_keypair_set_public(struct keys_keypair *kp,
+	    const uint8_t pub[KEYS_KEYLEN]);
 
 /* keys_keypair_free(kp): wipe and free; NULL does nothing. */
 void	keys_keypair_free(struct keys_keypair *kp);
@@ -95,8 +108,12 @@ void	keys_pub_encode(const uint8_t pub[KEYS_KEYLEN],
 
 /*
  * keys_pub_decode(s, len, pub): parse exactly len characters of base64
- * (must be KEYS_B64LEN, no whitespace) into pub.  Refuses the all-zero key.
- * Returns 0 or -1.
+ * (must be KEYS_B64LEN, no whitespace) into pub.  Refuses any key that is
+ * not what some private key's public key is (x25519_public_valid(): bit
+ * 255 set, u not reduced, a point of small order or with a small-order
+ * component, the all-zero key), since a handshake refuses those too.
+ * Returns 0, -1 when s is not base64 of 32 bytes, or -2 for such a key
+ * (KEYS_INVALID_KEY says so in words).
  */
 int	keys_pub_decode(const char *s, size_t len, uint8_t pub[KEYS_KEYLEN]);
 

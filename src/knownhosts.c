@@ -80,7 +80,7 @@ knownhosts_check(const char *path, const char *host,
 	unsigned	 lineno = 0, first = 0;
 	bool		 found = false, match = false;
 	char		*p, *sp;
-	int		 rv = -1;
+	int		 rv = -1, rc;
 
 	*res = KNOWNHOSTS_UNKNOWN;
 	if (line != NULL)
@@ -113,7 +113,11 @@ knownhosts_check(const char *path, const char *host,
 		*sp++ = '\0';
 		while (*sp == ' ' || *sp == '\t')
 			sp++;
-		if (keys_pub_decode(sp, strlen(sp), pub) != 0) {
+		if ((rc = keys_pub_decode(sp, strlen(sp), pub)) == -2) {
+			snprintf(err, errlen, "%s:%u: bad key: %s", path,
+			    lineno, KEYS_INVALID_KEY);
+			goto out;
+		} else if (rc != 0) {
 			snprintf(err, errlen, "%s:%u: bad key (expected %d "
 			    "characters of base64)", path, lineno,
 			    KEYS_B64LEN);

@@ -481,6 +481,20 @@ noise_hs_write(struct noise_hs *hs, const uint8_t *payload, size_t plen,
 	return NOISE_OK;
 }
 
+/*
+ * The peer's static key, just decrypted, must be the one encoding
+ * x25519_public() gives: X25519 cannot tell the others from it (see
+ * x25519.h), so they would let one private key appear under many names.
+ * Ephemeral keys are not checked this way: they name no one, a
+ * small-order one is refused by noise_dh_e(), and any other variant
+ * gives the same DH result, the transcript holding the bytes as sent.
+ */
+static enum noise_err
+noise_check_rs(const struct noise_hs *hs)
+{
+	return x25519_public_valid(hs->rs) ? NOISE_OK : NOISE_ERR_KEY;
+}
+
 /* Read message 1 (responder): e, payload. */
 static enum noise_err
 noise_read1(struct noise_hs *hs, const uint8_t *msg, size_t mlen,
@@ -506,6 +520,8 @@ noise_read2(struct noise_hs *hs, const uint8_t *msg, size_t mlen,
 	if ((e = noise_decrypt_and_hash(hs, msg + NOISE_DHLEN,
 	    NOISE_DHLEN + NOISE_TAGLEN, hs->rs)) != NOISE_OK)	/* s */
 		return e;
+	if ((e = noise_check_rs(hs)) != NOISE_OK)
+		return e;
 	hs->has_rs = true;
 	if ((e = noise_mix_dh(hs, false, hs->rs)) != NOISE_OK)	/* es */
 		return e;
@@ -522,6 +538,8 @@ noise_read3(struct noise_hs *hs, const uint8_t *msg, size_t mlen,
 
 	if ((e = noise_decrypt_and_hash(hs, msg, NOISE_DHLEN + NOISE_TAGLEN,
 	    hs->rs)) != NOISE_OK)				/* s */
+		return e;
+	if ((e = noise_check_rs(hs)) != NOISE_OK)
 		return e;
 	hs->has_rs = true;
 	if ((e = noise_mix_dh(hs, false, hs->rs)) != NOISE_OK)	/* se */
@@ -675,6 +693,9 @@ noise_strerror(enum noise_err e)
 		return "nonce exhausted";
 	case NOISE_ERR_NOMEM:
 		return "out of memory";
+	case NOISE_ERR_KEY:
+		return "invalid peer static key (not canonical or not of "
+		    "prime order)";
 	}
 	return "unknown error";
 }

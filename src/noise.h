@@ -41,7 +41,9 @@ enum noise_err {
 	NOISE_ERR_DECRYPT,	/* authentication failed */
 	NOISE_ERR_DH,		/* all-zero DH result (low-order point) */
 	NOISE_ERR_NONCE,	/* nonce exhausted: the session must end */
-	NOISE_ERR_NOMEM
+	NOISE_ERR_NOMEM,
+	NOISE_ERR_KEY		/* peer's static key not canonical, or not
+				   of prime order (x25519_public_valid) */
 };
 
 /* A CipherState.  has_key is false before the first key is set. */
@@ -121,6 +123,9 @@ bool	noise_hs_done(const struct noise_hs *hs);
 /*
  * noise_hs_remote_static(hs): the peer's static public key once received
  * (after message 2 for the initiator, 3 for the responder), else NULL.
+ * It is always the canonical encoding of a prime-order point: any other
+ * key fails the read with NOISE_ERR_KEY, so one private key has exactly
+ * one public key, and one name.
  */
 const uint8_t *noise_hs_remote_static(const struct noise_hs *hs);
 

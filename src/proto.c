@@ -88,6 +88,8 @@ proto_hs_err(enum noise_err ne)
 	switch (ne) {
 	case NOISE_ERR_DH:
 		return PROTO_ERR_DH;
+	case NOISE_ERR_KEY:
+		return PROTO_ERR_KEY;
 	case NOISE_ERR_NOMEM:
 		return PROTO_ERR_NOMEM;
 	default:
@@ -712,6 +714,8 @@ proto_strerror(enum proto_err e)
 		return "out-of-memory";
 	case PROTO_ERR_OUTPUT:
 		return "output-full";
+	case PROTO_ERR_KEY:
+		return "invalid-static-key";
 	}
 	return "unknown";
 }

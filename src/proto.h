@@ -71,7 +71,9 @@ enum proto_err {
 	PROTO_ERR_REKEY,	/* peer did not rekey within its limit */
 	PROTO_ERR_NONCE,	/* nonce counter exhausted */
 	PROTO_ERR_NOMEM,	/* out of memory (this connection only) */
-	PROTO_ERR_OUTPUT	/* the output sink had no room */
+	PROTO_ERR_OUTPUT,	/* the output sink had no room */
+	PROTO_ERR_KEY		/* peer's static key is another encoding
+				   than the canonical prime-order one */
 };
 
 enum proto_event_type {

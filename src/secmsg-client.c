@@ -252,6 +252,7 @@ apply_defaults(struct client *c, struct clientconf *conf, const char *idset)
 {
 	char	 err[CLIENTCONF_ERRLEN], path[PATH_MAX];
 	uint8_t	 pin[KEYS_KEYLEN];
+	int	 rc;
 
 	if (c->conffile == NULL && clientconf_path("client.conf", path,
 	    sizeof(path)) == 0) {
@@ -291,10 +292,13 @@ apply_defaults(struct client *c, struct clientconf *conf, const char *idset)
 			return (1);
 		}
 	}
-	if (c->server_key != NULL && keys_pub_decode(c->server_key,
-	    strlen(c->server_key), pin) != 0) {
-		client_warnx("server key: expected %d characters of base64",
-		    KEYS_B64LEN);
+	if (c->server_key != NULL && (rc = keys_pub_decode(c->server_key,
+	    strlen(c->server_key), pin)) != 0) {
+		if (rc == -2)
+			client_warnx("server key: %s", KEYS_INVALID_KEY);
+		else
+			client_warnx("server key: expected %d characters of "
+			    "base64", KEYS_B64LEN);
 		return (EXIT_USAGE);
 	}
 	return (0);

@@ -24,13 +24,38 @@
  * calls crypto_scalarmult_base().  test_x25519 checks the result against
  * libsodium's own X25519 for many random and edge-case keys, and
  * fuzz_x25519 for any key the fuzzer finds.
+ *
+ * The same map, the other way, checks a peer's public key: u to y, and
+ * libsodium's Ed25519 point validation says whether the point is in the
+ * prime-order subgroup (x25519_public_valid(), see x25519.h for why).
  */
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 
 #include <sodium.h>
 
 #include "x25519.h"
+
+bool
+x25519_public_canonical(const uint8_t pub[X25519_KEYLEN])
+{
+	/* p = 2^255 - 19, little-endian. */
+	static const uint8_t p[X25519_KEYLEN] = {
+		0xed, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+		0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+		0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+		0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f
+	};
+	int i;
+
+	if ((pub[31] & 0x80) != 0)
+		return (false);
+	/* u < p: compare from the most significant byte down. */
+	for (i = X25519_KEYLEN - 1; i >= 0 && pub[i] == p[i]; i--)
+		;
+	return (i >= 0 && pub[i] < p[i]);
+}
 
 #ifdef X25519_HAVE_MAP
 
@@ -96,6 +121,17 @@ fe_one_minus(struct fe *h, const struct fe *f)
 	h->v[2] = 2 * FE_MASK - f->v[2];
 	h->v[3] = 2 * FE_MASK - f->v[3];
 	h->v[4] = 2 * FE_MASK - f->v[4];
+}
+
+/* h = f - 1, computed as f + (2p - 1): limbs stay below 2^53. */
+static void
+fe_minus_one(struct fe *h, const struct fe *f)
+{
+	h->v[0] = f->v[0] + 2 * (FE_MASK - 18) - 1;
+	h->v[1] = f->v[1] + 2 * FE_MASK;
+	h->v[2] = f->v[2] + 2 * FE_MASK;
+	h->v[3] = f->v[3] + 2 * FE_MASK;
+	h->v[4] = f->v[4] + 2 * FE_MASK;
 }
 
 /*
@@ -246,6 +282,33 @@ x25519_edwards_to_montgomery(uint8_t u[X25519_KEYLEN],
 	return (0);
 }
 
+bool
+x25519_public_valid(const uint8_t pub[X25519_KEYLEN])
+{
+	struct fe fu, num, den, inv;
+	uint8_t check[32], y[32];
+
+	if (!x25519_public_canonical(pub))
+		return (false);
+	fe_frombytes(&fu, pub);
+	/*
+	 * In the prime-order subgroup: map u to the Edwards y = (u - 1) /
+	 * (u + 1) and let libsodium check that point (on the curve, not of
+	 * small order, L times it the identity).  The sign of x does not
+	 * matter: P and -P are in the subgroup together.  u = -1 has no
+	 * image (and is not a public key).
+	 */
+	fe_one_plus(&den, &fu);
+	fe_tobytes(check, &den);
+	if (sodium_is_zero(check, sizeof(check)))
+		return (false);
+	fe_minus_one(&num, &fu);
+	fe_invert(&inv, &den);
+	fe_mul(&num, &num, &inv);
+	fe_tobytes(y, &num);
+	return (crypto_core_ed25519_is_valid_point(y) == 1);
+}
+
 void
 x25519_public(uint8_t pub[X25519_KEYLEN], const uint8_t sk[X25519_KEYLEN])
 {
@@ -280,6 +343,26 @@ x25519_edwards_to_montgomery(uint8_t u[X25519_KEYLEN],
 	(void)u;
 	(void)y;
 	return (-1);
+}
+
+/*
+ * Without the field arithmetic, only what needs none: the encoding, and
+ * the small-order points libsodium's X25519 refuses.  A point with a
+ * small-order component is not caught here.
+ */
+bool
+x25519_public_valid(const uint8_t pub[X25519_KEYLEN])
+{
+	uint8_t sk[32], out[32];
+	int r;
+
+	if (!x25519_public_canonical(pub))
+		return (false);
+	/* Any scalar will do: the point, not the result, is refused. */
+	memset(sk, 0x55, sizeof(sk));
+	r = crypto_scalarmult(out, sk, pub);
+	sodium_memzero(out, sizeof(out));
+	return (r == 0);
 }
 
 void

@@ -10,6 +10,7 @@
 #ifndef SECMSG_X25519_H
 #define SECMSG_X25519_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <sodium.h>
@@ -43,5 +44,30 @@ void	x25519_public(uint8_t pub[X25519_KEYLEN],
  */
 int	x25519_edwards_to_montgomery(uint8_t u[X25519_KEYLEN],
 	    const uint8_t y[X25519_KEYLEN]);
+
+/*
+ * x25519_public_canonical(pub): pub is a canonical encoding of a u
+ * coordinate: bit 255 clear and u below 2^255 - 19.  Variable time.
+ */
+bool	x25519_public_canonical(const uint8_t pub[X25519_KEYLEN]);
+
+/*
+ * x25519_public_valid(pub): pub is what x25519_public() gives for some
+ * private key: the canonical encoding (bit 255 clear, u below 2^255 - 19)
+ * of a point of the prime-order subgroup other than the identity.
+ *
+ * Why: X25519 ignores bit 255, reduces u mod p and, since every private
+ * key is a multiple of the cofactor 8, cancels any small-order component
+ * of the point.  So one private key has many public keys that work in a
+ * handshake: with bit 255 set, as u + p when u < 19, and as P + T for
+ * each of the 7 non-zero points T of order 2, 4 or 8.  Peers are named by
+ * the hash of the key's bytes, so each of those would be another name.
+ * Refusing all but the one canonical key keeps one key, one name.
+ *
+ * Variable time: public keys only.  Without X25519_HAVE_MAP the
+ * small-order-component check is left out (bit 255, u < p and the
+ * small-order points themselves are still refused).
+ */
+bool	x25519_public_valid(const uint8_t pub[X25519_KEYLEN]);
 
 #endif /* !SECMSG_X25519_H */

@@ -269,6 +269,30 @@ ok "text deliveries: time, channel, sender, escaped body" \
     grep -q "^\[$2\] #text1 alice: second$" "$1"' - "$T/bob.txt" \
     "[0-2][0-9]:[0-5][0-9]:[0-9][0-9]"
 
+# A sender's newlines, carriage returns, line separators and bidi
+# overrides must not let its message print a line that looks like someone
+# else's: each delivery is exactly one line, the breaks shown escaped.
+bg bob "$T/bob.forge" subscribe -n 2 text2
+wait_joined text2
+H='[12:00:00] #text2 carol:'
+LS=$(printf '\342\200\250')		# U+2028 LINE SEPARATOR
+RLO=$(printf '\342\200\256')		# U+202E RIGHT-TO-LEFT OVERRIDE
+printf 'ok\n%s one\r%s two%s%s %sthree\n' "$H" "$H" "$LS" "$H" "$RLO" \
+    > "$T/forge.in"
+ok "publish a body with line breaks from stdin" \
+    sh -c '"$@" < "$0"' "$T/forge.in" timeout -k 10 30 "$CLIENT" -s "$S" \
+    -i "$T/alice.key" publish text2
+run_as 0 alice publish text2 "after"
+wait "$BGPID"
+ok "text: one line per delivery, no line from carol" \
+    sh -c '[ "$(wc -l < "$1")" -eq 2 ] &&
+    ! grep -q "^\[12:00:0.\] #text2 carol:" "$1" &&
+    [ "$(grep -c "^\[$2\] #text2 alice: " "$1")" -eq 2 ]' - \
+    "$T/bob.forge" "[0-2][0-9]:[0-5][0-9]:[0-9][0-9]"
+ok "text: the breaks and the override shown as escapes" \
+    grep -qF "alice: ok\\n$H one\\r$H two\\u2028$H \\u202ethree" \
+    "$T/bob.forge"
+
 # The daemon's default max_message_size is 1 MiB (of body).
 MAXBODY=1048576
 head -c "$MAXBODY" /dev/urandom > "$T/max.in"

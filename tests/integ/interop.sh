@@ -131,7 +131,8 @@ pair "$PY $PYLIB peer" "$CPEER"
 check_pair "C initiator, Python responder"
 
 # Another server key than expected: the initiator stops before message 3.
-other=AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=
+# RFC 7748 Bob's public key: valid, and neither side's.
+other=3p7bfXt9wbTTW2HC7OQ1Nz+DQ8hbeGdNrfx+FG+IK08=
 pair "$PY $PYLIB peer" "$CPEER" "$other"
 [ "$crc" -eq 1 ] && grep -q 'unexpected server key' "$T/cli.err" &&
     [ "$src" -ne 0 ] && ! grep -q '^peer ' "$T/srv.out"

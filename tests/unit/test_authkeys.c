@@ -29,13 +29,20 @@ struct tkey {
 	char	b64[KEYS_B64LEN + 1];
 };
 
-/* tkey_new: a fresh random key (independent of keys.c's encoder). */
+/*
+ * tkey_new: the public key of a fresh random private key (random bytes
+ * would not do: most are not valid public keys), encoded independently
+ * of keys.c's encoder.
+ */
 static void
 tkey_new(struct tkey *k)
 {
-	do {
-		randombytes_buf(k->pub, sizeof(k->pub));
-	} while (sodium_is_zero(k->pub, sizeof(k->pub)));
+	uint8_t sk[KEYS_KEYLEN];
+
+	randombytes_buf(sk, sizeof(sk));
+	if (crypto_scalarmult_base(k->pub, sk) != 0)
+		abort();
+	sodium_memzero(sk, sizeof(sk));
 	sodium_bin2base64(k->b64, sizeof(k->b64), k->pub, sizeof(k->pub),
 	    sodium_base64_VARIANT_ORIGINAL);
 }
@@ -209,6 +216,22 @@ static const struct {
 	{ "%s alice no-send no-send", "option given twice" },
 	{ "%s alice no-who no-who", "option given twice" },
 	{ "%s alice\rx", "bad name" },
+	/*
+	 * Other encodings of RFC 7748 Alice's key (test_keys has them all):
+	 * bit 255 set, a point of order 8 added; the base point as 9 + p; a
+	 * point of order 8.  Each is base64 of 32 bytes, so the message says
+	 * what is wrong with the key itself.
+	 */
+	{ "hSDwCYkwp1R0i33ctD73Wg2/Og0mOBr066SpjqqbTuo= alice",
+	    "bad key: not a valid public key" },
+	{ "qVZWAv9XXW+5b8H2JRVA4R5ljSfhXGJwYCDwsfmW5xU= alice",
+	    "bad key: not a valid public key" },
+	{ "9v///////////////////////////////////////38= alice",
+	    "bad key: not a valid public key" },
+	{ "4Ot6fDtBuK4WVuP68Z/EatoJjeucMrH9hmIFFl9JuAA= alice",
+	    "bad key: not a valid public key" },
+	{ "4Ot6fDtBuK4WVuP68Z/EatoJjeucMrH9hmIFFl9JuAA=",
+	    "bad key: not a valid public key" },
 };
 
 /* subst_key: copy tmpl into out with its "%s" (if any) replaced by key. */

@@ -456,9 +456,9 @@ t_pub_encoding(void)
 		keys_keypair_free(kp);
 	}
 
-	/* The all-zero key encodes, but is refused on decode. */
+	/* The all-zero key encodes, but is refused on decode (no key). */
 	keys_pub_encode(zero, b64);
-	TAP_CHECK(keys_pub_decode(b64, KEYS_B64LEN, back) == -1);
+	TAP_CHECK(keys_pub_decode(b64, KEYS_B64LEN, back) == -2);
 	/* Wrong lengths. */
 	TAP_CHECK(keys_pub_decode(alice_pk_b64, KEYS_B64LEN - 1, back) == -1);
 	snprintf(bad, sizeof(bad), "%s\n", alice_pk_b64);
@@ -478,6 +478,57 @@ t_pub_encoding(void)
 	TAP_CHECK(bad[42] == 'o');
 	bad[42] = 'p';
 	TAP_CHECK(keys_pub_decode(bad, KEYS_B64LEN, back) == -1);
+	return 0;
+}
+
+/*
+ * Other encodings of RFC 7748 Alice's public key: with bit 255 set, and
+ * plus points of order 8, 4 and 2 (Alice's point A + T, mapped to u;
+ * computed with libsodium's Ed25519 point addition and checked in
+ * test_x25519).  X25519 with Bob's private key gives the RFC's shared
+ * secret for each, so a handshake cannot tell them from Alice's key; and
+ * the base point 9 written as 9 + p.  All must be refused, as text.
+ */
+static const char *const alice_aliases[] = {
+	"8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4eea",
+	"a9565602ff575d6fb96fc1f6251540e11e658d27e15c62706020f0b1f996e715",
+	"7fe3a69419165b8eef5f5b4c19e8499193283e176ca54a0791fe1273ba018e33",
+	"d8541ee0876ac628c959d36665b860b829361a7ef413775c03edc4598abb9873",
+	"ec06a18b2851717cbad4dda975daa176baef2f520371e51e5383029272448859",
+};
+
+static int
+t_pub_aliases(void)
+{
+	uint8_t sk[32], pub[32], want[32], got[32], back[32];
+	char b64[KEYS_B64LEN + 1];
+	size_t i;
+
+	hex32(bob_sk, sk);
+	hex32(shared, want);
+	for (i = 0; i < sizeof(alice_aliases) / sizeof(alice_aliases[0]);
+	    i++) {
+		hex32(alice_aliases[i], pub);
+		TAP_CHECK(crypto_scalarmult(got, sk, pub) == 0);
+		TAP_CHECK(memcmp(got, want, 32) == 0);
+		keys_pub_encode(pub, b64);
+		TAP_CHECK(keys_pub_decode(b64, KEYS_B64LEN, back) == -2);
+	}
+	/* The base point itself is a public key; 9 + p is not. */
+	memset(pub, 0, sizeof(pub));
+	pub[0] = 9;
+	keys_pub_encode(pub, b64);
+	TAP_CHECK(keys_pub_decode(b64, KEYS_B64LEN, back) == 0);
+	hex32("f6ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+	    pub);
+	keys_pub_encode(pub, b64);
+	TAP_CHECK(keys_pub_decode(b64, KEYS_B64LEN, back) == -2);
+	/* A point of order 8. */
+	hex32("e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800",
+	    pub);
+	keys_pub_encode(pub, b64);
+	TAP_CHECK(keys_pub_decode(b64, KEYS_B64LEN, back) == -2);
+	sodium_memzero(sk, sizeof(sk));
 	return 0;
 }
 
@@ -502,6 +553,7 @@ static const struct tap_test tests[] = {
 	{ "save: O_EXCL and force", t_save_excl_force },
 	{ "fingerprint", t_fingerprint },
 	{ "public key encoding", t_pub_encoding },
+	{ "other encodings of a public key refused", t_pub_aliases },
 	{ "cleanup", t_cleanup },
 };
 

@@ -16,6 +16,7 @@
 
 #include "keys.h"
 #include "noise.h"
+#include "x25519.h"
 #include "tap.h"
 
 #define MAXVEC		16
@@ -764,6 +765,84 @@ t_low_order_ephemeral(void)
 	return 0;
 }
 
+/*
+ * Another encoding of the public key of sk that X25519 cannot tell from
+ * it: kind 0 sets bit 255, kind 1 adds a point of order 8 (Edwards side,
+ * mapped to u).  0 or -1.
+ */
+static int
+alias_of(uint8_t alias[32], const uint8_t sk[32], int kind)
+{
+	static const char t8hex[] = "c7176a703d4dd84fba3c0b760d10670f"
+	    "2a2053fa2c39ccc64ec7fd7792ac037a";
+	uint8_t wide[64], k[32], a[32], t8[32];
+
+	if (kind == 0) {
+		if (crypto_scalarmult_base(alias, sk) != 0)
+			return -1;
+		alias[31] |= 0x80;
+		return 0;
+	}
+	memset(wide, 0, sizeof(wide));
+	memcpy(wide, sk, 32);
+	wide[0] &= 248;
+	wide[31] &= 127;
+	wide[31] |= 64;
+	crypto_core_ed25519_scalar_reduce(k, wide);
+	if (sodium_hex2bin(t8, 32, t8hex, 64, NULL, NULL, NULL) != 0 ||
+	    crypto_scalarmult_ed25519_base_noclamp(a, k) != 0 ||
+	    crypto_core_ed25519_add(a, a, t8) != 0 ||
+	    x25519_edwards_to_montgomery(alias, a) != 0)
+		return -1;
+	return 0;
+}
+
+/*
+ * A peer that presents another encoding of its own static key (which
+ * X25519 accepts, so the handshake would otherwise complete) is refused
+ * with NOISE_ERR_KEY, on both sides, and its key is never exposed.
+ */
+static int
+t_alias_static(void)
+{
+	struct pair p;
+	uint8_t m[256], pay[256], sk[32], alias[32];
+	size_t len, plen;
+	int kind, at;
+
+	for (kind = 0; kind < 2; kind++) {
+		/* The initiator's key, in message 3. */
+		TAP_CHECK(pair_new(&p, false, "secmsg/1", "secmsg/1") == 0);
+		seeded(sk, "is");
+		TAP_CHECK(alias_of(alias, sk, kind) == 0);
+		TAP_CHECK(!keys_equal(alias, keys_keypair_public(p.ki)));
+		keys_keypair_set_public(p.ki, alias);
+		TAP_CHECK(pair_handshake(&p, -1, 0, NULL, &at) ==
+		    NOISE_ERR_KEY && at == 2);
+		TAP_CHECK(noise_hs_remote_static(p.hr) == NULL);
+		TAP_CHECK(noise_hs_read(p.hr, m, 100, pay, sizeof(pay),
+		    &plen) == NOISE_ERR_STATE);
+		pair_free(&p);
+
+		/* The responder's key, in message 2. */
+		TAP_CHECK(pair_new(&p, false, "secmsg/1", "secmsg/1") == 0);
+		seeded(sk, "rs");
+		TAP_CHECK(alias_of(alias, sk, kind) == 0);
+		keys_keypair_set_public(p.kr, alias);
+		TAP_CHECK(pair_handshake(&p, -1, 0, NULL, &at) ==
+		    NOISE_ERR_KEY && at == 1);
+		TAP_CHECK(noise_hs_remote_static(p.hi) == NULL);
+		TAP_CHECK(noise_hs_write(p.hi, NULL, 0, m, sizeof(m),
+		    &len) == NOISE_ERR_STATE);
+		pair_free(&p);
+	}
+	/* The control: the same pair, keys as derived, completes. */
+	TAP_CHECK(pair_new(&p, false, "secmsg/1", "secmsg/1") == 0);
+	TAP_CHECK(pair_handshake(&p, -1, 0, NULL, &at) == NOISE_OK);
+	pair_free(&p);
+	return 0;
+}
+
 /* The remote static key appears after message 2 / message 3. */
 static int
 t_remote_static_timing(void)
@@ -810,7 +889,7 @@ t_misc(void)
 {
 	int e;
 
-	for (e = NOISE_OK; e <= NOISE_ERR_NOMEM; e++)
+	for (e = NOISE_OK; e <= NOISE_ERR_KEY; e++)
 		TAP_CHECK(strcmp(noise_strerror((enum noise_err)e),
 		    "unknown error") != 0);
 	noise_hs_free(NULL);
@@ -831,6 +910,7 @@ static const struct tap_test tests[] = {
 	{ "nonce limit", t_nonce_limit },
 	{ "rekey", t_rekey },
 	{ "low-order ephemeral rejected", t_low_order_ephemeral },
+	{ "other encodings of a static key rejected", t_alias_static },
 	{ "remote static timing", t_remote_static_timing },
 	{ "strerror", t_misc },
 };

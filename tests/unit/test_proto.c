@@ -439,6 +439,45 @@ t_handshake(void)
 	return 0;
 }
 
+/*
+ * A client presenting its public key with bit 255 set (X25519 ignores
+ * the bit, so every DH agrees and the handshake would complete under a
+ * second name) is refused at message 3 with its own error.
+ */
+static int
+t_alias_key(void)
+{
+	struct sink a = { 0 }, b = { 0 };
+	struct proto_out oa = sink_out(&a);
+	struct keys_keypair *ck, *sk;
+	struct proto *c, *s;
+	enum proto_event_type t;
+	uint8_t alias[KEYS_KEYLEN];
+
+	TAP_CHECK((ck = keys_keypair_generate()) != NULL);
+	TAP_CHECK((sk = keys_keypair_generate()) != NULL);
+	memcpy(alias, keys_keypair_public(ck), KEYS_KEYLEN);
+	alias[31] |= 0x80;
+	keys_keypair_set_public(ck, alias);
+	TAP_CHECK((c = proto_new(true, ck, &defparams)) != NULL);
+	TAP_CHECK((s = proto_new(false, sk, &defparams)) != NULL);
+	TAP_CHECK(proto_start(c, &oa) == PROTO_OK);
+	TAP_CHECK(step(s, &a, &b, &t) == PROTO_OK);
+	TAP_CHECK(step(c, &b, &a, &t) == PROTO_OK && t == PROTO_EV_PEER_KEY);
+	TAP_CHECK(proto_finish(c, &oa) == PROTO_OK);
+	TAP_CHECK(step(s, &a, &b, &t) == PROTO_ERR_KEY);
+	TAP_CHECK(proto_peer_key(s) == NULL && !proto_established(s));
+	TAP_CHECK(strcmp(proto_strerror(PROTO_ERR_KEY),
+	    "invalid-static-key") == 0);
+	proto_free(c);
+	proto_free(s);
+	keys_keypair_free(ck);
+	keys_keypair_free(sk);
+	sink_free(&a);
+	sink_free(&b);
+	return 0;
+}
+
 /* Send one message a -> b, check bytes, frames and wire size. */
 static int
 roundtrip(struct proto *a, struct proto *b, size_t size, unsigned seed)
@@ -1219,6 +1258,7 @@ t_state(void)
 static const struct tap_test tests[] = {
 	{ "hello block layout and checks", t_hello },
 	{ "handshake between two proto objects", t_handshake },
+	{ "client key with bit 255 set refused", t_alias_key },
 	{ "messages of 0..3 fragments both ways", t_sizes },
 	{ "single-record message delivered in place", t_nocopy },
 	{ "max_message+1 refused by the sender", t_toobig_send },

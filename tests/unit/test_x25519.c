@@ -3,8 +3,9 @@
  * test_x25519.c: x25519_public() must give exactly crypto_scalarmult_base()'s
  * bytes, for random keys, for the keys at the edges of clamping, and for
  * clamped keys just above and below multiples of L (reduced to tiny
- * multiples of B); and the Edwards-to-Montgomery map on known points,
- * canonical or not.
+ * multiples of B); the Edwards-to-Montgomery map on known points,
+ * canonical or not; and x25519_public_valid() against concrete other
+ * encodings of valid keys that X25519 itself cannot tell apart.
  */
 #include <stdint.h>
 #include <string.h>
@@ -210,12 +211,185 @@ test_map_noncanonical(void)
 	return (0);
 }
 
+/* hex (64 digits) into b; 0 or -1. */
+static int
+hex32(uint8_t b[32], const char *hex)
+{
+	return (sodium_hex2bin(b, 32, hex, 64, NULL, NULL, NULL));
+}
+
+/* Public keys of real private keys, and the base point, are valid. */
+static int
+test_valid_keys(void)
+{
+	uint8_t sk[32], pk[32], nine[32];
+	int i;
+
+	for (i = 0; i < 2000; i++) {
+		randombytes_buf(sk, sizeof(sk));
+		TAP_CHECK(crypto_scalarmult_base(pk, sk) == 0);
+		TAP_CHECK(x25519_public_canonical(pk));
+		TAP_CHECK(x25519_public_valid(pk));
+	}
+	memset(nine, 0, sizeof(nine));
+	nine[0] = 9;
+	TAP_CHECK(x25519_public_valid(nine));
+	return (0);
+}
+
+/*
+ * alias is another encoding of pk: X25519 with any private key gives the
+ * same result for both (so a handshake with either succeeds), yet alias
+ * must be refused.
+ */
+static int
+refused_alias(const uint8_t pk[32], const uint8_t alias[32])
+{
+	uint8_t e[32], d1[32], d2[32];
+
+	randombytes_buf(e, sizeof(e));
+	if (memcmp(pk, alias, 32) == 0 ||
+	    crypto_scalarmult(d1, e, pk) != 0 ||
+	    crypto_scalarmult(d2, e, alias) != 0 ||
+	    memcmp(d1, d2, sizeof(d1)) != 0) {
+		printf("# not an alias\n");
+		return (0);
+	}
+	return (!x25519_public_valid(alias));
+}
+
+/* Bit 255 and u + p: the same u, another encoding. */
+static int
+test_noncanonical(void)
+{
+	uint8_t sk[32], pk[32], alias[32], nine[32];
+	int i;
+
+	for (i = 0; i < 100; i++) {
+		randombytes_buf(sk, sizeof(sk));
+		TAP_CHECK(crypto_scalarmult_base(pk, sk) == 0);
+		memcpy(alias, pk, 32);
+		alias[31] |= 0x80;
+		TAP_CHECK(!x25519_public_canonical(alias));
+		TAP_CHECK(refused_alias(pk, alias));
+	}
+	/* The base point 9 and 9 + p = 2^255 - 10. */
+	memset(nine, 0, sizeof(nine));
+	nine[0] = 9;
+	TAP_CHECK(hex32(alias, "f6ffffffffffffffffffffffffffffff"
+	    "ffffffffffffffffffffffffffffff7f") == 0);
+	TAP_CHECK(!x25519_public_canonical(alias));
+	TAP_CHECK(refused_alias(nine, alias));
+	/* p - 1 is the largest canonical u; p .. 2^255 - 1 are not. */
+	TAP_CHECK(hex32(alias, "ecffffffffffffffffffffffffffffff"
+	    "ffffffffffffffffffffffffffffff7f") == 0);
+	TAP_CHECK(x25519_public_canonical(alias));
+	for (i = 0; i < 19; i++) {
+		alias[0] = (uint8_t)(0xed + i);
+		TAP_CHECK(!x25519_public_canonical(alias));
+		TAP_CHECK(!x25519_public_valid(alias));
+	}
+	return (0);
+}
+
+/*
+ * P + T for each of the 7 points T of order 2, 4 or 8: X25519 multiplies
+ * by a multiple of 8 and so cannot tell them from P.  Built on the
+ * Edwards side (libsodium's point addition) and mapped to u.
+ */
+static int
+test_small_order_component(void)
+{
+	/* A generator of the points of order 8 (Edwards encoding). */
+	static const char t8hex[] = "c7176a703d4dd84fba3c0b760d10670f"
+	    "2a2053fa2c39ccc64ec7fd7792ac037a";
+	/* (0, -1), the point of order 2. */
+	static const char t2hex[] = "ecffffffffffffffffffffffffffffff"
+	    "ffffffffffffffffffffffffffffff7f";
+	uint8_t t8[32], t2[32], t[32], q[32], sk[32], wide[64], k[32];
+	uint8_t a[32], pk[32], p[32], u[32];
+	int i, j;
+
+	TAP_CHECK(hex32(t8, t8hex) == 0 && hex32(t2, t2hex) == 0);
+	/* t8 has order 8: 4 t8 is the point of order 2. */
+	TAP_CHECK(crypto_core_ed25519_add(q, t8, t8) == 0);
+	TAP_CHECK(crypto_core_ed25519_add(q, q, q) == 0);
+	TAP_CHECK(memcmp(q, t2, 32) == 0);
+
+	for (i = 0; i < 20; i++) {
+		/* A = clamp(sk) B on the Edwards side; pk its u. */
+		randombytes_buf(sk, sizeof(sk));
+		TAP_CHECK(crypto_scalarmult_base(pk, sk) == 0);
+		memset(wide, 0, sizeof(wide));
+		memcpy(wide, sk, 32);
+		wide[0] &= 248;
+		wide[31] &= 127;
+		wide[31] |= 64;
+		crypto_core_ed25519_scalar_reduce(k, wide);
+		TAP_CHECK(crypto_scalarmult_ed25519_base_noclamp(a, k) == 0);
+		TAP_CHECK(x25519_edwards_to_montgomery(u, a) == 0);
+		TAP_CHECK(memcmp(u, pk, 32) == 0);
+		memcpy(t, t8, 32);
+		for (j = 1; j < 8; j++) {
+			/* P = A + j t8 */
+			TAP_CHECK(crypto_core_ed25519_add(p, a, t) == 0);
+			TAP_CHECK(x25519_edwards_to_montgomery(u, p) == 0);
+			TAP_CHECK(x25519_public_canonical(u));
+			if (!refused_alias(pk, u)) {
+				printf("# j = %d\n", j);
+				return (1);
+			}
+			TAP_CHECK(crypto_core_ed25519_add(t, t, t8) == 0);
+		}
+	}
+	return (0);
+}
+
+/* The small-order points themselves, in every encoding. */
+static int
+test_small_order_points(void)
+{
+	static const char *lo[] = {
+		"00000000000000000000000000000000"
+		    "00000000000000000000000000000000",
+		"01000000000000000000000000000000"
+		    "00000000000000000000000000000000",
+		"e0eb7a7c3b41b8ae1656e3faf19fc46a"
+		    "da098deb9c32b1fd866205165f49b800",
+		"5f9c95bca3508c24b1d0b1559c83ef5b"
+		    "04445cc4581c8e86d8224eddd09f1157",
+		"ecffffffffffffffffffffffffffffff"
+		    "ffffffffffffffffffffffffffffff7f",
+		"edffffffffffffffffffffffffffffff"
+		    "ffffffffffffffffffffffffffffff7f",
+		"eeffffffffffffffffffffffffffffff"
+		    "ffffffffffffffffffffffffffffff7f",
+	};
+	uint8_t u[32];
+	size_t i;
+
+	for (i = 0; i < sizeof(lo) / sizeof(lo[0]); i++) {
+		TAP_CHECK(hex32(u, lo[i]) == 0);
+		TAP_CHECK(!x25519_public_valid(u));
+		u[31] |= 0x80;
+		TAP_CHECK(!x25519_public_valid(u));
+	}
+	return (0);
+}
+
 static const struct tap_test tests[] = {
 	{ "random keys give libsodium's public key", test_random_keys },
 	{ "edge keys give libsodium's public key", test_edge_keys },
 	{ "keys next to multiples of L", test_keys_near_multiples_of_l },
 	{ "Edwards-to-Montgomery on known points", test_map_known_points },
 	{ "Edwards-to-Montgomery on y >= p", test_map_noncanonical },
+	{ "public_valid: real public keys and the base point",
+	    test_valid_keys },
+	{ "public_valid: bit 255 set, u + p refused", test_noncanonical },
+	{ "public_valid: P + T for all 7 small-order T refused",
+	    test_small_order_component },
+	{ "public_valid: small-order points refused",
+	    test_small_order_points },
 };
 
 TAP_MAIN(tests)
