@@ -2,11 +2,13 @@
  * server.c: listeners, connection limits, signals, reload and shutdown.
  *
  * Admission happens at accept(), before any cryptography, in this order:
- * shutting down, max_connections, max_handshakes (concurrent
- * unauthenticated sessions), max_connections_per_address, handshake_rate
- * (a token bucket per source address).  Each handshake costs the server
- * X25519 work, so a flood must be turned away before it starts one.  IPv6
- * sources are accounted per /64, the unit an attacker usually owns.
+ * shutting down, max_connections, max_connections_per_address,
+ * handshake_rate (a token bucket per source address), and only then
+ * max_handshakes (concurrent unauthenticated sessions), which evicts the
+ * oldest handshake for the admitted newcomer.  Each handshake costs the
+ * server X25519 work, so a flood must be turned away before it starts
+ * one.  IPv6 sources are accounted per /64, the unit an attacker usually
+ * owns.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -212,6 +214,30 @@ refuse(struct server *srv, const char *reason, const struct sockaddr *sa)
 	log_notice("connection refused reason=%s peer=%s", reason, host);
 }
 
+/*
+ * max_handshakes is reached and an admitted newcomer wants a slot: evict
+ * the oldest handshake rather than refuse it (as sshd's MaxStartups drops
+ * early), or a few addresses holding silent connections for
+ * handshake_timeout would lock everyone out.  A real handshake takes one
+ * round trip, so it is rarely the oldest for long.  Only a newcomer that
+ * passed every admission check may evict: a host over its own limits
+ * (per address, handshake_rate) must not be able to keep closing other
+ * hosts' handshakes with connections that are refused anyway.  One whose
+ * worker has finished and adopted it only waits for us to see it: its
+ * slot frees itself, so the oldest still going is evicted.
+ */
+static void
+server_evict_oldest_handshake(struct server *srv)
+{
+	struct session *old;
+
+	TAILQ_FOREACH(old, &srv->handshaking, hs_link)
+		if (!__atomic_load_n(&old->adopted, __ATOMIC_ACQUIRE))
+			break;
+	if (old != NULL)
+		session_cancel_handshake(old, SESSION_R_HANDSHAKE_EVICTED);
+}
+
 /* A new connection on one of our listeners. */
 static void
 server_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
@@ -232,25 +258,6 @@ server_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 		refuse(srv, "max-connections", sa);
 		goto drop;
 	}
-	if (srv->nhandshakes >= c->max_handshakes) {
-		/*
-		 * Evict the oldest handshake rather than refuse the newcomer
-		 * (as sshd's MaxStartups drops early): otherwise a few
-		 * addresses holding silent connections for handshake_timeout
-		 * would lock everyone out.  A real handshake takes one round
-		 * trip, so it is rarely the oldest for long.  One its worker
-		 * has finished and adopted only waits for us to see it: its
-		 * slot frees itself, so the oldest still going is evicted.
-		 */
-		struct session *old;
-
-		TAILQ_FOREACH(old, &srv->handshaking, hs_link)
-			if (!__atomic_load_n(&old->adopted, __ATOMIC_ACQUIRE))
-				break;
-		if (old != NULL)
-			session_cancel_handshake(old,
-			    SESSION_R_HANDSHAKE_EVICTED);
-	}
 	if (srcaddr_key(sa, key) == 0) {
 		if ((src = srcaddr_get(srv, key)) == NULL) {
 			refuse(srv, "out-of-memory", sa);
@@ -267,6 +274,9 @@ server_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 		}
 		__atomic_add_fetch(&src->conns, 1, __ATOMIC_RELAXED);
 	}
+	/* Only now, once the newcomer has passed every check. */
+	if (srv->nhandshakes >= c->max_handshakes)
+		server_evict_oldest_handshake(srv);
 	(void)session_new(srv, fd, sa, salen, src);
 	return;
 
