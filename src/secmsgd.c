@@ -24,6 +24,7 @@
 #include "config.h"
 #include "authkeys.h"
 #include "keys.h"
+#include "listener.h"
 #include "log.h"
 #include "notify.h"
 #include "server.h"
@@ -255,7 +256,14 @@ main(int argc, char **argv)
 		return (EX_CONFIG_);
 	}
 	if (test) {
+		struct listener_unix ux;
 		int status = check_authorized_keys(conf);
+
+		if (status == 0 &&
+		    listener_unix_resolve(conf, &ux, err, sizeof(err)) == -1) {
+			fprintf(stderr, "secmsgd: %s\n", err);
+			status = EX_CONFIG_;
+		}
 
 		if (status == 0)
 			printf("configuration OK%s\n", conf_path ? "" :

@@ -8,12 +8,10 @@
  * oldest handshake for the admitted newcomer.  Each handshake costs the
  * server X25519 work, so a flood must be turned away before it starts
  * one.  IPv6 sources are accounted per /64, the unit an attacker usually
- * owns.
+ * owns; the clients of Unix sockets count together as one address.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <netinet/in.h>
 
 #include <errno.h>
@@ -34,6 +32,7 @@
 #include "config.h"
 #include "hswork.h"
 #include "keys.h"
+#include "listener.h"
 #include "log.h"
 #include "msg.h"
 #include "notify.h"
@@ -49,12 +48,6 @@
 #define SRCADDR_BUCKETS		1024
 #define SRCADDR_KEYLEN		9	/* family + 8 bytes (IPv4 or /64) */
 
-struct listener {
-	struct evconnlistener	*l;
-	struct conf_listen	 addr;	/* text not owned */
-	char			*text;	/* strdup'd, for logs */
-};
-
 struct srcaddr {
 	struct srcaddr	*next;
 	uint8_t		 key[SRCADDR_KEYLEN];
@@ -63,8 +56,8 @@ struct srcaddr {
 };
 
 struct server_private {
-	struct listener	*listeners;
-	size_t		 nlisteners;
+	struct listener_set ls;
+	struct listener_unix ux;	/* Unix sockets' owner and mode */
 	struct event	*sig_term, *sig_int, *sig_hup;
 	struct event	*accept_resume;
 	struct event	*shutdown_timer;
@@ -77,23 +70,25 @@ struct server_private {
 	unsigned	 refuse_logged, refuse_suppressed;
 };
 
-/* The accounting key of a source address, or -1 for Unix sockets. */
-static int
+/*
+ * The accounting key of a source address.  Every client of a Unix socket
+ * has the same one: local processes together count as one address for
+ * max_connections_per_address and handshake_rate, so that one of them
+ * cannot take a core with handshakes, evict the network's handshakes or
+ * take every connection (they carry no address to tell them apart, and
+ * a peer uid would not stop one user's many processes).
+ */
+static void
 srcaddr_key(const struct sockaddr *sa, uint8_t key[SRCADDR_KEYLEN])
 {
 	memset(key, 0, SRCADDR_KEYLEN);
 	key[0] = (uint8_t)sa->sa_family;
-	if (sa->sa_family == AF_INET) {
+	if (sa->sa_family == AF_INET)
 		memcpy(key + 1, &((const struct sockaddr_in *)(const void *)sa)
 		    ->sin_addr, 4);
-		return (0);
-	}
-	if (sa->sa_family == AF_INET6) {
+	else if (sa->sa_family == AF_INET6)
 		memcpy(key + 1, &((const struct sockaddr_in6 *)(const void *)
 		    sa)->sin6_addr, 8);	/* the /64 */
-		return (0);
-	}
-	return (-1);
 }
 
 /* Bucket index of a key. */
@@ -258,22 +253,21 @@ server_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 		refuse(srv, "max-connections", sa);
 		goto drop;
 	}
-	if (srcaddr_key(sa, key) == 0) {
-		if ((src = srcaddr_get(srv, key)) == NULL) {
-			refuse(srv, "out-of-memory", sa);
-			goto drop;
-		}
-		if (__atomic_load_n(&src->conns, __ATOMIC_RELAXED) >=
-		    c->max_connections_per_address) {
-			refuse(srv, "per-address-limit", sa);
-			goto drop;
-		}
-		if (!srcaddr_rate_ok(srv, src)) {
-			refuse(srv, "handshake-rate", sa);
-			goto drop;
-		}
-		__atomic_add_fetch(&src->conns, 1, __ATOMIC_RELAXED);
+	srcaddr_key(sa, key);
+	if ((src = srcaddr_get(srv, key)) == NULL) {
+		refuse(srv, "out-of-memory", sa);
+		goto drop;
 	}
+	if (__atomic_load_n(&src->conns, __ATOMIC_RELAXED) >=
+	    c->max_connections_per_address) {
+		refuse(srv, "per-address-limit", sa);
+		goto drop;
+	}
+	if (!srcaddr_rate_ok(srv, src)) {
+		refuse(srv, "handshake-rate", sa);
+		goto drop;
+	}
+	__atomic_add_fetch(&src->conns, 1, __ATOMIC_RELAXED);
 	/* Only now, once the newcomer has passed every check. */
 	if (srv->nhandshakes >= c->max_handshakes)
 		server_evict_oldest_handshake(srv);
@@ -289,14 +283,12 @@ static void
 server_accept_resume_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct server *srv = arg;
-	size_t i;
 
 	(void)fd;
 	(void)what;
 	if (srv->stopping)
 		return;
-	for (i = 0; i < srv->priv->nlisteners; i++)
-		evconnlistener_enable(srv->priv->listeners[i].l);
+	listener_set_enable(&srv->priv->ls, true);
 }
 
 /* accept() failed: out of descriptors pauses accepting for a second. */
@@ -306,7 +298,6 @@ server_accept_error_cb(struct evconnlistener *l, void *arg)
 	struct server *srv = arg;
 	struct timeval one = { 1, 0 };
 	int err = EVUTIL_SOCKET_ERROR();
-	size_t i;
 
 	(void)l;
 	if (err != EMFILE && err != ENFILE && err != ENOBUFS && err != ENOMEM) {
@@ -316,160 +307,17 @@ server_accept_error_cb(struct evconnlistener *l, void *arg)
 	}
 	log_warnx("accept failed: %s; pausing accept for 1s",
 	    evutil_socket_error_to_string(err));
-	for (i = 0; i < srv->priv->nlisteners; i++)
-		evconnlistener_disable(srv->priv->listeners[i].l);
+	listener_set_enable(&srv->priv->ls, false);
 	evtimer_add(srv->priv->accept_resume, &one);
 }
 
-/* Remove a stale Unix socket (nobody accepting on it); -1 if in use. */
-static int
-unix_clear_stale(const struct conf_listen *a)
-{
-	const struct sockaddr_un *sun = (const void *)&a->addr;
-	struct stat st;
-	int fd, rc;
-
-	if (lstat(sun->sun_path, &st) == -1)
-		return (errno == ENOENT ? 0 : -1);
-	if (!S_ISSOCK(st.st_mode)) {
-		errno = EEXIST;
-		return (-1);
-	}
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-		return (-1);
-	rc = connect(fd, (const struct sockaddr *)&a->addr, a->addrlen);
-	close(fd);
-	if (rc == 0) {
-		errno = EADDRINUSE;
-		return (-1);
-	}
-	return (unlink(sun->sun_path));
-}
-
-/* Open one listener; -1 after logging why. */
-static int
-listener_open(struct server *srv, const struct conf_listen *a,
-    struct listener *out, bool quiet_v6)
-{
-	unsigned flags = LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC |
-	    LEV_OPT_REUSEABLE | LEV_OPT_DISABLED;
-
-	if (a->family == AF_INET6)
-		flags |= LEV_OPT_BIND_IPV6ONLY;
-	if (a->family == AF_UNIX && unix_clear_stale(a) == -1) {
-		log_warn("listen %s", a->text);
-		return (-1);
-	}
-	out->l = evconnlistener_new_bind(srv->base, server_accept_cb, srv,
-	    flags, 511, (const struct sockaddr *)&a->addr, (int)a->addrlen);
-	if (out->l == NULL) {
-		if (quiet_v6 && a->family == AF_INET6 &&
-		    (errno == EADDRNOTAVAIL || errno == EAFNOSUPPORT)) {
-			log_notice("listen %s: no IPv6 here (%s); skipped",
-			    a->text, strerror(errno));
-			return (1);
-		}
-		log_warn("listen %s", a->text);
-		return (-1);
-	}
-	if (a->family == AF_UNIX) {
-		/* Keys authenticate clients: the socket itself may be open. */
-		(void)chmod(((const struct sockaddr_un *)(const void *)
-		    &a->addr)->sun_path, 0666);
-	}
-	evconnlistener_set_error_cb(out->l, server_accept_error_cb);
-	out->addr = *a;
-	if ((out->text = strdup(a->text)) == NULL) {
-		evconnlistener_free(out->l);
-		return (-1);
-	}
-	return (0);
-}
-
-/* Close a listener, removing its Unix socket file. */
-static void
-listener_close(struct listener *l)
-{
-	evconnlistener_free(l->l);
-	if (l->addr.family == AF_UNIX)
-		(void)unlink(((struct sockaddr_un *)(void *)&l->addr.addr)
-		    ->sun_path);
-	free(l->text);
-}
-
-/* Two listen addresses are the same socket address. */
-static bool
-listen_same(const struct conf_listen *a, const struct conf_listen *b)
-{
-	return (a->family == b->family && a->addrlen == b->addrlen &&
-	    memcmp(&a->addr, &b->addr, a->addrlen) == 0);
-}
-
-/*
- * Make the listeners match conf: keep those that stay, open new ones, close
- * the rest.  All or nothing: if one cannot open, nothing changes.
- */
+/* Make the listeners match conf (all or nothing); -1 after logging. */
 static int
 server_listeners_update(struct server *srv, const struct secmsgd_conf *conf)
 {
-	struct server_private *p = srv->priv;
-	struct listener *nl;
-	bool *kept, *reused;
-	size_t i, j, n = 0;
-	int rc = -1, r;
-
-	nl = calloc(conf->nlisten, sizeof(*nl));
-	kept = calloc(p->nlisteners + 1, sizeof(*kept));
-	reused = calloc(conf->nlisten, sizeof(*reused));
-	if (nl == NULL || kept == NULL || reused == NULL)
-		goto out;
-	for (i = 0; i < conf->nlisten; i++) {
-		for (j = 0; j < p->nlisteners; j++) {
-			if (!kept[j] && listen_same(&conf->listen[i],
-			    &p->listeners[j].addr)) {
-				nl[n++] = p->listeners[j];
-				kept[j] = reused[n - 1] = true;
-				break;
-			}
-		}
-		if (j < p->nlisteners)
-			continue;
-		r = listener_open(srv, &conf->listen[i], &nl[n],
-		    conf->listen_default && conf->nlisten > 1);
-		if (r == -1)
-			goto undo;
-		if (r == 0)
-			n++;
-	}
-	if (n == 0) {
-		log_warnx("no listen address could be opened");
-		goto undo;
-	}
-	for (j = 0; j < p->nlisteners; j++)
-		if (!kept[j])
-			listener_close(&p->listeners[j]);
-	for (i = 0; i < n; i++) {
-		if (!reused[i])
-			log_info("listening on %s", nl[i].text);
-		if (!srv->stopping && srv->priv->sig_term != NULL)
-			evconnlistener_enable(nl[i].l);
-	}
-	free(p->listeners);
-	p->listeners = nl;
-	p->nlisteners = n;
-	nl = NULL;
-	rc = 0;
-	goto out;
-
-undo:
-	for (i = 0; i < n; i++)
-		if (!reused[i])
-			listener_close(&nl[i]);
-out:
-	free(nl);
-	free(kept);
-	free(reused);
-	return (rc);
+	return (listener_set_update(&srv->priv->ls, srv->base, conf,
+	    &srv->priv->ux, server_accept_cb, server_accept_error_cb, srv,
+	    !srv->stopping && srv->priv->sig_term != NULL));
 }
 
 /*
@@ -554,6 +402,7 @@ server_new(struct event_base *base, struct secmsgd_conf *conf,
 {
 	struct server *srv;
 	struct timeval sweep = { SERVER_SWEEP_INTERVAL, 0 };
+	char err[CONF_ERRLEN];
 
 	if ((srv = calloc(1, sizeof(*srv))) == NULL ||
 	    (srv->priv = calloc(1, sizeof(*srv->priv))) == NULL ||
@@ -577,6 +426,11 @@ server_new(struct event_base *base, struct secmsgd_conf *conf,
 	crypto_shorthash_keygen(srv->relay_key);
 	if (server_load_authkeys(conf, &srv->pol->authkeys) == -1)
 		goto fail;
+	if (listener_unix_resolve(conf, &srv->priv->ux, err,
+	    sizeof(err)) == -1) {
+		log_err("%s", err);
+		goto fail;
+	}
 	srv->authkeys = srv->pol->authkeys;
 	srv->priv->accept_resume = evtimer_new(base, server_accept_resume_cb,
 	    srv);
@@ -615,7 +469,6 @@ server_start(struct server *srv)
 	struct server_private *p = srv->priv;
 	unsigned nworkers = srv->conf->workers;
 	long ncpu;
-	size_t i;
 
 	/*
 	 * Handshake threads: one per core by default.  One alone gains
@@ -667,8 +520,7 @@ server_start(struct server *srv)
 		log_warnx("cannot install signal handlers");
 		return (-1);
 	}
-	for (i = 0; i < p->nlisteners; i++)
-		evconnlistener_enable(p->listeners[i].l);
+	listener_set_enable(&p->ls, true);
 	return (0);
 }
 
@@ -685,6 +537,8 @@ keep_restart_only(struct secmsgd_conf *nc, const struct secmsgd_conf *oc)
 		{ "server_key", &nc->server_key, oc->server_key },
 		{ "user", &nc->user, oc->user },
 		{ "pid_file", &nc->pid_file, oc->pid_file },
+		{ "unix_socket_group", &nc->unix_socket_group,
+		    oc->unix_socket_group },
 	};
 	size_t i;
 	char *dup;
@@ -703,6 +557,11 @@ keep_restart_only(struct secmsgd_conf *nc, const struct secmsgd_conf *oc)
 		log_warnx("reload: workers changed; it takes effect at "
 		    "restart");
 		nc->workers = oc->workers;
+	}
+	if (nc->unix_socket_mode != oc->unix_socket_mode) {
+		log_warnx("reload: unix_socket_mode changed; it takes effect "
+		    "at restart");
+		nc->unix_socket_mode = oc->unix_socket_mode;
 	}
 }
 
@@ -784,9 +643,7 @@ server_stop(struct server *srv)
 		return;
 	srv->stopping = true;
 	(void)notify_send("STOPPING=1");
-	for (i = 0; i < p->nlisteners; i++)
-		listener_close(&p->listeners[i]);
-	p->nlisteners = 0;
+	listener_set_close(&p->ls);
 	for (i = 0; i < srv->nloops; i++)
 		sloop_stop(&srv->loops[i]);
 	/* The main loop's own sessions are all still handshaking. */
@@ -824,9 +681,7 @@ server_free(struct server *srv)
 		session_close(TAILQ_FIRST(&srv->sessions), SESSION_R_SHUTDOWN);
 	free(srv->loops);
 	free(srv->presence);
-	for (i = 0; i < p->nlisteners; i++)
-		listener_close(&p->listeners[i]);
-	free(p->listeners);
+	listener_set_close(&p->ls);
 	if (p->sig_term)
 		event_free(p->sig_term);
 	if (p->sig_int)
