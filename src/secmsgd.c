@@ -9,8 +9,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <grp.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +25,7 @@
 #include "listener.h"
 #include "log.h"
 #include "notify.h"
+#include "privdrop.h"
 #include "server.h"
 
 #ifndef SECMSGD_CONF
@@ -126,11 +125,11 @@ print_key(const struct keys_keypair *kp)
 	printf("%s\n%s\n", b64, fp);
 }
 
-/* Drop root to conf->user: setgroups, setgid, setuid, then verify. */
+/* Drop root to conf->user, when started as root; exits on failure. */
 static void
 drop_privileges(const struct secmsgd_conf *conf)
 {
-	struct passwd *pw;
+	char err[PRIVDROP_ERRLEN];
 
 	if (geteuid() != 0)
 		return;
@@ -139,18 +138,26 @@ drop_privileges(const struct secmsgd_conf *conf)
 		    "drop privileges");
 		return;
 	}
-	if ((pw = getpwnam(conf->user)) == NULL)
-		fatalx("user %s: no such user", conf->user);
-	if (setgroups(1, &pw->pw_gid) == -1 ||
-	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) == -1 ||
-	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) == -1)
-		fatal("cannot drop privileges to %s", conf->user);
-	/* Verify: getting root back must fail. */
-	if (setuid(0) != -1 || geteuid() != pw->pw_uid ||
-	    getegid() != pw->pw_gid)
-		fatalx("privilege drop to %s did not stick", conf->user);
+	if (privdrop_to(conf->user, err, sizeof(err)) == -1)
+		fatalx("%s", err);
 	log_info("dropped privileges to user=%s uid=%u", conf->user,
-	    (unsigned)pw->pw_uid);
+	    (unsigned)geteuid());
+}
+
+/*
+ * What -t and the start both check beyond the file's syntax: the Unix
+ * sockets' group, and that the user we drop to can read what a reload
+ * reads.  0, or -1 with a message in err.
+ */
+static int
+preflight(const struct secmsgd_conf *conf, const char *conf_path, char *err,
+    size_t errlen)
+{
+	struct listener_unix ux;
+
+	if (listener_unix_resolve(conf, &ux, err, errlen) == -1)
+		return (-1);
+	return (privdrop_check_reload(conf, conf_path, err, errlen));
 }
 
 /*
@@ -203,7 +210,7 @@ main(int argc, char **argv)
 	struct event_base *base;
 	struct server *srv;
 	const char *conf_path = NULL;
-	char err[CONF_ERRLEN];
+	char err[PRIVDROP_ERRLEN];
 	bool foreground = false, test = false, genkey = false, printkey = false;
 	int ch, debug = 0, to;
 	struct rlimit rl = { 0, 0 };
@@ -256,11 +263,10 @@ main(int argc, char **argv)
 		return (EX_CONFIG_);
 	}
 	if (test) {
-		struct listener_unix ux;
 		int status = check_authorized_keys(conf);
 
 		if (status == 0 &&
-		    listener_unix_resolve(conf, &ux, err, sizeof(err)) == -1) {
+		    preflight(conf, conf_path, err, sizeof(err)) == -1) {
 			fprintf(stderr, "secmsgd: %s\n", err);
 			status = EX_CONFIG_;
 		}
@@ -314,6 +320,11 @@ main(int argc, char **argv)
 	if (conf->client_auth == CONF_AUTH_ANY)
 		log_notice("client_auth is \"any\": every client key is "
 		    "accepted");
+	if (preflight(conf, conf_path, err, sizeof(err)) == -1) {
+		log_err("%s", err);
+		conf_free(conf);
+		return (EX_CONFIG_);
+	}
 	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
 		fatal("signal");
 	kp = load_server_key(conf, true);

@@ -322,18 +322,19 @@ server_listeners_update(struct server *srv, const struct secmsgd_conf *conf)
 
 /*
  * Load the key policy for conf.  A missing file admits nobody (fail
- * closed) and is logged; any other problem returns -1 after logging.
+ * closed) and is logged; any other problem returns -1 with the file and
+ * the reason in err.
  */
 static int
-server_load_authkeys(const struct secmsgd_conf *conf, struct authkeys **ak)
+server_load_authkeys(const struct secmsgd_conf *conf, struct authkeys **ak,
+    char *err, size_t errlen)
 {
-	char err[KEYS_ERRLEN + 256];
-
 	if (conf->client_auth == CONF_AUTH_ANY) {
-		*ak = authkeys_empty();
+		if ((*ak = authkeys_empty()) == NULL)
+			(void)snprintf(err, errlen, "out of memory");
 		return (*ak == NULL ? -1 : 0);
 	}
-	if (authkeys_load(conf->authorized_keys, ak, err, sizeof(err)) == 0) {
+	if (authkeys_load(conf->authorized_keys, ak, err, errlen) == 0) {
 		if (authkeys_count(*ak) == 0)
 			log_warnx("authorized keys %s is empty: no client can "
 			    "connect", conf->authorized_keys);
@@ -343,10 +344,10 @@ server_load_authkeys(const struct secmsgd_conf *conf, struct authkeys **ak)
 		log_err("authorized keys %s does not exist: no client can "
 		    "connect until it does and secmsgd is reloaded",
 		    conf->authorized_keys);
-		*ak = authkeys_empty();
+		if ((*ak = authkeys_empty()) == NULL)
+			(void)snprintf(err, errlen, "out of memory");
 		return (*ak == NULL ? -1 : 0);
 	}
-	log_err("%s", err);
 	return (-1);
 }
 
@@ -402,7 +403,7 @@ server_new(struct event_base *base, struct secmsgd_conf *conf,
 {
 	struct server *srv;
 	struct timeval sweep = { SERVER_SWEEP_INTERVAL, 0 };
-	char err[CONF_ERRLEN];
+	char err[CONF_ERRLEN + KEYS_ERRLEN];
 
 	if ((srv = calloc(1, sizeof(*srv))) == NULL ||
 	    (srv->priv = calloc(1, sizeof(*srv->priv))) == NULL ||
@@ -424,8 +425,11 @@ server_new(struct event_base *base, struct secmsgd_conf *conf,
 	TAILQ_INIT(&srv->handshaking);
 	crypto_shorthash_keygen(srv->priv->hashkey);
 	crypto_shorthash_keygen(srv->relay_key);
-	if (server_load_authkeys(conf, &srv->pol->authkeys) == -1)
+	if (server_load_authkeys(conf, &srv->pol->authkeys, err,
+	    sizeof(err)) == -1) {
+		log_err("%s", err);
 		goto fail;
+	}
 	if (listener_unix_resolve(conf, &srv->priv->ux, err,
 	    sizeof(err)) == -1) {
 		log_err("%s", err);
@@ -571,7 +575,7 @@ server_reload(struct server *srv)
 	struct secmsgd_conf *nc = NULL, *oc = srv->conf;
 	struct authkeys *ak = NULL;
 	struct policy *np = NULL, *op = srv->pol;
-	char err[CONF_ERRLEN];
+	char err[CONF_ERRLEN + KEYS_ERRLEN], status[sizeof(err) + 128];
 	unsigned i;
 
 	/* Shutting down: the listeners are closed and must stay so (a
@@ -588,11 +592,8 @@ server_reload(struct server *srv)
 	} else if (conf_load(srv->conf_path, &nc, err, sizeof(err)) == -1)
 		goto bad;
 	keep_restart_only(nc, oc);
-	if (server_load_authkeys(nc, &ak) == -1) {
-		snprintf(err, sizeof(err), "authorized keys %s not loaded",
-		    nc->authorized_keys);
+	if (server_load_authkeys(nc, &ak, err, sizeof(err)) == -1)
 		goto bad;
-	}
 	for (i = 0; i < srv->nloops; i++)
 		if (sloop_reload_prepare(&srv->loops[i]) == -1)
 			break;
@@ -619,14 +620,22 @@ server_reload(struct server *srv)
 	log_notice("reloaded configuration file=%s authorized_keys=%zu",
 	    srv->conf_path ? srv->conf_path : "(built-in defaults)",
 	    authkeys_count(srv->authkeys));
-	(void)notify_send("READY=1");
+	(void)notify_send("READY=1\nSTATUS=accepting connections");
 	return (0);
 
 bad:
-	log_err("reload failed: %s; keeping the running configuration", err);
+	/*
+	 * Loud: a reload that fails keeps keys the operator may have just
+	 * revoked.  One line with the file and the reason, at error level,
+	 * and the service manager's status says so until a reload works.
+	 */
+	log_err("reload failed: %s; the old configuration stays in force "
+	    "(authorized_keys=%zu)", err, authkeys_count(srv->authkeys));
+	(void)snprintf(status, sizeof(status), "READY=1\nSTATUS=reload "
+	    "failed: %s; the old configuration stays in force", err);
 	authkeys_free(ak);
 	conf_free(nc);
-	(void)notify_send("READY=1");
+	(void)notify_send(status);
 	return (-1);
 }
 
