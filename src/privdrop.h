@@ -39,4 +39,47 @@ int	privdrop_to(const char *user, char *err, size_t errlen);
 int	privdrop_check_reload(const struct secmsgd_conf *conf,
 	    const char *conf_path, char *err, size_t errlen);
 
+/*
+ * After the drop, files created as root where only root may write, the
+ * pid file in /run for one, cannot be removed by the daemon.  A helper
+ * forked before anything secret is loaded or any socket opened keeps root
+ * to remove them once the daemon is gone, however it goes (exit, crash,
+ * SIGKILL: its end of a socket pair closes).  The daemon tells it the
+ * files while still root and seals the list before dropping privileges;
+ * what it writes later is ignored, so a compromised daemon cannot make
+ * the helper delete anything else.  A file is removed only if it is still
+ * the one recorded (device and inode; a pid file, also its pid), so a
+ * newer instance's files are left alone.
+ */
+struct privdrop_cleaner;
+
+/*
+ * privdrop_cleaner_start(conf, foreground, out, err, errlen): when the
+ * process will drop privileges, fork the helper (detached from the
+ * terminal unless foreground) and set *out; otherwise set *out to NULL.
+ * Call it before loading keys, opening sockets or starting threads.
+ * Returns 0, or -1 with a message in err.
+ */
+int	privdrop_cleaner_start(const struct secmsgd_conf *conf,
+	    bool foreground, struct privdrop_cleaner **out, char *err,
+	    size_t errlen);
+
+/*
+ * privdrop_cleaner_add(c, path, pid): have the helper remove path, which
+ * must exist now, at exit; pid > 0 marks a pid file holding pid.  c NULL
+ * does nothing.  Returns 0, or -1 (errno) if it cannot be recorded.
+ */
+int	privdrop_cleaner_add(struct privdrop_cleaner *c, const char *path,
+	    long pid);
+
+/* privdrop_cleaner_seal(c): no more files; call before the drop. */
+void	privdrop_cleaner_seal(struct privdrop_cleaner *c);
+
+/*
+ * privdrop_cleaner_finish(c): at exit, let the helper remove the files
+ * and wait (at most a few seconds) until it has; frees c.  NULL does
+ * nothing.
+ */
+void	privdrop_cleaner_finish(struct privdrop_cleaner *c);
+
 #endif /* !SECMSG_PRIVDROP_H */

@@ -4,7 +4,9 @@
  */
 #include <sys/types.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -196,6 +198,32 @@ write_pid_file(const char *path)
 		fatal("pid file %s", path);
 }
 
+/*
+ * Tell the cleanup helper (if privileges are to be dropped) what to
+ * remove at exit: the pid file and the Unix sockets, which we may not be
+ * able to remove once we are no longer root.  Then seal the list.
+ */
+static void
+cleanup_at_exit(struct privdrop_cleaner *cleaner,
+    const struct secmsgd_conf *conf)
+{
+	size_t i;
+
+	if (conf->pid_file[0] != '\0' && privdrop_cleaner_add(cleaner,
+	    conf->pid_file, (long)getpid()) == -1)
+		log_warn("pid file %s will not be removed at exit",
+		    conf->pid_file);
+	for (i = 0; i < conf->nlisten; i++) {
+		if (conf->listen[i].family != AF_UNIX)
+			continue;
+		if (privdrop_cleaner_add(cleaner, ((const struct sockaddr_un *)
+		    (const void *)&conf->listen[i].addr)->sun_path, 0) == -1)
+			log_warn("listen %s: the socket will not be removed at "
+			    "exit", conf->listen[i].text);
+	}
+	privdrop_cleaner_seal(cleaner);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -209,6 +237,7 @@ main(int argc, char **argv)
 	struct event_config *evcfg;
 	struct event_base *base;
 	struct server *srv;
+	struct privdrop_cleaner *cleaner;
 	const char *conf_path = NULL;
 	char err[PRIVDROP_ERRLEN];
 	bool foreground = false, test = false, genkey = false, printkey = false;
@@ -325,6 +354,13 @@ main(int argc, char **argv)
 		conf_free(conf);
 		return (EX_CONFIG_);
 	}
+	/* Before any key or socket: the helper should hold neither. */
+	if (privdrop_cleaner_start(conf, foreground, &cleaner, err,
+	    sizeof(err)) == -1) {
+		log_err("%s", err);
+		conf_free(conf);
+		return (1);
+	}
 	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
 		fatal("signal");
 	kp = load_server_key(conf, true);
@@ -367,6 +403,7 @@ main(int argc, char **argv)
 	}
 	if (srv->conf->pid_file[0] != '\0')
 		write_pid_file(srv->conf->pid_file);
+	cleanup_at_exit(cleaner, srv->conf);
 	drop_privileges(srv->conf);
 	if (server_start(srv) == -1) {
 		server_free(srv);
@@ -386,6 +423,7 @@ main(int argc, char **argv)
 		(void)unlink(srv->conf->pid_file);
 	server_free(srv);
 	event_base_free(base);
+	privdrop_cleaner_finish(cleaner);
 	log_info("stopped");
 	return (0);
 }

@@ -4,6 +4,8 @@
 # serves clients.  What a reload reads must be readable by nobody: if not,
 # the start and -t refuse, and a reload that fails says so at error level
 # and in the service manager's status.  Unix sockets belong to nobody.
+# The pid file and the socket, in a directory only root may write to, are
+# removed at exit (by a helper that keeps root), even after a SIGKILL.
 # Skipped when not run as root.
 . "${top_srcdir:-.}/tests/integ/lib.sh"
 
@@ -63,8 +65,10 @@ while [ ! -S "$T/notify" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
 NOTIFY_SOCKET="$T/notify"
 export NOTIFY_SOCKET
 LISTEN_EXTRA=", \"unix:$SOCK\""
+PIDF="$T/run/secmsgd.pid"
 ok "secmsgd starts as root with user = nobody" \
-    start_daemon 'user = "nobody";'
+    start_daemon "user = \"nobody\";
+pid_file = \"$PIDF\";"
 unset NOTIFY_SOCKET
 ok "it says it dropped privileges" \
     grep -q "dropped privileges to user=nobody uid=$uid" "$T/daemon.log"
@@ -108,7 +112,36 @@ chmod 644 "$T/authorized_keys"
 ok "once readable, the reload works" reload_daemon "reloaded configuration"
 ok "... and the status is back to normal" \
     test "$(tail -n 1 "$T/notify.out")" = "READY=1 STATUS=accepting connections"
+# The cleanup helper: root, holding no socket but its link to the daemon.
+HELPER=$(cat "/proc/$(daemon_pid)/task/$(daemon_pid)/children" 2>/dev/null |
+    tr ' ' '\n' | while read -r p; do
+	[ -n "$p" ] && grep -qx secmsgd-cleanup "/proc/$p/comm" && echo "$p"
+    done)
+ok "a cleanup helper runs as root ($HELPER)" \
+    sh -c "[ -n '$HELPER' ] && grep -Eq '^Uid:[[:space:]]+0[[:space:]]' /proc/$HELPER/status"
+ok "... holding no listening socket, only its link to the daemon" \
+    test "$(ls -l "/proc/$HELPER/fd" 2>/dev/null | grep -c 'socket:')" -eq 1
+ok "the pid file holds the daemon's pid" \
+    test "$(cat "$PIDF")" = "$(daemon_pid)"
 stop_daemon
 ok "it stops cleanly (exit 0)" test "$DSTATUS" -eq 0
+# In a directory only root may write to, nobody could not remove them.
+ok "the pid file is removed at exit" test ! -e "$PIDF"
+ok "the Unix socket is removed at exit" test ! -e "$SOCK"
+ok "the cleanup helper is gone too" test ! -d "/proc/$HELPER"
+
+# Killed outright, the daemon cannot clean up: the helper still does.
+start_daemon "user = \"nobody\";
+pid_file = \"$PIDF\";" || exit 1
+ok "restarted: pid file and socket are there again" \
+    test -e "$PIDF" -a -S "$SOCK"
+kill -KILL "$(daemon_pid)"
+i=0
+while { [ -e "$PIDF" ] || [ -e "$SOCK" ]; } && [ $i -lt 50 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+ok "SIGKILL: the helper removes the pid file and the socket" \
+    test ! -e "$PIDF" -a ! -e "$SOCK"
 
 plan "$TAP_N"
