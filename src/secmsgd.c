@@ -3,6 +3,7 @@
  * resource limits, privileges, then the event loop (server.c).
  */
 #include <sys/types.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -51,6 +52,15 @@ usage(int status)
 	    "  -V, --version  print the version\n", SECMSGD_CONF);
 	exit(status);
 }
+
+#ifdef __SANITIZE_ADDRESS__
+/* At exit, in AddressSanitizer builds only: see main(). */
+static void
+sanitizer_dumpable(void)
+{
+	(void)prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+}
+#endif
 
 /* Route libevent's own messages into our log. */
 static void
@@ -147,40 +157,32 @@ drop_privileges(const struct secmsgd_conf *conf)
 }
 
 /*
- * What -t and the start both check beyond the file's syntax: the Unix
- * sockets' group, and that the user we drop to can read what a reload
- * reads.  0, or -1 with a message in err.
+ * What -t and the start both check beyond the file's syntax, so that -t
+ * passes exactly when the daemon would start: the authorized keys file
+ * parses (a missing one admits nobody, and is logged, but is no error:
+ * keys may be added later), the Unix sockets' group, and that the user we
+ * drop to can read what a reload reads.  A bad key file refuses the
+ * start, as sshd refuses a bad sshd_config: starting up admitting nobody,
+ * or only the lines that parsed, would hide the mistake.  0, or -1 with a
+ * message in err.
  */
 static int
 preflight(const struct secmsgd_conf *conf, const char *conf_path, char *err,
     size_t errlen)
 {
 	struct listener_unix ux;
+	struct authkeys *ak;
 
+	if (conf->client_auth == CONF_AUTH_AUTHORIZED) {
+		if (authkeys_load(conf->authorized_keys, &ak, err,
+		    errlen) == 0)
+			authkeys_free(ak);
+		else if (errno != ENOENT)
+			return (-1);
+	}
 	if (listener_unix_resolve(conf, &ux, err, errlen) == -1)
 		return (-1);
 	return (privdrop_check_reload(conf, conf_path, err, errlen));
-}
-
-/*
- * -t: the authorized keys file, when there is one, must parse too.  A
- * missing file is not an error here (it admits nobody; the daemon logs it).
- */
-static int
-check_authorized_keys(const struct secmsgd_conf *conf)
-{
-	struct authkeys *ak;
-	char err[KEYS_ERRLEN + 256];
-
-	if (conf->client_auth != CONF_AUTH_AUTHORIZED ||
-	    access(conf->authorized_keys, F_OK) == -1)
-		return (0);
-	if (authkeys_load(conf->authorized_keys, &ak, err, sizeof(err)) == -1) {
-		fprintf(stderr, "secmsgd: %s\n", err);
-		return (EX_CONFIG_);
-	}
-	authkeys_free(ak);
-	return (0);
 }
 
 /* Write our pid (daemon mode). */
@@ -248,8 +250,23 @@ main(int argc, char **argv)
 		fprintf(stderr, "secmsgd: libsodium initialisation failed\n");
 		return (1);
 	}
-	/* No core dumps: they would hold key material. */
+	/*
+	 * No core dumps: they would hold key material.  Not dumpable either:
+	 * then no process of our own user can ptrace us or read our memory
+	 * or environment through /proc (those files become root's), which a
+	 * daemon started unprivileged (systemd's User=) would otherwise
+	 * allow; dropping from root makes the kernel do it anyway.
+	 */
 	(void)setrlimit(RLIMIT_CORE, &rl);
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1) {
+		fprintf(stderr, "secmsgd: prctl(PR_SET_DUMPABLE): %s\n",
+		    strerror(errno));
+		return (1);
+	}
+#ifdef __SANITIZE_ADDRESS__
+	/* LeakSanitizer's check at exit ptraces us: let it (test builds). */
+	(void)atexit(sanitizer_dumpable);
+#endif
 
 	while ((ch = getopt_long(argc, argv, "c:dfgptVh", longopts,
 	    NULL)) != -1) {
@@ -292,10 +309,9 @@ main(int argc, char **argv)
 		return (EX_CONFIG_);
 	}
 	if (test) {
-		int status = check_authorized_keys(conf);
+		int status = 0;
 
-		if (status == 0 &&
-		    preflight(conf, conf_path, err, sizeof(err)) == -1) {
+		if (preflight(conf, conf_path, err, sizeof(err)) == -1) {
 			fprintf(stderr, "secmsgd: %s\n", err);
 			status = EX_CONFIG_;
 		}
