@@ -46,6 +46,7 @@ enum conf_type {
 	CT_PATH,		/* char *, absolute path */
 	CT_ENUM,		/* int, one of the names in enums */
 	CT_LEVEL,		/* int, a log level name (log_level_parse) */
+	CT_MODE,		/* uint32_t, permission bits as "0660" */
 	CT_LISTEN		/* the listen array: conf_set_listen */
 };
 
@@ -115,6 +116,10 @@ static const struct conf_enum conf_facilities[] = {
  */
 static const struct conf_row conf_rows[] = {
 	{ "listen", CT_LISTEN, O(listen), 0, 0, 0, NULL, 0, NULL },
+	{ "unix_socket_mode", CT_MODE, O(unix_socket_mode), 0, 0777, 0660,
+	    NULL, 0, NULL },
+	{ "unix_socket_group", CT_STRING, O(unix_socket_group), 0, 0, 0, "",
+	    CF_EMPTY_OK, NULL },
 	P(state_dir, NULL, CF_STATE_DEF),
 	P(server_key, "/server.key", CF_IN_STATE),
 	E(client_auth, CONF_AUTH_AUTHORIZED, conf_auths),
@@ -449,6 +454,7 @@ conf_defaults(struct secmsgd_conf *c, struct conf_ctx *ctx)
 		r = &conf_rows[i];
 		switch (r->type) {
 		case CT_UINT:
+		case CT_MODE:
 			*(uint32_t *)conf_field(c, r) = (uint32_t)r->ndef;
 			break;
 		case CT_ENUM:
@@ -486,6 +492,30 @@ conf_enum_names(const struct conf_enum *t, char *buf, size_t len)
 		o += (size_t)snprintf(buf + o, len - o, "%s%s",
 		    o == 0 ? "" : ", ", t->name);
 	return (buf);
+}
+
+/*
+ * A file mode written as a string of octal digits, "0660" or "660" (a
+ * string, because libconfig reads 0660 as the decimal number 660): only
+ * permission bits, none of setuid, setgid or sticky.
+ */
+static int
+conf_set_mode(struct secmsgd_conf *c, struct conf_ctx *ctx,
+    const struct conf_row *r, const char *str, int line)
+{
+	char shown[16];
+	size_t n = strlen(str), i;
+	uint32_t v = 0;
+
+	for (i = 0; i < n && str[i] >= '0' && str[i] <= '7'; i++)
+		v = v * 8 + (uint32_t)(str[i] - '0');
+	if (n < 3 || n > 4 || i != n || v > (uint32_t)r->max) {
+		(void)log_escape(str, n, shown, sizeof(shown));
+		return (conf_err(ctx, line, r->name, "\"%s\": must be octal "
+		    "permission bits, \"0000\" to \"0777\"", shown));
+	}
+	*(uint32_t *)conf_field(c, r) = v;
+	return (0);
 }
 
 /* Check and store one setting s of row r; 0, or -1 with a message. */
@@ -528,7 +558,9 @@ conf_set(struct secmsgd_conf *c, struct conf_ctx *ctx,
 
 	/* Everything else is a string. */
 	if (type != CONFIG_TYPE_STRING)
-		return (conf_err(ctx, line, r->name, "must be a string"));
+		return (conf_err(ctx, line, r->name, "must be a string%s",
+		    r->type == CT_MODE ? " of octal digits, such as \"0660\"" :
+		    ""));
 	str = config_setting_get_string(s);
 	(void)log_escape(str, strlen(str), shown, sizeof(shown));
 	switch (r->type) {
@@ -542,6 +574,8 @@ conf_set(struct secmsgd_conf *c, struct conf_ctx *ctx,
 		if (conf_set_str(c, r, str) == -1)
 			return (conf_err(ctx, line, r->name, "out of memory"));
 		return (0);
+	case CT_MODE:
+		return (conf_set_mode(c, ctx, r, str, line));
 	case CT_LEVEL:
 		if ((lvl = log_level_parse(str)) == -1) {
 			(void)snprintf(names, sizeof(names), "%s, %s, %s, %s, "

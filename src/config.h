@@ -46,6 +46,8 @@ struct secmsgd_conf {
 	struct conf_listen *listen;
 	size_t		 nlisten;
 	bool		 listen_default; /* built-in list: tolerate no IPv6 */
+	uint32_t	 unix_socket_mode;  /* permission bits, 0660 */
+	char		*unix_socket_group; /* "": the daemon's own */
 
 	char		*state_dir;	/* server key is created here */
 	char		*server_key;

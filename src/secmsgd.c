@@ -4,14 +4,15 @@
  * resource limits, privileges, then the event loop (server.c).
  */
 #include <sys/types.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <grp.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,9 +26,11 @@
 #include "config.h"
 #include "authkeys.h"
 #include "keys.h"
+#include "listener.h"
 #include "log.h"
 #include "memory.h"
 #include "notify.h"
+#include "privdrop.h"
 #include "server.h"
 
 #ifndef SECMSGD_CONF
@@ -72,6 +75,15 @@ print_memory_bound(const struct secmsgd_conf *c)
 	    (unsigned long long)(mb.connections >> 20),
 	    (unsigned long long)(mb.channels >> 20));
 }
+
+#ifdef __SANITIZE_ADDRESS__
+/* At exit, in AddressSanitizer builds only: see main(). */
+static void
+sanitizer_dumpable(void)
+{
+	(void)prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+}
+#endif
 
 /* Route libevent's own messages into our log. */
 static void
@@ -148,11 +160,11 @@ print_key(const struct keys_keypair *kp)
 	printf("%s\n%s\n", b64, fp);
 }
 
-/* Drop root to conf->user: setgroups, setgid, setuid, then verify. */
+/* Drop root to conf->user, when started as root; exits on failure. */
 static void
 drop_privileges(const struct secmsgd_conf *conf)
 {
-	struct passwd *pw;
+	char err[PRIVDROP_ERRLEN];
 
 	if (geteuid() != 0)
 		return;
@@ -161,39 +173,39 @@ drop_privileges(const struct secmsgd_conf *conf)
 		    "drop privileges");
 		return;
 	}
-	if ((pw = getpwnam(conf->user)) == NULL)
-		fatalx("user %s: no such user", conf->user);
-	if (setgroups(1, &pw->pw_gid) == -1 ||
-	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) == -1 ||
-	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) == -1)
-		fatal("cannot drop privileges to %s", conf->user);
-	/* Verify: getting root back must fail. */
-	if (setuid(0) != -1 || geteuid() != pw->pw_uid ||
-	    getegid() != pw->pw_gid)
-		fatalx("privilege drop to %s did not stick", conf->user);
+	if (privdrop_to(conf->user, err, sizeof(err)) == -1)
+		fatalx("%s", err);
 	log_info("dropped privileges to user=%s uid=%u", conf->user,
-	    (unsigned)pw->pw_uid);
+	    (unsigned)geteuid());
 }
 
 /*
- * -t: the authorized keys file, when there is one, must parse too.  A
- * missing file is not an error here (it admits nobody; the daemon logs it).
+ * What -t and the start both check beyond the file's syntax, so that -t
+ * passes exactly when the daemon would start: the authorized keys file
+ * parses (a missing one admits nobody, and is logged, but is no error:
+ * keys may be added later), the Unix sockets' group, and that the user we
+ * drop to can read what a reload reads.  A bad key file refuses the
+ * start, as sshd refuses a bad sshd_config: starting up admitting nobody,
+ * or only the lines that parsed, would hide the mistake.  0, or -1 with a
+ * message in err.
  */
 static int
-check_authorized_keys(const struct secmsgd_conf *conf)
+preflight(const struct secmsgd_conf *conf, const char *conf_path, char *err,
+    size_t errlen)
 {
+	struct listener_unix ux;
 	struct authkeys *ak;
-	char err[KEYS_ERRLEN + 256];
 
-	if (conf->client_auth != CONF_AUTH_AUTHORIZED ||
-	    access(conf->authorized_keys, F_OK) == -1)
-		return (0);
-	if (authkeys_load(conf->authorized_keys, &ak, err, sizeof(err)) == -1) {
-		fprintf(stderr, "secmsgd: %s\n", err);
-		return (EX_CONFIG_);
+	if (conf->client_auth == CONF_AUTH_AUTHORIZED) {
+		if (authkeys_load(conf->authorized_keys, &ak, err,
+		    errlen) == 0)
+			authkeys_free(ak);
+		else if (errno != ENOENT)
+			return (-1);
 	}
-	authkeys_free(ak);
-	return (0);
+	if (listener_unix_resolve(conf, &ux, err, errlen) == -1)
+		return (-1);
+	return (privdrop_check_reload(conf, conf_path, err, errlen));
 }
 
 /* Write our pid (daemon mode). */
@@ -211,6 +223,32 @@ write_pid_file(const char *path)
 		fatal("pid file %s", path);
 }
 
+/*
+ * Tell the cleanup helper (if privileges are to be dropped) what to
+ * remove at exit: the pid file and the Unix sockets, which we may not be
+ * able to remove once we are no longer root.  Then seal the list.
+ */
+static void
+cleanup_at_exit(struct privdrop_cleaner *cleaner,
+    const struct secmsgd_conf *conf)
+{
+	size_t i;
+
+	if (conf->pid_file[0] != '\0' && privdrop_cleaner_add(cleaner,
+	    conf->pid_file, (long)getpid()) == -1)
+		log_warn("pid file %s will not be removed at exit",
+		    conf->pid_file);
+	for (i = 0; i < conf->nlisten; i++) {
+		if (conf->listen[i].family != AF_UNIX)
+			continue;
+		if (privdrop_cleaner_add(cleaner, ((const struct sockaddr_un *)
+		    (const void *)&conf->listen[i].addr)->sun_path, 0) == -1)
+			log_warn("listen %s: the socket will not be removed at "
+			    "exit", conf->listen[i].text);
+	}
+	privdrop_cleaner_seal(cleaner);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -224,8 +262,9 @@ main(int argc, char **argv)
 	struct event_config *evcfg;
 	struct event_base *base;
 	struct server *srv;
+	struct privdrop_cleaner *cleaner;
 	const char *conf_path = NULL;
-	char err[CONF_ERRLEN];
+	char err[PRIVDROP_ERRLEN];
 	bool foreground = false, test = false, genkey = false, printkey = false;
 	int ch, debug = 0, to;
 	struct rlimit rl = { 0, 0 };
@@ -234,8 +273,23 @@ main(int argc, char **argv)
 		fprintf(stderr, "secmsgd: libsodium initialisation failed\n");
 		return (1);
 	}
-	/* No core dumps: they would hold key material. */
+	/*
+	 * No core dumps: they would hold key material.  Not dumpable either:
+	 * then no process of our own user can ptrace us or read our memory
+	 * or environment through /proc (those files become root's), which a
+	 * daemon started unprivileged (systemd's User=) would otherwise
+	 * allow; dropping from root makes the kernel do it anyway.
+	 */
 	(void)setrlimit(RLIMIT_CORE, &rl);
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1) {
+		fprintf(stderr, "secmsgd: prctl(PR_SET_DUMPABLE): %s\n",
+		    strerror(errno));
+		return (1);
+	}
+#ifdef __SANITIZE_ADDRESS__
+	/* LeakSanitizer's check at exit ptraces us: let it (test builds). */
+	(void)atexit(sanitizer_dumpable);
+#endif
 
 	while ((ch = getopt_long(argc, argv, "c:dfgptVh", longopts,
 	    NULL)) != -1) {
@@ -278,7 +332,12 @@ main(int argc, char **argv)
 		return (EX_CONFIG_);
 	}
 	if (test) {
-		int status = check_authorized_keys(conf);
+		int status = 0;
+
+		if (preflight(conf, conf_path, err, sizeof(err)) == -1) {
+			fprintf(stderr, "secmsgd: %s\n", err);
+			status = EX_CONFIG_;
+		}
 
 		if (status == 0) {
 			printf("configuration OK%s\n", conf_path ? "" :
@@ -331,6 +390,18 @@ main(int argc, char **argv)
 	if (conf->client_auth == CONF_AUTH_ANY)
 		log_notice("client_auth is \"any\": every client key is "
 		    "accepted");
+	if (preflight(conf, conf_path, err, sizeof(err)) == -1) {
+		log_err("%s", err);
+		conf_free(conf);
+		return (EX_CONFIG_);
+	}
+	/* Before any key or socket: the helper should hold neither. */
+	if (privdrop_cleaner_start(conf, foreground, &cleaner, err,
+	    sizeof(err)) == -1) {
+		log_err("%s", err);
+		conf_free(conf);
+		return (1);
+	}
 	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
 		fatal("signal");
 	kp = load_server_key(conf, true);
@@ -373,6 +444,7 @@ main(int argc, char **argv)
 	}
 	if (srv->conf->pid_file[0] != '\0')
 		write_pid_file(srv->conf->pid_file);
+	cleanup_at_exit(cleaner, srv->conf);
 	drop_privileges(srv->conf);
 	if (server_start(srv) == -1) {
 		server_free(srv);
@@ -392,6 +464,7 @@ main(int argc, char **argv)
 		(void)unlink(srv->conf->pid_file);
 	server_free(srv);
 	event_base_free(base);
+	privdrop_cleaner_finish(cleaner);
 	log_info("stopped");
 	return (0);
 }

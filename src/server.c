@@ -3,16 +3,16 @@
  * server.c: listeners, connection limits, signals, reload and shutdown.
  *
  * Admission happens at accept(), before any cryptography, in this order:
- * shutting down, max_connections, max_handshakes (concurrent
- * unauthenticated sessions), max_connections_per_address, handshake_rate
- * (a token bucket per source address).  Each handshake costs the server
- * X25519 work, so a flood must be turned away before it starts one.  IPv6
- * sources are accounted per /64, the unit an attacker usually owns.
+ * shutting down, max_connections, max_connections_per_address,
+ * handshake_rate (a token bucket per source address), and only then
+ * max_handshakes (concurrent unauthenticated sessions), which evicts the
+ * oldest handshake for the admitted newcomer.  Each handshake costs the
+ * server X25519 work, so a flood must be turned away before it starts
+ * one.  IPv6 sources are accounted per /64, the unit an attacker usually
+ * owns; the clients of Unix sockets count together as one address.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <netinet/in.h>
 
 #include <errno.h>
@@ -33,6 +33,7 @@
 #include "config.h"
 #include "hswork.h"
 #include "keys.h"
+#include "listener.h"
 #include "log.h"
 #include "memory.h"
 #include "msg.h"
@@ -50,12 +51,6 @@
 #define SRCADDR_BUCKETS		1024
 #define SRCADDR_KEYLEN		9	/* family + 8 bytes (IPv4 or /64) */
 
-struct listener {
-	struct evconnlistener	*l;
-	struct conf_listen	 addr;	/* text not owned */
-	char			*text;	/* strdup'd, for logs */
-};
-
 struct srcaddr {
 	struct srcaddr	*next;
 	uint8_t		 key[SRCADDR_KEYLEN];
@@ -64,8 +59,8 @@ struct srcaddr {
 };
 
 struct server_private {
-	struct listener	*listeners;
-	size_t		 nlisteners;
+	struct listener_set ls;
+	struct listener_unix ux;	/* Unix sockets' owner and mode */
 	struct event	*sig_term, *sig_int, *sig_hup;
 	struct event	*accept_resume;
 	struct event	*shutdown_timer;
@@ -78,23 +73,25 @@ struct server_private {
 	unsigned	 refuse_logged, refuse_suppressed;
 };
 
-/* The accounting key of a source address, or -1 for Unix sockets. */
-static int
+/*
+ * The accounting key of a source address.  Every client of a Unix socket
+ * has the same one: local processes together count as one address for
+ * max_connections_per_address and handshake_rate, so that one of them
+ * cannot take a core with handshakes, evict the network's handshakes or
+ * take every connection (they carry no address to tell them apart, and
+ * a peer uid would not stop one user's many processes).
+ */
+static void
 srcaddr_key(const struct sockaddr *sa, uint8_t key[SRCADDR_KEYLEN])
 {
 	memset(key, 0, SRCADDR_KEYLEN);
 	key[0] = (uint8_t)sa->sa_family;
-	if (sa->sa_family == AF_INET) {
+	if (sa->sa_family == AF_INET)
 		memcpy(key + 1, &((const struct sockaddr_in *)(const void *)sa)
 		    ->sin_addr, 4);
-		return (0);
-	}
-	if (sa->sa_family == AF_INET6) {
+	else if (sa->sa_family == AF_INET6)
 		memcpy(key + 1, &((const struct sockaddr_in6 *)(const void *)
 		    sa)->sin6_addr, 8);	/* the /64 */
-		return (0);
-	}
-	return (-1);
 }
 
 /* Bucket index of a key. */
@@ -215,6 +212,30 @@ refuse(struct server *srv, const char *reason, const struct sockaddr *sa)
 	log_notice("connection refused reason=%s peer=%s", reason, host);
 }
 
+/*
+ * max_handshakes is reached and an admitted newcomer wants a slot: evict
+ * the oldest handshake rather than refuse it (as sshd's MaxStartups drops
+ * early), or a few addresses holding silent connections for
+ * handshake_timeout would lock everyone out.  A real handshake takes one
+ * round trip, so it is rarely the oldest for long.  Only a newcomer that
+ * passed every admission check may evict: a host over its own limits
+ * (per address, handshake_rate) must not be able to keep closing other
+ * hosts' handshakes with connections that are refused anyway.  One whose
+ * worker has finished and adopted it only waits for us to see it: its
+ * slot frees itself, so the oldest still going is evicted.
+ */
+static void
+server_evict_oldest_handshake(struct server *srv)
+{
+	struct session *old;
+
+	TAILQ_FOREACH(old, &srv->handshaking, hs_link)
+		if (!__atomic_load_n(&old->adopted, __ATOMIC_ACQUIRE))
+			break;
+	if (old != NULL)
+		session_cancel_handshake(old, SESSION_R_HANDSHAKE_EVICTED);
+}
+
 /* A new connection on one of our listeners. */
 static void
 server_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
@@ -235,41 +256,24 @@ server_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 		refuse(srv, "max-connections", sa);
 		goto drop;
 	}
-	if (srv->nhandshakes >= c->max_handshakes) {
-		/*
-		 * Evict the oldest handshake rather than refuse the newcomer
-		 * (as sshd's MaxStartups drops early): otherwise a few
-		 * addresses holding silent connections for handshake_timeout
-		 * would lock everyone out.  A real handshake takes one round
-		 * trip, so it is rarely the oldest for long.  One its worker
-		 * has finished and adopted only waits for us to see it: its
-		 * slot frees itself, so the oldest still going is evicted.
-		 */
-		struct session *old;
-
-		TAILQ_FOREACH(old, &srv->handshaking, hs_link)
-			if (!__atomic_load_n(&old->adopted, __ATOMIC_ACQUIRE))
-				break;
-		if (old != NULL)
-			session_cancel_handshake(old,
-			    SESSION_R_HANDSHAKE_EVICTED);
+	srcaddr_key(sa, key);
+	if ((src = srcaddr_get(srv, key)) == NULL) {
+		refuse(srv, "out-of-memory", sa);
+		goto drop;
 	}
-	if (srcaddr_key(sa, key) == 0) {
-		if ((src = srcaddr_get(srv, key)) == NULL) {
-			refuse(srv, "out-of-memory", sa);
-			goto drop;
-		}
-		if (__atomic_load_n(&src->conns, __ATOMIC_RELAXED) >=
-		    c->max_connections_per_address) {
-			refuse(srv, "per-address-limit", sa);
-			goto drop;
-		}
-		if (!srcaddr_rate_ok(srv, src)) {
-			refuse(srv, "handshake-rate", sa);
-			goto drop;
-		}
-		__atomic_add_fetch(&src->conns, 1, __ATOMIC_RELAXED);
+	if (__atomic_load_n(&src->conns, __ATOMIC_RELAXED) >=
+	    c->max_connections_per_address) {
+		refuse(srv, "per-address-limit", sa);
+		goto drop;
 	}
+	if (!srcaddr_rate_ok(srv, src)) {
+		refuse(srv, "handshake-rate", sa);
+		goto drop;
+	}
+	__atomic_add_fetch(&src->conns, 1, __ATOMIC_RELAXED);
+	/* Only now, once the newcomer has passed every check. */
+	if (srv->nhandshakes >= c->max_handshakes)
+		server_evict_oldest_handshake(srv);
 	(void)session_new(srv, fd, sa, salen, src);
 	return;
 
@@ -282,14 +286,12 @@ static void
 server_accept_resume_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct server *srv = arg;
-	size_t i;
 
 	(void)fd;
 	(void)what;
 	if (srv->stopping)
 		return;
-	for (i = 0; i < srv->priv->nlisteners; i++)
-		evconnlistener_enable(srv->priv->listeners[i].l);
+	listener_set_enable(&srv->priv->ls, true);
 }
 
 /* accept() failed: out of descriptors pauses accepting for a second. */
@@ -299,7 +301,6 @@ server_accept_error_cb(struct evconnlistener *l, void *arg)
 	struct server *srv = arg;
 	struct timeval one = { 1, 0 };
 	int err = EVUTIL_SOCKET_ERROR();
-	size_t i;
 
 	(void)l;
 	if (err != EMFILE && err != ENFILE && err != ENOBUFS && err != ENOMEM) {
@@ -309,176 +310,34 @@ server_accept_error_cb(struct evconnlistener *l, void *arg)
 	}
 	log_warnx("accept failed: %s; pausing accept for 1s",
 	    evutil_socket_error_to_string(err));
-	for (i = 0; i < srv->priv->nlisteners; i++)
-		evconnlistener_disable(srv->priv->listeners[i].l);
+	listener_set_enable(&srv->priv->ls, false);
 	evtimer_add(srv->priv->accept_resume, &one);
 }
 
-/* Remove a stale Unix socket (nobody accepting on it); -1 if in use. */
-static int
-unix_clear_stale(const struct conf_listen *a)
-{
-	const struct sockaddr_un *sun = (const void *)&a->addr;
-	struct stat st;
-	int fd, rc;
-
-	if (lstat(sun->sun_path, &st) == -1)
-		return (errno == ENOENT ? 0 : -1);
-	if (!S_ISSOCK(st.st_mode)) {
-		errno = EEXIST;
-		return (-1);
-	}
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-		return (-1);
-	rc = connect(fd, (const struct sockaddr *)&a->addr, a->addrlen);
-	close(fd);
-	if (rc == 0) {
-		errno = EADDRINUSE;
-		return (-1);
-	}
-	return (unlink(sun->sun_path));
-}
-
-/* Open one listener; -1 after logging why. */
-static int
-listener_open(struct server *srv, const struct conf_listen *a,
-    struct listener *out, bool quiet_v6)
-{
-	unsigned flags = LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC |
-	    LEV_OPT_REUSEABLE | LEV_OPT_DISABLED;
-
-	if (a->family == AF_INET6)
-		flags |= LEV_OPT_BIND_IPV6ONLY;
-	if (a->family == AF_UNIX && unix_clear_stale(a) == -1) {
-		log_warn("listen %s", a->text);
-		return (-1);
-	}
-	out->l = evconnlistener_new_bind(srv->base, server_accept_cb, srv,
-	    flags, 511, (const struct sockaddr *)&a->addr, (int)a->addrlen);
-	if (out->l == NULL) {
-		if (quiet_v6 && a->family == AF_INET6 &&
-		    (errno == EADDRNOTAVAIL || errno == EAFNOSUPPORT)) {
-			log_notice("listen %s: no IPv6 here (%s); skipped",
-			    a->text, strerror(errno));
-			return (1);
-		}
-		log_warn("listen %s", a->text);
-		return (-1);
-	}
-	if (a->family == AF_UNIX) {
-		/* Keys authenticate clients: the socket itself may be open. */
-		(void)chmod(((const struct sockaddr_un *)(const void *)
-		    &a->addr)->sun_path, 0666);
-	}
-	evconnlistener_set_error_cb(out->l, server_accept_error_cb);
-	out->addr = *a;
-	if ((out->text = strdup(a->text)) == NULL) {
-		evconnlistener_free(out->l);
-		return (-1);
-	}
-	return (0);
-}
-
-/* Close a listener, removing its Unix socket file. */
-static void
-listener_close(struct listener *l)
-{
-	evconnlistener_free(l->l);
-	if (l->addr.family == AF_UNIX)
-		(void)unlink(((struct sockaddr_un *)(void *)&l->addr.addr)
-		    ->sun_path);
-	free(l->text);
-}
-
-/* Two listen addresses are the same socket address. */
-static bool
-listen_same(const struct conf_listen *a, const struct conf_listen *b)
-{
-	return (a->family == b->family && a->addrlen == b->addrlen &&
-	    memcmp(&a->addr, &b->addr, a->addrlen) == 0);
-}
-
-/*
- * Make the listeners match conf: keep those that stay, open new ones, close
- * the rest.  All or nothing: if one cannot open, nothing changes.
- */
+/* Make the listeners match conf (all or nothing); -1 after logging. */
 static int
 server_listeners_update(struct server *srv, const struct secmsgd_conf *conf)
 {
-	struct server_private *p = srv->priv;
-	struct listener *nl;
-	bool *kept, *reused;
-	size_t i, j, n = 0;
-	int rc = -1, r;
-
-	nl = calloc(conf->nlisten, sizeof(*nl));
-	kept = calloc(p->nlisteners + 1, sizeof(*kept));
-	reused = calloc(conf->nlisten, sizeof(*reused));
-	if (nl == NULL || kept == NULL || reused == NULL)
-		goto out;
-	for (i = 0; i < conf->nlisten; i++) {
-		for (j = 0; j < p->nlisteners; j++) {
-			if (!kept[j] && listen_same(&conf->listen[i],
-			    &p->listeners[j].addr)) {
-				nl[n++] = p->listeners[j];
-				kept[j] = reused[n - 1] = true;
-				break;
-			}
-		}
-		if (j < p->nlisteners)
-			continue;
-		r = listener_open(srv, &conf->listen[i], &nl[n],
-		    conf->listen_default && conf->nlisten > 1);
-		if (r == -1)
-			goto undo;
-		if (r == 0)
-			n++;
-	}
-	if (n == 0) {
-		log_warnx("no listen address could be opened");
-		goto undo;
-	}
-	for (j = 0; j < p->nlisteners; j++)
-		if (!kept[j])
-			listener_close(&p->listeners[j]);
-	for (i = 0; i < n; i++) {
-		if (!reused[i])
-			log_info("listening on %s", nl[i].text);
-		if (!srv->stopping && srv->priv->sig_term != NULL)
-			evconnlistener_enable(nl[i].l);
-	}
-	free(p->listeners);
-	p->listeners = nl;
-	p->nlisteners = n;
-	nl = NULL;
-	rc = 0;
-	goto out;
-
-undo:
-	for (i = 0; i < n; i++)
-		if (!reused[i])
-			listener_close(&nl[i]);
-out:
-	free(nl);
-	free(kept);
-	free(reused);
-	return (rc);
+	return (listener_set_update(&srv->priv->ls, srv->base, conf,
+	    &srv->priv->ux, server_accept_cb, server_accept_error_cb, srv,
+	    !srv->stopping && srv->priv->sig_term != NULL));
 }
 
 /*
  * Load the key policy for conf.  A missing file admits nobody (fail
- * closed) and is logged; any other problem returns -1 after logging.
+ * closed) and is logged; any other problem returns -1 with the file and
+ * the reason in err.
  */
 static int
-server_load_authkeys(const struct secmsgd_conf *conf, struct authkeys **ak)
+server_load_authkeys(const struct secmsgd_conf *conf, struct authkeys **ak,
+    char *err, size_t errlen)
 {
-	char err[KEYS_ERRLEN + 256];
-
 	if (conf->client_auth == CONF_AUTH_ANY) {
-		*ak = authkeys_empty();
+		if ((*ak = authkeys_empty()) == NULL)
+			(void)snprintf(err, errlen, "out of memory");
 		return (*ak == NULL ? -1 : 0);
 	}
-	if (authkeys_load(conf->authorized_keys, ak, err, sizeof(err)) == 0) {
+	if (authkeys_load(conf->authorized_keys, ak, err, errlen) == 0) {
 		if (authkeys_count(*ak) == 0)
 			log_warnx("authorized keys %s is empty: no client can "
 			    "connect", conf->authorized_keys);
@@ -488,10 +347,10 @@ server_load_authkeys(const struct secmsgd_conf *conf, struct authkeys **ak)
 		log_err("authorized keys %s does not exist: no client can "
 		    "connect until it does and secmsgd is reloaded",
 		    conf->authorized_keys);
-		*ak = authkeys_empty();
+		if ((*ak = authkeys_empty()) == NULL)
+			(void)snprintf(err, errlen, "out of memory");
 		return (*ak == NULL ? -1 : 0);
 	}
-	log_err("%s", err);
 	return (-1);
 }
 
@@ -547,6 +406,7 @@ server_new(struct event_base *base, struct secmsgd_conf *conf,
 {
 	struct server *srv;
 	struct timeval sweep = { SERVER_SWEEP_INTERVAL, 0 };
+	char err[CONF_ERRLEN + KEYS_ERRLEN];
 
 	if ((srv = calloc(1, sizeof(*srv))) == NULL ||
 	    (srv->priv = calloc(1, sizeof(*srv->priv))) == NULL ||
@@ -568,8 +428,16 @@ server_new(struct event_base *base, struct secmsgd_conf *conf,
 	TAILQ_INIT(&srv->handshaking);
 	crypto_shorthash_keygen(srv->priv->hashkey);
 	crypto_shorthash_keygen(srv->relay_key);
-	if (server_load_authkeys(conf, &srv->pol->authkeys) == -1)
+	if (server_load_authkeys(conf, &srv->pol->authkeys, err,
+	    sizeof(err)) == -1) {
+		log_err("%s", err);
 		goto fail;
+	}
+	if (listener_unix_resolve(conf, &srv->priv->ux, err,
+	    sizeof(err)) == -1) {
+		log_err("%s", err);
+		goto fail;
+	}
 	srv->authkeys = srv->pol->authkeys;
 	srv->priv->accept_resume = evtimer_new(base, server_accept_resume_cb,
 	    srv);
@@ -609,7 +477,6 @@ server_start(struct server *srv)
 	unsigned nworkers = srv->conf->workers;
 	struct memory_bound mb;
 	long ncpu;
-	size_t i;
 
 	/*
 	 * Handshake threads: one per core by default.  One alone gains
@@ -669,8 +536,7 @@ server_start(struct server *srv)
 		log_warnx("cannot install signal handlers");
 		return (-1);
 	}
-	for (i = 0; i < p->nlisteners; i++)
-		evconnlistener_enable(p->listeners[i].l);
+	listener_set_enable(&p->ls, true);
 	return (0);
 }
 
@@ -687,6 +553,8 @@ keep_restart_only(struct secmsgd_conf *nc, const struct secmsgd_conf *oc)
 		{ "server_key", &nc->server_key, oc->server_key },
 		{ "user", &nc->user, oc->user },
 		{ "pid_file", &nc->pid_file, oc->pid_file },
+		{ "unix_socket_group", &nc->unix_socket_group,
+		    oc->unix_socket_group },
 	};
 	size_t i;
 	char *dup;
@@ -706,6 +574,11 @@ keep_restart_only(struct secmsgd_conf *nc, const struct secmsgd_conf *oc)
 		    "restart");
 		nc->workers = oc->workers;
 	}
+	if (nc->unix_socket_mode != oc->unix_socket_mode) {
+		log_warnx("reload: unix_socket_mode changed; it takes effect "
+		    "at restart");
+		nc->unix_socket_mode = oc->unix_socket_mode;
+	}
 }
 
 int
@@ -714,7 +587,7 @@ server_reload(struct server *srv)
 	struct secmsgd_conf *nc = NULL, *oc = srv->conf;
 	struct authkeys *ak = NULL;
 	struct policy *np = NULL, *op = srv->pol;
-	char err[CONF_ERRLEN];
+	char err[CONF_ERRLEN + KEYS_ERRLEN], status[sizeof(err) + 128];
 	unsigned i;
 
 	/* Shutting down: the listeners are closed and must stay so (a
@@ -731,11 +604,8 @@ server_reload(struct server *srv)
 	} else if (conf_load(srv->conf_path, &nc, err, sizeof(err)) == -1)
 		goto bad;
 	keep_restart_only(nc, oc);
-	if (server_load_authkeys(nc, &ak) == -1) {
-		snprintf(err, sizeof(err), "authorized keys %s not loaded",
-		    nc->authorized_keys);
+	if (server_load_authkeys(nc, &ak, err, sizeof(err)) == -1)
 		goto bad;
-	}
 	for (i = 0; i < srv->nloops; i++)
 		if (sloop_reload_prepare(&srv->loops[i]) == -1)
 			break;
@@ -763,14 +633,22 @@ server_reload(struct server *srv)
 	log_notice("reloaded configuration file=%s authorized_keys=%zu",
 	    srv->conf_path ? srv->conf_path : "(built-in defaults)",
 	    authkeys_count(srv->authkeys));
-	(void)notify_send("READY=1");
+	(void)notify_send("READY=1\nSTATUS=accepting connections");
 	return (0);
 
 bad:
-	log_err("reload failed: %s; keeping the running configuration", err);
+	/*
+	 * Loud: a reload that fails keeps keys the operator may have just
+	 * revoked.  One line with the file and the reason, at error level,
+	 * and the service manager's status says so until a reload works.
+	 */
+	log_err("reload failed: %s; the old configuration stays in force "
+	    "(authorized_keys=%zu)", err, authkeys_count(srv->authkeys));
+	(void)snprintf(status, sizeof(status), "READY=1\nSTATUS=reload "
+	    "failed: %s; the old configuration stays in force", err);
 	authkeys_free(ak);
 	conf_free(nc);
-	(void)notify_send("READY=1");
+	(void)notify_send(status);
 	return (-1);
 }
 
@@ -787,9 +665,7 @@ server_stop(struct server *srv)
 		return;
 	srv->stopping = true;
 	(void)notify_send("STOPPING=1");
-	for (i = 0; i < p->nlisteners; i++)
-		listener_close(&p->listeners[i]);
-	p->nlisteners = 0;
+	listener_set_close(&p->ls);
 	for (i = 0; i < srv->nloops; i++)
 		sloop_stop(&srv->loops[i]);
 	/* The main loop's own sessions are all still handshaking. */
@@ -828,9 +704,7 @@ server_free(struct server *srv)
 	free(srv->loops);
 	free(srv->presence);
 	roster_free(srv->roster);
-	for (i = 0; i < p->nlisteners; i++)
-		listener_close(&p->listeners[i]);
-	free(p->listeners);
+	listener_set_close(&p->ls);
 	if (p->sig_term)
 		event_free(p->sig_term);
 	if (p->sig_int)

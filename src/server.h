@@ -77,8 +77,9 @@ int	server_reload(struct server *srv);
 void	server_stop(struct server *srv);
 
 /*
- * server_session_gone(srv, sa): a session from source address sa (NULL:
- * a Unix socket) has ended.  Any loop may call it (counts are atomic).
+ * server_session_gone(srv, sa): a session from source address sa (every
+ * Unix socket client shares one; NULL: not counted) has ended.  Any loop
+ * may call it (counts are atomic).
  */
 void	server_session_gone(struct server *srv, struct srcaddr *sa);
 

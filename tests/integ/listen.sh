@@ -33,8 +33,8 @@ else
 	TAP_N=$((TAP_N + 1))
 fi
 ok "a client reaches it over the Unix socket" ping_at "unix:$SOCK"
-ok "the Unix socket is open to clients (mode 0666: keys authenticate)" \
-    test "$(stat -c %a "$SOCK")" = 666
+ok "the Unix socket is for its owner and group (unix_socket_mode 0660)" \
+    test "$(stat -c %a "$SOCK")" = 660
 
 # Reload: drop the Unix socket, add a second TCP port (another one when
 # the port we drew happens to be taken).

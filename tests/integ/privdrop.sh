@@ -1,23 +1,75 @@
 #!/bin/sh
 # tests/integ/privdrop.sh: started as root with user = "nobody", secmsgd
 # binds, loads its key, then drops to nobody (groups, gid, uid) and still
-# serves clients.  Skipped when not run as root.
+# serves clients.  What a reload reads must be readable by nobody: if not,
+# the start and -t refuse, and a reload that fails says so at error level
+# and in the service manager's status.  Unix sockets belong to nobody.
+# The pid file and the socket, in a directory only root may write to, are
+# removed at exit (by a helper that keeps root), even after a SIGKILL.
+# Skipped when not run as root.
 . "${top_srcdir:-.}/tests/integ/lib.sh"
 
 [ "$(id -u)" -eq 0 ] || skip_all "not root"
 id nobody >/dev/null 2>&1 || skip_all "no user nobody"
 [ -x "$CLIENT" ] || skip_all "no secmsg-client binary"
-plan 6
+[ -x "$PY" ] || skip_all "no /usr/bin/python3"
 
 uid=$(id -u nobody)
 gid=$(id -g nobody)
+group=$(id -gn nobody)
 keygen alice
 authorize alice
-# The authorized keys file is re-read on reload, as nobody: let it read.
-chmod 644 "$T/authorized_keys"
 chmod 755 "$T"
+# A directory only root may write to, as /run is.
+mkdir -m 755 "$T/run"
+SOCK="$T/run/s.sock"
+
+# ------------------------------------------------ files a reload reads
+# Root-owned and 0600 (secmsgd.conf(5) allows it): nobody cannot read it,
+# so every reload would fail and keep the old keys.  Refused up front.
+chmod 600 "$T/authorized_keys"
+PORT=$(random_port)	# refused before it binds
+write_conf 'user = "nobody";'
+"$SECMSGD" -t -c "$T/secmsgd.conf" > "$T/t1.out" 2>&1
+RC=$?
+sed 's/^/# -t: /' "$T/t1.out"
+ok "-t as root refuses an authorized_keys file nobody cannot read (exit 78)" \
+    sh -c "[ $RC -eq 78 ] && grep -q '$T/authorized_keys: Permission denied.*user nobody' '$T/t1.out'"
+timeout -k 10 20 "$SECMSGD" -f -c "$T/secmsgd.conf" > "$T/s1.out" 2>&1
+RC=$?
+ok "... and so does the start (exit 78, file and user named)" \
+    sh -c "[ $RC -eq 78 ] && grep -q '\[error\]: $T/authorized_keys: Permission denied.*user nobody' '$T/s1.out'"
+chmod 644 "$T/authorized_keys"
+chmod 600 "$T/secmsgd.conf"
+"$SECMSGD" -t -c "$T/secmsgd.conf" > "$T/t2.out" 2>&1
+RC=$?
+ok "-t refuses a config file nobody cannot read (exit 78)" \
+    sh -c "[ $RC -eq 78 ] && grep -q '$T/secmsgd.conf: Permission denied.*user nobody' '$T/t2.out'"
+chmod 644 "$T/secmsgd.conf"
+"$SECMSGD" -t -c "$T/secmsgd.conf" > /dev/null 2>&1
+ok "-t passes once nobody can read both" test $? -eq 0
+
+# The service manager's notifications, one datagram a line.
+timeout -k 5 120 "$PY" -c '
+import os, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+os.chmod(sys.argv[1], 0o666)
+with open(sys.argv[2], "ab", 0) as f:
+    while True:
+        f.write(s.recv(4096).replace(b"\n", b" ") + b"\n")
+' "$T/notify" "$T/notify.out" &
+PIDS="$PIDS $!"
+i=0
+while [ ! -S "$T/notify" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+NOTIFY_SOCKET="$T/notify"
+export NOTIFY_SOCKET
+LISTEN_EXTRA=", \"unix:$SOCK\""
+PIDF="$T/run/secmsgd.pid"
 ok "secmsgd starts as root with user = nobody" \
-    start_daemon 'user = "nobody";'
+    start_daemon "user = \"nobody\";
+pid_file = \"$PIDF\";"
+unset NOTIFY_SOCKET
 ok "it says it dropped privileges" \
     grep -q "dropped privileges to user=nobody uid=$uid" "$T/daemon.log"
 status=$(cat "/proc/$(daemon_pid)/status" 2>/dev/null)
@@ -32,5 +84,64 @@ ping_alice() {
 	    --known-hosts "$T/kh" --accept-new ping >/dev/null 2>&1
 }
 ok "it serves a client after the drop" ping_alice
+
+# The Unix socket is nobody's, mode 0660: its group may connect, others
+# may not (connecting takes write permission).
+ok "the Unix socket belongs to nobody:$group, mode 0660" \
+    test "$(stat -c %U:%G:%a "$SOCK")" = "nobody:$group:660"
+# try_connect UID GID: connect to the socket as UID/GID, no groups.
+try_connect() {
+	setpriv --reuid "$1" --regid "$2" --clear-groups "$PY" -c '
+import socket, sys
+socket.socket(socket.AF_UNIX).connect(sys.argv[1])' "$SOCK" 2>/dev/null
+}
+no_connect() { ! try_connect "$@"; }
+ok "a process in its group may connect" try_connect 65533 "$gid"
+ok "a process of another user and group may not" no_connect 65533 65533
+
+# A reload that cannot read the key file fails loudly, keeping the old.
+chmod 600 "$T/authorized_keys"
+ok "SIGHUP with an unreadable authorized_keys: the reload fails" \
+    reload_daemon "reload failed"
+ok "... at error level, naming the file and reason, old configuration kept" \
+    logged "\[error\]: reload failed: $T/authorized_keys: Permission denied; the old configuration stays in force \(authorized_keys=1\)"
+ok "... and the service manager's status says so" \
+    grep -q "^READY=1 STATUS=reload failed: $T/authorized_keys: Permission denied; the old configuration stays in force" \
+    "$T/notify.out"
+chmod 644 "$T/authorized_keys"
+ok "once readable, the reload works" reload_daemon "reloaded configuration"
+ok "... and the status is back to normal" \
+    test "$(tail -n 1 "$T/notify.out")" = "READY=1 STATUS=accepting connections"
+# The cleanup helper: root, holding no socket but its link to the daemon.
+HELPER=$(cat "/proc/$(daemon_pid)/task/$(daemon_pid)/children" 2>/dev/null |
+    tr ' ' '\n' | while read -r p; do
+	[ -n "$p" ] && grep -qx secmsgd-cleanup "/proc/$p/comm" && echo "$p"
+    done)
+ok "a cleanup helper runs as root ($HELPER)" \
+    sh -c "[ -n '$HELPER' ] && grep -Eq '^Uid:[[:space:]]+0[[:space:]]' /proc/$HELPER/status"
+ok "... holding no listening socket, only its link to the daemon" \
+    test "$(ls -l "/proc/$HELPER/fd" 2>/dev/null | grep -c 'socket:')" -eq 1
+ok "the pid file holds the daemon's pid" \
+    test "$(cat "$PIDF")" = "$(daemon_pid)"
 stop_daemon
 ok "it stops cleanly (exit 0)" test "$DSTATUS" -eq 0
+# In a directory only root may write to, nobody could not remove them.
+ok "the pid file is removed at exit" test ! -e "$PIDF"
+ok "the Unix socket is removed at exit" test ! -e "$SOCK"
+ok "the cleanup helper is gone too" test ! -d "/proc/$HELPER"
+
+# Killed outright, the daemon cannot clean up: the helper still does.
+start_daemon "user = \"nobody\";
+pid_file = \"$PIDF\";" || exit 1
+ok "restarted: pid file and socket are there again" \
+    test -e "$PIDF" -a -S "$SOCK"
+kill -KILL "$(daemon_pid)"
+i=0
+while { [ -e "$PIDF" ] || [ -e "$SOCK" ]; } && [ $i -lt 50 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+ok "SIGKILL: the helper removes the pid file and the socket" \
+    test ! -e "$PIDF" -a ! -e "$SOCK"
+
+plan "$TAP_N"

@@ -37,6 +37,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "interop"))
 import secmsg_noise as sn  # noqa: E402
 
 HOST = "127.0.0.1"
+UNIX = os.environ.get("SWARM_UNIX")     # connect there instead of HOST
 
 
 def out(*a):
@@ -63,6 +64,11 @@ def genkeys(d, n, prefix="c"):
 
 # ------------------------------------------------------------ connections
 def tcp(port, src=None, rcvbuf=None, timeout=10):
+    if UNIX:            # SWARM_UNIX=PATH: the Unix socket instead
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(timeout)
+        s.connect(UNIX)
+        return s
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     if rcvbuf:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
@@ -253,7 +259,7 @@ def run_client(port, keyfile, args):
     except (EOFError, OSError, sn.ProtocolError) as e:
         out("handshake-failed", type(e).__name__)
         return 0
-    out("connected", ch.sock.getsockname()[1])
+    out("connected", ch.sock.getsockname()[1] if not UNIX else "unix")
     if first["type"] == "refused":
         out("refused", first["code"], code_name(first["code"]),
             first["text"].decode("utf-8", "replace").replace(" ", "_"))
@@ -715,7 +721,7 @@ def run_attack(port, kind, keyfile=None):
     """One malformed connection.  Prints "lport N" and then "closed" if the
     server closed it (within 5 s) or "open"; some kinds print more."""
     s = tcp(port)
-    out("lport", s.getsockname()[1])
+    out("lport", s.getsockname()[1] if not UNIX else "unix")
     kp = sn.keypair_from_file(keyfile) if keyfile else sn.generate_keypair()
     if kind == "garbage":
         s.sendall(b"\x00\x40" + random.Random(1).randbytes(64))
@@ -849,7 +855,7 @@ def run_hold(port, n, stopfile, src=None, handshake=None):
             out("closed", i)
             s.close()
             continue
-        out("open", i, s.getsockname()[1])
+        out("open", i, s.getsockname()[1] if not UNIX else "unix")
         socks.append((i, s))
     end = time.monotonic() + 60
     while not os.path.exists(stopfile) and time.monotonic() < end:

@@ -124,6 +124,8 @@ conf_diff(const struct secmsgd_conf *a, const struct secmsgd_conf *b)
 	}								\
 } while (0)
 	CMPU(nlisten);
+	CMPU(unix_socket_mode);
+	CMPS(unix_socket_group);
 	for (i = 0; i < a->nlisten && i < b->nlisten; i++) {
 		if (strcmp(a->listen[i].text, b->listen[i].text) != 0 ||
 		    a->listen[i].addrlen != b->listen[i].addrlen ||
@@ -187,6 +189,8 @@ test_defaults(void)
 	sin6 = (struct sockaddr_in6 *)&c->listen[1].addr;
 	TAP_CHECK(ntohs(sin6->sin6_port) == CONF_DEFAULT_PORT);
 	TAP_CHECK(IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr));
+	TAP_CHECK(c->unix_socket_mode == 0660);
+	TAP_CHECK(strcmp(c->unix_socket_group, "") == 0);
 	TAP_CHECK(strcmp(c->state_dir, SECMSGD_STATEDIR) == 0);
 	(void)snprintf(want, sizeof(want), "%s/server.key", SECMSGD_STATEDIR);
 	TAP_CHECK(strcmp(c->server_key, want) == 0);
@@ -548,6 +552,7 @@ static const char *const uint_settings[] = {
 static const char *const string_settings[] = {
 	"state_dir", "server_key", "client_auth", "authorized_keys",
 	"log_level", "syslog_facility", "log_destination", "user", "pid_file",
+	"unix_socket_mode", "unix_socket_group",
 };
 
 /* Every setting given each wrong type is refused on its line. */
@@ -797,6 +802,63 @@ test_reject_cross(void)
 	return (0);
 }
 
+/* unix_socket_mode: octal permission bits as a string, nothing else. */
+static int
+test_unix_socket(void)
+{
+	static const struct {
+		const char	*text;
+		uint32_t	 mode;
+	} good[] = {
+		{ "\"0660\"", 0660 }, { "\"600\"", 0600 },
+		{ "\"0666\"", 0666 }, { "\"0000\"", 0 },
+		{ "\"0777\"", 0777 },
+	};
+	static const struct reject bad[] = {
+		{ "# m\nunix_socket_mode = \"0668\";\n", 2,
+		    "unix_socket_mode", "must be octal permission bits" },
+		{ "unix_socket_mode = \"1777\";\n", 1, "unix_socket_mode",
+		    "must be octal permission bits" },
+		{ "unix_socket_mode = \"04660\";\n", 1, "unix_socket_mode",
+		    "must be octal permission bits" },
+		{ "unix_socket_mode = \"66\";\n", 1, "unix_socket_mode",
+		    "must be octal permission bits" },
+		{ "unix_socket_mode = \"\";\n", 1, "unix_socket_mode",
+		    "must be octal permission bits" },
+		{ "unix_socket_mode = \"0660 \";\n", 1, "unix_socket_mode",
+		    "must be octal permission bits" },
+		{ "unix_socket_mode = \"rw-rw----\";\n", 1,
+		    "unix_socket_mode", "must be octal permission bits" },
+		/* libconfig reads 0660 as decimal 660: say how to write it. */
+		{ "unix_socket_mode = 0660;\n", 1, "unix_socket_mode",
+		    "must be a string of octal digits, such as \"0660\"" },
+	};
+	struct secmsgd_conf *c;
+	char text[128], err[CONF_ERRLEN];
+	size_t i;
+	int failed = 0;
+
+	for (i = 0; i < NITEMS(good); i++) {
+		c = NULL;
+		(void)snprintf(text, sizeof(text), "unix_socket_mode = %s;\n",
+		    good[i].text);
+		if (load_text(text, &c, err, sizeof(err)) != 0 ||
+		    c->unix_socket_mode != good[i].mode) {
+			printf("# %s: %s\n", text, c ? "wrong value" : err);
+			failed++;
+		}
+		conf_free(c);
+	}
+	TAP_CHECK(failed == 0);
+	TAP_CHECK(check_rejects(bad, NITEMS(bad)) == 0);
+	c = NULL;
+	TAP_CHECK(load_text("unix_socket_group = \"secmsg-clients\";\n", &c,
+	    err, sizeof(err)) == 0);
+	TAP_CHECK(strcmp(c->unix_socket_group, "secmsg-clients") == 0);
+	conf_free(c);
+	return (0);
+}
+
 /* conf_load_string behaves as conf_load and names its text. */
 static int
 test_load_string(void)
@@ -837,6 +899,7 @@ static const struct tap_test tests[] = {
 	{ "reject: relative paths", test_reject_paths },
 	{ "reject: cross-checks", test_reject_cross },
 	{ "conf_load_string", test_load_string },
+	{ "unix_socket_mode and _group", test_unix_socket },
 };
 
 int
