@@ -6,7 +6,7 @@ if ! command -v systemd-analyze >/dev/null 2>&1; then
 	echo "1..0 # SKIP no systemd-analyze"
 	exit 0
 fi
-echo "1..2"
+echo "1..3"
 d=$(mktemp -d "${TMPDIR:-/tmp}/secmsg-unit.XXXXXX") || exit 1
 trap 'rm -rf "$d"' EXIT
 # Point the unit at the freshly built daemon so verify can check it.
@@ -30,4 +30,20 @@ if [ $rc -eq 0 ] && [ -n "$level" ]; then
 else
 	echo "not ok 2 - exposure level '$level' <= 2.0"
 	echo "$out" | tail -n 5 | sed 's/^/# /'
+fi
+# systemctl reload checks the configuration before it signals: with a
+# bad one the check's exit status fails the reload (ssh.service does the
+# same); the signal alone would report success whatever happened.
+reload=$(sed -n 's/^ExecReload=//p' "$d/secmsgd.service")
+first=$(echo "$reload" | head -n 1)
+last=$(echo "$reload" | tail -n 1)
+printf 'workers = "x";\n' > "$d/bad.conf"
+if [ "$(echo "$reload" | wc -l)" -eq 2 ] &&
+    [ "$first" = "$(cd "$top_builddir" && pwd)/src/secmsgd -t" ] &&
+    [ "$last" = '/bin/kill -HUP $MAINPID' ] &&
+    ! $first -c "$d/bad.conf" >/dev/null 2>&1; then
+	echo "ok 3 - ExecReload runs secmsgd -t (which fails on a bad file), then signals"
+else
+	echo "not ok 3 - ExecReload runs secmsgd -t (which fails on a bad file), then signals"
+	echo "$reload" | sed 's/^/# /'
 fi
