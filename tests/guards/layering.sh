@@ -1,21 +1,57 @@
 #!/bin/sh
-# Guard: the protocol core (noise, x25519, frame, msg, proto, keys,
-# authkeys, relay, roster, route) and confwiden stay out of the event loop, the log and
-# the config parser: they never include libevent, syslog or libconfig, so
-# that they stay unit-testable and fuzzable (STYLE.md section 1).  (keys
-# and authkeys do read and write their own files.)
+# Guard: the layers of src/ (STYLE.md section 1) and the direction of the
+# dependencies between them.
+#  - src/lib (the protocol core and the client-side connection) includes
+#    nothing but its own headers, and never libevent, syslog or libconfig,
+#    so that it stays unit-testable, fuzzable and a library;
+#  - the daemon's pure modules (relay tables, roster, route codec, key
+#    policy parser...) stay out of the event loop, the log and the config
+#    parser too;
+#  - src/client includes src/lib and its own headers, never the daemon's.
 : "${top_srcdir:=.}"
-core="noise x25519 frame msg proto keys authkeys relay roster route confwiden"
-echo "1..$(echo $core | wc -w)"
+S="$top_srcdir/src"
 n=0
-for m in $core; do
+fails=0
+check() {
 	n=$((n + 1))
-	bad=$(grep -nE '#[[:space:]]*include[[:space:]]*<(event2/|syslog\.h|libconfig\.h)' \
-	    "$top_srcdir/src/$m.c" "$top_srcdir/src/$m.h" 2>/dev/null)
-	if [ -f "$top_srcdir/src/$m.c" ] && [ -z "$bad" ]; then
-		echo "ok $n - src/$m.[ch] free of event2/syslog/libconfig"
+	if [ -z "$2" ]; then
+		echo "ok $n - $1"
 	else
-		echo "not ok $n - src/$m.[ch] free of event2/syslog/libconfig"
-		echo "$bad" | sed 's/^/# /'
+		echo "not ok $n - $1"
+		echo "$2" | sed 's/^/# /'
+		fails=$((fails + 1))
 	fi
+}
+# includes FILE: the quoted headers FILE includes, one per line.
+includes() { sed -n 's/^#[[:space:]]*include[[:space:]]*"\([^"]*\)".*/\1/p' "$1"; }
+# foreign FILE DIR...: the quoted includes of FILE found in none of DIRs.
+foreign() {
+	f=$1
+	shift
+	includes "$f" | while read -r h; do
+		found=
+		for d in "$@"; do
+			[ -f "$S/$d/$h" ] && found=1
+		done
+		[ -n "$found" ] || echo "$(basename "$f") includes $h"
+	done
+}
+banned='#[[:space:]]*include[[:space:]]*<(event2/|syslog\.h|libconfig\.h)'
+pure="authkeys relay roster route confwiden bucket"
+
+echo "1..$(( $(ls "$S"/lib/*.[ch] | wc -l) + $(echo $pure | wc -w) + 1 ))"
+for f in "$S"/lib/*.[ch]; do
+	check "src/lib/$(basename "$f"): no event loop, log or config; lib only" \
+	    "$(grep -nE "$banned" "$f"; foreign "$f" lib)"
 done
+for m in $pure; do
+	bad=$(grep -nE "$banned" "$S/daemon/$m".[ch] 2>/dev/null)
+	[ -f "$S/daemon/$m.h" ] || bad="src/daemon/$m.h missing"
+	check "src/daemon/$m: no event loop, log or config" "$bad"
+done
+out=
+for f in "$S"/client/*.[ch]; do
+	out="$out$(foreign "$f" lib client)"
+done
+check "src/client includes src/lib and itself, never the daemon" "$out"
+exit 0

@@ -6,7 +6,7 @@ Library:
   Channel(sock, initiator, keypair, params)  handshake, records, rekeying
   encode_hello / decode_hello                the hello block
   Msg codec: ping(), send(), join(), leave(), publish(), who(),
-             parse_message(), parse_who()   (src/msg.h)
+             parse_message(), parse_who()   (src/lib/msg.h)
 
 Command line (used by tests/integ/interop.sh):
   secmsg_noise.py peer listen PORTFILE       responder: writes "PORT KEY"
