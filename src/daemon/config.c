@@ -78,6 +78,16 @@ static const struct conf_enum conf_auths[] = {
 	{ NULL, 0 }
 };
 
+static const struct conf_enum conf_stores[] = {
+	{ "none", CONF_STORE_NONE },
+	{ NULL, 0 }
+};
+
+static const struct conf_enum conf_buses[] = {
+	{ "none", CONF_BUS_NONE },
+	{ NULL, 0 }
+};
+
 static const struct conf_enum conf_dests[] = {
 	{ "auto", CONF_LOG_AUTO },
 	{ "syslog", CONF_LOG_SYSLOG },
@@ -142,6 +152,8 @@ static const struct conf_row conf_rows[] = {
 	U(rate_burst, 1, 1000000, 0, CF_ZERO_OFF),
 	U(max_channels, 1, 1000000, 16384, 0),
 	U(max_subscriptions, 1, 65536, 256, 0),
+	E(store, CONF_STORE_NONE, conf_stores),
+	E(bus, CONF_BUS_NONE, conf_buses),
 	{ "log_level", CT_LEVEL, O(log_level), 0, 0, LOG_LVL_INFO, NULL, 0,
 	    NULL },
 	E(syslog_facility, LOG_DAEMON, conf_facilities),
@@ -829,4 +841,26 @@ conf_free(struct secmsgd_conf *c)
 	conf_free_listen(c);
 	free(c->file);
 	free(c);
+}
+
+/* The name of value v in enum table t. */
+static const char *
+conf_enum_name(const struct conf_enum *t, int v)
+{
+	for (; t->name != NULL; t++)
+		if (t->value == v)
+			return (t->name);
+	return ("?");
+}
+
+const char *
+conf_store_name(enum conf_store v)
+{
+	return (conf_enum_name(conf_stores, (int)v));
+}
+
+const char *
+conf_bus_name(enum conf_bus v)
+{
+	return (conf_enum_name(conf_buses, (int)v));
 }

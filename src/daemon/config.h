@@ -25,6 +25,15 @@ enum conf_auth {
 	CONF_AUTH_ANY			/* any key, named by fingerprint */
 };
 
+/* Where messages for absent recipients go, and how other nodes are
+ * reached (router.h): by name; "none" is one node on its own. */
+enum conf_store {
+	CONF_STORE_NONE = 0
+};
+enum conf_bus {
+	CONF_BUS_NONE = 0
+};
+
 enum conf_log_dest {
 	CONF_LOG_AUTO = 0,	/* stderr with -f, else syslog */
 	CONF_LOG_SYSLOG,
@@ -71,6 +80,8 @@ struct secmsgd_conf {
 	uint32_t	 rate_burst;
 	uint32_t	 max_channels;		/* server-wide */
 	uint32_t	 max_subscriptions;	/* channels per connection */
+	enum conf_store	 store;
+	enum conf_bus	 bus;
 
 	int		 log_level;		/* LOG_LVL_* */
 	int		 syslog_facility;	/* LOG_DAEMON, ... */
@@ -107,6 +118,10 @@ void	conf_free(struct secmsgd_conf *conf);
  */
 int	conf_parse_listen(const char *s, struct conf_listen *l, char *err,
 	    size_t errlen);
+
+/* conf_store_name(v), conf_bus_name(v): the name a value is set by. */
+const char *conf_store_name(enum conf_store v);
+const char *conf_bus_name(enum conf_bus v);
 
 /* conf_default_state_dir(): $STATE_DIRECTORY (systemd) or the build's. */
 const char *conf_default_state_dir(void);

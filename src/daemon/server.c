@@ -41,6 +41,7 @@
 #include "policy.h"
 #include "relay.h"
 #include "roster.h"
+#include "router.h"
 #include "server.h"
 #include "service.h"
 #include "session.h"
@@ -461,13 +462,73 @@ fail:
 	return (NULL);
 }
 
+/* The runtime's end of turn: batches to other loops, then sessions. */
+static int
+server_loop_flush(struct sloop *l)
+{
+	int rc = router_flush(l);
+
+	session_loop_flush(l);
+	return (rc);
+}
+
+/* What the layers keep per loop, once its sessions are closed. */
+static void
+server_loop_teardown(struct sloop *l)
+{
+	session_loop_teardown(l);
+	router_teardown(l);
+	service_loop_teardown(l);
+}
+
+/* How the runtime and the sessions call up (sloop.h, session.h). */
+static const struct sloop_hooks server_loop_hooks = {
+	router_batch,
+	server_loop_flush,
+	session_loop_recheck,
+	session_loop_stop,
+	session_loop_kill,
+	server_loop_teardown,
+};
+static const struct session_hooks server_session_hooks = {
+	service_authenticate,
+	service_request,
+	service_pend_reply,
+	service_recheck,
+	server_session_gone,
+};
+
+/* Set up loop i on base, and the router's part of it. */
+static int
+server_loop_setup(struct server *srv, unsigned i, struct event_base *base,
+    bool threaded)
+{
+	struct sloop_params sp;
+
+	memset(&sp, 0, sizeof(sp));
+	sp.srv = srv;
+	sp.nloops = srv->nloops;
+	sp.loops = srv->loops;
+	sp.presence = srv->presence;
+	sp.relay_key = srv->relay_key;
+	sp.roster = srv->roster;
+	sp.pol = srv->pol;
+	sp.hooks = &server_loop_hooks;
+	sp.store = router_store_find(conf_store_name(srv->conf->store));
+	sp.bus = router_bus_find(conf_bus_name(srv->conf->bus));
+	if (sp.store == NULL || sp.bus == NULL)
+		return (-1);
+	if (sloop_init(&srv->loops[i], &sp, i, base, threaded) == -1 ||
+	    router_init(&srv->loops[i]) == -1)
+		return (-1);
+	return (0);
+}
+
 /* hswork's thread set-up: loop i lives on worker i's event base. */
 static int
 server_loop_init(unsigned i, struct event_base *base, void *arg)
 {
-	struct server *srv = arg;
-
-	return (sloop_init(&srv->loops[i], srv, i, base, true));
+	return (server_loop_setup(arg, i, base, true));
 }
 
 int
@@ -498,6 +559,7 @@ server_start(struct server *srv)
 		    srv->nloops);
 		return (-1);
 	}
+	session_set_hooks(&server_session_hooks);
 	if ((srv->hswork = hswork_new(srv->base, nworkers, srv->key,
 	    session_handshake_done, server_loop_init, session_worker_ok,
 	    srv)) == NULL) {
@@ -511,7 +573,7 @@ server_start(struct server *srv)
 		return (-1);
 	}
 	if (nworkers == 0 &&
-	    sloop_init(&srv->loops[0], srv, 0, srv->base, false) == -1) {
+	    server_loop_setup(srv, 0, srv->base, false) == -1) {
 		log_warnx("cannot set up the session loop: out of memory");
 		return (-1);
 	}

@@ -1,19 +1,14 @@
 /* Copyright (c) 2026 The secmsgd authors.  ISC license: see LICENSE. */
 /*
- * service.c: the relay service proper.  Everything here runs on a session
+ * service.c: the request handling.  Everything here runs on a session
  * that has completed the handshake: key policy, requests, replies.  Every
  * request gets exactly one reply, OK or ERROR with a stable code.
  *
- * Delivery policy (documented in doc/PROTOCOL.md): a message goes to every
- * live connection of the target name (SEND) or every subscriber of the
- * channel (PUBLISH) except the publishing connection itself.  A recipient
- * whose output queue is over max_output_buffer is skipped; the OK reply
- * says how many got it and how many were skipped, and a SEND that reached
- * no one because all were busy fails with "busy".
- *
- * With several session loops (sloop.h) a SEND or PUBLISH is delivered on
- * the sender's loop, and copied to every other loop whose presence row
- * says it may have recipients; the reply sums every loop's counts.
+ * What a request means is decided here (permissions, the DELIVER header,
+ * the reply); where a message goes is the router's (router.h).  The OK
+ * reply to a SEND or PUBLISH says how many got it and how many were
+ * skipped, and a SEND that reached no one because all were busy fails
+ * with "busy".
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,10 +23,10 @@
 #include "msg.h"
 #include "proto.h"
 #include "relay.h"
-#include "server.h"
 #include "service.h"
 #include "roster.h"
 #include "route.h"
+#include "router.h"
 #include "session.h"
 #include "sloop.h"
 
@@ -154,32 +149,6 @@ service_authenticate(struct session *s)
 	return (0);
 }
 
-/* State of one fan-out. */
-struct fanout {
-	struct session	*from;
-	const uint8_t	*hdr;
-	size_t		 hdrlen;
-	const uint8_t	*body;
-	size_t		 bodylen;
-	uint32_t	 delivered;
-	uint32_t	 skipped;
-};
-
-/* relay visitor: deliver to one member. */
-static void
-fanout_visit(struct relay_member *m, void *arg)
-{
-	struct fanout *f = arg;
-	struct session *to = m->owner;
-
-	if (to == f->from)
-		return;
-	if (session_send(to, f->hdr, f->hdrlen, f->body, f->bodylen) == 0)
-		f->delivered++;
-	else
-		f->skipped++;
-}
-
 /* Build the DELIVER header for a message from s. */
 static size_t
 deliver_header(struct session *s, const struct msg *req, uint8_t *hdr)
@@ -198,71 +167,6 @@ deliver_header(struct session *s, const struct msg *req, uint8_t *hdr)
 	event_base_gettimeofday_cached(s->loop->base, &tv);
 	d.timestamp = (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
 	return (msg_encode_header(&d, hdr));
-}
-
-/*
- * Copy a SEND or PUBLISH to every other loop that may have recipients of
- * it; the local counts are in f.  Returns 0 when no other loop may (reply
- * now), 1 when the reply now waits for their answers in s's queue.
- */
-static int
-route_out(struct session *s, int kind, const struct msg *m,
-    const struct fanout *f, size_t n)
-{
-	struct sloop *l = s->loop;
-	const char *target = kind == PEND_SEND ? m->name : m->channel;
-	size_t tlen = kind == PEND_SEND ? m->namelen : m->chanlen, slot;
-	struct route_rec r;
-	struct pend *p = NULL;
-	unsigned i, lost = 0;
-
-	if (sloop_count(l) < 2)
-		return (0);
-	slot = relay_presence_slot(l->relay, kind == PEND_SEND ? RELAY_NAME :
-	    RELAY_CHANNEL, target, tlen);
-	memset(&r, 0, sizeof(r));
-	r.kind = kind == PEND_SEND ? ROUTE_SEND : ROUTE_PUBLISH;
-	r.target = target;
-	r.targetlen = tlen;
-	r.hdr = f->hdr;
-	r.hdrlen = f->hdrlen;
-	r.body = f->body;
-	r.bodylen = f->bodylen;
-	for (i = 0; i < sloop_count(l); i++) {
-		if (i == l->idx || !sloop_maybe_present(l, i, slot))
-			continue;
-		if (p == NULL) {
-			if ((p = sloop_pend_new(l, s, kind, m->id)) == NULL)
-				break;
-			p->n = (uint32_t)n;
-			p->delivered = f->delivered;
-			p->skipped = f->skipped;
-			memcpy(p->target, target, tlen);
-			p->targetlen = tlen;
-			r.token = (uint64_t)(uintptr_t)p;
-		}
-		/* One loop's batch out of memory: the others may still do. */
-		if (sloop_route(l, i, &r) == -1) {
-			lost++;
-			continue;
-		}
-		p->waiting++;
-		/* The copy is counted until the answer is back. */
-		sloop_pend_add_bytes(l, p, f->hdrlen + f->bodylen);
-	}
-	if (i < sloop_count(l))
-		log_warnx("session %016llx: out of memory routing to other "
-		    "loops: their recipients miss this message",
-		    (unsigned long long)s->id);
-	else if (lost > 0)
-		log_warnx("session %016llx: out of memory routing to %u "
-		    "loops: their recipients miss this message",
-		    (unsigned long long)s->id, lost);
-	if (p == NULL)
-		return (0);
-	if (p->waiting == 0)
-		session_pends_drain(s);
-	return (1);
 }
 
 /* The reply to a SEND, once every loop's counts are in. */
@@ -286,29 +190,46 @@ send_result(struct session *s, uint32_t id, const char *name, size_t len,
 		reply_counts(s, id, delivered, skipped);
 }
 
+/* A SEND or PUBLISH m from s, its DELIVER header in hdr, as a route. */
+static void
+routed(struct session *s, const struct msg *m, const uint8_t *hdr,
+    size_t hdrlen, struct router_msg *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->id = m->id;
+	if (m->type == MSG_SEND) {
+		r->kind = ROUTE_SEND;
+		r->target = m->name;
+		r->targetlen = m->namelen;
+	} else {
+		r->kind = ROUTE_PUBLISH;
+		r->target = m->channel;
+		r->targetlen = m->chanlen;
+	}
+	r->hdr = hdr;
+	r->hdrlen = hdrlen;
+	r->body = m->body;
+	r->bodylen = m->bodylen;
+	(void)s;
+}
+
 /* SEND: to every connection of a name. */
 static void
 do_send(struct session *s, const struct msg *m)
 {
 	uint8_t hdr[MSG_HDR_MAX];
-	struct fanout f;
-	size_t n;
+	struct router_msg r;
+	struct router_counts c;
 
 	if (!authkeys_may_send(s->entry)) {
 		reply_error(s, m->id, MSG_E_NOT_PERMITTED,
 		    "direct messages not permitted for this key");
 		return;
 	}
-	memset(&f, 0, sizeof(f));
-	f.hdr = hdr;
-	f.hdrlen = deliver_header(s, m, hdr);
-	f.body = m->body;
-	f.bodylen = m->bodylen;
-	n = relay_each_named(s->loop->relay, m->name, m->namelen,
-	    fanout_visit, &f);
-	if (route_out(s, PEND_SEND, m, &f, n) == 0)
-		send_result(s, m->id, m->name, m->namelen, n, f.delivered,
-		    f.skipped);
+	routed(s, m, hdr, deliver_header(s, m, hdr), &r);
+	if (router_deliver(s, &r, &c) == 0)
+		send_result(s, m->id, m->name, m->namelen, c.n, c.delivered,
+		    c.skipped);
 }
 
 /* PUBLISH: to every subscriber of a channel but the publisher. */
@@ -316,24 +237,17 @@ static void
 do_publish(struct session *s, const struct msg *m)
 {
 	uint8_t hdr[MSG_HDR_MAX];
-	struct fanout f;
-	size_t n;
+	struct router_msg r;
+	struct router_counts c;
 
 	if (!authkeys_may_publish(s->entry, m->channel, m->chanlen)) {
 		reply_error(s, m->id, MSG_E_NOT_PERMITTED,
 		    "publishing to this channel not permitted for this key");
 		return;
 	}
-	memset(&f, 0, sizeof(f));
-	f.from = s;
-	f.hdr = hdr;
-	f.hdrlen = deliver_header(s, m, hdr);
-	f.body = m->body;
-	f.bodylen = m->bodylen;
-	n = relay_each_subscriber(s->loop->relay, m->channel, m->chanlen,
-	    fanout_visit, &f);
-	if (route_out(s, PEND_PUBLISH, m, &f, n) == 0)
-		reply_counts(s, m->id, f.delivered, f.skipped);
+	routed(s, m, hdr, deliver_header(s, m, hdr), &r);
+	if (router_deliver(s, &r, &c) == 0)
+		reply_counts(s, m->id, c.delivered, c.skipped);
 }
 
 /* JOIN a channel. */
@@ -401,7 +315,7 @@ do_who(struct session *s, const struct msg *m)
 		return;
 	}
 	buf = l->who_buf;
-	len = roster_list(l->srv->roster, buf, cap, &entries, &truncated);
+	len = roster_list(l->roster, buf, cap, &entries, &truncated);
 	session_charge(s, (double)(entries / SERVICE_WHO_PER_TOKEN));
 	/* A client chooses how often this happens: bounded lines. */
 	if (truncated && log_limit_take(&l->who_log, SERVICE_WHO_LOG_PER_SEC,
@@ -427,59 +341,6 @@ service_pend_reply(struct session *s, struct pend *p)
 		reply_counts(s, p->id, p->delivered, p->skipped);
 		break;
 	}
-}
-
-void
-service_route_request(struct sloop *l, unsigned from,
-    const struct route_rec *r)
-{
-	struct route_rec a;
-	struct fanout f;
-
-	memset(&a, 0, sizeof(a));
-	a.kind = ROUTE_RESULT;
-	a.token = r->token;
-	memset(&f, 0, sizeof(f));
-	f.hdr = r->hdr;
-	f.hdrlen = r->hdrlen;
-	f.body = r->body;
-	f.bodylen = r->bodylen;
-	switch (r->kind) {
-	case ROUTE_SEND:
-		a.n = (uint32_t)relay_each_named(l->relay, r->target,
-		    r->targetlen, fanout_visit, &f);
-		break;
-	case ROUTE_PUBLISH:
-		a.n = (uint32_t)relay_each_subscriber(l->relay, r->target,
-		    r->targetlen, fanout_visit, &f);
-		break;
-	default:
-		return;
-	}
-	a.delivered = f.delivered;
-	a.skipped = f.skipped;
-	if (sloop_route(l, from, &a) == -1)
-		log_warnx("loop %u: out of memory answering loop %u: a "
-		    "request there waits until its connection closes",
-		    l->idx, from);
-}
-
-void
-service_route_result(struct sloop *l, const struct route_rec *r)
-{
-	struct pend *p = (struct pend *)(uintptr_t)r->token;
-
-	p->n += r->n;
-	p->delivered += r->delivered;
-	p->skipped += r->skipped;
-	if (--p->waiting > 0)
-		return;
-	if (p->s == NULL) {
-		TAILQ_REMOVE(&l->orphans, p, link);
-		sloop_pend_free(p);
-		return;
-	}
-	session_pends_drain(p->s);
 }
 
 int
@@ -575,4 +436,11 @@ service_recheck(struct session *s)
 	s->entry = e;
 	r.s = s;
 	relay_member_channels(l->relay, &s->member, recheck_channel, &r);
+}
+
+void
+service_loop_teardown(struct sloop *l)
+{
+	free(l->who_buf);
+	l->who_buf = NULL;
 }

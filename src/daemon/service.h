@@ -21,9 +21,8 @@
 
 struct session;
 struct msg;
-struct sloop;
-struct route_rec;
 struct pend;
+struct sloop;
 
 /*
  * service_authenticate(s): the handshake is done; apply the key policy.
@@ -48,20 +47,12 @@ int	service_request(struct session *s, const struct msg *m);
 void	service_recheck(struct session *s);
 
 /*
- * service_route_request(l, from, r): on loop l, serve another loop's
- * request r (deliver to l's own recipients) and queue
- * the answer for loop from.
- */
-void	service_route_request(struct sloop *l, unsigned from,
-	    const struct route_rec *r);
-
-/* service_route_result(l, r): an answer to one of l's requests. */
-void	service_route_result(struct sloop *l, const struct route_rec *r);
-
-/*
  * service_pend_reply(s, p): every loop answered p (a SEND or PUBLISH
  * of s), and it is first in s's queue: send s its reply.
  */
 void	service_pend_reply(struct session *s, struct pend *p);
+
+/* service_loop_teardown(l): free what the request handling keeps per loop. */
+void	service_loop_teardown(struct sloop *l);
 
 #endif /* !SECMSG_SERVICE_H */

@@ -54,12 +54,14 @@
 #include "proto.h"
 #include "relay.h"
 #include "server.h"
-#include "service.h"
 #include "session.h"
 #include "sloop.h"
 
 /* How long a closing session may take to flush its last message. */
 #define SESSION_FLUSH_TIMEOUT	2
+
+/* The layers above (session_set_hooks). */
+static const struct session_hooks *hooks;
 
 static const char *const reason_names[] = {
 	[SESSION_R_EOF] = "eof",
@@ -281,7 +283,7 @@ err0:
 	close(fd);
 	log_warnx("connection from %s dropped reason=out-of-memory",
 	    sa->sa_family == AF_UNIX ? "unix" : "network");
-	server_session_gone(srv, src);
+	hooks->gone(srv, src);
 	return (-1);
 }
 
@@ -435,7 +437,7 @@ session_adopt(struct session *s, struct sloop *l)
 	free(job->out);
 	job->in = job->out = NULL;
 
-	if (service_authenticate(s) == -1)
+	if (hooks->authenticate(s) == -1)
 		return;			/* refused: closing */
 	s->last_rx = session_now_s();
 	session_arm_timer(s);
@@ -656,7 +658,7 @@ session_leave_loop(struct session *s)
 			p->s = NULL;
 			TAILQ_INSERT_TAIL(&l->orphans, p, link);
 		} else
-			sloop_pend_free(p);
+			session_pend_free(p);
 	}
 	if (s->timer != NULL)
 		event_free(s->timer);
@@ -718,7 +720,7 @@ session_close(struct session *s, enum session_reason reason)
 	s->hs.in = s->hs.out = NULL;
 	src = s->src;
 	session_unref(s);
-	server_session_gone(srv, src);
+	hooks->gone(srv, src);
 }
 
 void
@@ -853,12 +855,12 @@ session_hold_reply(struct session *s, const uint8_t *hdr, size_t hdrlen,
 {
 	struct pend *p;
 
-	if ((p = sloop_pend_new(s->loop, s, PEND_REPLY, 0)) == NULL ||
+	if ((p = session_pend_new(s, PEND_REPLY, 0)) == NULL ||
 	    (p->data = malloc(hdrlen + bodylen + 1)) == NULL) {
 		if (p != NULL) {
 			TAILQ_REMOVE(&s->pends, p, link);
 			s->npends--;
-			sloop_pend_free(p);
+			session_pend_free(p);
 		}
 		session_close_later(s, SESSION_R_NOMEM);
 		return (-1);
@@ -868,7 +870,7 @@ session_hold_reply(struct session *s, const uint8_t *hdr, size_t hdrlen,
 		memcpy(p->data + hdrlen, body, bodylen);
 	p->len = p->cap = hdrlen + bodylen;
 	p->hdrlen = hdrlen;
-	sloop_pend_add_bytes(s->loop, p, p->len);
+	session_pend_add_bytes(s->loop, p, p->len);
 	return (0);
 }
 
@@ -897,8 +899,8 @@ session_pends_drain(struct session *s)
 			(void)session_reply(s, p->data, p->hdrlen,
 			    p->data + p->hdrlen, p->len - p->hdrlen);
 		else
-			service_pend_reply(s, p);
-		sloop_pend_free(p);
+			hooks->reply(s, p);
+		session_pend_free(p);
 	}
 	s->draining = false;
 	session_eof_check(s);
@@ -1002,7 +1004,7 @@ session_message(struct session *s, const uint8_t *data, size_t len)
 		session_reply_rate_limited(s, &m);
 		return (0);
 	}
-	return (service_request(s, &m));
+	return (hooks->request(s, &m));
 }
 
 /* Map a proto error to a close reason. */
@@ -1320,4 +1322,147 @@ session_timer_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	session_arm_timer(s);
+}
+
+void
+session_set_hooks(const struct session_hooks *h)
+{
+	hooks = h;
+}
+
+/* Wake the sessions that waited for the budget, if it has room now. */
+static void
+session_wake_waiters(struct sloop *l)
+{
+	struct session_list woken = TAILQ_HEAD_INITIALIZER(woken);
+	struct session *s;
+
+	if (TAILQ_EMPTY(&l->waiters) ||
+	    sloop_used(l) >= sloop_budget(l) + sloop_reserve(l))
+		return;
+	/* Each one may pause (and wait) again: take the list first. */
+	TAILQ_CONCAT(&woken, &l->waiters, wait_link);
+	while ((s = TAILQ_FIRST(&woken)) != NULL) {
+		TAILQ_REMOVE(&woken, s, wait_link);
+		s->waiting_budget = false;
+		session_resume(s);
+	}
+}
+
+
+void
+session_loop_flush(struct sloop *l)
+{
+	session_flush_dirty(l);
+	session_wake_waiters(l);
+}
+
+void
+session_loop_stop(struct sloop *l)
+{
+	struct session *s, *next;
+
+	for (s = TAILQ_FIRST(&l->sessions); s != NULL; s = next) {
+		next = TAILQ_NEXT(s, loop_link);
+		if (s->state == SESSION_OPEN)
+			session_goodbye(s, MSG_GOODBYE, MSG_E_SHUTDOWN,
+			    "server shutting down", SESSION_R_SHUTDOWN);
+	}
+}
+
+void
+session_loop_kill(struct sloop *l)
+{
+	while (!TAILQ_EMPTY(&l->sessions))
+		session_close(TAILQ_FIRST(&l->sessions), SESSION_R_SHUTDOWN);
+}
+
+void
+session_loop_recheck(struct sloop *l)
+{
+	struct session *s, *next;
+
+	for (s = TAILQ_FIRST(&l->sessions); s != NULL; s = next) {
+		next = TAILQ_NEXT(s, loop_link);
+		hooks->recheck(s);
+	}
+}
+
+void
+session_loop_teardown(struct sloop *l)
+{
+	struct pend *p;
+
+	while ((p = TAILQ_FIRST(&l->orphans)) != NULL) {
+		TAILQ_REMOVE(&l->orphans, p, link);
+		session_pend_free(p);
+	}
+	while ((p = TAILQ_FIRST(&l->spare)) != NULL) {
+		TAILQ_REMOVE(&l->spare, p, link);
+		free(p);
+	}
+}
+
+/* Spare records kept per loop: no allocation per cross-loop message. */
+#define SESSION_SPARE_MAX	1024
+
+struct pend *
+session_pend_new(struct session *s, int kind, uint32_t id)
+{
+	struct sloop *l = s->loop;
+	struct pend *p;
+
+	if ((p = TAILQ_FIRST(&l->spare)) != NULL) {
+		TAILQ_REMOVE(&l->spare, p, link);
+		l->nspare--;
+		memset(p, 0, sizeof(*p));
+	} else if ((p = calloc(1, sizeof(*p))) == NULL)
+		return (NULL);
+	p->loop = l;
+	p->s = s;
+	p->since = session_now_s();
+	p->kind = kind;
+	p->id = id;
+	TAILQ_INSERT_TAIL(&s->pends, p, link);
+	s->npends++;
+	return (p);
+}
+
+void
+session_pend_cancel(struct session *s, struct pend *p)
+{
+	TAILQ_REMOVE(&s->pends, p, link);
+	s->npends--;
+	session_pend_free(p);
+}
+
+void
+session_pend_add_bytes(struct sloop *l, struct pend *p, size_t n)
+{
+	p->bytes += n;
+	l->held += n;
+	if (p->s != NULL)
+		p->s->pend_bytes += n;
+}
+
+void
+session_pend_free(struct pend *p)
+{
+	struct sloop *l = p->loop;
+
+	if (p->data != NULL) {
+		sodium_memzero(p->data, p->cap);
+		free(p->data);
+		p->data = NULL;
+	}
+	if (p->bytes > 0) {
+		l->held -= p->bytes;
+		p->bytes = 0;
+		sloop_budget_freed(l);
+	}
+	if (!l->stopping && l->nspare < SESSION_SPARE_MAX) {
+		TAILQ_INSERT_HEAD(&l->spare, p, link);
+		l->nspare++;
+	} else
+		free(p);
 }

@@ -22,12 +22,41 @@
 
 struct server;
 struct srcaddr;
+struct sloop_hooks;
 struct bufferevent;
 struct evbuffer;
 struct evbuffer_cb_entry;
 struct event;
 struct proto;
 struct authkeys_entry;
+
+/*
+ * A reply waiting its turn: replies leave in the order of the requests,
+ * so a reply made behind a request that waits for other loops' answers is
+ * held (PEND_REPLY), and a request routed to other loops (PEND_SEND,
+ * PEND_PUBLISH) holds its place until the router has every answer.
+ */
+#define PEND_SEND	1
+#define PEND_PUBLISH	2
+#define PEND_REPLY	4	/* a reply held back behind earlier ones */
+
+struct pend {
+	TAILQ_ENTRY(pend)	 link;	/* s->pends, the loop's orphans or spare */
+	struct sloop		*loop;
+	struct session		*s;	/* NULL once s is gone */
+	int			 kind;
+	uint32_t		 id;	/* the request's */
+	uint64_t		 token;	/* the router's, while waiting */
+	unsigned		 waiting; /* loops yet to answer */
+	uint32_t		 n, delivered, skipped;
+	char			 target[MSG_NAME_MAX + 1];	/* SEND */
+	size_t			 targetlen;
+	uint8_t			*data;	/* the held reply */
+	size_t			 len, cap, hdrlen;
+	size_t			 bytes;	/* counted in s->pend_bytes */
+	uint64_t		 since;	/* monotonic s, made */
+};
+
 
 /* Where a session is in the flush machinery (session.c). */
 #define SESSION_CLEAN		0	/* nothing new to write */
@@ -169,6 +198,56 @@ void	session_adopt(struct session *s, struct sloop *l);
  * session is shared: its memory goes with the later of the two.
  */
 void	session_worker_ok(struct hs_job *job, unsigned i, void *arg);
+
+/*
+ * What the layers above do for a session: it calls up only through these
+ * (session_set_hooks, once at start).
+ *   authenticate  the handshake is done: apply the key policy (0), or
+ *                 refuse (-1, s closing)
+ *   request       one request: 0, or -1 when s is now closing
+ *   reply         p has every answer and is first in s's queue: reply
+ *   recheck       a new policy is in force on s's loop
+ *   gone          s's connection is over: uncount it (admission)
+ */
+struct session_hooks {
+	int	(*authenticate)(struct session *s);
+	int	(*request)(struct session *s, const struct msg *m);
+	void	(*reply)(struct session *s, struct pend *p);
+	void	(*recheck)(struct session *s);
+	void	(*gone)(struct server *srv, struct srcaddr *src);
+};
+
+/* session_set_hooks(h): the hooks every session calls up through. */
+void	session_set_hooks(const struct session_hooks *h);
+
+/*
+ * The session layer's part of the runtime's hooks (sloop.h): stop, kill,
+ * policy, and the end-of-turn flush (session_flush_dirty, then wake the
+ * sessions that waited for the budget); the server's hooks call these.
+ */
+void	session_loop_stop(struct sloop *l);
+void	session_loop_kill(struct sloop *l);
+void	session_loop_recheck(struct sloop *l);
+void	session_loop_flush(struct sloop *l);
+void	session_loop_teardown(struct sloop *l);
+
+/*
+ * session_pend_new(s, kind, id): a record at the end of s's queue, or
+ * NULL when out of memory.  session_pend_cancel(s, p) takes back the last
+ * one made, unused.
+ */
+struct pend *session_pend_new(struct session *s, int kind, uint32_t id);
+void	session_pend_cancel(struct session *s, struct pend *p);
+
+/* session_pend_free(p): free p, taken off its list, wiping what it held. */
+void	session_pend_free(struct pend *p);
+
+/*
+ * session_pend_add_bytes(l, p, n): p (of a session of l) holds n more
+ * bytes, counted in its session's pend_bytes and l's budget until p is
+ * freed.
+ */
+void	session_pend_add_bytes(struct sloop *l, struct pend *p, size_t n);
 
 /*
  * session_pends_drain(s): send the replies at the head of s's queue that

@@ -22,10 +22,6 @@
 #include "policy.h"
 #include "relay.h"
 #include "roster.h"
-#include "route.h"
-#include "server.h"
-#include "service.h"
-#include "session.h"
 #include "sloop.h"
 
 /* Mail types. */
@@ -37,13 +33,13 @@
 unsigned
 sloop_count(const struct sloop *l)
 {
-	return (l->srv->nloops);
+	return (l->nloops);
 }
 
 uint64_t
 sloop_budget(const struct sloop *l)
 {
-	uint64_t share = l->conf->max_total_output / l->srv->nloops;
+	uint64_t share = l->conf->max_total_output / l->nloops;
 
 	/* Never less than one session's own mark: one slow consumer must
 	 * not stall every delivery of its loop. */
@@ -64,15 +60,6 @@ sloop_used(const struct sloop *l)
 }
 
 void
-sloop_pend_add_bytes(struct sloop *l, struct pend *p, size_t n)
-{
-	p->bytes += n;
-	l->held += n;
-	if (p->s != NULL)
-		p->s->pend_bytes += n;
-}
-
-void
 sloop_budget_freed(struct sloop *l)
 {
 	if (!TAILQ_EMPTY(&l->waiters) &&
@@ -80,29 +67,10 @@ sloop_budget_freed(struct sloop *l)
 		sloop_mark(l);
 }
 
-/* Wake the sessions that waited for the budget, if it has room now. */
-static void
-sloop_wake_waiters(struct sloop *l)
-{
-	struct session_list woken = TAILQ_HEAD_INITIALIZER(woken);
-	struct session *s;
-
-	if (TAILQ_EMPTY(&l->waiters) ||
-	    sloop_used(l) >= sloop_budget(l) + sloop_reserve(l))
-		return;
-	/* Each one may pause (and wait) again: take the list first. */
-	TAILQ_CONCAT(&woken, &l->waiters, wait_link);
-	while ((s = TAILQ_FIRST(&woken)) != NULL) {
-		TAILQ_REMOVE(&woken, s, wait_link);
-		s->waiting_budget = false;
-		session_resume(s);
-	}
-}
-
 bool
 sloop_maybe_present(const struct sloop *l, unsigned dst, size_t slot)
 {
-	return (relay_presence_get(l->srv->loops[dst].presence, slot) != 0);
+	return (relay_presence_get(l->loops[dst].presence, slot) != 0);
 }
 
 void
@@ -116,12 +84,16 @@ sloop_mark(struct sloop *l)
 }
 
 int
-sloop_route(struct sloop *l, unsigned dst, const struct route_rec *r)
+sloop_send_batch(struct sloop *l, unsigned dst, uint8_t *p, size_t len)
 {
-	if (route_put(&l->out[dst], r) == -1)
+	struct mail *m;
+
+	if ((m = mail_new(MAIL_ROUTE)) == NULL)
 		return (-1);
-	l->out_pending = true;
-	sloop_mark(l);
+	m->from = l->idx;
+	m->data = p;
+	m->len = len;
+	mbox_post(&l->loops[dst].inbox, m);
 	return (0);
 }
 
@@ -135,36 +107,7 @@ batch_free(uint8_t *p, size_t len)
 	free(p);
 }
 
-/* Send this turn's batches, one mail per loop that has one. */
-static void
-sloop_flush_routes(struct sloop *l)
-{
-	struct sloop *dst;
-	struct mail *m;
-	unsigned i;
-
-	l->out_pending = false;
-	for (i = 0; i < l->srv->nloops; i++) {
-		if (l->out[i].len == 0)
-			continue;
-		dst = &l->srv->loops[i];
-		if ((m = mail_new(MAIL_ROUTE)) == NULL) {
-			/*
-			 * Keep the batch for the next turn: the requests in
-			 * it wait, they are not lost.
-			 */
-			l->out_pending = true;
-			continue;
-		}
-		m->from = l->idx;
-		m->data = l->out[i].p;
-		m->len = l->out[i].len;
-		memset(&l->out[i], 0, sizeof(l->out[i]));
-		mbox_post(&dst->inbox, m);
-	}
-}
-
-/* End of the loop turn: write the sessions' output, send batches. */
+/* End of the loop turn: what the layers above have to write. */
 static void
 sloop_flush_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -174,76 +117,26 @@ sloop_flush_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	l->flush_pending = false;
-	if (l->out_pending)
-		sloop_flush_routes(l);
-	session_flush_dirty(l);
-	sloop_wake_waiters(l);
-	/* A batch that could not leave (no memory for its mail) tries
+	/* Something that could not leave (no memory for its mail) tries
 	 * again shortly, without spinning. */
-	if (l->out_pending) {
+	if (l->hooks->flush(l) == -1) {
 		l->flush_pending = true;
 		event_add(l->flush_ev, &retry);
 	}
 }
 
-/* A batch from loop `from`: requests to serve, answers to our own. */
-static void
-sloop_batch(struct sloop *l, unsigned from, const uint8_t *p, size_t len)
-{
-	struct route_rec r;
-	int rc;
-
-	while ((rc = route_next(&p, &len, &r)) == 1) {
-		if (r.kind == ROUTE_RESULT)
-			service_route_result(l, &r);
-		else
-			service_route_request(l, from, &r);
-	}
-	if (rc == -1)
-		log_warnx("loop %u: malformed batch from loop %u dropped",
-		    l->idx, from);
-}
-
-/* Switch l to policy p and recheck every session against it. */
+/* Switch l to policy p and have its sessions rechecked against it. */
 static void
 sloop_set_policy(struct sloop *l, struct policy *p)
 {
 	struct policy *old = l->pol;
-	struct session *s, *next;
 
 	l->pol = p;
 	l->conf = p->conf;
 	l->authkeys = p->authkeys;
 	if (old != NULL)
-		for (s = TAILQ_FIRST(&l->sessions); s != NULL; s = next) {
-			next = TAILQ_NEXT(s, loop_link);
-			service_recheck(s);
-		}
+		l->hooks->policy(l);
 	policy_unref(old);
-}
-
-/* Goodbye to every open session. */
-static void
-sloop_do_stop(struct sloop *l)
-{
-	struct session *s, *next;
-
-	l->stopping = true;
-	for (s = TAILQ_FIRST(&l->sessions); s != NULL; s = next) {
-		next = TAILQ_NEXT(s, loop_link);
-		if (s->state == SESSION_OPEN)
-			session_goodbye(s, MSG_GOODBYE, MSG_E_SHUTDOWN,
-			    "server shutting down", SESSION_R_SHUTDOWN);
-	}
-}
-
-/* Close every session now. */
-static void
-sloop_do_kill(struct sloop *l)
-{
-	l->stopping = true;
-	while (!TAILQ_EMPTY(&l->sessions))
-		session_close(TAILQ_FIRST(&l->sessions), SESSION_R_SHUTDOWN);
 }
 
 /* Do what mail type asks (ptr, from, data: as posted). */
@@ -255,13 +148,15 @@ sloop_dispatch(struct sloop *l, const struct mail *m)
 		sloop_set_policy(l, m->ptr);
 		break;
 	case MAIL_STOP:
-		sloop_do_stop(l);
+		l->stopping = true;
+		l->hooks->stop(l);
 		break;
 	case MAIL_KILL:
-		sloop_do_kill(l);
+		l->stopping = true;
+		l->hooks->kill(l);
 		break;
 	case MAIL_ROUTE:
-		sloop_batch(l, m->from, m->data, m->len);
+		l->hooks->batch(l, m->from, m->data, m->len);
 		break;
 	}
 }
@@ -347,12 +242,18 @@ sloop_observe(int kind, const char *name, size_t len, int delta, void *arg)
 }
 
 int
-sloop_init(struct sloop *l, struct server *srv, unsigned idx,
+sloop_init(struct sloop *l, const struct sloop_params *sp, unsigned idx,
     struct event_base *base, bool threaded)
 {
 	memset(l, 0, sizeof(*l));
 	l->idx = idx;
-	l->srv = srv;
+	l->nloops = sp->nloops;
+	l->loops = sp->loops;
+	l->hooks = sp->hooks;
+	l->srv = sp->srv;
+	l->roster = sp->roster;
+	l->bus = sp->bus;
+	l->store = sp->store;
 	l->base = base;
 	l->threaded = threaded;
 	TAILQ_INIT(&l->sessions);
@@ -362,21 +263,20 @@ sloop_init(struct sloop *l, struct server *srv, unsigned idx,
 	TAILQ_INIT(&l->spare);
 	TAILQ_INIT(&l->waiters);
 	l->inbox.efd = -1;
-	l->pol = policy_ref(srv->pol);
+	l->pol = policy_ref(sp->pol);
 	l->conf = l->pol->conf;
 	l->authkeys = l->pol->authkeys;
-	l->presence = srv->nloops > 1 ? srv->presence +
+	l->presence = sp->nloops > 1 ? sp->presence +
 	    (size_t)idx * 2 * RELAY_PRESENCE_SLOTS : NULL;
-	if ((l->relay = relay_new_shared(srv->relay_key, l->presence)) ==
+	if ((l->relay = relay_new_shared(sp->relay_key, l->presence)) ==
 	    NULL ||
-	    (l->out = calloc(srv->nloops, sizeof(*l->out))) == NULL ||
 	    (l->flush_ev = event_new(base, -1, 0, sloop_flush_cb, l)) ==
 	    NULL ||
 	    (l->stop_mail = mail_new(MAIL_STOP)) == NULL ||
 	    (l->kill_mail = mail_new(MAIL_KILL)) == NULL ||
 	    (threaded && mbox_init(&l->inbox, base, sloop_inbox_cb, l) == -1))
 		return (-1);
-	relay_set_observer(l->relay, sloop_observe, srv->roster);
+	relay_set_observer(l->relay, sloop_observe, sp->roster);
 	return (0);
 }
 
@@ -385,14 +285,11 @@ sloop_teardown(struct sloop *l)
 {
 	struct mail_list left = TAILQ_HEAD_INITIALIZER(left);
 	struct mail *m;
-	struct pend *p;
-	unsigned i;
 
-	if (l->srv == NULL)
+	if (l->hooks == NULL)
 		return;		/* never set up */
 	l->stopping = true;
-	while (!TAILQ_EMPTY(&l->sessions))
-		session_close(TAILQ_FIRST(&l->sessions), SESSION_R_SHUTDOWN);
+	l->hooks->kill(l);
 	/* Mail never handled: orders, batches never read. */
 	if (l->threaded && l->inbox.ev != NULL) {
 		mbox_take(&l->inbox, &left);
@@ -405,71 +302,13 @@ sloop_teardown(struct sloop *l)
 		}
 		mbox_destroy(&l->inbox);
 	}
-	while ((p = TAILQ_FIRST(&l->orphans)) != NULL) {
-		TAILQ_REMOVE(&l->orphans, p, link);
-		sloop_pend_free(p);
-	}
-	while ((p = TAILQ_FIRST(&l->spare)) != NULL) {
-		TAILQ_REMOVE(&l->spare, p, link);
-		free(p);
-	}
-	if (l->out != NULL)
-		for (i = 0; i < l->srv->nloops; i++)
-			batch_free(l->out[i].p, l->out[i].len);
-	free(l->out);
+	l->hooks->teardown(l);
 	if (l->flush_ev != NULL)
 		event_free(l->flush_ev);
 	free(l->stop_mail);
 	free(l->kill_mail);
 	free(l->reload_mail);
-	free(l->who_buf);
 	relay_free(l->relay);
 	policy_unref(l->pol);
 	memset(l, 0, sizeof(*l));
-}
-
-/* Spare records kept per loop: no allocation per cross-loop message. */
-#define SLOOP_SPARE_MAX	1024
-
-struct pend *
-sloop_pend_new(struct sloop *l, struct session *s, int kind, uint32_t id)
-{
-	struct pend *p;
-
-	if ((p = TAILQ_FIRST(&l->spare)) != NULL) {
-		TAILQ_REMOVE(&l->spare, p, link);
-		l->nspare--;
-		memset(p, 0, sizeof(*p));
-	} else if ((p = calloc(1, sizeof(*p))) == NULL)
-		return (NULL);
-	p->loop = l;
-	p->s = s;
-	p->since = session_now_s();
-	p->kind = kind;
-	p->id = id;
-	TAILQ_INSERT_TAIL(&s->pends, p, link);
-	s->npends++;
-	return (p);
-}
-
-void
-sloop_pend_free(struct pend *p)
-{
-	struct sloop *l = p->loop;
-
-	if (p->data != NULL) {
-		sodium_memzero(p->data, p->cap);
-		free(p->data);
-		p->data = NULL;
-	}
-	if (p->bytes > 0) {
-		l->held -= p->bytes;
-		p->bytes = 0;
-		sloop_budget_freed(l);
-	}
-	if (l->srv != NULL && l->nspare < SLOOP_SPARE_MAX) {
-		TAILQ_INSERT_HEAD(&l->spare, p, link);
-		l->nspare++;
-	} else
-		free(p);
 }

@@ -32,8 +32,6 @@
 
 #include "log.h"
 #include "mbox.h"
-#include "msg.h"
-#include "route.h"
 
 struct event_base;
 struct event;
@@ -44,42 +42,56 @@ struct relay;
 struct authkeys;
 struct secmsgd_conf;
 struct srcaddr;
+struct router_loop;
+struct sloop;
+struct bus_ops;
+struct store_ops;
+struct roster;
+
+/*
+ * What the layers above do for the runtime: it calls up only through
+ * these, set by the server for every loop (sloop_init).
+ *   batch   a batch of route records from loop from (router_batch)
+ *   flush   end of a loop turn: write what is due; returns -1 when
+ *           something could not leave yet (out of memory), to be tried
+ *           again shortly
+ *   policy  the loop switched to a new policy: recheck its sessions
+ *   stop    say goodbye to every session (shutdown)
+ *   kill    close every session now
+ *   teardown  free what the layers above keep per loop (once closed)
+ */
+struct sloop_hooks {
+	void	(*batch)(struct sloop *l, unsigned from, const uint8_t *p,
+		    size_t len);
+	int	(*flush)(struct sloop *l);
+	void	(*policy)(struct sloop *l);
+	void	(*stop)(struct sloop *l);
+	void	(*kill)(struct sloop *l);
+	void	(*teardown)(struct sloop *l);
+};
 
 TAILQ_HEAD(session_list, session);
 
-/* What a request waits for, in its connection's order (see above). */
-#define PEND_SEND	1
-#define PEND_PUBLISH	2
-#define PEND_REPLY	4	/* a reply held back behind earlier ones */
-
-struct pend {
-	TAILQ_ENTRY(pend)	 link;	/* s->pends, the loop's orphans or spare */
-	struct sloop		*loop;
-	struct session		*s;	/* NULL once s is gone */
-	int			 kind;
-	uint32_t		 id;	/* the request's */
-	unsigned		 waiting; /* loops yet to answer */
-	uint32_t		 n, delivered, skipped;
-	char			 target[MSG_NAME_MAX + 1];	/* SEND */
-	size_t			 targetlen;
-	uint8_t			*data;	/* the held reply */
-	size_t			 len, cap, hdrlen;
-	size_t			 bytes;	/* counted in s->pend_bytes */
-	uint64_t		 since;	/* monotonic s, made */
-};
-
+struct pend;
 TAILQ_HEAD(pend_list, pend);
 
 struct sloop {
 	unsigned		 idx;
-	struct server		*srv;
+	unsigned		 nloops;	/* how many loops in all */
+	struct sloop		*loops;		/* all of them, [nloops] */
+	const struct sloop_hooks *hooks;
+	struct server		*srv;		/* for the layers above */
 	struct event_base	*base;
 	bool			 threaded;	/* not the main loop */
 	struct policy		*pol;		/* in force on this loop */
 	const struct secmsgd_conf *conf;	/* pol's */
 	struct authkeys		*authkeys;	/* pol's */
 	struct relay		*relay;		/* this loop's members */
+	struct roster		*roster;	/* the server's, for WHO */
 	uint32_t		*presence;	/* this loop's row */
+	struct router_loop	*rt;		/* the router's part */
+	const struct bus_ops	*bus;		/* other nodes */
+	const struct store_ops	*store;		/* absent recipients */
 	struct session_list	 sessions;
 	struct session_list	 dirty;		/* output to flush */
 	struct session_list	 flushing;	/* being flushed now */
@@ -92,8 +104,6 @@ struct sloop {
 	uint64_t		 budget_logged;
 	bool			 stopping;
 	struct mbox		 inbox;		/* threaded only */
-	struct route_buf	*out;		/* [nloops]: this turn's batches */
-	bool			 out_pending;
 	struct pend_list	 orphans;	/* waiting, their session gone */
 	struct pend_list	 spare;		/* freed, for reuse */
 	unsigned		 nspare;
@@ -103,16 +113,32 @@ struct sloop {
 	uint8_t			*who_buf;	/* WHO replies are built here */
 };
 
-/*
- * sloop_init(l, srv, idx, base, threaded): set up loop idx on base.
- * Returns 0, or -1 (out of memory).
- */
-int	sloop_init(struct sloop *l, struct server *srv, unsigned idx,
-	    struct event_base *base, bool threaded);
+/* What every loop is set up with (the server's). */
+struct sloop_params {
+	struct server		*srv;		/* opaque here: the layers above */
+	unsigned		 nloops;
+	struct sloop		*loops;		/* [nloops] */
+	uint32_t		*presence;	/* nloops rows (relay.h) */
+	const uint8_t		*relay_key;	/* 16 bytes, every relay's */
+	struct roster		*roster;
+	struct policy		*pol;		/* a reference is taken */
+	const struct sloop_hooks *hooks;
+	const struct bus_ops	*bus;
+	const struct store_ops	*store;
+};
 
 /*
- * sloop_teardown(l): close every session left and free l's parts; on a
- * thread whose loop no longer runs (or the main one).
+ * sloop_init(l, sp, idx, base, threaded): set up loop idx of sp->nloops
+ * on base (threaded: not the main loop's).  Returns 0, or -1 (out of
+ * memory).
+ */
+int	sloop_init(struct sloop *l, const struct sloop_params *sp,
+	    unsigned idx, struct event_base *base, bool threaded);
+
+/*
+ * sloop_teardown(l): close every session left (the kill hook), free the
+ * layers' parts (teardown hook) and l's; on a thread whose loop no longer
+ * runs (or the main one).
  */
 void	sloop_teardown(struct sloop *l);
 
@@ -147,23 +173,18 @@ uint64_t sloop_reserve(const struct sloop *l);
 uint64_t sloop_used(const struct sloop *l);
 
 /*
- * sloop_pend_add_bytes(l, p, n): p (of a session of l) holds n more
- * bytes, counted in its session's pend_bytes and l's budget until p is
- * freed.
- */
-void	sloop_pend_add_bytes(struct sloop *l, struct pend *p, size_t n);
-
-/*
  * The budget may have room again (output drained, a pend freed): have
  * the end of the turn wake the sessions waiting for it.
  */
 void	sloop_budget_freed(struct sloop *l);
 
 /*
- * sloop_route(l, dst, r): queue record r for loop dst (this turn's batch).
- * Returns 0, or -1 when out of memory.
+ * sloop_send_batch(l, dst, p, len): mail the len bytes at p (malloc'd) to
+ * loop dst, which frees them.  Returns 0, or -1 (out of memory: p is
+ * still the caller's).
  */
-int	sloop_route(struct sloop *l, unsigned dst, const struct route_rec *r);
+int	sloop_send_batch(struct sloop *l, unsigned dst, uint8_t *p,
+	    size_t len);
 
 /*
  * sloop_maybe_present(l, dst, slot): whether loop dst may have members
@@ -173,12 +194,5 @@ bool	sloop_maybe_present(const struct sloop *l, unsigned dst, size_t slot);
 
 /* The number of session loops. */
 unsigned sloop_count(const struct sloop *l);
-
-/* sloop_pend_new(l, s, kind, id): a record at the end of s's queue. */
-struct pend *sloop_pend_new(struct sloop *l, struct session *s, int kind,
-	    uint32_t id);
-
-/* sloop_pend_free(p): free p, taken off its list, wiping what it held. */
-void	sloop_pend_free(struct pend *p);
 
 #endif /* !SECMSG_SLOOP_H */

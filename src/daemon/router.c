@@ -1,0 +1,425 @@
+/* Copyright (c) 2026 The secmsgd authors.  ISC license: see LICENSE. */
+/*
+ * router.c: where a message goes (see router.h).
+ *
+ * Delivery policy (doc/PROTOCOL.md): a message goes to every live
+ * connection of the target name (SEND) or every subscriber of the channel
+ * (PUBLISH) except the publishing connection itself.  A recipient that
+ * cannot take it now (over its output mark, or the loop's budget spent)
+ * is skipped and counted.
+ *
+ * With several session loops a message is delivered on the sender's loop
+ * first, then copied into this turn's batch for every other loop whose
+ * presence row says it may have recipients; that loop delivers it to its
+ * own and answers with its counts, and the reply sums every answer.  The
+ * record waiting for the answers is found by its token: a slot number in
+ * this loop's table and a generation, so a late or stray answer finds
+ * nothing rather than a reused record.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "log.h"
+#include "mbox.h"
+#include "relay.h"
+#include "route.h"
+#include "router.h"
+#include "session.h"
+#include "sloop.h"
+
+/* The router's part of one loop. */
+struct router_loop {
+	struct route_buf	*out;		/* [nloops]: this turn's batches */
+	bool			 out_pending;
+	struct pend		**wait;		/* by slot: waiting for answers */
+	uint32_t		*free_slots;	/* a stack of unused slots */
+	uint32_t		 nfree, cap;
+	uint32_t		 gen;		/* of the last token made */
+};
+
+/* ------------------------------------------------------- store and bus */
+
+/* The "none" store keeps nothing: the sender hears "offline". */
+static int
+store_none_keep(const struct router_msg *m)
+{
+	(void)m;
+	return (0);
+}
+
+/* The "none" bus reaches no other node. */
+static int
+bus_none_route(struct sloop *l, const struct router_msg *m, uint64_t token)
+{
+	(void)l;
+	(void)m;
+	(void)token;
+	return (0);
+}
+
+static const struct store_ops store_none = { "none", store_none_keep };
+static const struct bus_ops bus_none = { "none", bus_none_route };
+
+static const struct store_ops *const stores[] = { &store_none, NULL };
+static const struct bus_ops *const buses[] = { &bus_none, NULL };
+
+const struct store_ops *
+router_store_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; stores[i] != NULL; i++)
+		if (strcmp(stores[i]->name, name) == 0)
+			return (stores[i]);
+	return (NULL);
+}
+
+const struct bus_ops *
+router_bus_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; buses[i] != NULL; i++)
+		if (strcmp(buses[i]->name, name) == 0)
+			return (buses[i]);
+	return (NULL);
+}
+
+/* ------------------------------------------------------- waiting table */
+
+int
+router_init(struct sloop *l)
+{
+	struct router_loop *rt;
+
+	if ((rt = calloc(1, sizeof(*rt))) == NULL)
+		return (-1);
+	if ((rt->out = calloc(sloop_count(l), sizeof(*rt->out))) == NULL) {
+		free(rt);
+		return (-1);
+	}
+	l->rt = rt;
+	return (0);
+}
+
+/* Wipe and free a batch buffer: it holds plaintext. */
+static void
+batch_free(uint8_t *p, size_t len)
+{
+	if (p == NULL)
+		return;
+	sodium_memzero(p, len);
+	free(p);
+}
+
+void
+router_teardown(struct sloop *l)
+{
+	struct router_loop *rt = l->rt;
+	unsigned i;
+
+	if (rt == NULL)
+		return;
+	for (i = 0; i < sloop_count(l); i++)
+		batch_free(rt->out[i].p, rt->out[i].len);
+	free(rt->out);
+	free(rt->wait);
+	free(rt->free_slots);
+	free(rt);
+	l->rt = NULL;
+}
+
+/* Give p a token and a slot; -1 when out of memory. */
+static int
+wait_add(struct router_loop *rt, struct pend *p)
+{
+	struct pend **nw;
+	uint32_t *nf, ncap, i, slot;
+
+	if (rt->nfree == 0) {
+		ncap = rt->cap == 0 ? 64 : rt->cap * 2;
+		if ((nw = realloc(rt->wait, ncap * sizeof(*nw))) == NULL)
+			return (-1);
+		rt->wait = nw;
+		if ((nf = realloc(rt->free_slots, ncap * sizeof(*nf))) ==
+		    NULL)
+			return (-1);
+		rt->free_slots = nf;
+		for (i = ncap; i > rt->cap; i--) {
+			rt->wait[i - 1] = NULL;
+			rt->free_slots[rt->nfree++] = i - 1;
+		}
+		rt->cap = ncap;
+	}
+	slot = rt->free_slots[--rt->nfree];
+	if (++rt->gen == 0)
+		rt->gen = 1;
+	p->token = (uint64_t)rt->gen << 32 | slot;
+	rt->wait[slot] = p;
+	return (0);
+}
+
+/* The record of token, or NULL (unknown or no longer waiting). */
+static struct pend *
+wait_find(struct router_loop *rt, uint64_t token)
+{
+	uint32_t slot = (uint32_t)token;
+
+	if (slot >= rt->cap || rt->wait[slot] == NULL ||
+	    rt->wait[slot]->token != token)
+		return (NULL);
+	return (rt->wait[slot]);
+}
+
+/* p has every answer: out of the table. */
+static void
+wait_remove(struct router_loop *rt, struct pend *p)
+{
+	uint32_t slot = (uint32_t)p->token;
+
+	rt->wait[slot] = NULL;
+	rt->free_slots[rt->nfree++] = slot;
+	p->token = 0;
+}
+
+/* ------------------------------------------------------- delivering */
+
+/* State of one fan-out. */
+struct fanout {
+	struct session	*from;		/* not to this one */
+	const uint8_t	*hdr;
+	size_t		 hdrlen;
+	const uint8_t	*body;
+	size_t		 bodylen;
+	uint32_t	 delivered;
+	uint32_t	 skipped;
+};
+
+/* relay visitor: deliver to one member. */
+static void
+fanout_visit(struct relay_member *m, void *arg)
+{
+	struct fanout *f = arg;
+	struct session *to = m->owner;
+
+	if (to == f->from)
+		return;
+	if (session_send(to, f->hdr, f->hdrlen, f->body, f->bodylen) == 0)
+		f->delivered++;
+	else
+		f->skipped++;
+}
+
+/* Deliver to l's own recipients of kind and target; returns how many. */
+static uint32_t
+deliver_local(struct sloop *l, int kind, const char *target, size_t tlen,
+    struct fanout *f)
+{
+	if (kind == ROUTE_SEND)
+		return ((uint32_t)relay_each_named(l->relay, target, tlen,
+		    fanout_visit, f));
+	return ((uint32_t)relay_each_subscriber(l->relay, target, tlen,
+	    fanout_visit, f));
+}
+
+/* Queue record r for loop dst (this turn's batch); -1: out of memory. */
+static int
+router_queue(struct sloop *l, unsigned dst, const struct route_rec *r)
+{
+	struct router_loop *rt = l->rt;
+
+	if (route_put(&rt->out[dst], r) == -1)
+		return (-1);
+	rt->out_pending = true;
+	sloop_mark(l);
+	return (0);
+}
+
+/*
+ * Copy m to every other loop that may have recipients of it; the local
+ * counts are in c.  Returns 0 when no other loop may (reply now), 1 when
+ * the reply now waits for their answers in s's queue.
+ */
+static int
+route_out(struct session *s, const struct router_msg *m,
+    const struct router_counts *c)
+{
+	struct sloop *l = s->loop;
+	struct route_rec r;
+	struct pend *p = NULL;
+	unsigned i, lost = 0;
+	size_t slot;
+
+	if (sloop_count(l) < 2)
+		return (0);
+	slot = relay_presence_slot(l->relay, m->kind == ROUTE_SEND ?
+	    RELAY_NAME : RELAY_CHANNEL, m->target, m->targetlen);
+	memset(&r, 0, sizeof(r));
+	r.kind = (uint8_t)m->kind;
+	r.target = m->target;
+	r.targetlen = m->targetlen;
+	r.hdr = m->hdr;
+	r.hdrlen = m->hdrlen;
+	r.body = m->body;
+	r.bodylen = m->bodylen;
+	for (i = 0; i < sloop_count(l); i++) {
+		if (i == l->idx || !sloop_maybe_present(l, i, slot))
+			continue;
+		if (p == NULL) {
+			if ((p = session_pend_new(s, m->kind == ROUTE_SEND ?
+			    PEND_SEND : PEND_PUBLISH, m->id)) == NULL)
+				break;
+			if (wait_add(l->rt, p) == -1) {
+				session_pend_cancel(s, p);
+				p = NULL;
+				break;
+			}
+			p->n = c->n;
+			p->delivered = c->delivered;
+			p->skipped = c->skipped;
+			memcpy(p->target, m->target, m->targetlen);
+			p->targetlen = m->targetlen;
+			r.token = p->token;
+		}
+		/* One loop's batch out of memory: the others may still do. */
+		if (router_queue(l, i, &r) == -1) {
+			lost++;
+			continue;
+		}
+		p->waiting++;
+		/* The copy is counted until the answer is back. */
+		session_pend_add_bytes(l, p, m->hdrlen + m->bodylen);
+	}
+	if (i < sloop_count(l))
+		log_warnx("session %016llx: out of memory routing to other "
+		    "loops: their recipients miss this message",
+		    (unsigned long long)s->id);
+	else if (lost > 0)
+		log_warnx("session %016llx: out of memory routing to %u "
+		    "loops: their recipients miss this message",
+		    (unsigned long long)s->id, lost);
+	if (p == NULL)
+		return (0);
+	if (p->waiting == 0) {
+		wait_remove(l->rt, p);
+		session_pends_drain(s);
+	}
+	return (1);
+}
+
+int
+router_deliver(struct session *s, const struct router_msg *m,
+    struct router_counts *c)
+{
+	struct sloop *l = s->loop;
+	struct fanout f;
+
+	memset(&f, 0, sizeof(f));
+	if (m->kind == ROUTE_PUBLISH)
+		f.from = s;
+	f.hdr = m->hdr;
+	f.hdrlen = m->hdrlen;
+	f.body = m->body;
+	f.bodylen = m->bodylen;
+	c->n = deliver_local(l, m->kind, m->target, m->targetlen, &f);
+	c->delivered = f.delivered;
+	c->skipped = f.skipped;
+	/* Other nodes: with no bus ("none"), nobody answers. */
+	(void)l->bus->route(l, m, 0);
+	return (route_out(s, m, c));
+}
+
+/* Another loop's request r: deliver to our own, answer with counts. */
+static void
+router_serve(struct sloop *l, unsigned from, const struct route_rec *r)
+{
+	struct route_rec a;
+	struct fanout f;
+
+	memset(&a, 0, sizeof(a));
+	a.kind = ROUTE_RESULT;
+	a.token = r->token;
+	memset(&f, 0, sizeof(f));
+	f.hdr = r->hdr;
+	f.hdrlen = r->hdrlen;
+	f.body = r->body;
+	f.bodylen = r->bodylen;
+	a.n = deliver_local(l, r->kind, r->target, r->targetlen, &f);
+	a.delivered = f.delivered;
+	a.skipped = f.skipped;
+	if (router_queue(l, from, &a) == -1)
+		log_warnx("loop %u: out of memory answering loop %u: a "
+		    "request there waits until its connection closes",
+		    l->idx, from);
+}
+
+/* An answer to one of our requests. */
+static void
+router_result(struct sloop *l, const struct route_rec *r)
+{
+	struct pend *p;
+
+	if ((p = wait_find(l->rt, r->token)) == NULL) {
+		log_warnx("loop %u: answer for no waiting request dropped",
+		    l->idx);
+		return;
+	}
+	p->n += r->n;
+	p->delivered += r->delivered;
+	p->skipped += r->skipped;
+	if (--p->waiting > 0)
+		return;
+	wait_remove(l->rt, p);
+	if (p->s == NULL) {
+		/* Its session is gone: nobody to answer. */
+		TAILQ_REMOVE(&l->orphans, p, link);
+		session_pend_free(p);
+		return;
+	}
+	session_pends_drain(p->s);
+}
+
+void
+router_batch(struct sloop *l, unsigned from, const uint8_t *p, size_t len)
+{
+	struct route_rec r;
+	int rc;
+
+	while ((rc = route_next(&p, &len, &r)) == 1) {
+		if (r.kind == ROUTE_RESULT)
+			router_result(l, &r);
+		else
+			router_serve(l, from, &r);
+	}
+	if (rc == -1)
+		log_warnx("loop %u: malformed batch from loop %u dropped",
+		    l->idx, from);
+}
+
+int
+router_flush(struct sloop *l)
+{
+	struct router_loop *rt = l->rt;
+	unsigned i;
+
+	if (!rt->out_pending)
+		return (0);
+	rt->out_pending = false;
+	for (i = 0; i < sloop_count(l); i++) {
+		if (rt->out[i].len == 0)
+			continue;
+		if (sloop_send_batch(l, i, rt->out[i].p, rt->out[i].len) ==
+		    -1) {
+			/*
+			 * Keep the batch for the next turn: the requests in
+			 * it wait, they are not lost.
+			 */
+			rt->out_pending = true;
+			continue;
+		}
+		memset(&rt->out[i], 0, sizeof(rt->out[i]));
+	}
+	return (rt->out_pending ? -1 : 0);
+}

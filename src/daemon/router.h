@@ -1,0 +1,100 @@
+/* Copyright (c) 2026 The secmsgd authors.  ISC license: see LICENSE. */
+/*
+ * router.h: where a message goes.  Every decision of that kind is made
+ * here, on the loop of the sending connection: the local recipients
+ * through the loop's relay tables, the other session loops through their
+ * mailboxes (one batch per loop and turn, answered with counts), and,
+ * through operation tables chosen by name in the configuration, a store
+ * (messages for recipients who are not there) and a bus (other nodes).
+ * Both have a "none" implementation: no store keeps anything, no bus
+ * reaches anyone, which is secmsgd on one node.
+ *
+ * A request whose reply waits for other loops is a record in its
+ * session's reply queue (session.h, struct pend); the router finds it
+ * again by an id it hands out, never by a pointer sent to another thread.
+ * The request handling (service.c) calls down into the router; the
+ * runtime (sloop.c) calls up into it only through the hooks the server
+ * registers (router_batch, router_flush).
+ */
+#ifndef SECMSG_ROUTER_H
+#define SECMSG_ROUTER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct session;
+struct sloop;
+
+/* One SEND or PUBLISH to route. */
+struct router_msg {
+	int		 kind;		/* ROUTE_SEND or ROUTE_PUBLISH */
+	uint32_t	 id;		/* the request's */
+	const char	*target;	/* the name or channel */
+	size_t		 targetlen;
+	const uint8_t	*hdr;		/* the DELIVER header */
+	size_t		 hdrlen;
+	const uint8_t	*body;
+	size_t		 bodylen;
+};
+
+/* What a SEND or PUBLISH reached. */
+struct router_counts {
+	uint32_t	 n;		/* connections or subscribers found */
+	uint32_t	 delivered;
+	uint32_t	 skipped;	/* full, or unable to take it */
+};
+
+/*
+ * A store: where a message goes that finds no recipient connected.  keep
+ * returns 1 when it kept m for later, 0 when it keeps nothing (the sender
+ * hears "offline"), -1 on failure.
+ */
+struct store_ops {
+	const char	*name;
+	int		(*keep)(const struct router_msg *m);
+};
+
+/*
+ * A bus: other nodes of the same service.  route hands m to the nodes
+ * that may have recipients and returns how many will answer (their counts
+ * come back through router_bus_result); 0 when none may.
+ */
+struct bus_ops {
+	const char	*name;
+	int		(*route)(struct sloop *l, const struct router_msg *m,
+			    uint64_t token);
+};
+
+/* router_store_find(name), router_bus_find(name): by name, or NULL. */
+const struct store_ops *router_store_find(const char *name);
+const struct bus_ops *router_bus_find(const char *name);
+
+/*
+ * router_init(l), router_teardown(l): the router's part of loop l (its
+ * batches and the table of requests waiting).  0, or -1 when out of
+ * memory.
+ */
+int	router_init(struct sloop *l);
+void	router_teardown(struct sloop *l);
+
+/*
+ * router_deliver(s, m, c): deliver m from session s (of the loop running
+ * this) to every recipient: s's loop's own at once, the other loops' and
+ * the bus's by message.  Returns 0 when everything is known (*c holds the
+ * counts: reply now), or 1 when the reply waits in s's queue, where the
+ * session's reply hook finds the counts once every answer is in.
+ */
+int	router_deliver(struct session *s, const struct router_msg *m,
+	    struct router_counts *c);
+
+/* router_batch(l, from, p, len): the runtime's hook: a batch of records
+ * from loop from (requests to serve, answers to our own). */
+void	router_batch(struct sloop *l, unsigned from, const uint8_t *p,
+	    size_t len);
+
+/* router_flush(l): the runtime's end-of-turn hook: send this turn's
+ * batches, one mail per loop that has one.  -1 when one could not leave
+ * (out of memory: it is kept and tried again). */
+int	router_flush(struct sloop *l);
+
+#endif /* !SECMSG_ROUTER_H */
