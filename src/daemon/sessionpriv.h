@@ -1,0 +1,55 @@
+/* Copyright (c) 2026 The secmsgd authors.  ISC license: see LICENSE. */
+/*
+ * sessionpriv.h: what the three files of a session share and nothing else
+ * includes (tests/guards/layering.sh): session.c (life cycle, timers),
+ * sessread.c (the read path) and sessout.c (output, back-pressure, the
+ * reply queue).
+ */
+#ifndef SECMSG_SESSIONPRIV_H
+#define SECMSG_SESSIONPRIV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <event2/util.h>
+
+struct bufferevent;
+struct evbuffer;
+struct evbuffer_cb_info;
+struct evsink;
+struct proto_out;
+struct session;
+struct session_hooks;
+
+/* How long a closing session may take to flush its last message. */
+#define SESSION_FLUSH_TIMEOUT	2
+
+/* The layers above (session_set_hooks). */
+extern const struct session_hooks *session_up;
+
+/* session.c */
+void	session_arm_timer(struct session *s);
+int	session_reading(struct session *s, bool on);
+
+/* sessread.c */
+double	session_records_per_message(const struct session *s);
+void	session_read_frames(struct session *s);
+void	session_read_cb(struct bufferevent *bev, void *arg);
+void	session_event_cb(struct bufferevent *bev, short what, void *arg);
+
+/* sessout.c */
+void	session_mark_dirty(struct session *s);
+bool	session_may_read(const struct session *s);
+void	session_pause(struct session *s);
+void	session_eof_check(struct session *s);
+void	session_output_drained(struct session *s);
+void	session_write_cb(struct bufferevent *bev, void *arg);
+void	session_output_cb(struct evbuffer *buf,
+	    const struct evbuffer_cb_info *info, void *arg);
+void	session_sink_init(struct session *s, struct evsink *k,
+	    struct proto_out *out);
+int	session_send_now(struct session *s, const uint8_t *hdr, size_t hdrlen,
+	    const uint8_t *body, size_t bodylen);
+
+#endif /* !SECMSG_SESSIONPRIV_H */
