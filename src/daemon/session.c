@@ -475,6 +475,11 @@ session_leave_loop(struct session *s)
 		}
 		bufferevent_free(s->bev);	/* closes the socket */
 	}
+	/*
+	 * Its reservation and output left the budget: sessions waiting for
+	 * it have no other wake-up when the loop is otherwise quiet.
+	 */
+	sloop_budget_freed(l);
 }
 
 void
