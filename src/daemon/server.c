@@ -228,13 +228,13 @@ refuse(struct server *srv, const char *reason, const struct sockaddr *sa)
 static void
 server_evict_oldest_handshake(struct server *srv)
 {
-	struct session *old;
+	struct hs_conn *old;
 
-	TAILQ_FOREACH(old, &srv->handshaking, hs_link)
-		if (!__atomic_load_n(&old->adopted, __ATOMIC_ACQUIRE))
+	TAILQ_FOREACH(old, &srv->handshaking, link)
+		if (!handshake_succeeded(old))
 			break;
 	if (old != NULL)
-		session_cancel_handshake(old, SESSION_R_HANDSHAKE_EVICTED);
+		handshake_cancel(old, SESSION_R_HANDSHAKE_EVICTED);
 }
 
 /* A new connection on one of our listeners. */
@@ -275,7 +275,8 @@ server_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 	/* Only now, once the newcomer has passed every check. */
 	if (srv->nhandshakes >= c->max_handshakes)
 		server_evict_oldest_handshake(srv);
-	(void)session_new(srv, fd, sa, salen, src);
+	(void)salen;
+	(void)handshake_start(srv, fd, sa, src);
 	return;
 
 drop:
@@ -425,7 +426,6 @@ server_new(struct event_base *base, struct secmsgd_conf *conf,
 	srv->conf_path = conf_path;
 	srv->key = key;
 	keys_fingerprint(keys_keypair_public(key), srv->key_fp);
-	TAILQ_INIT(&srv->sessions);
 	TAILQ_INIT(&srv->handshaking);
 	crypto_shorthash_keygen(srv->priv->hashkey);
 	crypto_shorthash_keygen(srv->relay_key);
@@ -561,7 +561,7 @@ server_start(struct server *srv)
 	}
 	session_set_hooks(&server_session_hooks);
 	if ((srv->hswork = hswork_new(srv->base, nworkers, srv->key,
-	    session_handshake_done, server_loop_init, session_worker_ok,
+	    handshake_done, server_loop_init, handshake_worker_ok,
 	    srv)) == NULL) {
 		log_warn("cannot start %u worker threads", nworkers);
 		/*
@@ -720,7 +720,7 @@ server_stop(struct server *srv)
 	struct server_private *p = srv->priv;
 	struct timeval tv = { SERVER_SHUTDOWN_TIMEOUT, 0 };
 	struct timeval poll = { 0, 50000 };
-	struct session *s, *next;
+	struct hs_conn *h;
 	size_t i;
 
 	if (srv->stopping)
@@ -730,12 +730,9 @@ server_stop(struct server *srv)
 	listener_set_close(&p->ls);
 	for (i = 0; i < srv->nloops; i++)
 		sloop_stop(&srv->loops[i]);
-	/* The main loop's own sessions are all still handshaking. */
-	for (s = TAILQ_FIRST(&srv->sessions); s != NULL; s = next) {
-		next = TAILQ_NEXT(s, entry_link);
-		if (s->in_hslist)
-			session_cancel_handshake(s, SESSION_R_SHUTDOWN);
-	}
+	/* Handshakes still under way end here; sessions on their loops. */
+	while ((h = TAILQ_FIRST(&srv->handshaking)) != NULL)
+		handshake_cancel(h, SESSION_R_SHUTDOWN);
 	/* Session loops close on their own threads: poll for the last. */
 	evtimer_add(p->shutdown_timer, &tv);
 	event_add(p->stop_poll, &poll);
@@ -761,8 +758,6 @@ server_free(struct server *srv)
 		sloop_teardown(&srv->loops[i]);
 	hswork_free(srv->hswork);
 	srv->hswork = NULL;
-	while (!TAILQ_EMPTY(&srv->sessions))
-		session_close(TAILQ_FIRST(&srv->sessions), SESSION_R_SHUTDOWN);
 	free(srv->loops);
 	free(srv->presence);
 	roster_free(srv->roster);

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "handshake.h"
 #include "sloop.h"
 
 struct event_base;
@@ -41,8 +42,7 @@ struct server {
 	uint32_t		*presence;	/* nloops rows (relay.h) */
 	uint8_t			 relay_key[16];	/* shared by every relay */
 	struct roster		*roster;	/* who is online, for WHO */
-	struct session_list	 sessions;	/* still handshaking */
-	struct session_list	 handshaking;	/* oldest first */
+	struct hs_conn_list	 handshaking;	/* oldest first (handshake.h) */
 	uint32_t		 nsessions;	/* all (atomic: loops close) */
 	uint32_t		 nhandshakes;	/* not yet authenticated */
 	uint64_t		 next_id;

@@ -9,10 +9,6 @@
  */
 #include <sys/types.h>
 #include <sys/socket.h>
-#include <sys/un.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <arpa/inet.h>
 
 #include <errno.h>
 #include <stdio.h>
@@ -34,7 +30,6 @@
 #include "msg.h"
 #include "proto.h"
 #include "relay.h"
-#include "server.h"
 #include "session.h"
 #include "sessionpriv.h"
 #include "sloop.h"
@@ -99,48 +94,11 @@ session_now_ms(void)
 }
 
 void
-session_handshake_over(struct session *s)
-{
-	if (!s->in_hslist)
-		return;
-	TAILQ_REMOVE(&s->srv->handshaking, s, hs_link);
-	s->in_hslist = false;
-	s->srv->nhandshakes--;
-}
-
-void
 session_set_state(struct session *s, enum session_state st)
 {
 	log_debug("session %016llx state %s -> %s",
 	    (unsigned long long)s->id, state_names[s->state], state_names[st]);
 	s->state = st;
-}
-
-/* Format a peer address for the log. */
-static void
-format_peer(const struct sockaddr *sa, char *out, size_t outlen)
-{
-	char host[INET6_ADDRSTRLEN];
-
-	switch (sa->sa_family) {
-	case AF_INET: {
-		const struct sockaddr_in *sin = (const void *)sa;
-
-		inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
-		snprintf(out, outlen, "%s:%u", host, ntohs(sin->sin_port));
-		break;
-	}
-	case AF_INET6: {
-		const struct sockaddr_in6 *sin6 = (const void *)sa;
-
-		inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host));
-		snprintf(out, outlen, "[%s]:%u", host, ntohs(sin6->sin6_port));
-		break;
-	}
-	default:
-		snprintf(out, outlen, "unix");
-		break;
-	}
 }
 
 /* (Re)arm the session timer for the earliest deadline of its state. */
@@ -181,166 +139,50 @@ session_arm_timer(struct session *s)
 }
 
 
-int
-session_new(struct server *srv, int fd, const struct sockaddr *sa, int salen,
-    struct srcaddr *src)
+/* The handshake's leftover bytes, copied or not needed: wipe and free. */
+static void
+session_drop_job_buffers(struct hs_job *job)
 {
-	const struct secmsgd_conf *c = srv->conf;
+	if (job->in != NULL)
+		sodium_memzero(job->in, job->inlen);
+	free(job->in);
+	free(job->out);
+	job->in = job->out = NULL;
+}
+
+void
+session_start(struct sloop *l, struct hs_job *job,
+    const struct session_origin *o)
+{
+	const struct secmsgd_conf *c = l->conf;
 	struct session *s;
-	int one = 1;
-
-	(void)salen;
-	/* Counted from here; server_session_gone() uncounts. */
-	__atomic_add_fetch(&srv->nsessions, 1, __ATOMIC_RELAXED);
-	if ((s = calloc(1, sizeof(*s))) == NULL)
-		goto err0;
-	TAILQ_INIT(&s->pends);
-	s->refs = 1;
-	s->srv = srv;
-	s->fd = -1;
-	s->id = ++srv->next_id;
-	s->src = src;
-	s->pending_reason = -1;
-	s->started = session_now_ms();
-	bucket_init(&s->req_rate, c->rate_burst ? c->rate_burst :
-	    c->rate_limit, s->started);
-	s->max_in = (size_t)c->max_message_size + MSG_HDR_MAX;
-	bucket_init(&s->rec_rate, (double)(c->rate_burst ? c->rate_burst :
-	    c->rate_limit) * session_records_per_message(s), s->started);
-	format_peer(sa, s->peer, sizeof(s->peer));
-	relay_member_init(&s->member, s);
-	if (sa->sa_family != AF_UNIX)
-		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
-		    sizeof(one));
-	/* Non-blocking already: the listeners accept4() with SOCK_NONBLOCK
-	 * (evconnlistener without LEV_OPT_LEAVE_SOCKETS_BLOCKING). */
-
-	/*
-	 * The handshake runs in hswork (maybe on another thread), which
-	 * gets everything it needs here: it never reads the config, which
-	 * a reload may free meanwhile.  We announce room for a whole
-	 * max_message_size body plus the largest request header, so a body
-	 * of exactly max_message_size is accepted.
-	 */
-	s->hs.fd = fd;
-	s->hs.timeout = c->handshake_timeout;
-	s->hs.params.max_message = c->max_message_size + MSG_HDR_MAX;
-	s->hs.params.rekey_messages = c->rekey_messages;
-	s->hs.params.rekey_seconds = c->rekey_seconds;
-	s->hs.owner = s;
-
-	TAILQ_INSERT_TAIL(&srv->sessions, s, entry_link);
-	TAILQ_INSERT_TAIL(&srv->handshaking, s, hs_link);
-	s->in_hslist = true;
-	srv->nhandshakes++;
-	log_info("session %016llx accepted peer=%s", (unsigned long long)s->id,
-	    s->peer);
-	if (hswork_start(srv->hswork, &s->hs) == -1) {
-		s->hs.fd = -1;
-		close(fd);
-		session_close(s, SESSION_R_NOMEM);
-		return (-1);
-	}
-	return (0);
-
-err0:
-	close(fd);
-	log_warnx("connection from %s dropped reason=out-of-memory",
-	    sa->sa_family == AF_UNIX ? "unix" : "network");
-	session_up->gone(srv, src);
-	return (-1);
-}
-
-/* Map a handshake result to a close reason. */
-static enum session_reason
-hs_reason(const struct session *s, enum hs_result r)
-{
-	switch (r) {
-	case HS_EOF:
-		return (SESSION_R_EOF);
-	case HS_IO:
-		return (SESSION_R_IO);
-	case HS_TIMEOUT:
-		return (SESSION_R_HANDSHAKE_TIMEOUT);
-	case HS_FRAME:
-		return (SESSION_R_BAD_FRAME);
-	case HS_NOMEM:
-		return (SESSION_R_NOMEM);
-	case HS_CANCELLED:
-		return (s->cancel_reason);
-	default:
-		return (SESSION_R_PROTO);
-	}
-}
-
-void
-session_cancel_handshake(struct session *s, enum session_reason reason)
-{
-	s->cancel_reason = reason;
-	/* Its slot is free from now on; the session follows shortly. */
-	session_handshake_over(s);
-	hswork_cancel(s->srv->hswork, &s->hs);
-}
-
-void
-session_handshake_done(struct hs_job *job, void *arg)
-{
-	struct session *s = job->owner;
-	struct server *srv = s->srv;
-
-	(void)arg;
-	if (job->result != HS_OK) {
-		s->detail = job->detail;
-		session_close(s, hs_reason(s, job->result));
-		return;
-	}
-	if (__atomic_load_n(&s->adopted, __ATOMIC_ACQUIRE)) {
-		/*
-		 * Its worker's loop took it over already (session_worker_ok):
-		 * only the main loop's own lists are left to leave.  Nothing
-		 * else of s is read here: the loop may be using it, or have
-		 * closed it.
-		 */
-		session_handshake_over(s);
-		TAILQ_REMOVE(&srv->sessions, s, entry_link);
-		session_unref(s);
-		return;
-	}
-	if (srv->stopping) {
-		s->proto = job->proto;
-		job->proto = NULL;
-		s->fd = job->fd;
-		job->fd = -1;
-		close(s->fd);
-		s->fd = -1;
-		session_close(s, SESSION_R_SHUTDOWN);
-		return;
-	}
-	/* No worker threads: the main loop is also the session loop. */
-	session_handshake_over(s);
-	TAILQ_REMOVE(&srv->sessions, s, entry_link);
-	session_adopt(s, &srv->loops[0]);
-}
-
-void
-session_worker_ok(struct hs_job *job, unsigned i, void *arg)
-{
-	struct server *srv = arg;
-	struct session *s = job->owner;
-
-	/* Two owners until the main loop has seen the job come back. */
-	__atomic_store_n(&s->refs, 2, __ATOMIC_RELAXED);
-	/* Read by the main loop choosing a handshake to evict. */
-	__atomic_store_n(&s->adopted, true, __ATOMIC_RELEASE);
-	session_adopt(s, &srv->loops[i % srv->nloops]);
-}
-
-void
-session_adopt(struct session *s, struct sloop *l)
-{
-	struct hs_job *job = &s->hs;
 	int rc;
 
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		/* Nothing to log it under yet but its origin. */
+		log_warnx("session %016llx closed reason=out-of-memory peer=%s",
+		    (unsigned long long)o->id, o->peer);
+		if (job->fd != -1)
+			close(job->fd);
+		job->fd = -1;
+		session_drop_job_buffers(job);
+		session_up->gone(o->srv, o->src);
+		return;
+	}
+	TAILQ_INIT(&s->pends);
+	s->srv = o->srv;
+	s->src = o->src;
+	s->id = o->id;
+	s->started = o->started;
+	memcpy(s->peer, o->peer, sizeof(s->peer));
+	s->fd = -1;
+	s->pending_reason = -1;
+	s->max_in = job->params.max_message;
+	bucket_init(&s->req_rate, c->rate_burst ? c->rate_burst :
+	    c->rate_limit, session_now_ms());
+	bucket_init(&s->rec_rate, (double)(c->rate_burst ? c->rate_burst :
+	    c->rate_limit) * session_records_per_message(s), session_now_ms());
+	relay_member_init(&s->member, s);
 	s->loop = l;
 	TAILQ_INSERT_TAIL(&l->sessions, s, loop_link);
 	l->nsessions++;
@@ -352,6 +194,7 @@ session_adopt(struct session *s, struct sloop *l)
 	if (l->stopping) {
 		close(s->fd);
 		s->fd = -1;
+		session_drop_job_buffers(job);
 		session_close(s, SESSION_R_SHUTDOWN);
 		return;
 	}
@@ -364,6 +207,7 @@ session_adopt(struct session *s, struct sloop *l)
 		}
 		close(s->fd);
 		s->fd = -1;
+		session_drop_job_buffers(job);
 		session_close(s, SESSION_R_NOMEM);
 		return;
 	}
@@ -377,6 +221,7 @@ session_adopt(struct session *s, struct sloop *l)
 	bufferevent_setwatermark(s->bev, EV_READ, 0, SESSION_READ_HIGH);
 	if ((s->out_cb = evbuffer_add_cb(s->out, session_output_cb,
 	    s)) == NULL) {
+		session_drop_job_buffers(job);
 		session_close(s, SESSION_R_NOMEM);
 		return;
 	}
@@ -390,16 +235,13 @@ session_adopt(struct session *s, struct sloop *l)
 	evbuffer_freeze(s->in, 0);
 	if (rc == -1 || (job->outlen > 0 && evbuffer_add(s->out, job->out,
 	    job->outlen) == -1)) {
+		session_drop_job_buffers(job);
 		session_close(s, SESSION_R_NOMEM);
 		return;
 	}
 	if (job->outlen > 0)
 		session_mark_dirty(s);
-	if (job->in != NULL)
-		sodium_memzero(job->in, job->inlen);
-	free(job->in);
-	free(job->out);
-	job->in = job->out = NULL;
+	session_drop_job_buffers(job);
 
 	if (session_up->authenticate(s) == -1)
 		return;			/* refused: closing */
@@ -513,34 +355,13 @@ session_close(struct session *s, enum session_reason reason)
 		    (unsigned long long)s->bytes_out);
 	}
 
-	if (s->loop == NULL) {
-		/* Still the main loop's: handshaking, or refused there. */
-		session_handshake_over(s);
-		TAILQ_REMOVE(&srv->sessions, s, entry_link);
-	} else
-		session_leave_loop(s);
+	session_leave_loop(s);
 	proto_free(s->proto);		/* wipes the transport keys */
 	s->proto = NULL;
-	proto_free(s->hs.proto);
-	s->hs.proto = NULL;
-	if (s->hs.in != NULL)
-		sodium_memzero(s->hs.in, s->hs.inlen);
-	free(s->hs.in);
-	free(s->hs.out);
-	s->hs.in = s->hs.out = NULL;
 	src = s->src;
-	session_unref(s);
-	session_up->gone(srv, src);
-}
-
-void
-session_unref(struct session *s)
-{
-	/* Acquire/release: whoever frees sees every write of the other. */
-	if (__atomic_sub_fetch(&s->refs, 1, __ATOMIC_ACQ_REL) != 0)
-		return;
 	sodium_memzero(s, sizeof(*s));
 	free(s);
+	session_up->gone(srv, src);
 }
 
 void

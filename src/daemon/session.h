@@ -113,7 +113,7 @@ enum session_reason {
 struct session {
 	uint64_t		 id;
 	struct server		*srv;
-	struct sloop		*loop;		/* NULL while handshaking */
+	struct sloop		*loop;		/* its loop: its one owner */
 	int			 fd;		/* -1 until the handshake is done */
 	struct bufferevent	*bev;		/* owns fd from then on */
 	struct evbuffer		*in, *out;	/* bev's */
@@ -125,9 +125,6 @@ struct session {
 	struct proto		*proto;		/* NULL until handshake done */
 	struct evbuffer_cb_entry *out_cb;	/* keeps srv->queued */
 	enum session_state	 state;
-	struct hs_job		 hs;		/* the handshake (hswork.c) */
-	bool			 in_hslist;	/* on srv->handshaking */
-	enum session_reason	 cancel_reason;	/* why hs was cancelled */
 	struct srcaddr		*src;		/* per-address accounting */
 	char			 peer[64];	/* "192.0.2.7:40112" */
 
@@ -161,43 +158,27 @@ struct session {
 	enum session_reason	 close_reason;	/* while SESSION_CLOSING */
 	const char		*detail;	/* more reason, for the log */
 
-	TAILQ_ENTRY(session)	 entry_link;	/* srv->sessions (main) */
 	TAILQ_ENTRY(session)	 loop_link;	/* its loop's sessions */
-	int			 refs;		/* atomic: main's and loop's */
-	bool			 adopted;	/* by its worker, at once */
-	TAILQ_ENTRY(session)	 hs_link;	/* srv->handshaking */
+};
+
+/* Who a session is, from its handshake (handshake.h). */
+struct session_origin {
+	uint64_t		 id;
+	struct server		*srv;
+	struct srcaddr		*src;
+	uint64_t		 started;	/* monotonic ms, accepted */
+	char			 peer[64];
 };
 
 /*
- * session_new(srv, fd, sa, salen, src): take over accepted socket fd and
- * hand its handshake to the workers.  Returns 0, or -1 (fd closed) after
- * logging.  No pointer comes back: without worker threads the handshake
- * may already have failed, and the session be gone, by the time this
- * returns.
+ * session_start(l, job, o): on loop l, whose thread owns the session from
+ * now on: a session for job's established channel and socket (taken from
+ * job; its leftover bytes consumed), known as o; the key policy is
+ * applied and serving starts.  On failure the connection is closed and
+ * logged.
  */
-int	session_new(struct server *srv, int fd,
-	    const struct sockaddr *sa, int salen, struct srcaddr *src);
-
-/*
- * session_handshake_done(job, arg): hswork's done callback (on the main
- * loop): the handshake of job->owner ended, well (hand it to its session
- * loop) or not (close).
- */
-void	session_handshake_done(struct hs_job *job, void *arg);
-
-/*
- * session_adopt(s, l): on loop l: s is l's now; apply the key policy and
- * start serving.
- */
-void	session_adopt(struct session *s, struct sloop *l);
-
-/*
- * session_worker_ok(job, i, arg): hswork's ok callback, on worker i: the
- * handshake succeeded; loop i adopts the session at once.  The main loop
- * still has it on its lists until its done callback, so until then the
- * session is shared: its memory goes with the later of the two.
- */
-void	session_worker_ok(struct hs_job *job, unsigned i, void *arg);
+void	session_start(struct sloop *l, struct hs_job *job,
+	    const struct session_origin *o);
 
 /*
  * What the layers above do for a session: it calls up only through these
@@ -256,14 +237,6 @@ void	session_pend_add_bytes(struct sloop *l, struct pend *p, size_t n);
 void	session_pends_drain(struct session *s);
 
 /*
- * session_cancel_handshake(s, reason): end s's handshake early (eviction,
- * shutdown); s is closed with reason when the worker hands it back, which
- * may be at once (no worker threads) -- so the caller must not use s after.
- */
-void	session_cancel_handshake(struct session *s,
-	    enum session_reason reason);
-
-/*
  * session_flush_dirty(l): write the output of every session of loop l that
  * got some since the last flush (the loop's flush event calls this).
  */
@@ -307,16 +280,6 @@ int	session_send(struct session *s, const uint8_t *hdr, size_t hdrlen,
  */
 int	session_reply(struct session *s, const uint8_t *hdr, size_t hdrlen,
 	    const uint8_t *body, size_t bodylen);
-
-/*
- * session_handshake_over(s): s leaves the handshake (authenticated,
- * refused or closing): take it off the server's handshaking list.  Call
- * before changing s->state; idempotent.
- */
-void	session_handshake_over(struct session *s);
-
-/* session_unref(s): drop one owner's hold; the last frees s. */
-void	session_unref(struct session *s);
 
 /*
  * session_charge(s, tokens): a request of s cost that many more tokens of
