@@ -31,8 +31,10 @@ log_level = \"info\";" || exit 1
 ok "four session loops started" logged "workers=4 "
 
 # Three listeners, connected one after another: three different loops.
+# (They stay until the daemon stops: 90 s at most, long enough for a
+# loaded machine.)
 for c in bee1 bee2 carol; do
-	cl "$c.bg" "$c" join ch end 20 &
+	(SWARM_TIMEOUT=120; cl "$c.bg" "$c" join ch end 90) &
 	PIDS="$PIDS $!"
 	wait_for "$T/$c.bg" "join ok" 100
 done
