@@ -83,6 +83,7 @@ static const struct conf_enum conf_dests[] = {
 	{ "syslog", CONF_LOG_SYSLOG },
 	{ "stderr", CONF_LOG_STDERR },
 	{ "both", CONF_LOG_BOTH },
+	{ "journal", CONF_LOG_JOURNAL },
 	{ NULL, 0 }
 };
 

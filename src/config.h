@@ -29,7 +29,8 @@ enum conf_log_dest {
 	CONF_LOG_AUTO = 0,	/* stderr with -f, else syslog */
 	CONF_LOG_SYSLOG,
 	CONF_LOG_STDERR,
-	CONF_LOG_BOTH
+	CONF_LOG_BOTH,
+	CONF_LOG_JOURNAL	/* stderr with "<N>" priority prefixes */
 };
 
 /* One listen address: "host:port", "[v6]:port" or "unix:/path". */

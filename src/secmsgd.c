@@ -270,7 +270,7 @@ main(int argc, char **argv)
 	struct rlimit rl = { 0, 0 };
 
 	if (sodium_init() < 0) {
-		fprintf(stderr, "secmsgd: libsodium initialisation failed\n");
+		log_stderr(LOG_LVL_ERR, "libsodium initialisation failed");
 		return (1);
 	}
 	/*
@@ -282,7 +282,7 @@ main(int argc, char **argv)
 	 */
 	(void)setrlimit(RLIMIT_CORE, &rl);
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1) {
-		fprintf(stderr, "secmsgd: prctl(PR_SET_DUMPABLE): %s\n",
+		log_stderr(LOG_LVL_ERR, "prctl(PR_SET_DUMPABLE): %s",
 		    strerror(errno));
 		return (1);
 	}
@@ -327,15 +327,16 @@ main(int argc, char **argv)
 	/* No -c and no file at the default place: built-in defaults. */
 	if (conf_path == NULL && access(SECMSGD_CONF, F_OK) == 0)
 		conf_path = SECMSGD_CONF;
+	/* Under systemd, ExecStartPre's -t errors reach the journal too. */
 	if (conf_load(conf_path, &conf, err, sizeof(err)) == -1) {
-		fprintf(stderr, "secmsgd: %s\n", err);
+		log_stderr(LOG_LVL_ERR, "%s", err);
 		return (EX_CONFIG_);
 	}
 	if (test) {
 		int status = 0;
 
 		if (preflight(conf, conf_path, err, sizeof(err)) == -1) {
-			fprintf(stderr, "secmsgd: %s\n", err);
+			log_stderr(LOG_LVL_ERR, "%s", err);
 			status = EX_CONFIG_;
 		}
 
@@ -348,9 +349,13 @@ main(int argc, char **argv)
 		return (status);
 	}
 
+	/* Stderr becomes journal lines by itself under systemd (log.h). */
 	switch (conf->log_destination) {
 	case CONF_LOG_AUTO:
 		to = foreground ? LOG_TO_STDERR : LOG_TO_SYSLOG;
+		break;
+	case CONF_LOG_JOURNAL:
+		to = LOG_TO_JOURNAL;
 		break;
 	case CONF_LOG_SYSLOG:
 		to = LOG_TO_SYSLOG;

@@ -1,0 +1,144 @@
+#!/bin/sh
+# tests/integ/ops.sh: what an operator sees (issue 15): log lines that
+# carry their journald priority when stderr is the journal's stream.
+#
+# journald itself does not run here: the test stands in for it by
+# setting JOURNAL_STREAM to the device and inode of the file stderr goes
+# to, which is what systemd does for the stream it connects, and checks
+# the "<N>" prefixes journald reads (sd-daemon(3)).
+
+. "${top_srcdir:-.}/tests/integ/lib.sh"
+
+# start_js LOG JS [CONF LINES]: start secmsgd -f -d on a free port with
+# stderr in $T/LOG and JOURNAL_STREAM set to JS: "self" for LOG's own
+# device:inode, "" to unset it, anything else as is.  Waits until it is
+# ready (either log form).  Sets PORT and DPID.
+start_js() {
+	_log=$T/$1
+	tries=0
+	while [ $tries -lt 10 ]; do
+		PORT=$(random_port)
+		write_conf "$3"
+		case $3 in
+		*log_destination*)
+			sed -i '/^log_destination = "stderr";$/d' \
+			    "$T/secmsgd.conf" ;;
+		esac
+		: > "$_log"
+		_js=$2
+		[ "$_js" = self ] && _js=$(stat -L -c '%d:%i' "$_log")
+		if [ -n "$_js" ]; then
+			JOURNAL_STREAM=$_js timeout -k 10 120 "$SECMSGD" -f -d \
+			    -c "$T/secmsgd.conf" 2>>"$_log" &
+		else
+			env -u JOURNAL_STREAM timeout -k 10 120 "$SECMSGD" -f \
+			    -d -c "$T/secmsgd.conf" 2>>"$_log" &
+		fi
+		DPID=$!
+		PIDS="$PIDS $DPID"
+		i=0
+		while [ $i -lt 100 ]; do
+			grep -q 'ready$' "$_log" && return 0
+			kill -0 "$DPID" 2>/dev/null || break
+			sleep 0.1
+			i=$((i + 1))
+		done
+		wait "$DPID" 2>/dev/null
+		grep -q 'Address already in use' "$_log" || break
+		tries=$((tries + 1))
+	done
+	echo "# secmsgd did not start:"
+	sed 's/^/# /' "$_log"
+	return 1
+}
+
+HOME="$T/home"
+XDG_CONFIG_HOME="$T/home/.config"
+export HOME XDG_CONFIG_HOME
+mkdir -p "$HOME"
+
+# ping_as NAME: one ping with secmsg-client as NAME (a session's state
+# changes are debug lines).
+ping_as() {
+	timeout -k 10 30 "$CLIENT" -s "127.0.0.1:$PORT" -i "$T/$1.key" \
+	    --server-key "$("$SECMSGD" -p -c "$T/secmsgd.conf" | head -n 1)" \
+	    ping -c 1 > "$T/ping.out" 2>&1 < /dev/null
+}
+
+# only_prefixed LOG: every line starts with one priority prefix, and none
+# has the plain form's time or "[level]:".
+only_prefixed() {
+	[ -s "$T/$1" ] &&
+	    ! grep -Evq '^<[3-7]>[^<]' "$T/$1" &&
+	    ! grep -Eq '^<[0-9]>[0-9]{4}-|\[(error|warning|notice|info|debug)\]:' \
+	    "$T/$1"
+}
+# none_prefixed LOG: no line starts with a priority prefix.
+none_prefixed() { [ -s "$T/$1" ] && ! grep -Eq '^<[0-9]>' "$T/$1"; }
+
+plan 16
+
+# ------------------------------------------------- journald priorities
+# An empty authorized keys file (a warning), a first start (the key's
+# creation is a notice), then a reload that fails (an error).
+: > "$T/authorized_keys"
+chmod 600 "$T/authorized_keys"
+start_js daemon.log self || exit 1
+ok "JOURNAL_STREAM is stderr: a warning line gets <4>" \
+    grep -Eq '^<4>authorized keys .* is empty: no client can connect$' \
+    "$T/daemon.log"
+ok "a notice line gets <5>" \
+    grep -Eq '^<5>created server key path=.* key=SHA256:' "$T/daemon.log"
+ok "an info line gets <6>" grep -qx '<6>ready' "$T/daemon.log"
+keygen alice
+authorize alice
+reload_daemon "reloaded configuration"
+ok "a notice on reload gets <5> too" \
+    grep -Eq '^<5>reloaded configuration .*authorized_keys=1$' \
+    "$T/daemon.log"
+ping_as alice
+ok "a debug line gets <7>" \
+    wait_for "$T/daemon.log" '^<7>session [0-9a-f]* state .* -> open$' 50
+printf 'max_connections = ;\n' >> "$T/secmsgd.conf"
+reload_daemon "reload failed"
+ok "an error line gets <3>" \
+    grep -Eq "^<3>reload failed: $T/secmsgd.conf:[0-9]+: " "$T/daemon.log"
+stop_daemon
+ok "every line has one prefix and no time or level name of its own" \
+    only_prefixed daemon.log
+ok "the daemon still exits 0 on SIGTERM" test "$DSTATUS" -eq 0
+
+# A JOURNAL_STREAM inherited from a parent whose stderr went elsewhere
+# (here: another file's device and inode) leaves stderr plain.
+: > "$T/other"
+start_js plain1.log "$(stat -L -c '%d:%i' "$T/other")" || exit 1
+stop_daemon
+ok "JOURNAL_STREAM naming another stream: plain lines" \
+    none_prefixed plain1.log
+ok "  with the time and level as before" \
+    grep -Eq '^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:.]+ secmsgd\[info\]: ready$' \
+    "$T/plain1.log"
+start_js plain2.log "" || exit 1
+stop_daemon
+ok "no JOURNAL_STREAM: plain lines" none_prefixed plain2.log
+start_js forced.log "" 'log_destination = "journal";' || exit 1
+stop_daemon
+ok "log_destination \"journal\" without JOURNAL_STREAM: prefixed lines" \
+    only_prefixed forced.log
+ok "  info at <6>" grep -qx '<6>ready' "$T/forced.log"
+
+# secmsgd -t, as ExecStartPre and ExecReload run it: its error reaches
+# the journal as an error too.
+printf 'workers = "x";\n' > "$T/bad.conf"
+: > "$T/t-js.err"
+JOURNAL_STREAM=$(stat -L -c '%d:%i' "$T/t-js.err") \
+    timeout -k 10 10 "$SECMSGD" -t -c "$T/bad.conf" 2>>"$T/t-js.err"
+RC=$?
+ok "-t under the journal: exit 78, the error at <3> with file:line" \
+    sh -c "[ $RC -eq 78 ] && grep -q '^<3>$T/bad.conf:1: workers: ' '$T/t-js.err'"
+env -u JOURNAL_STREAM timeout -k 10 10 "$SECMSGD" -t -c "$T/bad.conf" \
+    2>"$T/t.err"
+RC=$?
+ok "-t elsewhere: exit 78, \"secmsgd: file:line\" as before" \
+    sh -c "[ $RC -eq 78 ] && grep -q '^secmsgd: $T/bad.conf:1: workers: ' '$T/t.err'"
+ok "  and no prefix" none_prefixed t.err
