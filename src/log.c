@@ -205,15 +205,18 @@ log_emitf(int level, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Append ": strerror(errno)" to the message (errno as on entry). */
+/*
+ * Append ": strerror(errno)" to the message (errno as on entry), then
+ * tail ("" or "; exiting").
+ */
 static void
-log_verrno(int level, const char *fmt, va_list ap)
+log_verrno(int level, const char *tail, const char *fmt, va_list ap)
 {
 	char buf[1024];
 	int saved = errno;
 
 	(void)vsnprintf(buf, sizeof(buf), fmt, ap);
-	log_emitf(level, "%s: %s", buf, strerror(saved));
+	log_emitf(level, "%s: %s%s", buf, strerror(saved), tail);
 	errno = saved;
 }
 
@@ -223,17 +226,18 @@ log_warn(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_verrno(LOG_LVL_WARNING, fmt, ap);
+	log_verrno(LOG_LVL_WARNING, "", fmt, ap);
 	va_end(ap);
 }
 
+/* The operator reading the log learns that the daemon is gone. */
 void
 fatal(const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_verrno(LOG_LVL_ERR, fmt, ap);
+	log_verrno(LOG_LVL_ERR, "; exiting", fmt, ap);
 	va_end(ap);
 	exit(1);
 }
@@ -241,11 +245,13 @@ fatal(const char *fmt, ...)
 void
 fatalx(const char *fmt, ...)
 {
+	char buf[1024];
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_vemit(LOG_LVL_ERR, fmt, ap);
+	(void)vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
+	log_emitf(LOG_LVL_ERR, "%s; exiting", buf);
 	exit(1);
 }
 

@@ -73,7 +73,10 @@ void	log_notice(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
 
-/* Startup and "cannot happen" only; never for anything a peer controls. */
+/*
+ * Log at error level with "; exiting" added, and exit 1.  Startup and
+ * "cannot happen" only; never for anything a peer controls.
+ */
 void	fatal(const char *, ...)
 	    __attribute__((format(printf, 1, 2), noreturn));
 void	fatalx(const char *, ...)

@@ -396,14 +396,14 @@ main(int argc, char **argv)
 		log_notice("client_auth is \"any\": every client key is "
 		    "accepted");
 	if (preflight(conf, conf_path, err, sizeof(err)) == -1) {
-		log_err("%s", err);
+		log_err("%s; exiting", err);
 		conf_free(conf);
 		return (EX_CONFIG_);
 	}
 	/* Before any key or socket: the helper should hold neither. */
 	if (privdrop_cleaner_start(conf, foreground, &cleaner, err,
 	    sizeof(err)) == -1) {
-		log_err("%s", err);
+		log_err("%s; exiting", err);
 		conf_free(conf);
 		return (1);
 	}
@@ -452,6 +452,7 @@ main(int argc, char **argv)
 	cleanup_at_exit(cleaner, srv->conf);
 	drop_privileges(srv->conf);
 	if (server_start(srv) == -1) {
+		log_err("cannot start the session loops; exiting");
 		server_free(srv);
 		event_base_free(base);
 		return (1);

@@ -1,6 +1,7 @@
 #!/bin/sh
 # tests/integ/ops.sh: what an operator sees (issue 15): log lines that
-# carry their journald priority when stderr is the journal's stream.
+# carry their journald priority when stderr is the journal's stream; a
+# listen failure logged as an error that says the daemon exits.
 #
 # journald itself does not run here: the test stands in for it by
 # setting JOURNAL_STREAM to the device and inode of the file stderr goes
@@ -76,7 +77,7 @@ only_prefixed() {
 # none_prefixed LOG: no line starts with a priority prefix.
 none_prefixed() { [ -s "$T/$1" ] && ! grep -Eq '^<[0-9]>' "$T/$1"; }
 
-plan 16
+plan 24
 
 # ------------------------------------------------- journald priorities
 # An empty authorized keys file (a warning), a first start (the key's
@@ -142,3 +143,67 @@ RC=$?
 ok "-t elsewhere: exit 78, \"secmsgd: file:line\" as before" \
     sh -c "[ $RC -eq 78 ] && grep -q '^secmsgd: $T/bad.conf:1: workers: ' '$T/t.err'"
 ok "  and no prefix" none_prefixed t.err
+
+# ------------------------------------------------- listen failure
+# A port another program holds, for as long as the test needs it.
+timeout -k 5 120 "$PY" -c '
+import os, socket, sys, time
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(1)
+with open(sys.argv[1] + ".tmp", "w") as f:
+    f.write("%d\n" % s.getsockname()[1])
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+time.sleep(110)
+' "$T/busy.port" > /dev/null 2>&1 &
+PIDS="$PIDS $!"
+i=0
+while [ ! -s "$T/busy.port" ] && [ $i -lt 100 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+BUSY=$(cat "$T/busy.port")
+
+# busy_start LOG JS LISTEN: start on LISTEN (the rest as write_conf) and
+# wait for the exit; sets RC.
+busy_start() {
+	write_conf
+	sed -i "s|^listen = .*|listen = [ $3 ];|" "$T/secmsgd.conf"
+	: > "$T/$1"
+	_js=$2
+	[ "$_js" = self ] && _js=$(stat -L -c '%d:%i' "$T/$1")
+	if [ -n "$_js" ]; then
+		JOURNAL_STREAM=$_js timeout -k 10 30 "$SECMSGD" -f \
+		    -c "$T/secmsgd.conf" 2>>"$T/$1"
+	else
+		env -u JOURNAL_STREAM timeout -k 10 30 "$SECMSGD" -f \
+		    -c "$T/secmsgd.conf" 2>>"$T/$1"
+	fi
+	RC=$?
+}
+
+busy_start busy.log "" "\"127.0.0.1:$BUSY\""
+ok "a port in use at start: exit 1" test "$RC" -eq 1
+ok "  logged at error level, naming the address and saying it exits" \
+    grep -Eq "secmsgd\[error\]: listen on 127\.0\.0\.1:$BUSY failed: Address already in use; exiting$" \
+    "$T/busy.log"
+ok "  in that one line (no warning of its own)" \
+    test "$(grep -c "127\.0\.0\.1:$BUSY" "$T/busy.log")" -eq 1
+busy_start busy-js.log self "\"127.0.0.1:$BUSY\""
+ok "  under the journal: the same line at <3>" \
+    sh -c "[ $RC -eq 1 ] && grep -qx '<3>listen on 127.0.0.1:$BUSY failed: Address already in use; exiting' '$T/busy-js.log'"
+busy_start nodir.log "" "\"unix:$T/no-such-dir/secmsgd.sock\""
+ok "a Unix socket in a missing directory: exit 1, an error that exits" \
+    sh -c "[ $RC -eq 1 ] && grep -Eq 'secmsgd\[error\]: listen on unix:$T/no-such-dir/secmsgd.sock failed: No such file or directory; exiting$' '$T/nodir.log'"
+
+# On reload the same failure keeps the daemon and its listeners.
+start_js daemon.log "" || exit 1
+sed -i "s|^listen = .*|listen = [ \"127.0.0.1:$PORT\", \"127.0.0.1:$BUSY\" ];|" \
+    "$T/secmsgd.conf"
+reload_daemon "reload failed"
+ok "a port in use on reload: reload failed, naming the address" \
+    grep -Eq "\[error\]: reload failed: listen on 127\.0\.0\.1:$BUSY failed: Address already in use; the old configuration stays in force" \
+    "$T/daemon.log"
+ok "  and the daemon does not exit" kill -0 "$(daemon_pid)"
+stop_daemon
+ok "  it still stops cleanly (exit 0)" test "$DSTATUS" -eq 0
