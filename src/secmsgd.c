@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -186,21 +187,32 @@ drop_privileges(const struct secmsgd_conf *conf)
  * keys may be added later), the Unix sockets' group, and that the user we
  * drop to can read what a reload reads.  A bad key file refuses the
  * start, as sshd refuses a bad sshd_config: starting up admitting nobody,
- * or only the lines that parsed, would hide the mistake.  0, or -1 with a
- * message in err.
+ * or only the lines that parsed, would hide the mistake.  0, with why no
+ * client could connect in warn ("" when some can: -t prints it, the start
+ * logs its own), or -1 with a message in err.
  */
 static int
-preflight(const struct secmsgd_conf *conf, const char *conf_path, char *err,
-    size_t errlen)
+preflight(const struct secmsgd_conf *conf, const char *conf_path,
+    char *warn, size_t warnlen, char *err, size_t errlen)
 {
 	struct listener_unix ux;
 	struct authkeys *ak;
 
+	warn[0] = '\0';
 	if (conf->client_auth == CONF_AUTH_AUTHORIZED) {
 		if (authkeys_load(conf->authorized_keys, &ak, err,
-		    errlen) == 0)
+		    errlen) == 0) {
+			if (authkeys_count(ak) == 0)
+				(void)snprintf(warn, warnlen, "authorized keys "
+				    "%s has no keys: no client can connect "
+				    "(client_auth is \"authorized\")",
+				    conf->authorized_keys);
 			authkeys_free(ak);
-		else if (errno != ENOENT)
+		} else if (errno == ENOENT)
+			(void)snprintf(warn, warnlen, "authorized keys %s does "
+			    "not exist: no client can connect (client_auth is "
+			    "\"authorized\")", conf->authorized_keys);
+		else
 			return (-1);
 	}
 	if (listener_unix_resolve(conf, &ux, err, errlen) == -1)
@@ -264,7 +276,7 @@ main(int argc, char **argv)
 	struct server *srv;
 	struct privdrop_cleaner *cleaner;
 	const char *conf_path = NULL;
-	char err[PRIVDROP_ERRLEN];
+	char err[PRIVDROP_ERRLEN], warn[PATH_MAX + 128];
 	bool foreground = false, test = false, genkey = false, printkey = false;
 	int ch, debug = 0, to;
 	struct rlimit rl = { 0, 0 };
@@ -335,10 +347,17 @@ main(int argc, char **argv)
 	if (test) {
 		int status = 0;
 
-		if (preflight(conf, conf_path, err, sizeof(err)) == -1) {
+		/*
+		 * Nobody admitted is a warning, not a failure: the daemon
+		 * starts so (keys can be added and reloaded), and -t passes
+		 * exactly when it would start.
+		 */
+		if (preflight(conf, conf_path, warn, sizeof(warn), err,
+		    sizeof(err)) == -1) {
 			log_stderr(LOG_LVL_ERR, "%s", err);
 			status = EX_CONFIG_;
-		}
+		} else if (warn[0] != '\0')
+			log_stderr(LOG_LVL_WARNING, "warning: %s", warn);
 
 		if (status == 0) {
 			printf("configuration OK%s\n", conf_path ? "" :
@@ -395,7 +414,9 @@ main(int argc, char **argv)
 	if (conf->client_auth == CONF_AUTH_ANY)
 		log_notice("client_auth is \"any\": every client key is "
 		    "accepted");
-	if (preflight(conf, conf_path, err, sizeof(err)) == -1) {
+	/* Nobody admitted: server_new() logs that itself. */
+	if (preflight(conf, conf_path, warn, sizeof(warn), err,
+	    sizeof(err)) == -1) {
 		log_err("%s; exiting", err);
 		conf_free(conf);
 		return (EX_CONFIG_);

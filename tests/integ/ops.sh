@@ -1,7 +1,8 @@
 #!/bin/sh
 # tests/integ/ops.sh: what an operator sees (issue 15): log lines that
 # carry their journald priority when stderr is the journal's stream; a
-# listen failure logged as an error that says the daemon exits.
+# listen failure logged as an error that says the daemon exits; -t
+# warning when no client could connect.
 #
 # journald itself does not run here: the test stands in for it by
 # setting JOURNAL_STREAM to the device and inode of the file stderr goes
@@ -77,7 +78,7 @@ only_prefixed() {
 # none_prefixed LOG: no line starts with a priority prefix.
 none_prefixed() { [ -s "$T/$1" ] && ! grep -Eq '^<[0-9]>' "$T/$1"; }
 
-plan 24
+plan 31
 
 # ------------------------------------------------- journald priorities
 # An empty authorized keys file (a warning), a first start (the key's
@@ -207,3 +208,50 @@ ok "a port in use on reload: reload failed, naming the address" \
 ok "  and the daemon does not exit" kill -0 "$(daemon_pid)"
 stop_daemon
 ok "  it still stops cleanly (exit 0)" test "$DSTATUS" -eq 0
+
+# ------------------------------------------------- -t and nobody admitted
+# check_t NAME CONF: secmsgd -t on CONF; sets RC, $T/NAME.out and .err.
+check_t() {
+	printf '%s\n' "$2" > "$T/$1.conf"
+	env -u JOURNAL_STREAM timeout -k 10 10 "$SECMSGD" -t -c "$T/$1.conf" \
+	    > "$T/$1.out" 2> "$T/$1.err"
+	RC=$?
+	sed 's/^/# stderr: /' "$T/$1.err"
+}
+TCONF="state_dir = \"$T/state\";
+listen = [ \"127.0.0.1:1\" ];"
+check_t nokeys "$TCONF
+authorized_keys = \"$T/no-such-file\";"
+ok "-t, authorized_keys missing: exit 0, configuration OK" \
+    sh -c "[ $RC -eq 0 ] && grep -q '^configuration OK' '$T/nokeys.out'"
+ok "  and a warning on stderr that nobody can connect" \
+    grep -qx "secmsgd: warning: authorized keys $T/no-such-file does not exist: no client can connect (client_auth is \"authorized\")" \
+    "$T/nokeys.err"
+printf '# nobody yet\n' > "$T/empty_keys"
+chmod 600 "$T/empty_keys"
+check_t emptykeys "$TCONF
+authorized_keys = \"$T/empty_keys\";"
+ok "-t, authorized_keys without a key: exit 0 and a warning" \
+    sh -c "[ $RC -eq 0 ] && grep -qx 'secmsgd: warning: authorized keys $T/empty_keys has no keys: no client can connect (client_auth is \"authorized\")' '$T/emptykeys.err'"
+check_t onekey "$TCONF
+authorized_keys = \"$T/authorized_keys\";"
+ok "-t, one key: exit 0 and nothing on stderr" \
+    sh -c "[ $RC -eq 0 ] && [ ! -s '$T/onekey.err' ]"
+check_t anykeys "$TCONF
+client_auth = \"any\";
+authorized_keys = \"$T/no-such-file\";"
+ok "-t, client_auth \"any\": no warning about the keys file" \
+    sh -c "[ $RC -eq 0 ] && [ ! -s '$T/anykeys.err' ]"
+: > "$T/nokeys-js.err"
+JOURNAL_STREAM=$(stat -L -c '%d:%i' "$T/nokeys-js.err") \
+    timeout -k 10 10 "$SECMSGD" -t -c "$T/nokeys.conf" > /dev/null \
+    2>>"$T/nokeys-js.err"
+RC=$?
+ok "-t under the journal: the warning at <4>" \
+    sh -c "[ $RC -eq 0 ] && grep -q '^<4>warning: authorized keys .* does not exist' '$T/nokeys-js.err'"
+printf 'not-a-key bob\n' > "$T/bad_keys"
+chmod 600 "$T/bad_keys"
+check_t badkeys "$TCONF
+authorized_keys = \"$T/bad_keys\";"
+ok "-t, a bad key line is still an error (exit 78), not a warning" \
+    sh -c "[ $RC -eq 78 ] && grep -q '^secmsgd: $T/bad_keys:1:' '$T/badkeys.err' && ! grep -q warning '$T/badkeys.err'"
