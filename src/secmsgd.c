@@ -43,7 +43,7 @@ static void __attribute__((noreturn))
 usage(int status)
 {
 	fprintf(status ? stderr : stdout,
-	    "usage: secmsgd [-dfgpt] [-c file]\n"
+	    "usage: secmsgd [-dfgptT] [-c file]\n"
 	    "  -c file    configuration file (default %s;\n"
 	    "             built-in defaults when it does not exist)\n"
 	    "  -d         debug log level\n"
@@ -51,6 +51,8 @@ usage(int status)
 	    "  -g         generate the server key (refuses to overwrite)\n"
 	    "  -p         print the server's public key and fingerprint\n"
 	    "  -t         check the configuration and exit\n"
+	    "  -T         check it, then print every setting's value\n"
+	    "             (defaults included) and exit\n"
 	    "  -h, --help     this help\n"
 	    "  -V, --version  print the version\n", SECMSGD_CONF);
 	exit(status);
@@ -278,6 +280,7 @@ main(int argc, char **argv)
 	const char *conf_path = NULL;
 	char err[PRIVDROP_ERRLEN], warn[PATH_MAX + 128];
 	bool foreground = false, test = false, genkey = false, printkey = false;
+	bool dump = false;
 	int ch, debug = 0, to;
 	struct rlimit rl = { 0, 0 };
 
@@ -303,7 +306,7 @@ main(int argc, char **argv)
 	(void)atexit(sanitizer_dumpable);
 #endif
 
-	while ((ch = getopt_long(argc, argv, "c:dfgptVh", longopts,
+	while ((ch = getopt_long(argc, argv, "c:dfgptTVh", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'c':
@@ -323,6 +326,9 @@ main(int argc, char **argv)
 			break;
 		case 't':
 			test = true;
+			break;
+		case 'T':
+			test = dump = true;
 			break;
 		case 'V':
 			printf("secmsgd %s\n", PACKAGE_VERSION);
@@ -359,7 +365,13 @@ main(int argc, char **argv)
 		} else if (warn[0] != '\0')
 			log_stderr(LOG_LVL_WARNING, "warning: %s", warn);
 
-		if (status == 0) {
+		if (status == 0 && dump) {
+			if (conf_print(conf, stdout) == -1) {
+				log_stderr(LOG_LVL_ERR, "-T: cannot write: %s",
+				    strerror(errno));
+				status = 1;
+			}
+		} else if (status == 0) {
 			printf("configuration OK%s\n", conf_path ? "" :
 			    " (built-in defaults)");
 			print_memory_bound(conf);

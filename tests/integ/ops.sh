@@ -2,7 +2,8 @@
 # tests/integ/ops.sh: what an operator sees (issue 15): log lines that
 # carry their journald priority when stderr is the journal's stream; a
 # listen failure logged as an error that says the daemon exits; -t
-# warning when no client could connect.
+# warning when no client could connect; -T printing the effective
+# configuration in a form -c reads back.
 #
 # journald itself does not run here: the test stands in for it by
 # setting JOURNAL_STREAM to the device and inode of the file stderr goes
@@ -78,7 +79,7 @@ only_prefixed() {
 # none_prefixed LOG: no line starts with a priority prefix.
 none_prefixed() { [ -s "$T/$1" ] && ! grep -Eq '^<[0-9]>' "$T/$1"; }
 
-plan 31
+plan 41
 
 # ------------------------------------------------- journald priorities
 # An empty authorized keys file (a warning), a first start (the key's
@@ -255,3 +256,67 @@ check_t badkeys "$TCONF
 authorized_keys = \"$T/bad_keys\";"
 ok "-t, a bad key line is still an error (exit 78), not a warning" \
     sh -c "[ $RC -eq 78 ] && grep -q '^secmsgd: $T/bad_keys:1:' '$T/badkeys.err' && ! grep -q warning '$T/badkeys.err'"
+
+# ------------------------------------------------- -T
+# run_T NAME ARGS...: secmsgd -T ARGS; sets RC, $T/NAME.T and .err.
+run_T() {
+	_n=$1
+	shift
+	env -u JOURNAL_STREAM timeout -k 10 10 "$SECMSGD" -T "$@" \
+	    > "$T/$_n.T" 2> "$T/$_n.err"
+	RC=$?
+}
+# names FILE: the setting names FILE sets (or, the sample, shows).
+names() { sed -n 's/^#\{0,1\}\([a-z_]*\) = .*/\1/p' "$1" | sort; }
+
+run_T sample -c "$top_srcdir/conf/secmsgd.conf"
+ok "-T on the sample: exit 0" test "$RC" -eq 0
+# same_names: -T printed one line for each setting the sample shows,
+# each once, and no other.
+same_names() {
+	names "$top_srcdir/conf/secmsgd.conf" > "$T/want.names"
+	names "$T/sample.T" > "$T/got.names"
+	[ "$(wc -l < "$T/sample.T")" -eq "$(wc -l < "$T/want.names")" ] &&
+	    [ "$(sort -u "$T/want.names" | wc -l)" -eq \
+	    "$(wc -l < "$T/want.names")" ] &&
+	    cmp -s "$T/want.names" "$T/got.names"
+}
+ok "  one line per setting, every one the sample documents, and no other" \
+    same_names
+ok "  each line \"name = value;\"" \
+    sh -c "[ -s '$T/sample.T' ] && ! grep -Evq '^[a-z_]+ = .+;\$' '$T/sample.T'"
+
+printf 'max_message_size = 4194304;\nrate_limit = 9;\n' > "$T/few.conf"
+STATE_DIRECTORY="$T/sd:/other" run_T few -c "$T/few.conf"
+ok "-T resolves: state_dir from STATE_DIRECTORY, the paths under it" \
+    sh -c "[ $RC -eq 0 ] &&
+    grep -qx 'state_dir = \"$T/sd\";' '$T/few.T' &&
+    grep -qx 'server_key = \"$T/sd/server.key\";' '$T/few.T' &&
+    grep -qx 'authorized_keys = \"$T/sd/authorized_keys\";' '$T/few.T'"
+ok "  derived values: max_output_buffer fits the message size, rate_burst" \
+    sh -c "grep -qx 'max_output_buffer = 8454144;' '$T/few.T' &&
+    grep -qx 'rate_burst = 9;' '$T/few.T'"
+ok "  and the built-in defaults" \
+    sh -c "grep -qxF 'listen = [ \"127.0.0.1:7300\", \"[::1]:7300\" ];' '$T/few.T' &&
+    grep -qx 'idle_timeout = 300;' '$T/few.T' &&
+    grep -qx 'unix_socket_mode = \"0660\";' '$T/few.T' &&
+    grep -qx 'log_level = \"info\";' '$T/few.T'"
+
+# Round trip: the output is a configuration that prints the same.
+cp "$T/few.T" "$T/round.conf"
+env -u JOURNAL_STREAM timeout -k 10 10 "$SECMSGD" -t -c "$T/round.conf" \
+    > "$T/round.out" 2>&1
+ok "-T output fed to -t -c: configuration OK" \
+    sh -c "[ $? -eq 0 ] && [ -s '$T/round.conf' ] &&
+    grep -q '^configuration OK' '$T/round.out'"
+run_T round -c "$T/round.conf"
+ok "  and -T of it prints the same text" \
+    sh -c "[ -s '$T/round.T' ] && cmp -s '$T/few.T' '$T/round.T'"
+
+run_T bad -c "$T/bad.conf"
+ok "-T on a bad file: exit 78, the error, nothing on stdout" \
+    sh -c "[ $RC -eq 78 ] && [ ! -s '$T/bad.T' ] &&
+    grep -q '^secmsgd: $T/bad.conf:1: workers: ' '$T/bad.err'"
+env -u JOURNAL_STREAM timeout -k 10 10 "$SECMSGD" --help > "$T/help.out" 2>&1
+ok "--help lists -T" \
+    sh -c "[ $? -eq 0 ] && grep -q -- '^  -T ' '$T/help.out' && grep -q 'dfgptT' '$T/help.out'"
