@@ -15,6 +15,7 @@
 #include <arpa/inet.h>
 
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -93,6 +94,7 @@ static const struct conf_enum conf_dests[] = {
 	{ "syslog", CONF_LOG_SYSLOG },
 	{ "stderr", CONF_LOG_STDERR },
 	{ "both", CONF_LOG_BOTH },
+	{ "journal", CONF_LOG_JOURNAL },
 	{ NULL, 0 }
 };
 
@@ -823,6 +825,77 @@ err1:
 	fclose(f);
 err0:
 	return (rc);
+}
+
+/*
+ * Print s as a libconfig string: quote and backslash escaped, any other
+ * byte outside printable ASCII as \xNN, which libconfig reads back as
+ * that byte.
+ */
+static void
+conf_print_str(FILE *f, const char *s)
+{
+	const unsigned char *p;
+
+	(void)fputc('"', f);
+	for (p = (const unsigned char *)s; *p != '\0'; p++) {
+		if (*p == '"' || *p == '\\')
+			(void)fprintf(f, "\\%c", *p);
+		else if (*p < 0x20 || *p >= 0x7f)
+			(void)fprintf(f, "\\x%02x", *p);
+		else
+			(void)fputc(*p, f);
+	}
+	(void)fputc('"', f);
+}
+
+int
+conf_print(const struct secmsgd_conf *c, FILE *f)
+{
+	const struct conf_row *r;
+	const struct conf_enum *e;
+	const void *p;
+	size_t i, j;
+
+	for (i = 0; i < CONF_NROWS; i++) {
+		r = &conf_rows[i];
+		p = (const char *)c + r->off;
+		(void)fprintf(f, "%s = ", r->name);
+		switch (r->type) {
+		case CT_LISTEN:
+			(void)fputs("[ ", f);
+			for (j = 0; j < c->nlisten; j++) {
+				(void)fputs(j > 0 ? ", " : "", f);
+				conf_print_str(f, c->listen[j].text);
+			}
+			(void)fputs(" ]", f);
+			break;
+		case CT_UINT:
+			(void)fprintf(f, "%" PRIu32, *(const uint32_t *)p);
+			break;
+		case CT_MODE:
+			(void)fprintf(f, "\"%04" PRIo32 "\"",
+			    *(const uint32_t *)p);
+			break;
+		case CT_STRING:
+		case CT_PATH:
+			conf_print_str(f, *(char *const *)p);
+			break;
+		case CT_LEVEL:
+			conf_print_str(f, log_level_name(*(const int *)p));
+			break;
+		case CT_ENUM:
+			for (e = r->enums; e->name != NULL; e++)
+				if (e->value == *(const int *)p)
+					break;
+			if (e->name == NULL)	/* cannot happen */
+				return (-1);
+			conf_print_str(f, e->name);
+			break;
+		}
+		(void)fputs(";\n", f);
+	}
+	return (fflush(f) == 0 && !ferror(f) ? 0 : -1);
 }
 
 void

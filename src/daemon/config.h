@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define CONF_DEFAULT_PORT	7300
 #define CONF_ERRLEN		512	/* a good size for err buffers */
@@ -38,7 +39,8 @@ enum conf_log_dest {
 	CONF_LOG_AUTO = 0,	/* stderr with -f, else syslog */
 	CONF_LOG_SYSLOG,
 	CONF_LOG_STDERR,
-	CONF_LOG_BOTH
+	CONF_LOG_BOTH,
+	CONF_LOG_JOURNAL	/* stderr with "<N>" priority prefixes */
 };
 
 /* One listen address: "host:port", "[v6]:port" or "unix:/path". */
@@ -108,6 +110,16 @@ int	conf_load(const char *path, struct secmsgd_conf **conf, char *err,
  */
 int	conf_load_string(const char *text, size_t len, const char *name,
 	    struct secmsgd_conf **conf, char *err, size_t errlen);
+
+/*
+ * conf_print(conf, f): write every setting to f with the value conf
+ * holds, defaults and derived values included, one "name = value;" line
+ * each in a fixed order (the table in config.c), in a form conf_load
+ * reads back to the same values (except that an explicit listen list no
+ * longer skips an IPv6 address the host lacks).  Returns 0, or -1 on a
+ * write error.
+ */
+int	conf_print(const struct secmsgd_conf *conf, FILE *f);
 
 /* conf_free(conf): free everything; NULL does nothing. */
 void	conf_free(struct secmsgd_conf *conf);

@@ -153,12 +153,15 @@ unix_set_perms(const char *path, const struct listener_unix *ux)
 	return (chmod(path, ux->mode));
 }
 
-/* Open one listener; 1 if skipped (no IPv6), -1 after logging why. */
+/*
+ * Open one listener; 1 if skipped (no IPv6), -1 with "listen on ADDRESS
+ * failed: reason" in err.
+ */
 static int
 listener_open(struct event_base *base, const struct conf_listen *a,
     const struct listener_unix *ux, evconnlistener_cb cb,
     evconnlistener_errorcb ecb, void *arg, struct listener *out,
-    bool quiet_v6)
+    bool quiet_v6, char *err, size_t errlen)
 {
 	unsigned flags = LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC |
 	    LEV_OPT_REUSEABLE | LEV_OPT_DISABLED;
@@ -168,7 +171,8 @@ listener_open(struct event_base *base, const struct conf_listen *a,
 		flags |= LEV_OPT_BIND_IPV6ONLY;
 	if (a->family == AF_UNIX) {
 		if (unix_clear_stale(a) == -1) {
-			log_warn("listen %s", a->text);
+			(void)snprintf(err, errlen, "listen on %s failed: %s",
+			    a->text, strerror(errno));
 			return (-1);
 		}
 		omask = umask(0177);
@@ -184,14 +188,16 @@ listener_open(struct event_base *base, const struct conf_listen *a,
 			    a->text, strerror(errno));
 			return (1);
 		}
-		log_warn("listen %s", a->text);
+		(void)snprintf(err, errlen, "listen on %s failed: %s",
+		    a->text, strerror(errno));
 		return (-1);
 	}
 	if (a->family == AF_UNIX && unix_set_perms(unix_path(a), ux) == -1) {
-		log_warn("listen %s: cannot give the socket owner %ld group "
-		    "%ld mode %04o", a->text, ux->uid == (uid_t)-1 ? -1L :
-		    (long)ux->uid, ux->gid == (gid_t)-1 ? -1L : (long)ux->gid,
-		    (unsigned)ux->mode);
+		(void)snprintf(err, errlen, "listen on %s failed: cannot give "
+		    "the socket owner %ld group %ld mode %04o: %s", a->text,
+		    ux->uid == (uid_t)-1 ? -1L : (long)ux->uid,
+		    ux->gid == (gid_t)-1 ? -1L : (long)ux->gid,
+		    (unsigned)ux->mode, strerror(errno));
 		evconnlistener_free(out->l);
 		(void)unlink(unix_path(a));
 		return (-1);
@@ -199,7 +205,8 @@ listener_open(struct event_base *base, const struct conf_listen *a,
 	evconnlistener_set_error_cb(out->l, ecb);
 	out->addr = *a;
 	if ((out->text = strdup(a->text)) == NULL) {
-		log_warnx("listen %s: out of memory", a->text);
+		(void)snprintf(err, errlen, "listen on %s failed: out of "
+		    "memory", a->text);
 		evconnlistener_free(out->l);
 		if (a->family == AF_UNIX)
 			(void)unlink(unix_path(a));
@@ -230,7 +237,7 @@ int
 listener_set_update(struct listener_set *ls, struct event_base *base,
     const struct secmsgd_conf *conf, const struct listener_unix *ux,
     evconnlistener_cb cb, evconnlistener_errorcb ecb, void *arg,
-    bool enable)
+    bool enable, char *err, size_t errlen)
 {
 	struct listener *nl;
 	bool *kept, *reused;
@@ -241,7 +248,7 @@ listener_set_update(struct listener_set *ls, struct event_base *base,
 	kept = calloc(ls->n + 1, sizeof(*kept));
 	reused = calloc(conf->nlisten, sizeof(*reused));
 	if (nl == NULL || kept == NULL || reused == NULL) {
-		log_warnx("listen: out of memory");
+		(void)snprintf(err, errlen, "listen: out of memory");
 		goto out;
 	}
 	for (i = 0; i < conf->nlisten; i++) {
@@ -256,14 +263,16 @@ listener_set_update(struct listener_set *ls, struct event_base *base,
 		if (j < ls->n)
 			continue;
 		r = listener_open(base, &conf->listen[i], ux, cb, ecb, arg,
-		    &nl[n], conf->listen_default && conf->nlisten > 1);
+		    &nl[n], conf->listen_default && conf->nlisten > 1, err,
+		    errlen);
 		if (r == -1)
 			goto undo;
 		if (r == 0)
 			n++;
 	}
 	if (n == 0) {
-		log_warnx("no listen address could be opened");
+		(void)snprintf(err, errlen, "no listen address could be "
+		    "opened");
 		goto undo;
 	}
 	for (j = 0; j < ls->n; j++)

@@ -48,12 +48,14 @@ int	listener_unix_resolve(const struct secmsgd_conf *conf,
  * on base (calling cb and ecb with arg; Unix sockets as ux says), close
  * the rest, removing their Unix socket files.  New listeners are enabled
  * when enable is set.  All or nothing: when one cannot be opened, ls is
- * unchanged.  Returns 0, or -1 after logging why.
+ * unchanged.  Returns 0, or -1 with "listen on ADDRESS failed: reason"
+ * (or why none could be opened) in err, for the caller to log: at start
+ * the daemon exits, on reload it keeps what it has.
  */
 int	listener_set_update(struct listener_set *ls, struct event_base *base,
 	    const struct secmsgd_conf *conf, const struct listener_unix *ux,
 	    evconnlistener_cb cb, evconnlistener_errorcb ecb, void *arg,
-	    bool enable);
+	    bool enable, char *err, size_t errlen);
 
 /* listener_set_enable(ls, on): start or stop accepting on every one. */
 void	listener_set_enable(struct listener_set *ls, bool on);

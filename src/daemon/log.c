@@ -4,19 +4,26 @@
  * Every function saves and restores errno so that callers can log on an
  * error path and still report errno afterwards.
  */
+#include <sys/types.h>
+#include <sys/stat.h>
+
+#include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 
 static int	 log_to = LOG_TO_STDERR;
 static int	 log_level = LOG_LVL_INFO;
 static const char *log_ident = "secmsgd";
+static bool	 log_prefixed;	/* stderr lines as "<N>message" (journal) */
 
 static const char *const level_names[] = {
 	[LOG_LVL_ERR] = "error",
@@ -36,10 +43,54 @@ log_init(int to, int level, int facility, const char *ident)
 	log_to = to;
 	log_level = level;
 	log_ident = ident;
+	log_prefixed = (to & LOG_TO_JOURNAL) != 0 ||
+	    ((to & LOG_TO_STDERR) != 0 && log_stderr_is_journal());
 	if ((to & LOG_TO_SYSLOG) != 0)
 		openlog(ident, LOG_PID | LOG_NDELAY, facility);
 	tzset();
 	errno = saved;
+}
+
+/* Parse a decimal number at *sp up to a byte not a digit; false if none. */
+static bool
+log_parse_ull(const char **sp, unsigned long long *v)
+{
+	const char *s = *sp;
+
+	*v = 0;
+	if (!isdigit((unsigned char)*s))
+		return (false);
+	for (; isdigit((unsigned char)*s); s++) {
+		if (*v > (ULLONG_MAX - 9) / 10)
+			return (false);
+		*v = *v * 10 + (unsigned long long)(*s - '0');
+	}
+	*sp = s;
+	return (true);
+}
+
+/*
+ * systemd sets JOURNAL_STREAM to "device:inode" of the stream it connected
+ * to the journal (sd-daemon(3)).  Children inherit the variable even when
+ * their stderr goes elsewhere (a test's log file, a pipe), so only an
+ * exact match with our own stderr counts.
+ */
+bool
+log_stderr_is_journal(void)
+{
+	const char *env = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+	int saved = errno;
+	bool yes = false;
+
+	if (env != NULL && log_parse_ull(&env, &dev) && *env++ == ':' &&
+	    log_parse_ull(&env, &ino) && *env == '\0' &&
+	    fstat(STDERR_FILENO, &st) == 0)
+		yes = (unsigned long long)st.st_dev == dev &&
+		    (unsigned long long)st.st_ino == ino;
+	errno = saved;
+	return (yes);
 }
 
 /* Atomic: session loops log from their own threads while a reload sets. */
@@ -86,7 +137,13 @@ log_vemit(int level, const char *fmt, va_list ap)
 		return;
 	}
 	(void)vsnprintf(line, sizeof(line), fmt, ap);
-	if ((log_to & LOG_TO_STDERR) != 0) {
+	if (log_prefixed) {
+		/*
+		 * journald reads the priority from "<N>" and stamps the
+		 * time and the process itself (sd-daemon(3), SD_ERR).
+		 */
+		fprintf(stderr, "<%d>%s\n", level, line);
+	} else if ((log_to & LOG_TO_STDERR) != 0) {
 		/* Timestamps help when reading a foreground log by hand. */
 		char ts[32];
 		struct timespec now;
@@ -120,6 +177,23 @@ LOG_FN(log_notice, LOG_LVL_NOTICE)
 LOG_FN(log_info, LOG_LVL_INFO)
 LOG_FN(log_debug, LOG_LVL_DEBUG)
 
+void
+log_stderr(int level, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+	int saved = errno;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (log_stderr_is_journal())
+		fprintf(stderr, "<%d>%s\n", level, line);
+	else
+		fprintf(stderr, "%s: %s\n", log_ident, line);
+	errno = saved;
+}
+
 /* log_vemit with a variadic front. */
 static void __attribute__((format(printf, 2, 3)))
 log_emitf(int level, const char *fmt, ...)
@@ -131,15 +205,18 @@ log_emitf(int level, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Append ": strerror(errno)" to the message (errno as on entry). */
+/*
+ * Append ": strerror(errno)" to the message (errno as on entry), then
+ * tail ("" or "; exiting").
+ */
 static void
-log_verrno(int level, const char *fmt, va_list ap)
+log_verrno(int level, const char *tail, const char *fmt, va_list ap)
 {
 	char buf[1024];
 	int saved = errno;
 
 	(void)vsnprintf(buf, sizeof(buf), fmt, ap);
-	log_emitf(level, "%s: %s", buf, strerror(saved));
+	log_emitf(level, "%s: %s%s", buf, strerror(saved), tail);
 	errno = saved;
 }
 
@@ -149,17 +226,18 @@ log_warn(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_verrno(LOG_LVL_WARNING, fmt, ap);
+	log_verrno(LOG_LVL_WARNING, "", fmt, ap);
 	va_end(ap);
 }
 
+/* The operator reading the log learns that the daemon is gone. */
 void
 fatal(const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_verrno(LOG_LVL_ERR, fmt, ap);
+	log_verrno(LOG_LVL_ERR, "; exiting", fmt, ap);
 	va_end(ap);
 	exit(1);
 }
@@ -167,11 +245,13 @@ fatal(const char *fmt, ...)
 void
 fatalx(const char *fmt, ...)
 {
+	char buf[1024];
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_vemit(LOG_LVL_ERR, fmt, ap);
+	(void)vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
+	log_emitf(LOG_LVL_ERR, "%s; exiting", buf);
 	exit(1);
 }
 

@@ -22,9 +22,15 @@
 #define LOG_LVL_INFO	6
 #define LOG_LVL_DEBUG	7
 
-/* Where log lines go: bit mask. */
+/*
+ * Where log lines go: bit mask.  LOG_TO_JOURNAL is stderr for journald:
+ * each line "<N>message", N its priority, without the time (journald
+ * stamps its own); LOG_TO_STDERR takes that form by itself when stderr
+ * is the journal's stream (log_stderr_is_journal).
+ */
 #define LOG_TO_STDERR	0x1
 #define LOG_TO_SYSLOG	0x2
+#define LOG_TO_JOURNAL	0x4
 
 /*
  * log_init(to, level, facility, ident): send lines of at most level to the
@@ -32,6 +38,20 @@
  * ...) and ident.  May be called again (on reload) to change them.
  */
 void	log_init(int to, int level, int facility, const char *ident);
+
+/*
+ * log_stderr_is_journal(): whether our stderr is the stream systemd
+ * connected to the journal: JOURNAL_STREAM names its device and inode.
+ */
+bool	log_stderr_is_journal(void);
+
+/*
+ * log_stderr(level, fmt, ...): one line on stderr, whatever log_init
+ * said, for what a command such as -t tells whoever ran it: "ident:
+ * message", or "<N>message" when stderr is the journal.  Saves errno.
+ */
+void	log_stderr(int level, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
 
 /* log_setlevel(level): change the threshold only. */
 void	log_setlevel(int level);
@@ -53,7 +73,10 @@ void	log_notice(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
 
-/* Startup and "cannot happen" only; never for anything a peer controls. */
+/*
+ * Log at error level with "; exiting" added, and exit 1.  Startup and
+ * "cannot happen" only; never for anything a peer controls.
+ */
 void	fatal(const char *, ...)
 	    __attribute__((format(printf, 1, 2), noreturn));
 void	fatalx(const char *, ...)

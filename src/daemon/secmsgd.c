@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,7 +43,7 @@ static void __attribute__((noreturn))
 usage(int status)
 {
 	fprintf(status ? stderr : stdout,
-	    "usage: secmsgd [-dfgpt] [-c file]\n"
+	    "usage: secmsgd [-dfgptT] [-c file]\n"
 	    "  -c file    configuration file (default %s;\n"
 	    "             built-in defaults when it does not exist)\n"
 	    "  -d         debug log level\n"
@@ -50,6 +51,8 @@ usage(int status)
 	    "  -g         generate the server key (refuses to overwrite)\n"
 	    "  -p         print the server's public key and fingerprint\n"
 	    "  -t         check the configuration and exit\n"
+	    "  -T         check it, then print every setting's value\n"
+	    "             (defaults included) and exit\n"
 	    "  -h, --help     this help\n"
 	    "  -V, --version  print the version\n", SECMSGD_CONF);
 	exit(status);
@@ -186,21 +189,32 @@ drop_privileges(const struct secmsgd_conf *conf)
  * keys may be added later), the Unix sockets' group, and that the user we
  * drop to can read what a reload reads.  A bad key file refuses the
  * start, as sshd refuses a bad sshd_config: starting up admitting nobody,
- * or only the lines that parsed, would hide the mistake.  0, or -1 with a
- * message in err.
+ * or only the lines that parsed, would hide the mistake.  0, with why no
+ * client could connect in warn ("" when some can: -t prints it, the start
+ * logs its own), or -1 with a message in err.
  */
 static int
-preflight(const struct secmsgd_conf *conf, const char *conf_path, char *err,
-    size_t errlen)
+preflight(const struct secmsgd_conf *conf, const char *conf_path,
+    char *warn, size_t warnlen, char *err, size_t errlen)
 {
 	struct listener_unix ux;
 	struct authkeys *ak;
 
+	warn[0] = '\0';
 	if (conf->client_auth == CONF_AUTH_AUTHORIZED) {
 		if (authkeys_load(conf->authorized_keys, &ak, err,
-		    errlen) == 0)
+		    errlen) == 0) {
+			if (authkeys_count(ak) == 0)
+				(void)snprintf(warn, warnlen, "authorized keys "
+				    "%s has no keys: no client can connect "
+				    "(client_auth is \"authorized\")",
+				    conf->authorized_keys);
 			authkeys_free(ak);
-		else if (errno != ENOENT)
+		} else if (errno == ENOENT)
+			(void)snprintf(warn, warnlen, "authorized keys %s does "
+			    "not exist: no client can connect (client_auth is "
+			    "\"authorized\")", conf->authorized_keys);
+		else
 			return (-1);
 	}
 	if (listener_unix_resolve(conf, &ux, err, errlen) == -1)
@@ -264,13 +278,14 @@ main(int argc, char **argv)
 	struct server *srv;
 	struct privdrop_cleaner *cleaner;
 	const char *conf_path = NULL;
-	char err[PRIVDROP_ERRLEN];
+	char err[PRIVDROP_ERRLEN], warn[PATH_MAX + 128];
 	bool foreground = false, test = false, genkey = false, printkey = false;
+	bool dump = false;
 	int ch, debug = 0, to;
 	struct rlimit rl = { 0, 0 };
 
 	if (sodium_init() < 0) {
-		fprintf(stderr, "secmsgd: libsodium initialisation failed\n");
+		log_stderr(LOG_LVL_ERR, "libsodium initialisation failed");
 		return (1);
 	}
 	/*
@@ -282,7 +297,7 @@ main(int argc, char **argv)
 	 */
 	(void)setrlimit(RLIMIT_CORE, &rl);
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1) {
-		fprintf(stderr, "secmsgd: prctl(PR_SET_DUMPABLE): %s\n",
+		log_stderr(LOG_LVL_ERR, "prctl(PR_SET_DUMPABLE): %s",
 		    strerror(errno));
 		return (1);
 	}
@@ -291,7 +306,7 @@ main(int argc, char **argv)
 	(void)atexit(sanitizer_dumpable);
 #endif
 
-	while ((ch = getopt_long(argc, argv, "c:dfgptVh", longopts,
+	while ((ch = getopt_long(argc, argv, "c:dfgptTVh", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'c':
@@ -312,6 +327,9 @@ main(int argc, char **argv)
 		case 't':
 			test = true;
 			break;
+		case 'T':
+			test = dump = true;
+			break;
 		case 'V':
 			printf("secmsgd %s\n", PACKAGE_VERSION);
 			return (0);
@@ -327,19 +345,33 @@ main(int argc, char **argv)
 	/* No -c and no file at the default place: built-in defaults. */
 	if (conf_path == NULL && access(SECMSGD_CONF, F_OK) == 0)
 		conf_path = SECMSGD_CONF;
+	/* Under systemd, ExecStartPre's -t errors reach the journal too. */
 	if (conf_load(conf_path, &conf, err, sizeof(err)) == -1) {
-		fprintf(stderr, "secmsgd: %s\n", err);
+		log_stderr(LOG_LVL_ERR, "%s", err);
 		return (EX_CONFIG_);
 	}
 	if (test) {
 		int status = 0;
 
-		if (preflight(conf, conf_path, err, sizeof(err)) == -1) {
-			fprintf(stderr, "secmsgd: %s\n", err);
+		/*
+		 * Nobody admitted is a warning, not a failure: the daemon
+		 * starts so (keys can be added and reloaded), and -t passes
+		 * exactly when it would start.
+		 */
+		if (preflight(conf, conf_path, warn, sizeof(warn), err,
+		    sizeof(err)) == -1) {
+			log_stderr(LOG_LVL_ERR, "%s", err);
 			status = EX_CONFIG_;
-		}
+		} else if (warn[0] != '\0')
+			log_stderr(LOG_LVL_WARNING, "warning: %s", warn);
 
-		if (status == 0) {
+		if (status == 0 && dump) {
+			if (conf_print(conf, stdout) == -1) {
+				log_stderr(LOG_LVL_ERR, "-T: cannot write: %s",
+				    strerror(errno));
+				status = 1;
+			}
+		} else if (status == 0) {
 			printf("configuration OK%s\n", conf_path ? "" :
 			    " (built-in defaults)");
 			print_memory_bound(conf);
@@ -348,9 +380,13 @@ main(int argc, char **argv)
 		return (status);
 	}
 
+	/* Stderr becomes journal lines by itself under systemd (log.h). */
 	switch (conf->log_destination) {
 	case CONF_LOG_AUTO:
 		to = foreground ? LOG_TO_STDERR : LOG_TO_SYSLOG;
+		break;
+	case CONF_LOG_JOURNAL:
+		to = LOG_TO_JOURNAL;
 		break;
 	case CONF_LOG_SYSLOG:
 		to = LOG_TO_SYSLOG;
@@ -390,15 +426,17 @@ main(int argc, char **argv)
 	if (conf->client_auth == CONF_AUTH_ANY)
 		log_notice("client_auth is \"any\": every client key is "
 		    "accepted");
-	if (preflight(conf, conf_path, err, sizeof(err)) == -1) {
-		log_err("%s", err);
+	/* Nobody admitted: server_new() logs that itself. */
+	if (preflight(conf, conf_path, warn, sizeof(warn), err,
+	    sizeof(err)) == -1) {
+		log_err("%s; exiting", err);
 		conf_free(conf);
 		return (EX_CONFIG_);
 	}
 	/* Before any key or socket: the helper should hold neither. */
 	if (privdrop_cleaner_start(conf, foreground, &cleaner, err,
 	    sizeof(err)) == -1) {
-		log_err("%s", err);
+		log_err("%s; exiting", err);
 		conf_free(conf);
 		return (1);
 	}
@@ -447,6 +485,7 @@ main(int argc, char **argv)
 	cleanup_at_exit(cleaner, srv->conf);
 	drop_privileges(srv->conf);
 	if (server_start(srv) == -1) {
+		log_err("cannot start the session loops; exiting");
 		server_free(srv);
 		event_base_free(base);
 		return (1);

@@ -316,13 +316,14 @@ server_accept_error_cb(struct evconnlistener *l, void *arg)
 	evtimer_add(srv->priv->accept_resume, &one);
 }
 
-/* Make the listeners match conf (all or nothing); -1 after logging. */
+/* Make the listeners match conf (all or nothing); -1 with why in err. */
 static int
-server_listeners_update(struct server *srv, const struct secmsgd_conf *conf)
+server_listeners_update(struct server *srv, const struct secmsgd_conf *conf,
+    char *err, size_t errlen)
 {
 	return (listener_set_update(&srv->priv->ls, srv->base, conf,
 	    &srv->priv->ux, server_accept_cb, server_accept_error_cb, srv,
-	    !srv->stopping && srv->priv->sig_term != NULL));
+	    !srv->stopping && srv->priv->sig_term != NULL, err, errlen));
 }
 
 /*
@@ -416,7 +417,7 @@ server_new(struct event_base *base, struct secmsgd_conf *conf,
 		if (srv != NULL)
 			free(srv->priv);
 		free(srv);
-		log_warnx("server: out of memory");
+		log_err("server: out of memory; exiting");
 		conf_free(conf);
 		keys_keypair_free(key);
 		return (NULL);
@@ -429,14 +430,15 @@ server_new(struct event_base *base, struct secmsgd_conf *conf,
 	TAILQ_INIT(&srv->handshaking);
 	crypto_shorthash_keygen(srv->priv->hashkey);
 	crypto_shorthash_keygen(srv->relay_key);
+	/* Only main() calls this, at start: any failure ends the daemon. */
 	if (server_load_authkeys(conf, &srv->pol->authkeys, err,
 	    sizeof(err)) == -1) {
-		log_err("%s", err);
+		log_err("%s; exiting", err);
 		goto fail;
 	}
 	if (listener_unix_resolve(conf, &srv->priv->ux, err,
 	    sizeof(err)) == -1) {
-		log_err("%s", err);
+		log_err("%s; exiting", err);
 		goto fail;
 	}
 	srv->authkeys = srv->pol->authkeys;
@@ -450,11 +452,15 @@ server_new(struct event_base *base, struct secmsgd_conf *conf,
 	    server_stop_poll_cb, srv);
 	if (srv->priv->accept_resume == NULL ||
 	    srv->priv->shutdown_timer == NULL ||
-	    srv->priv->sweep_timer == NULL || srv->priv->stop_poll == NULL)
+	    srv->priv->sweep_timer == NULL || srv->priv->stop_poll == NULL) {
+		log_err("server: out of memory; exiting");
 		goto fail;
+	}
 	evtimer_add(srv->priv->sweep_timer, &sweep);
-	if (server_listeners_update(srv, conf) == -1)
+	if (server_listeners_update(srv, conf, err, sizeof(err)) == -1) {
+		log_err("%s; exiting", err);
 		goto fail;
+	}
 	return (srv);
 
 fail:
@@ -675,8 +681,7 @@ server_reload(struct server *srv)
 		snprintf(err, sizeof(err), "out of memory");
 		goto bad;
 	}
-	if (server_listeners_update(srv, nc) == -1) {
-		snprintf(err, sizeof(err), "listen addresses not opened");
+	if (server_listeners_update(srv, nc, err, sizeof(err)) == -1) {
 		np->conf = NULL;
 		np->authkeys = NULL;
 		policy_unref(np);

@@ -6,7 +6,7 @@ if ! command -v systemd-analyze >/dev/null 2>&1; then
 	echo "1..0 # SKIP no systemd-analyze"
 	exit 0
 fi
-echo "1..3"
+echo "1..4"
 d=$(mktemp -d "${TMPDIR:-/tmp}/secmsg-unit.XXXXXX") || exit 1
 trap 'rm -rf "$d"' EXIT
 # Point the unit at the freshly built daemon so verify can check it.
@@ -46,4 +46,22 @@ if [ "$(echo "$reload" | wc -l)" -eq 2 ] &&
 else
 	echo "not ok 3 - ExecReload runs secmsgd -t (which fails on a bad file), then signals"
 	echo "$reload" | sed 's/^/# /'
+fi
+# The Unix socket the documentation shows (unix:/run/secmsgd/...) has a
+# directory: RuntimeDirectory= creates it for the service's user and
+# makes it writable under ProtectSystem=strict; nobody else may write.
+rtdir=$(sed -n 's/^RuntimeDirectory=//p' "$d/secmsgd.service")
+rtmode=$(sed -n 's/^RuntimeDirectoryMode=//p' "$d/secmsgd.service")
+socks=$(cat "$top_srcdir"/man/*.in "$top_srcdir/README.md" \
+    "$top_srcdir/conf/secmsgd.conf" | grep -o 'unix:/run/[^" \\]*' | sort -u)
+bad=""
+for s in $socks; do
+	[ "$(dirname "${s#unix:}")" = "/run/$rtdir" ] || bad="$bad $s"
+done
+if [ -n "$rtdir" ] && [ -n "$socks" ] && [ -z "$bad" ] &&
+    [ $(( 0$rtmode & 022 )) -eq 0 ]; then
+	echo "ok 4 - RuntimeDirectory=$rtdir (mode $rtmode) holds the documented socket$(echo $socks | sed 's/^/ /')"
+else
+	echo "not ok 4 - RuntimeDirectory holds the documented socket"
+	echo "# RuntimeDirectory='$rtdir' mode '$rtmode'; outside it:$bad"
 fi

@@ -65,6 +65,6 @@ mkdir -p "$T/state2" && chmod 700 "$T/state2"
 timeout -k 10 10 "$SECMSGD" -f -c "$T/second.conf" > "$T/second.log" 2>&1
 RC=$?
 ok "a listen address in use fails the start (exit 1, named in the log)" \
-    sh -c "[ $RC -eq 1 ] && grep -q 'listen 127.0.0.1:$PORT' '$T/second.log'"
+    sh -c "[ $RC -eq 1 ] && grep -q 'listen on 127.0.0.1:$PORT failed' '$T/second.log'"
 stop_daemon
 ok "the first daemon stops cleanly (exit 0)" test "$DSTATUS" -eq 0

@@ -153,6 +153,8 @@ conf_diff(const struct secmsgd_conf *a, const struct secmsgd_conf *b)
 	CMPU(slow_consumer_timeout);
 	CMPU(rate_limit);
 	CMPU(rate_burst);
+	CMPU(max_channels);
+	CMPU(max_subscriptions);
 	CMPU(log_level);
 	CMPU(syslog_facility);
 	CMPU(log_destination);
@@ -884,6 +886,109 @@ test_load_string(void)
 	return (0);
 }
 
+/*
+ * conf_print(c) read back with conf_load_string: the same configuration,
+ * and printed again, the same text.  0 if so.
+ */
+static int
+check_print(const struct secmsgd_conf *c)
+{
+	struct secmsgd_conf *d = NULL;
+	char err[CONF_ERRLEN], *t1 = NULL, *t2 = NULL;
+	size_t n1 = 0, n2 = 0, lines = 0, i;
+	FILE *f;
+	int rc = 1;
+
+	if ((f = open_memstream(&t1, &n1)) == NULL ||
+	    conf_print(c, f) == -1 || fclose(f) != 0) {
+		printf("# conf_print failed\n");
+		goto out;
+	}
+	for (i = 0; i < n1; i++)
+		lines += t1[i] == '\n';
+	/* Every setting: the types' lists above, listen, max_channels and
+	 * max_subscriptions. */
+	if (lines != NITEMS(uint_settings) + NITEMS(string_settings) + 3) {
+		printf("# %zu lines:\n%s", lines, t1);
+		goto out;
+	}
+	if (conf_load_string(t1, n1, "<printed>", &d, err,
+	    sizeof(err)) == -1) {
+		printf("# read back: %s\n%s", err, t1);
+		goto out;
+	}
+	if (conf_diff(c, d) != 0)
+		goto out;
+	if ((f = open_memstream(&t2, &n2)) == NULL ||
+	    conf_print(d, f) == -1 || fclose(f) != 0 || n1 != n2 ||
+	    memcmp(t1, t2, n1) != 0) {
+		printf("# printed again differs:\n%s# ---\n%s", t1,
+		    t2 ? t2 : "");
+		goto out;
+	}
+	rc = 0;
+out:
+	conf_free(d);
+	free(t1);
+	free(t2);
+	return (rc);
+}
+
+/* conf_print (secmsgd -T): every setting, read back to the same values. */
+static int
+test_print(void)
+{
+	struct secmsgd_conf *c = NULL;
+	char err[CONF_ERRLEN];
+	int failed;
+
+	unsetenv("STATE_DIRECTORY");
+	TAP_CHECK(conf_load(NULL, &c, err, sizeof(err)) == 0);
+	failed = check_print(c);
+	conf_free(c);
+	TAP_CHECK(failed == 0);
+
+	/* Every value off its default; strings that need escaping. */
+	c = NULL;
+	TAP_CHECK(load_text(
+	    "listen = [ \"192.0.2.1:1\", \"[2001:db8::1]:65535\",\n"
+	    "    \"unix:/run/secmsgd/s \\\"q\\\" \\\\ \\t \\x01\\xe9\" ];\n"
+	    "unix_socket_mode = \"0606\";\n"
+	    "unix_socket_group = \"g\\\"rp\";\n"
+	    "state_dir = \"/srv/sm\";\n"
+	    "authorized_keys = \"/etc/ak\";\n"
+	    "client_auth = \"any\";\n"
+	    "rekey_messages = 4294967295;\n"
+	    "rekey_seconds = 0;\n"
+	    "handshake_timeout = 300;\n"
+	    "idle_timeout = 5;\n"
+	    "max_connections = 1000000;\n"
+	    "max_connections_per_address = 1;\n"
+	    "max_handshakes = 100000;\n"
+	    "handshake_rate = 0;\n"
+	    "max_message_size = 16777216;\n"
+	    "max_total_output = 4294967295;\n"
+	    "slow_consumer_timeout = 3600;\n"
+	    "rate_limit = 7;\n"
+	    "max_channels = 3;\n"
+	    "max_subscriptions = 65536;\n"
+	    "log_level = \"warning\";\n"
+	    "syslog_facility = \"local7\";\n"
+	    "log_destination = \"journal\";\n"
+	    "user = \"a\\\\b\";\n"
+	    "pid_file = \"/run/x\\ty.pid\";\n"
+	    "workers = 64;\n", &c, err, sizeof(err)) == 0);
+	failed = check_print(c);
+	/* What was parsed, to be sure the escapes meant what they say. */
+	TAP_CHECK(strcmp(c->listen[2].text,
+	    "unix:/run/secmsgd/s \"q\" \\ \t \x01\xe9") == 0);
+	TAP_CHECK(strcmp(c->user, "a\\b") == 0);
+	TAP_CHECK(c->rate_burst == 7);
+	conf_free(c);
+	TAP_CHECK(failed == 0);
+	return (0);
+}
+
 static const struct tap_test tests[] = {
 	{ "defaults", test_defaults },
 	{ "STATE_DIRECTORY", test_state_directory_env },
@@ -900,6 +1005,7 @@ static const struct tap_test tests[] = {
 	{ "reject: cross-checks", test_reject_cross },
 	{ "conf_load_string", test_load_string },
 	{ "unix_socket_mode and _group", test_unix_socket },
+	{ "conf_print reads back the same", test_print },
 };
 
 int
