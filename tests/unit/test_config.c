@@ -906,9 +906,9 @@ check_print(const struct secmsgd_conf *c)
 	}
 	for (i = 0; i < n1; i++)
 		lines += t1[i] == '\n';
-	/* Every setting: the types' lists above, listen, max_channels and
-	 * max_subscriptions. */
-	if (lines != NITEMS(uint_settings) + NITEMS(string_settings) + 3) {
+	/* Every setting: the types' lists above, listen, max_channels,
+	 * max_subscriptions, store and bus. */
+	if (lines != NITEMS(uint_settings) + NITEMS(string_settings) + 5) {
 		printf("# %zu lines:\n%s", lines, t1);
 		goto out;
 	}
