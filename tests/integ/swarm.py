@@ -17,6 +17,10 @@ scripts (daemon.sh, relay.sh, limits.sh, malformed.sh) to check.
   swarm.py doccheck doc/PROTOCOL.md       tables vs. this client
   swarm.py slow PORT PUBKEY SUBKEY PID CHANNEL SIZE SECS   slow consumer
   swarm.py budget PORT PUBKEY SUBKEY PID CHANNEL SIZE SECS two slow ones
+  swarm.py hs PORT KEYFILE|- HELLO1 HELLO3|- [--junk N] [--echo N]
+                                          a handshake with given hellos
+  swarm.py slowbye PORT PUBKEY SUBKEY CHANNEL SIZE SECS
+                                          a slow consumer's last message
 """
 
 import base64
@@ -203,6 +207,28 @@ def next_msg(ch, secs):
     return m
 
 
+def raw_next(ch, secs):
+    """Print the next server message byte for byte ("got HEX"; a DELIVER,
+    whose timestamp varies, as show() does), "next timeout", or the end:
+    "eof" for an orderly one, "reset" for a TCP reset (then Ended)."""
+    ch.sock.settimeout(secs)
+    try:
+        b = ch.recv()
+    except socket.timeout:
+        out("next timeout")
+        return
+    except EOFError:
+        out("eof")
+        raise Ended()
+    except (ConnectionResetError, ConnectionAbortedError):
+        out("reset")
+        raise Ended()
+    if b[:1] == bytes([sn.MSG_DELIVER]):
+        show(sn.parse_message(b))
+    else:
+        out("got", b.hex())
+
+
 def request(ch, rid, data, secs=10):
     ch.send(data)
     end = time.monotonic() + secs
@@ -242,7 +268,16 @@ def run_client(port, keyfile, args):
       N replies all there, in order, before the server's close?) |
       joinmany PREFIX N (N JOINs pipelined: tally of the replies) |
       wholist (WHO: entry count, bytes, the first four, sorted?) |
-      rekeyflood N SECS (N REKEY records, then a PING: answered in SECS?)
+      rekeyflood N SECS (N REKEY records, then a PING: answered in SECS?) |
+      rec final|more HEX|- (one record with these bytes, - for none) |
+      rec rekey (a REKEY record) | next SECS (the next server message in
+      hex: "got HEX", a DELIVER as usual; "eof" or "reset" at the end) |
+      raw HEX (rec final HEX, then next 10) |
+      burst N HEX (one write: message HEX, then N PINGs of 1000 bytes) |
+      rekeyevery STEP TOTAL (only REKEY records, one every STEP seconds) |
+      whoall (WHO: "whoall N BYTES kind:name:count..." in reply order) |
+      midclose NAME N (as halfclose, with half a frame before the end;
+      NAME -: N PINGs instead; then "eof" or "reset")
     SPEC: text:STR, rand:N, bin:N."""
     src = rcvbuf = None
     maxmsg = 1 << 25
@@ -433,6 +468,95 @@ def run_client(port, keyfile, args):
                 m = next_msg(ch, secs)
                 out("rekeyflood", "no-reply" if m is None else
                     "reply-" + m["type"])
+            elif op == "rec":           # one record, bytes as given
+                kind = args[0]
+                if kind == "rekey":
+                    ch._send_record(sn.REC_REKEY, b"")
+                    sn.rekey(ch.tx)
+                    args = args[1:]
+                else:
+                    data = b"" if args[1] == "-" else bytes.fromhex(args[1])
+                    ch._send_record(sn.REC_MORE if kind == "more" else
+                                    sn.REC_FINAL, data)
+                    ch.tx_count += 1
+                    args = args[2:]
+            elif op in ("next", "raw"):
+                if op == "raw":
+                    ch._send_record(sn.REC_FINAL, bytes.fromhex(args[0]))
+                    ch.tx_count += 1
+                    secs = 10
+                else:
+                    secs = float(args[0])
+                args = args[1:]
+                raw_next(ch, secs)
+            elif op == "burst":         # a message and N PINGs, one write
+                n, data = int(args[0]), bytes.fromhex(args[1])
+                args = args[2:]
+                buf = bytearray()
+                for m in [data] + [sn.ping(rid + i, bytes(1000))
+                                   for i in range(n)]:
+                    buf += sn.frame(ch.tx.encrypt_with_ad(
+                        b"", bytes([sn.REC_FINAL]) + m))
+                    ch.tx_count += 1
+                rid += n
+                ch.sock.sendall(bytes(buf))
+            elif op == "rekeyevery":    # REKEY records alone, for TOTAL s
+                step, total = float(args[0]), float(args[1])
+                args = args[2:]
+                end = time.monotonic() + total
+                n = 0
+                while time.monotonic() < end:
+                    ch._send_record(sn.REC_REKEY, b"")
+                    sn.rekey(ch.tx)
+                    n += 1
+                    m = next_msg(ch, step)
+                    if m is not None:
+                        show(m)
+                out("rekeyevery", n)
+            elif op == "whoall":        # WHO: every entry, in order
+                m = request(ch, rid, sn.who(rid))
+                if m["type"] != "ok":
+                    result("whoall", m)
+                else:
+                    e = sn.parse_who(m["data"])
+                    out("whoall", len(e), len(m["data"]),
+                        " ".join("%s:%s:%d" % x for x in e))
+            elif op == "midclose":      # N x SEND NAME, half a frame, end
+                name, n = args[0], int(args[1])
+                args = args[2:]
+                ids, buf = [], bytearray()
+                for _ in range(n):
+                    buf += sn.frame(ch.tx.encrypt_with_ad(
+                        b"", bytes([sn.REC_FINAL]) +
+                        (sn.ping(rid, b"m%d" % rid) if name == "-" else
+                         sn.send(rid, name, b"m%d" % rid))))
+                    ch.tx_count += 1
+                    ids.append(rid)
+                    rid += 1
+                # A PING frame cut after 5 of its bytes.
+                buf += sn.frame(ch.tx.encrypt_with_ad(
+                    b"", bytes([sn.REC_FINAL]) + sn.ping(rid)))[:5]
+                ch.sock.sendall(bytes(buf))
+                ch.sock.shutdown(socket.SHUT_WR)
+                got, end = [], "open"
+                ch.sock.settimeout(20)
+                while end == "open":
+                    try:
+                        m = sn.parse_message(ch.recv())
+                    except EOFError:
+                        end = "eof"
+                    except (ConnectionResetError, ConnectionAbortedError):
+                        end = "reset"
+                    except socket.timeout:
+                        end = "timeout"
+                    else:
+                        if m["type"] in ("ok", "error"):
+                            got.append(m["id"])
+                out("midclose", "in-order" if got == ids else
+                    "out-of-order" if sorted(got) == ids else
+                    "missing", len(got))
+                out(end)
+                return 0
             elif op == "unknown":       # a request type the server lacks
                 ch.send(struct.pack(">BI", 0x7f, rid))
                 m = next_msg(ch, 5)
@@ -870,6 +994,125 @@ def run_hold(port, n, stopfile, src=None, handshake=None):
     return 0
 
 
+def run_hs(port, keyfile, hello1, hello3, junk=0, echo=None):
+    """A handshake driven by hand with the hellos given in hex (hello3 "-":
+    stop after message 2 and send nothing more).  Prints what the server
+    did at each step: "msg2 LEN" or "closed-before-msg2", then "first
+    TYPE [CODE]" or "closed-before-first"; then the end ("eof", "reset" or
+    "open") and "bytes-after N", what arrived that was not a message.
+    junk N: N PINGs of 1000 bytes right behind message 3, in the same
+    write.  echo N: after WELCOME, a PING of N bytes: "echo ok|error C"."""
+    s = tcp(port)
+    kp = sn.keypair_from_file(keyfile) if keyfile != "-" else \
+        sn.generate_keypair()
+    ch = sn.Channel(s, True, kp)
+    h = ch.hs
+
+    def end_of(sock, secs):
+        sock.settimeout(secs)
+        n = 0
+        try:
+            while True:
+                d = sock.recv(65536)
+                if not d:
+                    return "eof", n
+                n += len(d)
+        except (ConnectionResetError, ConnectionAbortedError):
+            return "reset", n
+        except socket.timeout:
+            return "open", n
+
+    buf = bytearray()
+    h.write_message(bytes.fromhex(hello1), buf)
+    s.sendall(sn.frame(buf))
+    s.settimeout(10)
+    try:
+        m2 = sn.recv_frame(s, sn.HS_MAXFRAME)
+    except (EOFError, ConnectionResetError, ConnectionAbortedError,
+            socket.timeout):
+        out("closed-before-msg2")
+        out(*end_of(s, 1)[:1])
+        return 0
+    out("msg2", len(m2))
+    payload = bytearray()
+    h.read_message(m2, payload)
+    if hello3 == "-":
+        end, n = end_of(s, 15)
+        out(end)
+        out("bytes-after", n)
+        return 0
+    buf = bytearray()
+    cs = h.write_message(bytes.fromhex(hello3), buf)
+    data = sn.frame(buf)
+    for i in range(junk):
+        data += sn.frame(cs[0].encrypt_with_ad(
+            b"", bytes([sn.REC_FINAL]) + sn.ping(i, bytes(1000))))
+    try:
+        s.sendall(data)
+        established(ch, cs, payload)
+        first = sn.parse_message(ch.recv())
+    except (EOFError, ConnectionResetError, ConnectionAbortedError,
+            BrokenPipeError, socket.timeout):
+        out("closed-before-first")
+        end, n = end_of(s, 3)
+        out(end)
+        out("bytes-after", n)
+        return 0
+    out("first", first["type"], *([first["code"]] if "code" in first
+                                  else []))
+    if echo is not None and first["type"] == "welcome":
+        ch.send(sn.ping(1, bytes(echo)))
+        m = sn.parse_message(ch.recv())
+        out("echo", m["type"], *([m["code"]] if "code" in m else []))
+    end, n = end_of(s, 3)
+    out(end)
+    out("bytes-after", n)
+    return 0
+
+
+def run_slowbye(port, pubkey, subkey, channel, size, secs):
+    """A subscriber that does not read while a publisher publishes bodies
+    of size bytes until the daemon drops the subscriber (PUBLISH then says
+    delivered 0, skipped 0; at most secs seconds); then the subscriber
+    reads everything: "publisher gone|never", then "subscriber N last
+    TYPE [CODE]" and how its stream ended ("eof" or "reset")."""
+    sub, first = connect(port, subkey, rcvbuf=4096)
+    sub.send(sn.join(1, channel))
+    m = sn.parse_message(sub.recv())
+    if first["type"] != "welcome" or m["type"] != "ok":
+        out("setup-failed")
+        return 1
+    pub, first = connect(port, pubkey)
+    body = random.Random(5).randbytes(size)
+    t0, n, skipped, gone = time.monotonic(), 0, 0, False
+    while time.monotonic() - t0 < secs and not gone:
+        n += 1
+        pub.send(sn.publish(n, channel, body))
+        m = sn.parse_message(pub.recv())
+        if m["type"] == "ok":
+            d, k = struct.unpack(">II", m["data"])
+            skipped += k
+            gone = skipped > 0 and d == 0 and k == 0
+        time.sleep(0.005)
+    out("publisher", "gone" if gone else "never")
+    got, last, end = 0, None, "open"
+    sub.sock.settimeout(10)
+    while end == "open":
+        try:
+            last = sn.parse_message(sub.recv())
+            got += 1
+        except EOFError:
+            end = "eof"
+        except (ConnectionResetError, ConnectionAbortedError):
+            end = "reset"
+        except socket.timeout:
+            end = "timeout"
+    out("subscriber", got, "last", last["type"] if last else "-",
+        *([last["code"]] if last and "code" in last else []))
+    out(end)
+    return 0
+
+
 def vmrss(pid):
     with open("/proc/%d/status" % pid) as f:
         for line in f:
@@ -991,7 +1234,10 @@ def run_budget(port, pubkey, subkey, pid, channel, size, secs):
 
 def run_doccheck(path):
     """doc/PROTOCOL.md's type and code tables against this client's
-    constants: prints one line per mismatch, then "doccheck N ok"."""
+    constants, and its table of requests and replies (section 7.2)
+    against both: a row for every request type and none other, and in
+    the ERROR column exactly the codes the code table says come in an
+    ERROR.  Prints one line per mismatch, then "doccheck N ok"."""
     import re
     text = open(path, encoding="utf-8").read()
     types = {int(a, 16): b for a, b in re.findall(
@@ -1012,7 +1258,28 @@ def run_doccheck(path):
     if len(types) != len(mine) or len(codes) != len(sn.MSG_CODES):
         out("doc lists", len(types), "types", len(codes), "codes")
         bad += 1
-    out("doccheck", len(types) + len(codes), "ok" if bad == 0 else "FAIL")
+    # Which messages each code comes in ("ERROR, REFUSED: ...").
+    used = {b: {u.strip() for u in c.split(",")} for _, b, c in re.findall(
+        r"^\| (\d+) +\| ([a-z-]+) +\| ([A-Z, ]+):", text, re.M)}
+    rows = {r: [c.strip() for c in e.split(",")] for r, e in re.findall(
+        r"^\| ([A-Z]+) +\| [^|]+\| ([a-z][a-z, -]*?) *\|$", text, re.M)}
+    requests = {n for v, n in mine.items() if v < 0x80}
+    if set(rows) != requests:
+        out("requests table", sorted(rows), "want", sorted(requests))
+        bad += 1
+    listed = set()
+    for r, cs in sorted(rows.items()):
+        for c in cs:
+            listed.add(c)
+            if "ERROR" not in used.get(c, ()):
+                out("request", r, "lists", c, "not an ERROR code")
+                bad += 1
+    for c in sorted(c for c, u in used.items() if "ERROR" in u):
+        if c not in listed:
+            out("code", c, "used in ERROR but by no request")
+            bad += 1
+    out("doccheck", len(types) + len(codes) + len(rows),
+        "ok" if bad == 0 else "FAIL")
     return 0
 
 
@@ -1052,6 +1319,19 @@ def main(argv):
         if cmd == "budget":
             return run_budget(int(argv[1]), argv[2], argv[3], int(argv[4]),
                               argv[5], int(argv[6]), float(argv[7]))
+        if cmd == "hs":
+            rest, junk, echo = argv[5:], 0, None
+            while rest:
+                if rest[0] == "--junk":
+                    junk = int(rest[1])
+                elif rest[0] == "--echo":
+                    echo = int(rest[1])
+                rest = rest[2:]
+            return run_hs(int(argv[1]), argv[2], argv[3], argv[4], junk,
+                          echo)
+        if cmd == "slowbye":
+            return run_slowbye(int(argv[1]), argv[2], argv[3], argv[4],
+                               int(argv[5]), float(argv[6]))
         if cmd == "slow":
             return run_slow(int(argv[1]), argv[2], argv[3], int(argv[4]),
                             argv[5], int(argv[6]), float(argv[7]))
