@@ -131,7 +131,6 @@ fake_session_new(struct sloop *l, const struct keys_keypair *server,
 	TAILQ_INIT(&s->pends);
 	s->id = ++next_id;
 	s->fd = -1;
-	s->refs = 1;
 	s->pending_reason = -1;
 	s->state = SESSION_HANDSHAKE;
 	(void)snprintf(s->peer, sizeof(s->peer), "memory");
@@ -140,7 +139,7 @@ fake_session_new(struct sloop *l, const struct keys_keypair *server,
 		free(f);
 		return (NULL);
 	}
-	/* What session_adopt does, without the socket. */
+	/* What session_start does, without the socket. */
 	s->loop = l;
 	TAILQ_INSERT_TAIL(&l->sessions, s, loop_link);
 	l->nsessions++;
