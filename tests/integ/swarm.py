@@ -179,6 +179,8 @@ def show(m):
             digest(m["body"]))
     elif t in ("goodbye", "refused"):
         out(t, m["code"], code_name(m["code"]))
+    elif t in ("ok", "error"):
+        out(t, "id=%d" % m["id"])
     else:
         out("unexpected", t)
 
@@ -269,6 +271,8 @@ def run_client(port, keyfile, args):
       joinmany PREFIX N (N JOINs pipelined: tally of the replies) |
       wholist (WHO: entry count, bytes, the first four, sorted?) |
       rekeyflood N SECS (N REKEY records, then a PING: answered in SECS?) |
+      partial NAME N (the first record of an N-byte SEND, no more) |
+      pingnowait (a PING; its reply comes to a later recv) |
       rec final|more HEX|- (one record with these bytes, - for none) |
       rec rekey (a REKEY record) | next SECS (the next server message in
       hex: "got HEX", a DELIVER as usual; "eof" or "reset" at the end) |
@@ -557,6 +561,15 @@ def run_client(port, keyfile, args):
                     "missing", len(got))
                 out(end)
                 return 0
+            elif op == "partial":       # SEND NAME of N bytes: 1st record
+                name, n = args[0], int(args[1])
+                args = args[2:]
+                msg = sn.send(rid, name, b"x" * n)
+                ch._send_record(sn.REC_MORE, msg[:sn.REC_MAX])
+                out("partial sent")
+            elif op == "pingnowait":    # a PING, its reply left to recv
+                ch.send(sn.ping(rid))
+                out("pingnowait", rid)
             elif op == "unknown":       # a request type the server lacks
                 ch.send(struct.pack(">BI", 0x7f, rid))
                 m = next_msg(ch, 5)
