@@ -8,13 +8,15 @@
  * B + max_output_buffer (the reserve); and since the budget is checked
  * before every frame, one request can add at most X more: loops copies of
  * the largest message (its deliveries elsewhere and its reservation), or a
- * WHO reply; and the buffer WHO replies are built in.  Per connection: its input buffer, one read into an
+ * WHO reply; the buffer WHO replies are built in; and per other loop,
+ * the room a batch for it has beyond its copies.  Per connection: its input buffer, one read into an
  * incomplete frame, its state and subscriptions.  Channels: one entry in
  * every loop that has a subscriber, and one in the roster.
  */
 #include "config.h"
 #include "memory.h"
 #include "msg.h"
+#include "router.h"
 #include "service.h"
 #include "session.h"
 
@@ -31,7 +33,8 @@ memory_bound(const struct secmsgd_conf *c, unsigned nloops,
 	x = n * msg;
 	if (x < SERVICE_WHO_MAX + MSG_HDR_MAX)
 		x = SERVICE_WHO_MAX + MSG_HDR_MAX;
-	b->loops = n * (budget + c->max_output_buffer + x + SERVICE_WHO_MAX);
+	b->loops = n * (budget + c->max_output_buffer + x + SERVICE_WHO_MAX +
+	    (n - 1) * 2 * ROUTER_BATCH_MAX);
 	b->connections = (uint64_t)c->max_connections * (SESSION_READ_HIGH +
 	    SESSION_TOPUP_MAX + MEMORY_CONNECTION +
 	    (uint64_t)c->max_subscriptions * MEMORY_SUBSCRIPTION);

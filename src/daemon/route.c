@@ -33,9 +33,14 @@ route_put(struct route_buf *b, const struct route_rec *r)
 		return (-1);
 	need = sizeof(h) + r->targetlen + r->hdrlen + r->bodylen;
 	if (b->cap - b->len < need) {
-		cap = b->cap ? b->cap : 4096;
-		while (cap - b->len < need)
-			cap *= 2;
+		/*
+		 * Double, but never past what this record needs when it is
+		 * the larger: a batch's unused room stays below what it
+		 * holds, and one large record gets a block of its own size.
+		 */
+		cap = b->cap ? b->cap * 2 : 4096;
+		if (cap - b->len < need)
+			cap = b->len + need;
 		/* Not realloc: the old block holds plaintext, wiped here. */
 		if ((np = malloc(cap)) == NULL)
 			return (-1);

@@ -232,6 +232,12 @@ router_queue(struct sloop *l, unsigned dst, const struct route_rec *r)
 
 	if (route_put(&rt->out[dst], r) == -1)
 		return (-1);
+	/* Full enough: it goes now (sloop_send_batch takes the buffer). */
+	if (rt->out[dst].len >= ROUTER_BATCH_MAX &&
+	    sloop_send_batch(l, dst, rt->out[dst].p, rt->out[dst].len) == 0) {
+		memset(&rt->out[dst], 0, sizeof(rt->out[dst]));
+		return (0);
+	}
 	rt->out_pending = true;
 	sloop_mark(l);
 	return (0);

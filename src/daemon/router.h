@@ -25,6 +25,14 @@
 struct session;
 struct sloop;
 
+/*
+ * A batch for another loop leaves as soon as it holds this much, not only
+ * at the end of the turn: what its buffer costs beyond the copies the
+ * budget counts (room to grow, the old block while it grows) stays below
+ * twice this, per destination loop.
+ */
+#define ROUTER_BATCH_MAX	65536
+
 /* One SEND or PUBLISH to route. */
 struct router_msg {
 	int		 kind;		/* ROUTE_SEND or ROUTE_PUBLISH */

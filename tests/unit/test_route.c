@@ -107,7 +107,40 @@ test_refused(void)
 	return (0);
 }
 
+/*
+ * A batch's buffer: its unused room stays below what it holds, and one
+ * large record gets a block of its own size (not the next power of two).
+ */
+static int
+test_growth(void)
+{
+	static uint8_t body[1 << 20];
+	struct route_buf b = { NULL, 0, 0 };
+	struct route_rec in;
+	int i;
+
+	memset(&in, 0, sizeof(in));
+	in.kind = ROUTE_PUBLISH;
+	in.target = "ch";
+	in.targetlen = 2;
+	in.body = body;
+	in.bodylen = sizeof(body);
+	TAP_CHECK(route_put(&b, &in) == 0);
+	TAP_CHECK(b.cap == b.len);
+	free(b.p);
+	memset(&b, 0, sizeof(b));
+	in.bodylen = 100;
+	for (i = 0; i < 1000; i++) {
+		TAP_CHECK(route_put(&b, &in) == 0);
+		TAP_CHECK(b.cap <= 4096 || b.cap - b.len <= b.len);
+	}
+	free(b.p);
+	return (0);
+}
+
 static const struct tap_test tests[] = {
+	{ "buffer room below what it holds; a large record fits exactly",
+	    test_growth },
 	{ "a batch of every kind decodes as put, in order", test_roundtrip },
 	{ "too long, truncated or unknown records refused", test_refused },
 };
