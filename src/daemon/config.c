@@ -153,7 +153,7 @@ static const struct conf_row conf_rows[] = {
 	U(rate_limit, 1, 1000000, 0, CF_ZERO_OFF),
 	U(rate_burst, 1, 1000000, 0, CF_ZERO_OFF),
 	U(max_channels, 1, 1000000, 16384, 0),
-	U(max_subscriptions, 1, 65536, 256, 0),
+	U(max_subscriptions, 1, 4096, 256, 0),
 	E(store, CONF_STORE_NONE, conf_stores),
 	E(bus, CONF_BUS_NONE, conf_buses),
 	{ "log_level", CT_LEVEL, O(log_level), 0, 0, LOG_LVL_INFO, NULL, 0,

@@ -18,7 +18,7 @@
 #include <stdint.h>
 
 /* The most channels one connection may join (max_subscriptions's top). */
-#define RELAY_MAX_SUBS	65536
+#define RELAY_MAX_SUBS	4096
 
 struct relay;
 struct relay_name;

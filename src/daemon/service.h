@@ -34,7 +34,7 @@ int	service_authenticate(struct session *s);
 
 /*
  * service_request(s, m): handle one request from s and send its reply.
- * Returns 0, or -1 when s is now closing (a protocol violation).  Never
+ * Returns 0 (a protocol violation is found before, by the session).  Never
  * frees s.
  */
 int	service_request(struct session *s, const struct msg *m);

@@ -971,7 +971,7 @@ test_print(void)
 	    "slow_consumer_timeout = 3600;\n"
 	    "rate_limit = 7;\n"
 	    "max_channels = 3;\n"
-	    "max_subscriptions = 65536;\n"
+	    "max_subscriptions = 4096;\n"
 	    "log_level = \"warning\";\n"
 	    "syslog_facility = \"local7\";\n"
 	    "log_destination = \"journal\";\n"
