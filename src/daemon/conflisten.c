@@ -1,0 +1,138 @@
+/* Copyright (c) 2026 The secmsgd authors.  ISC license: see LICENSE. */
+/*
+ * conflisten.c: one listen address of secmsgd.conf, "host:port",
+ * "[v6]:port" or "unix:/path", into a socket address (config.h,
+ * conf_parse_listen).  Numeric hosts only: the daemon resolves no names.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "log.h"
+
+/* Parse a decimal port 1-65535, digits only; -1 if bad. */
+static int
+conf_parse_port(const char *s)
+{
+	long v = 0;
+
+	if (*s == '\0' || strlen(s) > 5)
+		return (-1);
+	for (; *s != '\0'; s++) {
+		if (*s < '0' || *s > '9')
+			return (-1);
+		v = v * 10 + (*s - '0');
+	}
+	return (v >= 1 && v <= 65535 ? (int)v : -1);
+}
+
+int
+conf_parse_listen(const char *s, struct conf_listen *l, char *err,
+    size_t errlen)
+{
+	struct sockaddr_in *sin;
+	struct sockaddr_in6 *sin6;
+	struct sockaddr_un *sun;
+	char host[INET6_ADDRSTRLEN + 1], shown[128];
+	const char *colon, *end;
+	size_t hlen;
+	int port;
+
+	memset(l, 0, sizeof(*l));
+	(void)log_escape(s, strlen(s), shown, sizeof(shown));
+
+	if (strncmp(s, "unix:", 5) == 0) {
+		sun = (struct sockaddr_un *)&l->addr;
+		s += 5;
+		if (s[0] != '/') {
+			(void)snprintf(err, errlen, "\"%s\": unix socket path "
+			    "must be absolute", shown);
+			return (-1);
+		}
+		if (strlen(s) >= sizeof(sun->sun_path)) {
+			(void)snprintf(err, errlen, "\"%s\": unix socket path "
+			    "longer than %zu bytes", shown,
+			    sizeof(sun->sun_path) - 1);
+			return (-1);
+		}
+		sun->sun_family = AF_UNIX;
+		memcpy(sun->sun_path, s, strlen(s) + 1);
+		l->family = AF_UNIX;
+		l->addrlen = (socklen_t)(offsetof(struct sockaddr_un,
+		    sun_path) + strlen(s) + 1);
+		goto done;
+	}
+
+	if (s[0] == '[') {
+		if ((end = strchr(s, ']')) == NULL) {
+			(void)snprintf(err, errlen, "\"%s\": missing ']'",
+			    shown);
+			return (-1);
+		}
+		if (end[1] != ':') {
+			(void)snprintf(err, errlen, "\"%s\": missing port "
+			    "(expected [address]:port)", shown);
+			return (-1);
+		}
+		hlen = (size_t)(end - s - 1);
+		colon = end + 1;
+	} else {
+		if ((colon = strrchr(s, ':')) == NULL) {
+			(void)snprintf(err, errlen, "\"%s\": missing port "
+			    "(expected address:port)", shown);
+			return (-1);
+		}
+		if (memchr(s, ':', (size_t)(colon - s)) != NULL) {
+			(void)snprintf(err, errlen, "\"%s\": an IPv6 address "
+			    "needs brackets: [address]:port", shown);
+			return (-1);
+		}
+		hlen = (size_t)(colon - s);
+	}
+	if ((port = conf_parse_port(colon + 1)) == -1) {
+		(void)snprintf(err, errlen, "\"%s\": port must be a number "
+		    "between 1 and 65535", shown);
+		return (-1);
+	}
+	if (hlen >= sizeof(host))
+		goto badhost;
+	memcpy(host, s[0] == '[' ? s + 1 : s, hlen);
+	host[hlen] = '\0';
+
+	if (s[0] == '[') {
+		sin6 = (struct sockaddr_in6 *)&l->addr;
+		if (inet_pton(AF_INET6, host, &sin6->sin6_addr) != 1)
+			goto badhost;
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)port);
+		l->family = AF_INET6;
+		l->addrlen = sizeof(*sin6);
+	} else {
+		sin = (struct sockaddr_in *)&l->addr;
+		if (inet_pton(AF_INET, host, &sin->sin_addr) != 1)
+			goto badhost;
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)port);
+		l->family = AF_INET;
+		l->addrlen = sizeof(*sin);
+	}
+
+done:
+	if ((l->text = strdup(l->family == AF_UNIX ? s - 5 : s)) == NULL) {
+		(void)snprintf(err, errlen, "out of memory");
+		return (-1);
+	}
+	return (0);
+
+badhost:
+	(void)snprintf(err, errlen, "\"%s\": not a numeric %s address (host "
+	    "names are not allowed)", shown, s[0] == '[' ? "IPv6" : "IPv4");
+	return (-1);
+}
