@@ -111,3 +111,12 @@ route_next(const uint8_t **pp, size_t *lenp, struct route_rec *r)
 	*lenp -= need;
 	return (1);
 }
+
+void
+route_free(uint8_t *p, size_t len)
+{
+	if (p == NULL)
+		return;
+	sodium_memzero(p, len);
+	free(p);
+}

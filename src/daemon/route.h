@@ -50,4 +50,10 @@ int	route_put(struct route_buf *b, const struct route_rec *r);
  */
 int	route_next(const uint8_t **p, size_t *len, struct route_rec *r);
 
+/*
+ * route_free(p, len): wipe the len bytes used of a batch buffer (they hold
+ * plaintext) and free it; NULL does nothing.
+ */
+void	route_free(uint8_t *p, size_t len);
+
 #endif /* !SECMSG_ROUTE_H */

@@ -104,16 +104,6 @@ router_init(struct sloop *l)
 	return (0);
 }
 
-/* Wipe and free a batch buffer: it holds plaintext. */
-static void
-batch_free(uint8_t *p, size_t len)
-{
-	if (p == NULL)
-		return;
-	sodium_memzero(p, len);
-	free(p);
-}
-
 void
 router_teardown(struct sloop *l)
 {
@@ -123,7 +113,7 @@ router_teardown(struct sloop *l)
 	if (rt == NULL)
 		return;
 	for (i = 0; i < sloop_count(l); i++)
-		batch_free(rt->out[i].p, rt->out[i].len);
+		route_free(rt->out[i].p, rt->out[i].len);
 	free(rt->out);
 	free(rt->wait);
 	free(rt->free_slots);

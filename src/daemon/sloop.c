@@ -22,6 +22,7 @@
 #include "policy.h"
 #include "relay.h"
 #include "roster.h"
+#include "route.h"
 #include "sloop.h"
 
 /* Mail types. */
@@ -97,16 +98,6 @@ sloop_send_batch(struct sloop *l, unsigned dst, uint8_t *p, size_t len)
 	return (0);
 }
 
-/* Wipe and free a batch buffer: it holds plaintext. */
-static void
-batch_free(uint8_t *p, size_t len)
-{
-	if (p == NULL)
-		return;
-	sodium_memzero(p, len);
-	free(p);
-}
-
 /* End of the loop turn: what the layers above have to write. */
 static void
 sloop_flush_cb(evutil_socket_t fd, short what, void *arg)
@@ -171,7 +162,7 @@ sloop_inbox_cb(struct mail_list *mails, void *arg)
 	while ((m = TAILQ_FIRST(mails)) != NULL) {
 		TAILQ_REMOVE(mails, m, link);
 		sloop_dispatch(l, m);
-		batch_free(m->data, m->len);
+		route_free(m->data, m->len);
 		free(m);
 	}
 }
@@ -297,7 +288,7 @@ sloop_teardown(struct sloop *l)
 			TAILQ_REMOVE(&left, m, link);
 			if (m->type == MAIL_RELOAD)
 				policy_unref(m->ptr);
-			batch_free(m->data, m->len);
+			route_free(m->data, m->len);
 			free(m);
 		}
 		mbox_destroy(&l->inbox);
