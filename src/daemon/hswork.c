@@ -15,7 +15,6 @@
 #include <sys/queue.h>
 
 #include <errno.h>
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +29,7 @@
 #include "frame.h"
 #include "keys.h"
 #include "mbox.h"
+#include "pool.h"
 #include "proto.h"
 #include "hswork.h"
 
@@ -39,13 +39,10 @@ TAILQ_HEAD(hs_jobs, hs_job);
 struct hsworker {
 	struct hswork		*hw;
 	unsigned		 idx;
-	pthread_t		 thread;
-	bool			 running;
 	struct event_base	*base;
 	struct keys_keypair	*key;		/* this thread's own copy */
 	struct mbox		 inbox;
 	struct hs_jobs		 active;
-	int			 stop;		/* atomic */
 };
 
 struct hswork {
@@ -325,7 +322,6 @@ worker_inbox_cb(struct mail_list *mails, void *arg)
 	struct hsworker *w = arg;
 	struct hs_jobs fresh = TAILQ_HEAD_INITIALIZER(fresh);
 	struct hs_job *job, *next;
-	bool stop = __atomic_load_n(&w->stop, __ATOMIC_ACQUIRE);
 
 	jobs_of(mails, &fresh);
 	while ((job = TAILQ_FIRST(&fresh)) != NULL) {
@@ -334,11 +330,20 @@ worker_inbox_cb(struct mail_list *mails, void *arg)
 	}
 	for (job = TAILQ_FIRST(&w->active); job != NULL; job = next) {
 		next = TAILQ_NEXT(job, link);
-		if (stop || __atomic_load_n(&job->cancel, __ATOMIC_ACQUIRE))
+		if (__atomic_load_n(&job->cancel, __ATOMIC_ACQUIRE))
 			job_finish(job, HS_CANCELLED, NULL);
 	}
-	if (stop)
-		event_base_loopbreak(w->base);
+}
+
+void
+hswork_thread_stop(unsigned i, void *arg)
+{
+	struct hswork *hw = arg;
+	struct hsworker *w = &hw->workers[i];
+
+	/* On worker i, its loop about to end: its jobs end here. */
+	while (!TAILQ_EMPTY(&w->active))
+		job_finish(TAILQ_FIRST(&w->active), HS_CANCELLED, NULL);
 }
 
 /* Main loop: finished jobs come back. */
@@ -356,24 +361,14 @@ main_donebox_cb(struct mail_list *mails, void *arg)
 	}
 }
 
-/* A worker thread: its own loop until told to stop. */
-static void *
-worker_main(void *arg)
-{
-	struct hsworker *w = arg;
-
-	event_base_dispatch(w->base);
-	return (NULL);
-}
-
 struct hswork *
-hswork_new(struct event_base *base, unsigned nworkers,
-    const struct keys_keypair *key, hswork_done_fn *done,
-    hswork_init_fn *init, hswork_ok_fn *ok, void *arg)
+hswork_new(struct event_base *base, struct pool *pool,
+    const struct keys_keypair *key, hswork_done_fn *done, hswork_ok_fn *ok,
+    void *arg)
 {
 	struct hswork *hw;
 	struct hsworker *w;
-	unsigned i;
+	unsigned i, nworkers = pool != NULL ? pool_size(pool) : 0;
 
 	if ((hw = calloc(1, sizeof(*hw))) == NULL)
 		return (NULL);
@@ -393,22 +388,15 @@ hswork_new(struct event_base *base, unsigned nworkers,
 		w = &hw->workers[i];
 		w->hw = hw;
 		w->idx = i;
+		w->base = pool_base(pool, i);
 		TAILQ_INIT(&w->active);
-		/* One thread per base: no locking inside libevent. */
-		if ((w->base = event_base_new()) == NULL ||
-		    (w->key = keys_keypair_clone(key)) == NULL ||
+		if ((w->key = keys_keypair_clone(key)) == NULL ||
 		    mbox_init(&w->inbox, w->base, worker_inbox_cb, w) == -1) {
 			/* Not counted in hw->n: free its parts here. */
 			keys_keypair_free(w->key);
-			if (w->base != NULL)
-				event_base_free(w->base);
 			goto fail2;
 		}
 		hw->n++;
-		if ((init != NULL && init(i, w->base, arg) == -1) ||
-		    pthread_create(&w->thread, NULL, worker_main, w) != 0)
-			goto fail2;
-		w->running = true;
 	}
 	return (hw);
 
@@ -455,18 +443,6 @@ hswork_cancel(struct hswork *hw, struct hs_job *job)
 }
 
 unsigned
-hswork_workers(const struct hswork *hw)
-{
-	return (hw->n);
-}
-
-struct event_base *
-hswork_worker_base(struct hswork *hw, unsigned i)
-{
-	return (hw->workers[i].base);
-}
-
-unsigned
 hswork_job_worker(const struct hs_job *job)
 {
 	return (job->w != NULL ? job->w->idx : 0);
@@ -487,14 +463,15 @@ hswork_stop(struct hswork *hw)
 	hw->stopped = true;
 	while ((job = TAILQ_FIRST(&hw->active)) != NULL)
 		job_finish(job, HS_CANCELLED, NULL);
+	/*
+	 * The threads are stopped (pool_stop, hswork_thread_stop): their
+	 * bases are ours now, and jobs still active on one (a thread that
+	 * never ran) end here.
+	 */
 	for (i = 0; i < hw->n; i++) {
 		w = &hw->workers[i];
-		if (!w->running)
-			continue;
-		__atomic_store_n(&w->stop, 1, __ATOMIC_RELEASE);
-		mbox_poke(&w->inbox);
-		pthread_join(w->thread, NULL);
-		w->running = false;
+		while ((job = TAILQ_FIRST(&w->active)) != NULL)
+			job_finish(job, HS_CANCELLED, NULL);
 	}
 	if (hw->workers == NULL)
 		return;
@@ -536,7 +513,6 @@ hswork_free(struct hswork *hw)
 	for (i = 0; i < hw->n; i++) {
 		w = &hw->workers[i];
 		mbox_destroy(&w->inbox);
-		event_base_free(w->base);
 		keys_keypair_free(w->key);
 	}
 	if (hw->workers != NULL)

@@ -2,9 +2,9 @@
 /*
  * hswork.h: handshake workers.  The Noise handshake is the daemon's most
  * expensive step (four X25519 operations per connection); with workers > 1
- * it runs on that many threads, each with its own event loop and its own
- * copy of the server key.  Each thread's loop is also the session loop
- * (sloop.h) of the connections whose handshakes it ran.
+ * it runs on the threads of a pool (pool.h), each with its own copy of the
+ * server key.  Each thread's loop is also the session loop (sloop.h) of
+ * the connections whose handshakes it ran.
  *
  * A job (one connection's handshake) moves between threads by message
  * passing only: the main loop hands it over (hswork_start), the worker owns
@@ -25,6 +25,7 @@
 struct event_base;
 struct keys_keypair;
 struct hsworker;
+struct pool;
 
 enum hs_result {
 	HS_OK = 0,		/* handshake done: proto established */
@@ -77,21 +78,21 @@ typedef void hswork_done_fn(struct hs_job *job, void *arg);
 typedef void hswork_ok_fn(struct hs_job *job, unsigned i, void *arg);
 
 /*
- * hswork_init_fn(i, base, arg): set up what else lives on thread i's loop,
- * called before the thread starts.  0, or -1 to fail hswork_new.
+ * hswork_new(base, pool, key, done, ok, arg): handshakes on the threads of
+ * pool (NULL: on base itself, no thread), using copies of key, set up on
+ * the pool's bases before it starts.  done is called on base for every
+ * job started; ok (may be NULL; never without threads) on the worker for
+ * each handshake that succeeded.  NULL on failure.
  */
-typedef int hswork_init_fn(unsigned i, struct event_base *base, void *arg);
+struct hswork *hswork_new(struct event_base *base, struct pool *pool,
+	    const struct keys_keypair *key, hswork_done_fn *done,
+	    hswork_ok_fn *ok, void *arg);
 
 /*
- * hswork_new(base, nworkers, key, done, init, ok, arg): a pool of nworkers
- * threads (0: handshakes on base itself) using copies of key.  done is
- * called on base for every job started; init (may be NULL) for each
- * thread; ok (may be NULL; never without threads) on the worker for each
- * handshake that succeeded.  NULL on failure (errno set).
+ * hswork_thread_stop(i, hw): the pool's stop callback (pool_stop_fn), on
+ * worker i: its handshakes under way end there, cancelled.
  */
-struct hswork *hswork_new(struct event_base *base, unsigned nworkers,
-	    const struct keys_keypair *key, hswork_done_fn *done,
-	    hswork_init_fn *init, hswork_ok_fn *ok, void *arg);
+void	hswork_thread_stop(unsigned i, void *hw);
 
 /*
  * hswork_start(hw, job): run job's handshake (job->fd is the worker's until
@@ -108,19 +109,13 @@ void	hswork_cancel(struct hswork *hw, struct hs_job *job);
 /* hswork_free(hw): hswork_stop(hw) and free.  NULL does nothing. */
 void	hswork_free(struct hswork *hw);
 
-/* hswork_workers(hw): how many threads (0: handshakes on the main loop). */
-unsigned hswork_workers(const struct hswork *hw);
-
-/* hswork_worker_base(hw, i): thread i's event loop. */
-struct event_base *hswork_worker_base(struct hswork *hw, unsigned i);
-
 /* hswork_job_worker(job): the thread that ran job (0 when inline). */
 unsigned hswork_job_worker(const struct hs_job *job);
 
 /*
- * hswork_stop(hw): cancel every job, stop and join the threads, and run
- * the done callbacks still due; the threads' loops stay allocated (for
- * what else lives on them) until hswork_free.  Idempotent.
+ * hswork_stop(hw): once the pool's threads are stopped (pool_stop with
+ * hswork_thread_stop), end every job left and run the done callbacks
+ * still due, on the main loop.  Idempotent.
  */
 void	hswork_stop(struct hswork *hw);
 

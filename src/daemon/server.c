@@ -39,6 +39,7 @@
 #include "msg.h"
 #include "notify.h"
 #include "policy.h"
+#include "pool.h"
 #include "relay.h"
 #include "roster.h"
 #include "router.h"
@@ -530,12 +531,6 @@ server_loop_setup(struct server *srv, unsigned i, struct event_base *base,
 	return (0);
 }
 
-/* hswork's thread set-up: loop i lives on worker i's event base. */
-static int
-server_loop_init(unsigned i, struct event_base *base, void *arg)
-{
-	return (server_loop_setup(arg, i, base, true));
-}
 
 int
 server_start(struct server *srv)
@@ -544,6 +539,7 @@ server_start(struct server *srv)
 	unsigned nworkers = srv->conf->workers;
 	struct memory_bound mb;
 	long ncpu;
+	unsigned i;
 
 	/*
 	 * Handshake threads: one per core by default.  One alone gains
@@ -566,21 +562,30 @@ server_start(struct server *srv)
 		return (-1);
 	}
 	session_set_hooks(&server_session_hooks);
-	if ((srv->hswork = hswork_new(srv->base, nworkers, srv->key,
-	    handshake_done, server_loop_init, handshake_worker_ok,
-	    srv)) == NULL) {
-		log_warn("cannot start %u worker threads", nworkers);
-		/*
-		 * The loops set up so far lived on bases hswork_new has
-		 * freed: forget them (their few bytes go with the process,
-		 * which exits now).
-		 */
-		memset(srv->loops, 0, srv->nloops * sizeof(*srv->loops));
+	/*
+	 * Everything that lives on a worker's loop is set up before its
+	 * thread starts: the handshake workers, then the session loops.
+	 */
+	if (nworkers > 0 && (srv->pool = pool_new(nworkers)) == NULL) {
+		log_warnx("cannot set up %u worker loops: out of memory",
+		    nworkers);
 		return (-1);
 	}
-	if (nworkers == 0 &&
-	    server_loop_setup(srv, 0, srv->base, false) == -1) {
-		log_warnx("cannot set up the session loop: out of memory");
+	if ((srv->hswork = hswork_new(srv->base, srv->pool, srv->key,
+	    handshake_done, handshake_worker_ok, srv)) == NULL) {
+		log_warnx("cannot set up the handshake workers: out of memory");
+		return (-1);
+	}
+	for (i = 0; i < srv->nloops; i++)
+		if (server_loop_setup(srv, i, srv->pool != NULL ?
+		    pool_base(srv->pool, i) : srv->base, srv->pool != NULL) ==
+		    -1) {
+			log_warnx("cannot set up session loop %u: out of "
+			    "memory", i);
+			return (-1);
+		}
+	if (srv->pool != NULL && pool_start(srv->pool) == -1) {
+		log_warn("cannot start %u worker threads", nworkers);
 		return (-1);
 	}
 	log_info("workers=%u%s", nworkers, nworkers == 0 ?
@@ -758,11 +763,14 @@ server_free(struct server *srv)
 	srv->stopping = true;
 	/* Handshakes come back from the workers (and are closed) first,
 	 * then the loops, whose threads are joined, close what they hold. */
+	pool_stop(srv->pool, hswork_thread_stop, srv->hswork);
 	hswork_stop(srv->hswork);
 	for (i = 0; srv->loops != NULL && i < srv->nloops; i++)
 		sloop_teardown(&srv->loops[i]);
 	hswork_free(srv->hswork);
 	srv->hswork = NULL;
+	pool_free(srv->pool);
+	srv->pool = NULL;
 	free(srv->loops);
 	free(srv->presence);
 	roster_free(srv->roster);

@@ -23,6 +23,7 @@ struct relay;
 struct session;
 struct srcaddr;
 struct hswork;
+struct pool;
 struct policy;
 struct roster;
 
@@ -36,6 +37,7 @@ struct server {
 	struct keys_keypair	*key;		/* our static key */
 	char			 key_fp[32];	/* its fingerprint */
 	struct authkeys		*authkeys;	/* pol's; never NULL */
+	struct pool		*pool;		/* worker threads; NULL: none */
 	struct hswork		*hswork;	/* handshake workers */
 	struct sloop		*loops;		/* session loops */
 	unsigned		 nloops;
