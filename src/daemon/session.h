@@ -237,12 +237,6 @@ void	session_pend_add_bytes(struct sloop *l, struct pend *p, size_t n);
 void	session_pends_drain(struct session *s);
 
 /*
- * session_flush_dirty(l): write the output of every session of loop l that
- * got some since the last flush (the loop's flush event calls this).
- */
-void	session_flush_dirty(struct sloop *l);
-
-/*
  * session_close(s, reason): log, detach, wipe and free s.  The caller
  * returns at once and never touches s again.
  */
@@ -286,12 +280,6 @@ int	session_reply(struct session *s, const uint8_t *hdr, size_t hdrlen,
  * its request rate than the one it took (rate_limit; nothing when off).
  */
 void	session_charge(struct session *s, double tokens);
-
-/*
- * session_resume(s): s was paused (its output, its requests in flight or
- * its loop's budget): read it again if it may now.
- */
-void	session_resume(struct session *s);
 
 /* session_set_state(s, st): change state, logging it at debug level. */
 void	session_set_state(struct session *s, enum session_state st);

@@ -21,6 +21,7 @@ struct evsink;
 struct proto_out;
 struct session;
 struct session_hooks;
+struct sloop;
 
 /* How long a closing session may take to flush its last message. */
 #define SESSION_FLUSH_TIMEOUT	2
@@ -39,6 +40,10 @@ void	session_read_cb(struct bufferevent *bev, void *arg);
 void	session_event_cb(struct bufferevent *bev, short what, void *arg);
 
 /* sessout.c */
+/* session_flush_dirty(l): write every session of l that has new output. */
+void	session_flush_dirty(struct sloop *l);
+/* session_resume(s): s was paused: read it again if it may now. */
+void	session_resume(struct session *s);
 void	session_mark_dirty(struct session *s);
 bool	session_may_read(const struct session *s);
 void	session_pause(struct session *s);
