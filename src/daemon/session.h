@@ -49,6 +49,7 @@ struct pend {
 	uint64_t		 token;	/* the router's, while waiting */
 	unsigned		 waiting; /* loops yet to answer */
 	uint32_t		 n, delivered, skipped;
+	uint32_t		 toolarge;	/* of skipped: too large */
 	char			 target[MSG_NAME_MAX + 1];	/* SEND */
 	size_t			 targetlen;
 	uint8_t			*data;	/* the held reply */
@@ -264,10 +265,12 @@ void	session_goodbye(struct session *s, uint8_t type, uint16_t code,
 
 /*
  * session_send(s, hdr, hdrlen, body, bodylen): encrypt one application
- * message to s.  Returns 0, or -1 when s cannot take it now (output over
- * its mark: a slow consumer; or an error, for which s closes itself
- * later).  Never frees s.
+ * message to s.  Returns 0; SESSION_TOOLARGE when the message is above
+ * the max_message s announced (it never will take it); or -1 when s
+ * cannot take it now (output over its mark: a slow consumer; or an error,
+ * for which s closes itself later).  Never frees s.
  */
+#define SESSION_TOOLARGE	(-2)
 int	session_send(struct session *s, const uint8_t *hdr, size_t hdrlen,
 	    const uint8_t *body, size_t bodylen);
 

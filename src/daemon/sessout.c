@@ -271,7 +271,7 @@ session_send_now(struct session *s, const uint8_t *hdr, size_t hdrlen,
 	 * max_message than ours), so it is skipped, not closed.
 	 */
 	if (hdrlen + bodylen > proto_peer_params(s->proto)->max_message)
-		return (-1);
+		return (SESSION_TOOLARGE);
 	session_sink_init(s, &k, &out);
 	e = proto_send(s->proto, hdr, hdrlen, body, bodylen, session_now_s(),
 	    &out);
@@ -295,6 +295,9 @@ session_send(struct session *s, const uint8_t *hdr, size_t hdrlen,
 {
 	if (s->state != SESSION_OPEN || s->pending_reason >= 0)
 		return (-1);
+	/* First: a full queue that drains will not make it fit. */
+	if (hdrlen + bodylen > proto_peer_params(s->proto)->max_message)
+		return (SESSION_TOOLARGE);
 	if (loop_budget_full(s->loop)) {
 		struct sloop *l = s->loop;
 		uint64_t now = session_now_s();

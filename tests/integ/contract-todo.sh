@@ -4,8 +4,6 @@
 # disagree").  Each test states the documented behaviour; every one of
 # them fails with the daemon as it is, so this file is not in TESTS yet:
 # it joins them with the daemon fixes.
-#   - a SEND whose only recipient is skipped for size: ERROR too-large,
-#     not busy (PROTOCOL.md 7.2);
 #   - a client that sends only REKEY records is not idle (4.2);
 #   - a slow consumer gets GOODBYE slow before the close (7.4);
 #   - after GOODBYE or REFUSED the stream ends with a FIN, never a reset,
@@ -54,23 +52,6 @@ ok "... then the stream ends" has mid.out eof
 cl idle.bg alice rekeyevery 0.5 8 ping &
 IDLE=$!
 PIDS="$PIDS $IDLE"
-
-# -------------------------------------------- skipped for size: too-large
-cl small.bg bob --maxmsg 1024 join big touch "$T/small-ready" \
-    waitfile "$T/small-go" 20 end 1 &
-PIDS="$PIDS $!"
-i=0
-while [ ! -f "$T/small-ready" ] && [ $i -lt 100 ]; do
-	sleep 0.1
-	i=$((i + 1))
-done
-cl size.out carol send bob bin:1000 send bob bin:1020 publish big bin:1020
-touch "$T/small-go"
-ok "SEND whose DELIVER fits the recipient: delivered (control)" \
-    has size.out "send ok 1 0"
-ok "SEND whose only recipient is skipped for size: ERROR too-large" \
-    has size.out "send error 6 too-large"
-ok "PUBLISH in the same case: OK 0 1" has size.out "publish ok 0 1"
 
 # ------------------------------------------------ GOODBYE, then a FIN
 cl rst.out alice burst 100 07 next 5 next 5

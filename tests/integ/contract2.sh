@@ -1,0 +1,48 @@
+#!/bin/sh
+# tests/integ/contract2.sh: the points where secmsgd did not keep to
+# doc/PROTOCOL.md (issue 14, "where the daemon and the document
+# disagree"), each stated as the documented behaviour.
+#   - a SEND whose only recipient is skipped for size: ERROR too-large,
+#     not busy (PROTOCOL.md 7.2).
+
+. "${top_srcdir:-.}/tests/integ/lib.sh"
+
+[ -x "$PY" ] && "$PY" -c 'import dissononce' 2>/dev/null ||
+    skip_all "no /usr/bin/python3 with dissononce (python3-dissononce)"
+
+# Two session loops, whatever the suite's own setting.
+SECMSG_TEST_CONF=""
+
+for k in alice bob carol far; do
+	keygen "$k"
+	authorize "$k"
+done
+start_daemon 'workers = 2;
+idle_timeout = 5;
+max_message_size = 16384;
+max_output_buffer = 98304;
+slow_consumer_timeout = 1;
+handshake_rate = 0;
+log_level = "info";' || exit 1
+
+# -------------------------------------------- skipped for size: too-large
+cl small.bg bob --maxmsg 1024 join big touch "$T/small-ready" \
+    waitfile "$T/small-go" 20 end 1 &
+PIDS="$PIDS $!"
+i=0
+while [ ! -f "$T/small-ready" ] && [ $i -lt 100 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+cl size.out carol send bob bin:1000 send bob bin:1020 publish big bin:1020
+touch "$T/small-go"
+ok "SEND whose DELIVER fits the recipient: delivered (control)" \
+    has size.out "send ok 1 0"
+ok "SEND whose only recipient is skipped for size: ERROR too-large" \
+    has size.out "send error 6 too-large"
+ok "PUBLISH in the same case: OK 0 1" has size.out "publish ok 0 1"
+
+stop_daemon
+ok "daemon exits 0 on SIGTERM (status $DSTATUS)" test "$DSTATUS" -eq 0
+
+plan "$TAP_N"
