@@ -92,7 +92,6 @@ session_message(struct session *s, const uint8_t *data, size_t len)
 
 	s->msgs_in++;
 	s->bytes_in += len;
-	s->last_rx = session_now_s();
 	me = msg_parse(data, len, &m);
 	if (me == MSG_ERR_TYPE && len >= 1 && !msg_is_request(data[0])) {
 		s->detail = "unknown-request";
@@ -220,6 +219,11 @@ session_frame(struct session *s, uint8_t *frame, size_t len)
 		session_close(s, proto_reason(e));
 		return (-1);
 	}
+	/*
+	 * Every authenticated frame shows the peer alive, whatever its
+	 * record (a REKEY, a MORE): not idle (PROTOCOL.md 4.2).
+	 */
+	s->last_rx = session_now_s();
 	session_reserve(s);
 	switch (ev.type) {
 	case PROTO_EV_NONE:

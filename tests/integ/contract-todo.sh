@@ -4,7 +4,6 @@
 # disagree").  Each test states the documented behaviour; every one of
 # them fails with the daemon as it is, so this file is not in TESTS yet:
 # it joins them with the daemon fixes.
-#   - a client that sends only REKEY records is not idle (4.2);
 #   - a slow consumer gets GOODBYE slow before the close (7.4);
 #   - after GOODBYE or REFUSED the stream ends with a FIN, never a reset,
 #     even with input unread (7.6);
@@ -48,11 +47,6 @@ ok "an end mid-frame: SENDs answered from another loop still answered" \
     has mid.out "midclose in-order 3"
 ok "... then the stream ends" has mid.out eof
 
-# ------------------------------------------------ only REKEY: not idle
-cl idle.bg alice rekeyevery 0.5 8 ping &
-IDLE=$!
-PIDS="$PIDS $IDLE"
-
 # ------------------------------------------------ GOODBYE, then a FIN
 cl rst.out alice burst 100 07 next 5 next 5
 ok "GOODBYE with input unread behind the bad request: it arrives" \
@@ -78,10 +72,6 @@ ok "... and reads GOODBYE slow as its last message" \
     grep -Eq '^subscriber [0-9]+ last goodbye 21$' "$T/slow.out"
 ok "... then the end of the stream" has slow.out eof
 
-wait "$IDLE"
-sed 's/^/# idle: /' "$T/idle.bg"
-ok "a client sending only REKEY records for 8 s (idle 5 s) is not idle" \
-    sh -c "grep -q '^rekeyevery ' '$T/idle.bg' && grep -qx 'ping ok' '$T/idle.bg' && ! grep -q goodbye '$T/idle.bg'"
 stop_daemon
 
 # ------------------------------------------------------ server-full

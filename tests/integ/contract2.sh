@@ -3,7 +3,8 @@
 # doc/PROTOCOL.md (issue 14, "where the daemon and the document
 # disagree"), each stated as the documented behaviour.
 #   - a SEND whose only recipient is skipped for size: ERROR too-large,
-#     not busy (PROTOCOL.md 7.2).
+#     not busy (PROTOCOL.md 7.2);
+#   - a client that sends only REKEY records is not idle (4.2).
 
 . "${top_srcdir:-.}/tests/integ/lib.sh"
 
@@ -25,6 +26,11 @@ slow_consumer_timeout = 1;
 handshake_rate = 0;
 log_level = "info";' || exit 1
 
+# ------------------------------------------------ only REKEY: not idle
+cl idle.bg alice rekeyevery 0.5 8 ping &
+IDLE=$!
+PIDS="$PIDS $IDLE"
+
 # -------------------------------------------- skipped for size: too-large
 cl small.bg bob --maxmsg 1024 join big touch "$T/small-ready" \
     waitfile "$T/small-go" 20 end 1 &
@@ -42,6 +48,10 @@ ok "SEND whose only recipient is skipped for size: ERROR too-large" \
     has size.out "send error 6 too-large"
 ok "PUBLISH in the same case: OK 0 1" has size.out "publish ok 0 1"
 
+wait "$IDLE"
+sed 's/^/# idle: /' "$T/idle.bg"
+ok "a client sending only REKEY records for 8 s (idle 5 s) is not idle" \
+    sh -c "grep -q '^rekeyevery ' '$T/idle.bg' && grep -qx 'ping ok' '$T/idle.bg' && ! grep -q goodbye '$T/idle.bg'"
 stop_daemon
 ok "daemon exits 0 on SIGTERM (status $DSTATUS)" test "$DSTATUS" -eq 0
 
