@@ -489,8 +489,13 @@ session_timer_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	if (s->over_mark_since != 0 && session_output_full(s) &&
 	    now >= s->over_mark_since + c->slow_consumer_timeout) {
-		/* No goodbye: its output is full, which is the problem. */
-		session_close(s, SESSION_R_SLOW);
+		/*
+		 * Dropped: no longer live at once, its GOODBYE slow queued
+		 * behind what it has, then closed as for any goodbye (the
+		 * flush timeout bounds what a reader that slow still takes).
+		 */
+		session_goodbye(s, MSG_GOODBYE, MSG_E_SLOW,
+		    "slow consumer", SESSION_R_SLOW);
 		return;
 	}
 	if (!session_output_full(s))

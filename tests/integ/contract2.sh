@@ -6,7 +6,8 @@
 #     not busy (PROTOCOL.md 7.2);
 #   - a client that sends only REKEY records is not idle (4.2);
 #   - after GOODBYE or REFUSED the stream ends with a FIN, never a reset,
-#     even with input unread (7.6).
+#     even with input unread (7.6);
+#   - a slow consumer gets GOODBYE slow before the close (7.4).
 
 . "${top_srcdir:-.}/tests/integ/lib.sh"
 
@@ -64,6 +65,16 @@ ok "REFUSED with frames unread behind message 3: it arrives" \
     has refused.out "first refused 16"
 ok "... and the stream then ends with a FIN, not a reset" \
     has refused.out eof
+
+# ---------------------------------------------------- GOODBYE slow
+SWARM_TIMEOUT=60 swarm slowbye "$PORT" "$T/alice.key" "$T/carol.key" \
+    slowch 16000 30 > "$T/slow.out" 2>&1
+sed 's/^/# slow: /' "$T/slow.out"
+ok "a slow consumer is dropped (the publisher sees it gone)" \
+    has slow.out "publisher gone"
+ok "... and reads GOODBYE slow as its last message" \
+    grep -Eq '^subscriber [0-9]+ last goodbye 21$' "$T/slow.out"
+ok "... then the end of the stream" has slow.out eof
 
 wait "$IDLE"
 sed 's/^/# idle: /' "$T/idle.bg"
