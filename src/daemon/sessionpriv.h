@@ -36,6 +36,7 @@ int	session_reading(struct session *s, bool on);
 /* sessread.c */
 double	session_records_per_message(const struct session *s);
 void	session_read_frames(struct session *s);
+bool	session_whole_frame(struct session *s);
 void	session_read_cb(struct bufferevent *bev, void *arg);
 void	session_event_cb(struct bufferevent *bev, short what, void *arg);
 

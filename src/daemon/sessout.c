@@ -111,7 +111,7 @@ session_pause(struct session *s)
 void
 session_resume(struct session *s)
 {
-	if (!s->read_paused || s->peer_eof || s->pending_reason >= 0 ||
+	if (!s->read_paused || s->pending_reason >= 0 ||
 	    s->state != SESSION_OPEN)
 		return;
 	if (!session_may_read(s)) {
@@ -125,7 +125,8 @@ session_resume(struct session *s)
 		TAILQ_REMOVE(&s->loop->waiters, s, wait_link);
 		s->waiting_budget = false;
 	}
-	if (session_reading(s, true) == -1) {
+	/* After its end: only the whole frames it had sent are left. */
+	if (!s->peer_eof && session_reading(s, true) == -1) {
 		session_close_later(s, SESSION_R_NOMEM);
 		return;
 	}
@@ -134,14 +135,16 @@ session_resume(struct session *s)
 
 /*
  * A half-closed peer (EOF read) has had every answer: close.  Its requests
- * may have waited for other loops, or its replies for the socket.
+ * may have waited for other loops, its replies for the socket, or whole
+ * frames it sent for its reading to resume.
  */
 void
 session_eof_check(struct session *s)
 {
 	if (s->peer_eof && s->state == SESSION_OPEN &&
 	    s->pending_reason < 0 && TAILQ_EMPTY(&s->pends) &&
-	    evbuffer_get_length(s->out) == 0 && !s->writing)
+	    evbuffer_get_length(s->out) == 0 && !s->writing &&
+	    !session_whole_frame(s))
 		session_close_later(s, SESSION_R_EOF);
 }
 

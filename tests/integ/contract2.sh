@@ -7,7 +7,9 @@
 #   - a client that sends only REKEY records is not idle (4.2);
 #   - after GOODBYE or REFUSED the stream ends with a FIN, never a reset,
 #     even with input unread (7.6);
-#   - a slow consumer gets GOODBYE slow before the close (7.4).
+#   - a slow consumer gets GOODBYE slow before the close (7.4);
+#   - complete requests before an end in the middle of a frame are
+#     answered, also when their replies wait for another loop (7.6).
 
 . "${top_srcdir:-.}/tests/integ/lib.sh"
 
@@ -28,6 +30,22 @@ max_output_buffer = 98304;
 slow_consumer_timeout = 1;
 handshake_rate = 0;
 log_level = "info";' || exit 1
+
+# -------------------------------------- mid-frame end, replies from afar
+# far, then alice: one after the other, they sit on the two loops.
+cl far.bg far end 6 &
+PIDS="$PIDS $!"
+wait_for "$T/daemon.log" "authenticated name=far " 50
+cl mid.out alice midclose far 3
+loop_of() {
+	sed -n "s/.* authenticated name=$1 .* loop=\([0-9]*\)$/\1/p" \
+	    "$T/daemon.log" | head -n 1
+}
+ok "far and alice sit on different loops ($(loop_of far) $(loop_of alice))" \
+    test -n "$(loop_of far)" -a "$(loop_of far)" != "$(loop_of alice)"
+ok "an end mid-frame: SENDs answered from another loop still answered" \
+    has mid.out "midclose in-order 3"
+ok "... then the stream ends" has mid.out eof
 
 # ------------------------------------------------ only REKEY: not idle
 cl idle.bg alice rekeyevery 0.5 8 ping &
