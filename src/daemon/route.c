@@ -17,7 +17,8 @@ struct route_head {
 	uint16_t	pad;
 	uint32_t	hdrlen;
 	uint32_t	bodylen;
-	uint32_t	n, delivered, skipped;
+	uint32_t	n, delivered, skipped, toolarge;
+	uint32_t	pad2;
 	uint64_t	token;
 };
 
@@ -60,6 +61,7 @@ route_put(struct route_buf *b, const struct route_rec *r)
 	h.n = r->n;
 	h.delivered = r->delivered;
 	h.skipped = r->skipped;
+	h.toolarge = r->toolarge;
 	h.token = r->token;
 	p = b->p + b->len;
 	memcpy(p, &h, sizeof(h));
@@ -98,6 +100,7 @@ route_next(const uint8_t **pp, size_t *lenp, struct route_rec *r)
 	r->n = h.n;
 	r->delivered = h.delivered;
 	r->skipped = h.skipped;
+	r->toolarge = h.toolarge;
 	p += sizeof(h);
 	r->target = (const char *)p;
 	r->targetlen = h.targetlen;

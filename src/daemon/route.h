@@ -9,7 +9,8 @@
  *     of target (a name) or the local subscribers of target (a channel),
  *     and answer with a ROUTE_RESULT carrying token back.
  *   ROUTE_RESULT: token's answer: n (connections or subscribers found),
- *     delivered, skipped.
+ *     delivered, skipped, and toolarge: how many of skipped were skipped
+ *     because the DELIVER was above their max_message.
  * (WHO asks no other loop: the server-wide roster answers it, roster.h.
  * Kind 3, its record once, is no longer valid.)
  */
@@ -33,6 +34,7 @@ struct route_rec {
 	const uint8_t	*body;		/* the message body */
 	size_t		 bodylen;
 	uint32_t	 n, delivered, skipped;
+	uint32_t	 toolarge;	/* of skipped */
 };
 
 struct route_buf {

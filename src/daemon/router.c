@@ -185,6 +185,7 @@ struct fanout {
 	size_t		 bodylen;
 	uint32_t	 delivered;
 	uint32_t	 skipped;
+	uint32_t	 toolarge;	/* of skipped */
 };
 
 /* relay visitor: deliver to one member. */
@@ -194,12 +195,18 @@ fanout_visit(struct relay_member *m, void *arg)
 	struct fanout *f = arg;
 	struct session *to = m->owner;
 
+	int rc;
+
 	if (to == f->from)
 		return;
-	if (session_send(to, f->hdr, f->hdrlen, f->body, f->bodylen) == 0)
+	if ((rc = session_send(to, f->hdr, f->hdrlen, f->body,
+	    f->bodylen)) == 0) {
 		f->delivered++;
-	else
-		f->skipped++;
+		return;
+	}
+	f->skipped++;
+	if (rc == SESSION_TOOLARGE)
+		f->toolarge++;
 }
 
 /* Deliver to l's own recipients of kind and target; returns how many. */
@@ -275,6 +282,7 @@ route_out(struct session *s, const struct router_msg *m,
 			p->n = c->n;
 			p->delivered = c->delivered;
 			p->skipped = c->skipped;
+			p->toolarge = c->toolarge;
 			memcpy(p->target, m->target, m->targetlen);
 			p->targetlen = m->targetlen;
 			r.token = p->token;
@@ -322,6 +330,7 @@ router_deliver(struct session *s, const struct router_msg *m,
 	c->n = deliver_local(l, m->kind, m->target, m->targetlen, &f);
 	c->delivered = f.delivered;
 	c->skipped = f.skipped;
+	c->toolarge = f.toolarge;
 	/* Other nodes: with no bus ("none"), nobody answers. */
 	(void)l->bus->route(l, m, 0);
 	return (route_out(s, m, c));
@@ -345,6 +354,7 @@ router_serve(struct sloop *l, unsigned from, const struct route_rec *r)
 	a.n = deliver_local(l, r->kind, r->target, r->targetlen, &f);
 	a.delivered = f.delivered;
 	a.skipped = f.skipped;
+	a.toolarge = f.toolarge;
 	if (router_queue(l, from, &a) == -1)
 		log_warnx("loop %u: out of memory answering loop %u: a "
 		    "request there waits until its connection closes",
@@ -365,6 +375,7 @@ router_result(struct sloop *l, const struct route_rec *r)
 	p->n += r->n;
 	p->delivered += r->delivered;
 	p->skipped += r->skipped;
+	p->toolarge += r->toolarge;
 	if (--p->waiting > 0)
 		return;
 	wait_remove(l->rt, p);

@@ -50,6 +50,7 @@ struct router_counts {
 	uint32_t	 n;		/* connections or subscribers found */
 	uint32_t	 delivered;
 	uint32_t	 skipped;	/* full, or unable to take it */
+	uint32_t	 toolarge;	/* of skipped: above their max_message */
 };
 
 /*

@@ -7,8 +7,8 @@
  * What a request means is decided here (permissions, the DELIVER header,
  * the reply); where a message goes is the router's (router.h).  The OK
  * reply to a SEND or PUBLISH says how many got it and how many were
- * skipped, and a SEND that reached no one because all were busy fails
- * with "busy".
+ * skipped; a SEND that reached no one fails with "too-large" when every
+ * recipient was too small for it, else with "busy".
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -172,7 +172,7 @@ deliver_header(struct session *s, const struct msg *req, uint8_t *hdr)
 /* The reply to a SEND, once every loop's counts are in. */
 static void
 send_result(struct session *s, uint32_t id, const char *name, size_t len,
-    size_t n, uint32_t delivered, uint32_t skipped)
+    size_t n, uint32_t delivered, uint32_t skipped, uint32_t toolarge)
 {
 	struct sloop *l = s->loop;
 
@@ -183,7 +183,11 @@ send_result(struct session *s, uint32_t id, const char *name, size_t len,
 			    "no such peer");
 		else
 			reply_error(s, id, MSG_E_OFFLINE, "peer offline");
-	} else if (delivered == 0 && skipped > 0)
+	} else if (delivered == 0 && skipped > 0 && toolarge == skipped)
+		/* No try will succeed: not busy (PROTOCOL.md 7.2). */
+		reply_error(s, id, MSG_E_TOO_LARGE,
+		    "message above every recipient's max_message");
+	else if (delivered == 0 && skipped > 0)
 		reply_error(s, id, MSG_E_BUSY,
 		    "recipient's queue is full");
 	else
@@ -229,7 +233,7 @@ do_send(struct session *s, const struct msg *m)
 	routed(s, m, hdr, deliver_header(s, m, hdr), &r);
 	if (router_deliver(s, &r, &c) == 0)
 		send_result(s, m->id, m->name, m->namelen, c.n, c.delivered,
-		    c.skipped);
+		    c.skipped, c.toolarge);
 }
 
 /* PUBLISH: to every subscriber of a channel but the publisher. */
@@ -335,7 +339,7 @@ service_pend_reply(struct session *s, struct pend *p)
 	switch (p->kind) {
 	case PEND_SEND:
 		send_result(s, p->id, p->target, p->targetlen, p->n,
-		    p->delivered, p->skipped);
+		    p->delivered, p->skipped, p->toolarge);
 		break;
 	case PEND_PUBLISH:
 		reply_counts(s, p->id, p->delivered, p->skipped);

@@ -411,12 +411,40 @@ session_goodbye(struct session *s, uint8_t type, uint16_t code,
 	s->entry = NULL;
 	session_set_state(s, SESSION_CLOSING);
 	s->close_reason = reason;
-	(void)session_reading(s, false);
 	if (evbuffer_get_length(s->out) == 0) {
 		session_close_later(s, reason);
 		return;
 	}
+	/*
+	 * Go on reading, to discard (session_read_frames): a peer blocked
+	 * writing to us may then read its goodbye, and nothing is left
+	 * unread at the close.  The timer bounds the whole of it, once.
+	 */
+	s->read_paused = false;
+	if (session_reading(s, true) == -1) {
+		session_close_later(s, SESSION_R_NOMEM);
+		return;
+	}
 	session_arm_timer(s);
+}
+
+/*
+ * A closing session's last message is written: end our side of the stream
+ * and wait for the peer's end (or the timer) to close.
+ */
+void
+session_linger(struct session *s)
+{
+	/* Ciphertext only: frames decrypted in place were wiped. */
+	evbuffer_drain(s->in, evbuffer_get_length(s->in));
+	if (s->fin_sent)
+		return;
+	if (s->peer_eof || shutdown(s->fd, SHUT_WR) == -1) {
+		/* Its end read already (or the socket is gone): done. */
+		session_close_later(s, s->close_reason);
+		return;
+	}
+	s->fin_sent = true;
 }
 
 
@@ -452,7 +480,8 @@ session_timer_cb(evutil_socket_t fd, short what, void *arg)
 		session_close(s, SESSION_R_HANDSHAKE_TIMEOUT);
 		return;
 	case SESSION_CLOSING:
-		s->detail = "flush-timeout";
+		/* Not written in time, or the peer kept its end open. */
+		s->detail = s->fin_sent ? "linger-timeout" : "flush-timeout";
 		session_close(s, s->close_reason);
 		return;
 	case SESSION_OPEN:
@@ -460,8 +489,13 @@ session_timer_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	if (s->over_mark_since != 0 && session_output_full(s) &&
 	    now >= s->over_mark_since + c->slow_consumer_timeout) {
-		/* No goodbye: its output is full, which is the problem. */
-		session_close(s, SESSION_R_SLOW);
+		/*
+		 * Dropped: no longer live at once, its GOODBYE slow queued
+		 * behind what it has, then closed as for any goodbye (the
+		 * flush timeout bounds what a reader that slow still takes).
+		 */
+		session_goodbye(s, MSG_GOODBYE, MSG_E_SLOW,
+		    "slow consumer", SESSION_R_SLOW);
 		return;
 	}
 	if (!session_output_full(s))

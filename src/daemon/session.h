@@ -49,6 +49,7 @@ struct pend {
 	uint64_t		 token;	/* the router's, while waiting */
 	unsigned		 waiting; /* loops yet to answer */
 	uint32_t		 n, delivered, skipped;
+	uint32_t		 toolarge;	/* of skipped: too large */
 	char			 target[MSG_NAME_MAX + 1];	/* SEND */
 	size_t			 targetlen;
 	uint8_t			*data;	/* the held reply */
@@ -153,6 +154,7 @@ struct session {
 	bool			 waiting_budget; /* on its loop's waiters */
 	TAILQ_ENTRY(session)	 wait_link;	/* its loop's waiters */
 	bool			 peer_eof;	/* half-closed: answer, then go */
+	bool			 fin_sent;	/* closing: SHUT_WR done */
 	uint64_t		 eof_since;	/* monotonic s, when it did */
 	int			 pending_reason; /* -1, or deferred close */
 	enum session_reason	 close_reason;	/* while SESSION_CLOSING */
@@ -250,18 +252,23 @@ void	session_close_later(struct session *s, enum session_reason reason);
 
 /*
  * session_goodbye(s, code, text, reason): send a last message (GOODBYE, or
- * REFUSED when not yet welcomed), stop reading, and close once it is
- * flushed or after a short bound.
+ * REFUSED when not yet welcomed) and handle no more input; once it is
+ * written, end our side of the stream (a FIN), discard what the peer
+ * still sends until its end of stream, and close: all within
+ * SESSION_FLUSH_TIMEOUT seconds.  Closing with input unread would send a
+ * reset, which can destroy the goodbye before the peer reads it.
  */
 void	session_goodbye(struct session *s, uint8_t type, uint16_t code,
 	    const char *text, enum session_reason reason);
 
 /*
  * session_send(s, hdr, hdrlen, body, bodylen): encrypt one application
- * message to s.  Returns 0, or -1 when s cannot take it now (output over
- * its mark: a slow consumer; or an error, for which s closes itself
- * later).  Never frees s.
+ * message to s.  Returns 0; SESSION_TOOLARGE when the message is above
+ * the max_message s announced (it never will take it); or -1 when s
+ * cannot take it now (output over its mark: a slow consumer; or an error,
+ * for which s closes itself later).  Never frees s.
  */
+#define SESSION_TOOLARGE	(-2)
 int	session_send(struct session *s, const uint8_t *hdr, size_t hdrlen,
 	    const uint8_t *body, size_t bodylen);
 

@@ -31,11 +31,13 @@ extern const struct session_hooks *session_up;
 
 /* session.c */
 void	session_arm_timer(struct session *s);
+void	session_linger(struct session *s);
 int	session_reading(struct session *s, bool on);
 
 /* sessread.c */
 double	session_records_per_message(const struct session *s);
 void	session_read_frames(struct session *s);
+bool	session_whole_frame(struct session *s);
 void	session_read_cb(struct bufferevent *bev, void *arg);
 void	session_event_cb(struct bufferevent *bev, short what, void *arg);
 

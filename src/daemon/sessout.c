@@ -111,7 +111,7 @@ session_pause(struct session *s)
 void
 session_resume(struct session *s)
 {
-	if (!s->read_paused || s->peer_eof || s->pending_reason >= 0 ||
+	if (!s->read_paused || s->pending_reason >= 0 ||
 	    s->state != SESSION_OPEN)
 		return;
 	if (!session_may_read(s)) {
@@ -125,7 +125,8 @@ session_resume(struct session *s)
 		TAILQ_REMOVE(&s->loop->waiters, s, wait_link);
 		s->waiting_budget = false;
 	}
-	if (session_reading(s, true) == -1) {
+	/* After its end: only the whole frames it had sent are left. */
+	if (!s->peer_eof && session_reading(s, true) == -1) {
 		session_close_later(s, SESSION_R_NOMEM);
 		return;
 	}
@@ -134,14 +135,16 @@ session_resume(struct session *s)
 
 /*
  * A half-closed peer (EOF read) has had every answer: close.  Its requests
- * may have waited for other loops, or its replies for the socket.
+ * may have waited for other loops, its replies for the socket, or whole
+ * frames it sent for its reading to resume.
  */
 void
 session_eof_check(struct session *s)
 {
 	if (s->peer_eof && s->state == SESSION_OPEN &&
 	    s->pending_reason < 0 && TAILQ_EMPTY(&s->pends) &&
-	    evbuffer_get_length(s->out) == 0 && !s->writing)
+	    evbuffer_get_length(s->out) == 0 && !s->writing &&
+	    !session_whole_frame(s))
 		session_close_later(s, SESSION_R_EOF);
 }
 
@@ -150,7 +153,7 @@ void
 session_output_drained(struct session *s)
 {
 	if (s->state == SESSION_CLOSING) {
-		session_close_later(s, s->close_reason);
+		session_linger(s);
 		return;
 	}
 	s->over_mark_since = 0;
@@ -271,7 +274,7 @@ session_send_now(struct session *s, const uint8_t *hdr, size_t hdrlen,
 	 * max_message than ours), so it is skipped, not closed.
 	 */
 	if (hdrlen + bodylen > proto_peer_params(s->proto)->max_message)
-		return (-1);
+		return (SESSION_TOOLARGE);
 	session_sink_init(s, &k, &out);
 	e = proto_send(s->proto, hdr, hdrlen, body, bodylen, session_now_s(),
 	    &out);
@@ -295,6 +298,9 @@ session_send(struct session *s, const uint8_t *hdr, size_t hdrlen,
 {
 	if (s->state != SESSION_OPEN || s->pending_reason >= 0)
 		return (-1);
+	/* First: a full queue that drains will not make it fit. */
+	if (hdrlen + bodylen > proto_peer_params(s->proto)->max_message)
+		return (SESSION_TOOLARGE);
 	if (loop_budget_full(s->loop)) {
 		struct sloop *l = s->loop;
 		uint64_t now = session_now_s();

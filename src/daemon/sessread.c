@@ -92,7 +92,6 @@ session_message(struct session *s, const uint8_t *data, size_t len)
 
 	s->msgs_in++;
 	s->bytes_in += len;
-	s->last_rx = session_now_s();
 	me = msg_parse(data, len, &m);
 	if (me == MSG_ERR_TYPE && len >= 1 && !msg_is_request(data[0])) {
 		s->detail = "unknown-request";
@@ -220,6 +219,11 @@ session_frame(struct session *s, uint8_t *frame, size_t len)
 		session_close(s, proto_reason(e));
 		return (-1);
 	}
+	/*
+	 * Every authenticated frame shows the peer alive, whatever its
+	 * record (a REKEY, a MORE): not idle (PROTOCOL.md 4.2).
+	 */
+	s->last_rx = session_now_s();
 	session_reserve(s);
 	switch (ev.type) {
 	case PROTO_EV_NONE:
@@ -255,6 +259,20 @@ session_top_up(struct session *s, size_t want)
 	return (0);	/* out of memory: the bufferevent reads on */
 }
 
+/* Whether s's input holds a whole frame, not yet handled. */
+bool
+session_whole_frame(struct session *s)
+{
+	uint8_t hdr[FRAME_HDRLEN];
+	size_t len;
+
+	if (evbuffer_copyout(s->in, hdr, FRAME_HDRLEN) != FRAME_HDRLEN)
+		return (false);
+	return (frame_peek(hdr, FRAME_HDRLEN, proto_max_frame(s->proto),
+	    &len) == FRAME_NEED && evbuffer_get_length(s->in) >=
+	    FRAME_HDRLEN + len);
+}
+
 /* Handle every whole frame in s's input (s may be closed on return). */
 void
 session_read_frames(struct session *s)
@@ -265,6 +283,11 @@ session_read_frames(struct session *s)
 	bool topped = false;
 	int rc;
 
+	/* After a goodbye: read only to discard (session_goodbye). */
+	if (s->state == SESSION_CLOSING) {
+		evbuffer_drain(in, evbuffer_get_length(in));
+		return;
+	}
 	while (s->state != SESSION_CLOSING && s->pending_reason < 0) {
 		if ((avail = evbuffer_get_length(in)) < FRAME_HDRLEN)
 			break;
@@ -328,6 +351,9 @@ session_read_frames(struct session *s)
 		if (rc == 1)
 			return;
 	}
+	/* Half-closed: what it sent is handled; answered, it may go. */
+	if (s->peer_eof)
+		session_eof_check(s);
 }
 
 /* Input arrived. */
@@ -346,25 +372,29 @@ session_event_cb(struct bufferevent *bev, short what, void *arg)
 
 	(void)bev;
 	if ((what & BEV_EVENT_EOF) != 0) {
-		if (s->state == SESSION_CLOSING)
+		if (s->state == SESSION_CLOSING && (s->fin_sent ||
+		    s->pending_reason >= 0))
 			session_close(s, s->close_reason);
-		else if (evbuffer_get_length(s->in) > 0) {
-			s->detail = "mid-frame";
-			session_close(s, SESSION_R_EOF);
+		else if (s->state == SESSION_CLOSING) {
+			/* Its end came first: close once ours is written. */
+			s->peer_eof = true;
+			(void)session_reading(s, false);
 		} else if (s->state == SESSION_OPEN && s->pending_reason < 0 &&
-		    !s->peer_eof && (!TAILQ_EMPTY(&s->pends) ||
-		    evbuffer_get_length(s->out) > 0 || s->writing)) {
+		    !s->peer_eof) {
 			/*
-			 * Half-closed (shutdown(SHUT_WR)) with answers still
-			 * to come: every request it sent gets its reply, as
-			 * with one loop, then it is closed.  It receives
-			 * nothing new meanwhile.
+			 * Its end (shutdown(SHUT_WR), or a close in the middle
+			 * of a frame): every whole request it sent gets its
+			 * reply, in order, also those that wait for other
+			 * loops or were not read yet (paused), then it is
+			 * closed (session_eof_check); a partial frame is
+			 * dropped with it.  It receives nothing new meanwhile.
 			 */
 			s->peer_eof = true;
 			s->eof_since = session_now_s();
 			(void)session_reading(s, false);
 			relay_detach(s->loop->relay, &s->member);
 			session_arm_timer(s);
+			session_read_frames(s);
 		} else
 			session_close(s, SESSION_R_EOF);
 	} else if ((what & BEV_EVENT_ERROR) != 0) {

@@ -20,7 +20,8 @@ same(const struct route_rec *a, const struct route_rec *b)
 {
 	return (a->kind == b->kind && a->token == b->token &&
 	    a->n == b->n && a->delivered == b->delivered &&
-	    a->skipped == b->skipped && a->targetlen == b->targetlen &&
+	    a->skipped == b->skipped && a->toolarge == b->toolarge &&
+	    a->targetlen == b->targetlen &&
 	    a->hdrlen == b->hdrlen && a->bodylen == b->bodylen &&
 	    memcmp(a->target, b->target, a->targetlen) == 0 &&
 	    memcmp(a->hdr, b->hdr, a->hdrlen) == 0 &&

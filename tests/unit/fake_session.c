@@ -271,7 +271,7 @@ send_now(struct session *s, int via, const uint8_t *hdr, size_t hdrlen,
     const uint8_t *body, size_t bodylen)
 {
 	if (hdrlen + bodylen > proto_peer_params(s->proto)->max_message)
-		return (-1);
+		return (SESSION_TOOLARGE);
 	return (record(s, via, hdr, hdrlen, body, bodylen));
 }
 
@@ -279,8 +279,11 @@ int
 session_send(struct session *s, const uint8_t *hdr, size_t hdrlen,
     const uint8_t *body, size_t bodylen)
 {
-	if (s->state != SESSION_OPEN || s->pending_reason >= 0 ||
-	    session_output_full(s))
+	if (s->state != SESSION_OPEN || s->pending_reason >= 0)
+		return (-1);
+	if (hdrlen + bodylen > proto_peer_params(s->proto)->max_message)
+		return (SESSION_TOOLARGE);
+	if (session_output_full(s))
 		return (-1);
 	return (send_now(s, FAKE_SEND, hdr, hdrlen, body, bodylen));
 }

@@ -38,6 +38,7 @@ test_roundtrip(void)
 	in.n = 3;
 	in.delivered = 2;
 	in.skipped = 1;
+	in.toolarge = 1;
 	TAP_CHECK(route_put(&b, &in) == 0);
 	for (n = 0; n < 100; n++) {
 		in.kind = ROUTE_RESULT;
@@ -56,7 +57,8 @@ test_roundtrip(void)
 	    memcmp(out.body, big, sizeof(big)) == 0);
 	TAP_CHECK(route_next(&p, &len, &out) == 1);
 	TAP_CHECK(out.kind == ROUTE_RESULT && out.n == 3 &&
-	    out.delivered == 2 && out.skipped == 1 && out.bodylen == 0);
+	    out.delivered == 2 && out.skipped == 1 && out.toolarge == 1 &&
+	    out.bodylen == 0);
 	for (n = 0; n < 100; n++) {
 		TAP_CHECK(route_next(&p, &len, &out) == 1);
 		TAP_CHECK(out.kind == ROUTE_RESULT && out.token == (uint64_t)n &&

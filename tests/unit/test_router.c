@@ -219,6 +219,74 @@ t_skipped_busy(void)
 	return (world_with(2, "", skipped_busy));
 }
 
+/* Key k connected on loop i announcing the smallest max_message, 1024. */
+static struct session *
+small_conn(unsigned i, int k)
+{
+	struct session *s;
+
+	if ((s = fake_session_new(&w.loops[i], w.server, w.key[k], 1024)) ==
+	    NULL || s->state != SESSION_OPEN)
+		return (NULL);
+	fake_forget(s);
+	return (s);
+}
+
+static int
+skipped_toolarge(void)
+{
+	static const char body[1100] = "big";
+	struct session *a, *b0, *b1, *b2;
+
+	TAP_CHECK((a = world_conn(0, ALICE)) != NULL);
+	TAP_CHECK((b0 = small_conn(0, BOB)) != NULL);
+	TAP_CHECK((b1 = small_conn(1, BOB)) != NULL);
+	/* Every connection too small for it, on both loops: too-large. */
+	TAP_CHECK(world_req(a, MSG_SEND, 1, "bob", body, sizeof(body)) == 0);
+	world_settle();
+	TAP_CHECK(fake_count(b0) == 0 && fake_count(b1) == 0);
+	TAP_CHECK(fake_count(a) == 1 && world_error(a, 0, 1,
+	    MSG_E_TOO_LARGE));
+	/* Too small and full at once: it will never fit, too-large. */
+	fake_refuse(b0, true);
+	TAP_CHECK(world_req(a, MSG_SEND, 2, "bob", body, sizeof(body)) == 0);
+	world_settle();
+	TAP_CHECK(fake_count(a) == 2 && world_error(a, 1, 2,
+	    MSG_E_TOO_LARGE));
+	/* One more of bob, large enough but full: busy (a later try). */
+	TAP_CHECK((b2 = world_conn(1, BOB)) != NULL);
+	fake_refuse(b2, true);
+	TAP_CHECK(world_req(a, MSG_SEND, 3, "bob", body, sizeof(body)) == 0);
+	world_settle();
+	TAP_CHECK(fake_count(a) == 3 && world_error(a, 2, 3, MSG_E_BUSY));
+	/* It takes it again: delivered 1, the two small ones skipped. */
+	fake_refuse(b2, false);
+	TAP_CHECK(world_req(a, MSG_SEND, 4, "bob", body, sizeof(body)) == 0);
+	world_settle();
+	TAP_CHECK(fake_count(a) == 4 && world_counts(a, 3, 4, 1, 2));
+	TAP_CHECK(fake_count(b2) == 1);
+	/* A PUBLISH nobody could take is OK with its counts. */
+	TAP_CHECK(world_req(b0, MSG_JOIN, 5, "news", NULL, 0) == 0);
+	TAP_CHECK(world_req(b1, MSG_JOIN, 5, "news", NULL, 0) == 0);
+	fake_forget(a);
+	TAP_CHECK(world_req(a, MSG_PUBLISH, 6, "news", body,
+	    sizeof(body)) == 0);
+	world_settle();
+	TAP_CHECK(fake_count(a) == 1 && world_counts(a, 0, 6, 0, 2));
+	return (0);
+}
+
+/*
+ * A SEND whose every recipient was skipped because the DELIVER is above
+ * its max_message: ERROR too-large, not busy (PROTOCOL.md 7.2); busy as
+ * soon as one of them was skipped for a full queue.
+ */
+static int
+t_skipped_toolarge(void)
+{
+	return (world_with(2, "", skipped_toolarge));
+}
+
 static int
 order_ping(void)
 {
@@ -434,6 +502,9 @@ static const struct tap_test tests[] = {
 	{ "a recipient that cannot take a message is skipped; a SEND whose "
 	    "every recipient skipped -> ERROR busy (today's behaviour), a "
 	    "PUBLISH -> OK 0 n", t_skipped_busy },
+	{ "a SEND whose every recipient is too small for it -> ERROR "
+	    "too-large, busy when one was full, a PUBLISH -> OK 0 n",
+	    t_skipped_toolarge },
 	{ "replies keep request order: a PING behind a cross-loop SEND is "
 	    "held until the SEND's OK", t_order_ping },
 	{ "answers back out of order: replies still in request order",
