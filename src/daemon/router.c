@@ -194,7 +194,6 @@ fanout_visit(struct relay_member *m, void *arg)
 {
 	struct fanout *f = arg;
 	struct session *to = m->owner;
-
 	int rc;
 
 	if (to == f->from)
