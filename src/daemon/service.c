@@ -194,10 +194,10 @@ send_result(struct session *s, uint32_t id, const char *name, size_t len,
 		reply_counts(s, id, delivered, skipped);
 }
 
-/* A SEND or PUBLISH m from s, its DELIVER header in hdr, as a route. */
+/* A SEND or PUBLISH m, its DELIVER header in hdr, as a route. */
 static void
-routed(struct session *s, const struct msg *m, const uint8_t *hdr,
-    size_t hdrlen, struct router_msg *r)
+routed(const struct msg *m, const uint8_t *hdr, size_t hdrlen,
+    struct router_msg *r)
 {
 	memset(r, 0, sizeof(*r));
 	r->id = m->id;
@@ -214,7 +214,6 @@ routed(struct session *s, const struct msg *m, const uint8_t *hdr,
 	r->hdrlen = hdrlen;
 	r->body = m->body;
 	r->bodylen = m->bodylen;
-	(void)s;
 }
 
 /* SEND: to every connection of a name. */
@@ -230,7 +229,7 @@ do_send(struct session *s, const struct msg *m)
 		    "direct messages not permitted for this key");
 		return;
 	}
-	routed(s, m, hdr, deliver_header(s, m, hdr), &r);
+	routed(m, hdr, deliver_header(s, m, hdr), &r);
 	if (router_deliver(s, &r, &c) == 0)
 		send_result(s, m->id, m->name, m->namelen, c.n, c.delivered,
 		    c.skipped, c.toolarge);
@@ -249,7 +248,7 @@ do_publish(struct session *s, const struct msg *m)
 		    "publishing to this channel not permitted for this key");
 		return;
 	}
-	routed(s, m, hdr, deliver_header(s, m, hdr), &r);
+	routed(m, hdr, deliver_header(s, m, hdr), &r);
 	if (router_deliver(s, &r, &c) == 0)
 		reply_counts(s, m->id, c.delivered, c.skipped);
 }
