@@ -183,6 +183,12 @@ msg_parse(const uint8_t *buf, size_t len, struct msg *m)
 		if (rd_u64(&r, &m->timestamp) == -1)
 			return (MSG_ERR_SHORT);
 		break;
+	case MSG_NEXTKEY:
+		if ((m->key = rd_need(&r, MSG_KEYLEN)) == NULL ||
+		    (m->proof = rd_need(&r, MSG_KEYLEN)) == NULL)
+			return (MSG_ERR_SHORT);
+		hasbody = false;
+		break;
 	default:
 		return (MSG_ERR_TYPE);
 	}
@@ -285,6 +291,14 @@ msg_encode_header(const struct msg *m, uint8_t out[MSG_HDR_MAX])
 		p = put_name(p, m->channel, m->chanlen);
 		p = put_u64(p, m->timestamp);
 		break;
+	case MSG_NEXTKEY:
+		if (m->key == NULL || m->proof == NULL)
+			return (0);
+		*p++ = m->type;
+		memcpy(p, m->key, MSG_KEYLEN);
+		memcpy(p + MSG_KEYLEN, m->proof, MSG_KEYLEN);
+		p += 2 * MSG_KEYLEN;
+		break;
 	default:
 		return (0);
 	}
@@ -382,6 +396,8 @@ msg_type_name(uint8_t type)
 		return ("deliver");
 	case MSG_GOODBYE:
 		return ("goodbye");
+	case MSG_NEXTKEY:
+		return ("nextkey");
 	}
 	return ("unknown");
 }

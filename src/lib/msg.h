@@ -23,9 +23,12 @@
  *   DELIVER  n1 from n1 channel ts8 body*   (channel empty: direct message;
  *                                  ts: server time, ms since the Unix epoch)
  *   GOODBYE  code2 text*           the server is closing this connection
+ *   NEXTKEY  key32 proof32         the server's next static key, right
+ *                                  after WELCOME, only to a client that
+ *                                  set hello feature bit 0 (nextkey.h)
  * Names and channels: 1..MSG_NAME_MAX characters of A-Z a-z 0-9 . _ -
- * A type without a trailing field (JOIN, LEAVE, WHO, WELCOME) must end where
- * its last field ends: extra bytes are MSG_ERR_TRAILING.
+ * A type without a trailing field (JOIN, LEAVE, WHO, WELCOME, NEXTKEY) must
+ * end where its last field ends: extra bytes are MSG_ERR_TRAILING.
  */
 #ifndef SECMSG_MSG_H
 #define SECMSG_MSG_H
@@ -34,7 +37,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Bump with PROTO_VERSION if these change. */
+/*
+ * Bump with PROTO_VERSION if the meaning of these changes.  A type or code
+ * added later is sent only to a peer that announced the hello feature bit
+ * that goes with it (proto.h, PROTO_F_*).
+ */
 #define MSG_PING	0x01
 #define MSG_SEND	0x02
 #define MSG_JOIN	0x03
@@ -47,8 +54,10 @@
 #define MSG_ERROR	0x84
 #define MSG_DELIVER	0x85
 #define MSG_GOODBYE	0x86
+#define MSG_NEXTKEY	0x87	/* feature PROTO_F_NEXTKEY only */
 
 #define MSG_NAME_MAX	64
+#define MSG_KEYLEN	32	/* NEXTKEY's key and proof */
 /* Longest header msg_encode_header() writes (DELIVER). */
 #define MSG_HDR_MAX	(1 + 1 + MSG_NAME_MAX + 1 + MSG_NAME_MAX + 8)
 
@@ -81,6 +90,8 @@ struct msg {
 	size_t		 chanlen;
 	const uint8_t	*body;		/* body, data or text: the rest */
 	size_t		 bodylen;
+	const uint8_t	*key;		/* NEXTKEY: MSG_KEYLEN bytes */
+	const uint8_t	*proof;		/* NEXTKEY: MSG_KEYLEN bytes */
 };
 
 enum msg_err {

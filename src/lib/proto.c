@@ -132,7 +132,7 @@ proto_hello_encode(const struct proto_params *params,
     uint8_t out[PROTO_HELLO_LEN])
 {
 	out[0] = PROTO_VERSION;
-	proto_put32(out + 1, 0);	/* features: none defined yet */
+	proto_put32(out + 1, params->features);
 	proto_put32(out + 5, params->max_message);
 	proto_put32(out + 9, params->rekey_messages);
 	proto_put32(out + 13, params->rekey_seconds);
@@ -152,6 +152,7 @@ proto_hello_decode(const uint8_t *buf, size_t len,
 	 */
 	if (len < PROTO_HELLO_LEN || buf[0] != PROTO_VERSION)
 		return -1;
+	pp.features = proto_get32(buf + 1);
 	pp.max_message = proto_get32(buf + 5);
 	pp.rekey_messages = proto_get32(buf + 9);
 	pp.rekey_seconds = proto_get32(buf + 13);
@@ -675,6 +676,13 @@ const struct proto_params *
 proto_peer_params(const struct proto *p)
 {
 	return p->have_peer ? &p->peer : NULL;
+}
+
+bool
+proto_feature(const struct proto *p, uint32_t f)
+{
+	return (p->state == PROTO_S_OPEN && f != 0 &&
+	    (p->ours.features & p->peer.features & f) == f);
 }
 
 void

@@ -50,11 +50,20 @@ struct keys_keypair;
 #define PROTO_REC_MORE		0x01
 #define PROTO_REC_REKEY		0x02
 
+/*
+ * Hello feature bits.  A feature is in use on a connection only when both
+ * hellos set its bit; a type or code that comes with a feature is sent
+ * only then (doc/PROTOCOL.md, section 4.1).
+ */
+#define PROTO_F_NEXTKEY		0x00000001	/* server key rotation:
+						   NEXTKEY after WELCOME */
+
 /* Limits one side announces in its hello (all 0 = "no limit" except max). */
 struct proto_params {
 	uint32_t	max_message;	/* largest message we accept */
 	uint32_t	rekey_messages;	/* most messages per key */
 	uint32_t	rekey_seconds;	/* our rekey interval */
+	uint32_t	features;	/* PROTO_F_* */
 };
 
 enum proto_err {
@@ -175,6 +184,12 @@ bool	proto_established(const struct proto *p);
 
 /* proto_peer_key(p): the peer's static key once known, else NULL. */
 const uint8_t *proto_peer_key(const struct proto *p);
+
+/*
+ * proto_feature(p, f): both hellos set feature bit(s) f (after the
+ * handshake; false before).
+ */
+bool	proto_feature(const struct proto *p, uint32_t f);
 
 /* proto_peer_params(p): the limits the peer announced, once known. */
 const struct proto_params *proto_peer_params(const struct proto *p);

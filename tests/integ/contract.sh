@@ -193,8 +193,9 @@ ok "subscribe= list: JOIN elsewhere not-permitted, allowed one OK" \
 
 # ------------------------------------------------ requests that are fatal
 # TYPE-HEX:CODE: each alone on a fresh connection, answered GOODBYE CODE
-# (1 bad-request, 2 unknown-request), then the end of the stream.
-for t in 0000000001:2 0700000001:2 8000000001:2 87:2 ff00:2 \
+# (1 bad-request, 2 unknown-request), then the end of the stream.  0x87
+# is NEXTKEY, a server type (PROTOCOL.md 7.5).
+for t in 0000000001:2 0700000001:2 8000000001:2 88:2 ff00:2 87:1 \
     8300000001:1 8103626f6200000000:1 860013:1 8200106869:1 \
     0300000001016100:1 030000000100:1 0300000001026124:1 0600000001ff:1 \
     01000000:1 0200000001:1; do

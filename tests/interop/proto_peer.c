@@ -219,7 +219,7 @@ static int
 run(int fd, bool initiator, const struct keys_keypair *kp,
     const uint8_t *expect)
 {
-	struct proto_params params = { PEER_MAX, PEER_REKEY, 0 };
+	struct proto_params params = { PEER_MAX, PEER_REKEY, 0, 0 };
 	struct obuf o = { NULL, 0, 0 };
 	struct proto_out out = { obuf_reserve, obuf_commit, &o };
 	struct proto *p = NULL;

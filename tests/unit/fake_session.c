@@ -88,8 +88,8 @@ static struct proto *
 handshake(const struct keys_keypair *server,
     const struct keys_keypair *client, uint32_t max_message)
 {
-	struct proto_params cp = { max_message, 0, 0 };
-	struct proto_params sp = { 1 << 20, 0, 0 };
+	struct proto_params cp = { max_message, 0, 0, 0 };
+	struct proto_params sp = { 1 << 20, 0, 0, 0 };
 	struct hsbuf a = { 0 }, b = { 0 };
 	struct proto_out oa = { hsbuf_reserve, hsbuf_commit, &a };
 	struct proto *c, *s = NULL;

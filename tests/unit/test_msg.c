@@ -325,7 +325,7 @@ test_unknown_type(void)
 
 	memset(buf, 0, sizeof(buf));
 	for (t = 0; t < 256; t++) {
-		known = (t >= 0x01 && t <= 0x06) || (t >= 0x81 && t <= 0x86);
+		known = (t >= 0x01 && t <= 0x06) || (t >= 0x81 && t <= 0x87);
 		buf[0] = (uint8_t)t;
 		if (known) {
 			TAP_CHECK(msg_parse(buf, sizeof(buf), &m) !=
@@ -517,7 +517,43 @@ test_who_malformed(void)
 	return (0);
 }
 
+/* test_nextkey: NEXTKEY is exactly type, key and proof. */
+static int
+test_nextkey(void)
+{
+	uint8_t key[MSG_KEYLEN], proof[MSG_KEYLEN], buf[MSG_HDR_MAX + 1];
+	struct msg m, p;
+	size_t n, i;
+
+	for (i = 0; i < MSG_KEYLEN; i++) {
+		key[i] = (uint8_t)i;
+		proof[i] = (uint8_t)(0xa0 + i);
+	}
+	memset(&m, 0, sizeof(m));
+	m.type = MSG_NEXTKEY;
+	m.key = key;
+	m.proof = proof;
+	n = msg_encode_header(&m, buf);
+	TAP_CHECK(n == 1 + 2 * MSG_KEYLEN);
+	TAP_CHECK(buf[0] == 0x87 && buf[1] == 0x00 && buf[32] == 0x1f &&
+	    buf[33] == 0xa0 && buf[64] == 0xbf);
+	TAP_CHECK(msg_parse(buf, n, &p) == MSG_OK_PARSED);
+	TAP_CHECK(p.type == MSG_NEXTKEY && !msg_is_request(p.type));
+	TAP_CHECK(memcmp(p.key, key, MSG_KEYLEN) == 0);
+	TAP_CHECK(memcmp(p.proof, proof, MSG_KEYLEN) == 0);
+	for (i = 1; i < n; i++)
+		TAP_CHECK(msg_parse(buf, i, &p) == MSG_ERR_SHORT);
+	buf[n] = 0;
+	TAP_CHECK(msg_parse(buf, n + 1, &p) == MSG_ERR_TRAILING);
+	/* The encoder's safety net: no key, nothing written. */
+	m.proof = NULL;
+	TAP_CHECK(msg_encode_header(&m, buf) == 0);
+	TAP_CHECK(strcmp(msg_type_name(MSG_NEXTKEY), "nextkey") == 0);
+	return (0);
+}
+
 static const struct tap_test tests[] = {
+	{ "NEXTKEY layout, round trip, short, trailing", test_nextkey },
 	{ "round trip of every type", test_roundtrip },
 	{ "wire layout, big-endian, encode safety net", test_wire_layout },
 	{ "truncations: header SHORT, body shorter", test_truncations },

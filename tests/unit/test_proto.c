@@ -55,7 +55,7 @@ struct raw {
 	struct noise_cipher	 rx;
 };
 
-static const struct proto_params defparams = { 1 << 20, 0, 0 };
+static const struct proto_params defparams = { 1 << 20, 0, 0, 0 };
 
 /* sink reserve(): grow and hand out space after the data. */
 static uint8_t *
@@ -381,7 +381,7 @@ raw_record(struct raw *r, uint8_t type, const uint8_t *data, size_t len,
 static int
 t_hello(void)
 {
-	struct proto_params in = { 70000, 3, 600 }, got;
+	struct proto_params in = { 70000, 3, 600, 0 }, got;
 	uint8_t b[PROTO_HELLO_LEN + 5];
 	static const uint8_t want[PROTO_HELLO_LEN] = {
 		1, 0, 0, 0, 0, 0, 0x01, 0x11, 0x70, 0, 0, 0, 3,
@@ -391,7 +391,15 @@ t_hello(void)
 	TAP_CHECK(memcmp(b, want, sizeof(want)) == 0);
 	TAP_CHECK(proto_hello_decode(b, PROTO_HELLO_LEN, &got) == 0);
 	TAP_CHECK(got.max_message == 70000 && got.rekey_messages == 3 &&
-	    got.rekey_seconds == 600);
+	    got.rekey_seconds == 600 && got.features == 0);
+	/* Feature bits: u32 at offset 1, big-endian (bit 0 last byte). */
+	in.features = PROTO_F_NEXTKEY;
+	proto_hello_encode(&in, b);
+	TAP_CHECK(b[1] == 0 && b[2] == 0 && b[3] == 0 && b[4] == 1);
+	TAP_CHECK(proto_hello_decode(b, PROTO_HELLO_LEN, &got) == 0 &&
+	    got.features == PROTO_F_NEXTKEY);
+	in.features = 0;
+	proto_hello_encode(&in, b);
 	memset(b + PROTO_HELLO_LEN, 0xee, 5);	/* future fields */
 	b[1] = 0xff;				/* unknown features */
 	TAP_CHECK(proto_hello_decode(b, sizeof(b), &got) == 0);
@@ -417,7 +425,7 @@ t_hello(void)
 static int
 t_handshake(void)
 {
-	struct proto_params cp = { 4096, 10, 0 }, sp = { 8192, 0, 60 };
+	struct proto_params cp = { 4096, 10, 0, 0 }, sp = { 8192, 0, 60, 0 };
 	struct pair pp;
 	uint8_t h1[NOISE_HASHLEN], h2[NOISE_HASHLEN], zero[NOISE_HASHLEN];
 
@@ -435,6 +443,23 @@ t_handshake(void)
 	TAP_CHECK(proto_max_frame(pp.s) == FRAME_MAXLEN);
 	TAP_CHECK(strcmp(proto_strerror(PROTO_ERR_DECRYPT),
 	    "decrypt-failed") == 0);
+	/* No feature set by both: none in use. */
+	TAP_CHECK(!proto_feature(pp.c, PROTO_F_NEXTKEY));
+	TAP_CHECK(!proto_feature(pp.s, PROTO_F_NEXTKEY));
+	pair_close(&pp);
+
+	/* A feature is in use only when both hellos set its bit. */
+	cp.features = PROTO_F_NEXTKEY;
+	TAP_CHECK(pair_open(&pp, &cp, &sp) == 0);
+	TAP_CHECK(proto_peer_params(pp.s)->features == PROTO_F_NEXTKEY);
+	TAP_CHECK(!proto_feature(pp.c, PROTO_F_NEXTKEY));
+	TAP_CHECK(!proto_feature(pp.s, PROTO_F_NEXTKEY));
+	pair_close(&pp);
+	sp.features = PROTO_F_NEXTKEY;
+	TAP_CHECK(pair_open(&pp, &cp, &sp) == 0);
+	TAP_CHECK(proto_feature(pp.c, PROTO_F_NEXTKEY));
+	TAP_CHECK(proto_feature(pp.s, PROTO_F_NEXTKEY));
+	TAP_CHECK(!proto_feature(pp.s, 0x2));
 	pair_close(&pp);
 	return 0;
 }
@@ -508,7 +533,7 @@ roundtrip(struct proto *a, struct proto *b, size_t size, unsigned seed)
 static int
 t_sizes(void)
 {
-	struct proto_params pr = { 3 * PROTO_REC_MAX, 0, 0 };
+	struct proto_params pr = { 3 * PROTO_REC_MAX, 0, 0, 0 };
 	static const size_t sizes[] = {
 		0, 1, 17, PROTO_REC_MAX - 1, PROTO_REC_MAX, PROTO_REC_MAX + 1,
 		2 * PROTO_REC_MAX, 2 * PROTO_REC_MAX + 1, 3 * PROTO_REC_MAX
@@ -554,7 +579,7 @@ t_nocopy(void)
 static int
 t_toobig_send(void)
 {
-	struct proto_params pr = { 3 * PROTO_REC_MAX, 0, 0 };
+	struct proto_params pr = { 3 * PROTO_REC_MAX, 0, 0, 0 };
 	struct pair pp;
 	struct sink s = { 0 };
 	struct proto_out o = sink_out(&s);
@@ -578,7 +603,7 @@ t_toobig_send(void)
 static int
 t_toobig_recv(void)
 {
-	struct proto_params sp = { PROTO_MIN_MESSAGE, 0, 0 };
+	struct proto_params sp = { PROTO_MIN_MESSAGE, 0, 0, 0 };
 	static uint8_t big[PROTO_MIN_MESSAGE + 1];
 	struct keys_keypair *skp;
 	struct proto *s;
@@ -920,7 +945,7 @@ t_zero_key(void)
 static int
 t_bad_hello(void)
 {
-	struct proto_params low = { 100, 0, 0 };
+	struct proto_params low = { 100, 0, 0, 0 };
 	uint8_t hello[PROTO_HELLO_LEN], bad[PROTO_HELLO_LEN];
 	struct sink a = { 0 }, b = { 0 };
 	struct proto_out oa = sink_out(&a);
@@ -1063,8 +1088,8 @@ t_records(void)
 static int
 t_rekey_count(void)
 {
-	struct proto_params p3 = { 4 * PROTO_REC_MAX, 3, 0 };
-	struct proto_params p0 = { 4 * PROTO_REC_MAX, 0, 0 };
+	struct proto_params p3 = { 4 * PROTO_REC_MAX, 3, 0, 0 };
+	struct proto_params p0 = { 4 * PROTO_REC_MAX, 0, 0, 0 };
 	struct pair pp;
 	struct sink s = { 0 };
 	struct proto_out o = sink_out(&s);
@@ -1124,7 +1149,7 @@ t_rekey_count(void)
 static int
 t_rekey_missing(void)
 {
-	struct proto_params p3 = { 1 << 20, 3, 0 };
+	struct proto_params p3 = { 1 << 20, 3, 0, 0 };
 	struct keys_keypair *skp;
 	struct proto *s;
 	struct raw r;
@@ -1171,7 +1196,8 @@ t_rekey_missing(void)
 static int
 t_rekey_time(void)
 {
-	struct proto_params cp = { 1 << 20, 0, 0 }, sp = { 1 << 20, 0, 10 };
+	struct proto_params cp = { 1 << 20, 0, 0, 0 };
+	struct proto_params sp = { 1 << 20, 0, 10, 0 };
 	static const struct {
 		uint64_t	now;
 		bool		rekey;
