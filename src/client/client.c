@@ -224,6 +224,41 @@ check_server_key(const uint8_t key[KEYS_KEYLEN], void *arg, char *err,
 	return (CLIENTCONN_OK);
 }
 
+/*
+ * After the handshake: a next server key announced with a valid proof
+ * goes into known_hosts beside the current one (said once, when added),
+ * so that the server's key rotation does not break us.  A failed proof
+ * is a warning only: the channel is authenticated by the current key.
+ */
+static void
+learn_next_key(struct client *c)
+{
+	uint8_t	 key[KEYS_KEYLEN];
+	char	 fp[KEYS_FPLEN + 1], kerr[ERRLEN];
+	bool	 added;
+
+	switch (clientconn_next_key(c->cc, key)) {
+	case CLIENTCONN_NEXTKEY_NONE:
+		return;
+	case CLIENTCONN_NEXTKEY_INVALID:
+		keys_fingerprint(key, fp);
+		client_warnx("warning: %s announced a next server key %s "
+		    "with an invalid proof: not trusted, not recorded",
+		    c->server, fp);
+		return;
+	case CLIENTCONN_NEXTKEY_VALID:
+		break;
+	}
+	keys_fingerprint(key, fp);
+	if (knownhosts_learn(c->known_hosts, c->server, key, &added, kerr,
+	    sizeof(kerr)) != 0)
+		client_warnx("could not remember the server's next key %s: %s",
+		    fp, kerr);
+	else if (added && c->verbose >= 0)
+		client_warnx("learned the server's next key %s for %s", fp,
+		    c->server);
+}
+
 int
 client_connect(struct client *c)
 {
@@ -237,6 +272,12 @@ client_connect(struct client *c)
 		fprintf(stderr, "connecting to %s\n", c->server);
 	e = clientconn_connect(c->server, c->kp, c->timeout_ms, &c->cc, err,
 	    sizeof(err));
+	/*
+	 * Only a server we trust through known_hosts is asked for its next
+	 * key: a pin given as --server-key is the user's to change.
+	 */
+	if (e == CLIENTCONN_OK && c->server_key == NULL)
+		clientconn_want_next_key(c->cc);
 	if (e == CLIENTCONN_OK)
 		e = clientconn_handshake(c->cc, check_server_key, c,
 		    c->timeout_ms, err, sizeof(err));
@@ -244,6 +285,7 @@ client_connect(struct client *c)
 		client_warnx("%s", err);
 		return (client_exit_status(e));
 	}
+	learn_next_key(c);
 	if (c->verbose > 0) {
 		keys_fingerprint(clientconn_peer_key(c->cc), fp);
 		fprintf(stderr, "connected to %s (server key %s) as %s, idle "

@@ -10,6 +10,7 @@
  *	clientcmd.c	the one-shot commands: keygen, pubkey, ping, who,
  *			send, publish
  *	clientchat.c	the long-running ones: subscribe, chat
+ *	clientkh.c	known-hosts: list, add, remove pinned server keys
  */
 #ifndef SECMSG_CLIENT_H
 #define SECMSG_CLIENT_H
@@ -132,5 +133,8 @@ int	clientchat_subscribe(struct client *, int, char **);
 
 /* clientchat_chat: stdin lines out, deliveries in, until end of input. */
 int	clientchat_chat(struct client *, int, char **);
+
+/* clientkh_known_hosts: list [HOST], add HOST KEY, remove HOST [KEY]. */
+int	clientkh_known_hosts(struct client *, int, char **);
 
 #endif /* !SECMSG_CLIENT_H */

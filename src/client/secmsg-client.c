@@ -69,6 +69,9 @@ static const struct command commands[] = {
 	  "print messages published to the channels", OPT_LIMIT },
 	{ "chat", clientchat_chat, "[NAME | #CHANNEL]",
 	  "send stdin lines, print incoming messages", 0 },
+	{ "known-hosts", clientkh_known_hosts,
+	  "list [HOST] | add HOST KEY | remove HOST [KEY]",
+	  "show or edit the pinned server keys", 0 },
 };
 #define NCOMMANDS	(sizeof(commands) / sizeof(commands[0]))
 

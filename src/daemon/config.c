@@ -134,6 +134,7 @@ static const struct conf_row conf_rows[] = {
 	    CF_EMPTY_OK, NULL },
 	P(state_dir, NULL, CF_STATE_DEF),
 	P(server_key, "/server.key", CF_IN_STATE),
+	P(next_server_key, "", CF_EMPTY_OK),
 	E(client_auth, CONF_AUTH_AUTHORIZED, conf_auths),
 	P(authorized_keys, "/authorized_keys", CF_IN_STATE),
 	U(rekey_messages, 16, UINT32_MAX, 1000000, CF_ZERO_OFF),

@@ -62,6 +62,8 @@ struct secmsgd_conf {
 
 	char		*state_dir;	/* server key is created here */
 	char		*server_key;
+	char		*next_server_key; /* "": server_key ".next", if
+					     that file exists */
 	enum conf_auth	 client_auth;
 	char		*authorized_keys;
 

@@ -140,6 +140,8 @@ handshake_start(struct server *srv, int fd, const struct sockaddr *sa,
 	h->job.params.max_message = c->max_message_size + MSG_HDR_MAX;
 	h->job.params.rekey_messages = c->rekey_messages;
 	h->job.params.rekey_seconds = c->rekey_seconds;
+	/* Bit 0: "I hold a next key, and send NEXTKEY if you want it". */
+	h->job.params.features = srv->next_key != NULL ? PROTO_F_NEXTKEY : 0;
 	h->job.owner = h;
 
 	TAILQ_INSERT_TAIL(&srv->handshaking, h, link);

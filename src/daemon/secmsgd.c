@@ -43,12 +43,14 @@ static void __attribute__((noreturn))
 usage(int status)
 {
 	fprintf(status ? stderr : stdout,
-	    "usage: secmsgd [-dfgptT] [-c file]\n"
+	    "usage: secmsgd [-dfgNptT] [-c file]\n"
 	    "  -c file    configuration file (default %s;\n"
 	    "             built-in defaults when it does not exist)\n"
 	    "  -d         debug log level\n"
 	    "  -f         stay in the foreground, log to stderr\n"
 	    "  -g         generate the server key (refuses to overwrite)\n"
+	    "  -N         with -g or -p: the next server key instead\n"
+	    "             (key rotation, secmsgd(8))\n"
 	    "  -p         print the server's public key and fingerprint\n"
 	    "  -t         check the configuration and exit\n"
 	    "  -T         check it, then print every setting's value\n"
@@ -152,6 +154,73 @@ load_server_key(const struct secmsgd_conf *conf, bool create)
 	return (kp);
 }
 
+/*
+ * The path of the next server key into buf: next_server_key when set
+ * (*explicit: it must exist), else server_key followed by ".next" (used
+ * only when that file exists).  Exits when the path is too long.
+ */
+static void
+next_key_path(const struct secmsgd_conf *conf, char *buf, size_t len,
+    bool *explicit)
+{
+	int n;
+
+	*explicit = conf->next_server_key[0] != '\0';
+	if (*explicit)
+		n = snprintf(buf, len, "%s", conf->next_server_key);
+	else
+		n = snprintf(buf, len, "%s.next", conf->server_key);
+	if (n < 0 || (size_t)n >= len)
+		fatalx("next server key: path too long");
+}
+
+/*
+ * Load the next server key (key rotation), with the same checks as the
+ * current one: NULL when none is configured and the default file does
+ * not exist.  Exits on failure, and when it is the current key cur.
+ */
+static struct keys_keypair *
+load_next_key(const struct secmsgd_conf *conf, const struct keys_keypair *cur)
+{
+	struct keys_keypair *kp = NULL;
+	char path[PATH_MAX], err[KEYS_ERRLEN + PATH_MAX];
+	struct stat sb;
+	bool explicit;
+
+	next_key_path(conf, path, sizeof(path), &explicit);
+	/* lstat: a symbolic link is there (and refused by the load). */
+	if (!explicit && lstat(path, &sb) == -1 && errno == ENOENT)
+		return (NULL);
+	if (keys_keypair_load(path, &kp, err, sizeof(err)) == -1)
+		fatalx("next server key: %s", err);
+	if (cur != NULL && keys_equal(keys_keypair_public(kp),
+	    keys_keypair_public(cur)))
+		fatalx("next server key %s is the current server key %s",
+		    path, conf->server_key);
+	return (kp);
+}
+
+/* -g -N: create the next server key; never touches the current one. */
+static struct keys_keypair *
+make_next_key(const struct secmsgd_conf *conf)
+{
+	struct keys_keypair *kp;
+	char path[PATH_MAX], err[KEYS_ERRLEN + PATH_MAX], fp[KEYS_FPLEN + 1];
+	bool explicit;
+
+	next_key_path(conf, path, sizeof(path), &explicit);
+	if (!explicit && make_state_dir(conf->state_dir) == -1)
+		fatal("cannot create state directory %s", conf->state_dir);
+	if ((kp = keys_keypair_generate()) == NULL)
+		fatalx("out of memory");
+	/* O_EXCL: an existing next key (or anything else) stays. */
+	if (keys_keypair_save(kp, path, false, err, sizeof(err)) == -1)
+		fatalx("next server key: %s", err);
+	keys_fingerprint(keys_keypair_public(kp), fp);
+	log_notice("created next server key path=%s key=%s", path, fp);
+	return (kp);
+}
+
 /* Print a public key and its fingerprint. */
 static void
 print_key(const struct keys_keypair *kp)
@@ -217,6 +286,13 @@ preflight(const struct secmsgd_conf *conf, const char *conf_path,
 		else
 			return (-1);
 	}
+	/* A next key named in the file must be there (the default may not). */
+	if (conf->next_server_key[0] != '\0' &&
+	    access(conf->next_server_key, F_OK) == -1 && errno == ENOENT) {
+		(void)snprintf(err, errlen, "next_server_key %s does not exist",
+		    conf->next_server_key);
+		return (-1);
+	}
 	if (listener_unix_resolve(conf, &ux, err, errlen) == -1)
 		return (-1);
 	return (privdrop_check_reload(conf, conf_path, err, errlen));
@@ -279,8 +355,9 @@ main(int argc, char **argv)
 	struct privdrop_cleaner *cleaner;
 	const char *conf_path = NULL;
 	char err[PRIVDROP_ERRLEN], warn[PATH_MAX + 128];
+	struct keys_keypair *nkp;
 	bool foreground = false, test = false, genkey = false, printkey = false;
-	bool dump = false;
+	bool dump = false, next = false;
 	int ch, debug = 0, to;
 	struct rlimit rl = { 0, 0 };
 
@@ -306,7 +383,7 @@ main(int argc, char **argv)
 	(void)atexit(sanitizer_dumpable);
 #endif
 
-	while ((ch = getopt_long(argc, argv, "c:dfgptTVh", longopts,
+	while ((ch = getopt_long(argc, argv, "c:dfgNptTVh", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'c':
@@ -320,6 +397,9 @@ main(int argc, char **argv)
 			break;
 		case 'g':
 			genkey = true;
+			break;
+		case 'N':
+			next = true;
 			break;
 		case 'p':
 			printkey = true;
@@ -339,7 +419,7 @@ main(int argc, char **argv)
 			usage(2);
 		}
 	}
-	if (optind != argc)
+	if (optind != argc || (next && !genkey && !printkey))
 		usage(2);
 
 	/* No -c and no file at the default place: built-in defaults. */
@@ -403,6 +483,22 @@ main(int argc, char **argv)
 	log_init(to, debug ? LOG_LVL_DEBUG : conf->log_level,
 	    conf->syslog_facility, "secmsgd");
 
+	if (genkey && next) {
+		kp = make_next_key(conf);
+		print_key(kp);
+		keys_keypair_free(kp);
+		conf_free(conf);
+		return (0);
+	}
+	if (printkey && next) {
+		if ((kp = load_next_key(conf, NULL)) == NULL)
+			fatalx("no next server key (%s.next does not exist)",
+			    conf->server_key);
+		print_key(kp);
+		keys_keypair_free(kp);
+		conf_free(conf);
+		return (0);
+	}
 	if (genkey) {
 		if (access(conf->server_key, F_OK) == 0)
 			fatalx("server key %s exists; not overwriting it",
@@ -443,6 +539,7 @@ main(int argc, char **argv)
 	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
 		fatal("signal");
 	kp = load_server_key(conf, true);
+	nkp = load_next_key(conf, kp);
 
 	event_set_log_callback(libevent_log_cb);
 	/*
@@ -461,9 +558,11 @@ main(int argc, char **argv)
 		fatalx("cannot create the event loop");
 	if ((srv = server_new(base, conf, conf_path, kp)) == NULL) {
 		/* server_new logged why and freed conf and the key. */
+		keys_keypair_free(nkp);
 		event_base_free(base);
 		return (1);
 	}
+	srv->next_key = nkp;
 	srv->foreground = foreground;
 	srv->debug = debug;
 	{
@@ -472,6 +571,14 @@ main(int argc, char **argv)
 		/* Public: what clients pin (secmsgd -p prints the same). */
 		keys_pub_encode(keys_keypair_public(srv->key), b64);
 		log_info("server key=%s public=%s", srv->key_fp, b64);
+		if (nkp != NULL) {
+			char nfp[KEYS_FPLEN + 1];
+
+			keys_pub_encode(keys_keypair_public(nkp), b64);
+			keys_fingerprint(keys_keypair_public(nkp), nfp);
+			log_info("server next key=%s public=%s: announced to "
+			    "clients that ask (rotation)", nfp, b64);
+		}
 	}
 
 	if (!foreground) {

@@ -519,6 +519,8 @@ server_loop_setup(struct server *srv, unsigned i, struct event_base *base,
 	sp.presence = srv->presence;
 	sp.relay_key = srv->relay_key;
 	sp.roster = srv->roster;
+	sp.next_key = srv->next_key;
+	sp.key_pub = keys_keypair_public(srv->key);
 	sp.pol = srv->pol;
 	sp.hooks = &server_loop_hooks;
 	sp.store = router_store_find(conf_store_name(srv->conf->store));
@@ -624,6 +626,8 @@ keep_restart_only(struct secmsgd_conf *nc, const struct secmsgd_conf *oc)
 	} s[] = {
 		{ "state_dir", &nc->state_dir, oc->state_dir },
 		{ "server_key", &nc->server_key, oc->server_key },
+		{ "next_server_key", &nc->next_server_key,
+		    oc->next_server_key },
 		{ "user", &nc->user, oc->user },
 		{ "pid_file", &nc->pid_file, oc->pid_file },
 		{ "unix_socket_group", &nc->unix_socket_group,
@@ -797,5 +801,6 @@ server_free(struct server *srv)
 	free(p);
 	policy_unref(srv->pol);
 	keys_keypair_free(srv->key);
+	keys_keypair_free(srv->next_key);
 	free(srv);
 }

@@ -35,6 +35,7 @@ struct server {
 	bool			 foreground;
 	int			 debug;		/* -d given */
 	struct keys_keypair	*key;		/* our static key */
+	struct keys_keypair	*next_key;	/* its successor, or NULL */
 	char			 key_fp[32];	/* its fingerprint */
 	struct authkeys		*authkeys;	/* pol's; never NULL */
 	struct pool		*pool;		/* worker threads; NULL: none */

@@ -21,6 +21,7 @@
 #include "config.h"
 #include "log.h"
 #include "msg.h"
+#include "nextkey.h"
 #include "proto.h"
 #include "relay.h"
 #include "service.h"
@@ -103,6 +104,39 @@ reply_counts(struct session *s, uint32_t id, uint32_t delivered,
 	reply_ok(s, id, data, sizeof(data));
 }
 
+/*
+ * Right after WELCOME, to a client that set hello feature bit 0: the
+ * server's next key, with the proof that we hold it, bound to this
+ * session (doc/PROTOCOL.md 7.8).  Our hello set the bit only when we
+ * hold one, so proto_feature() is true only then.
+ */
+static void
+send_nextkey(struct session *s)
+{
+	struct sloop *l = s->loop;
+	uint8_t hdr[MSG_HDR_MAX], h[NOISE_HASHLEN], proof[NEXTKEY_PROOFLEN];
+	struct msg m;
+
+	if (!proto_feature(s->proto, PROTO_F_NEXTKEY) || l->next_key == NULL)
+		return;
+	proto_handshake_hash(s->proto, h);
+	/* Cannot fail: the handshake took only a prime-order client key. */
+	if (nextkey_mac(l->next_key, s->key, h, l->key_pub,
+	    keys_keypair_public(l->next_key), proof) != 0) {
+		log_warnx("session %016llx next key not sent: bad client key",
+		    (unsigned long long)s->id);
+		return;
+	}
+	memset(&m, 0, sizeof(m));
+	m.type = MSG_NEXTKEY;
+	m.key = keys_keypair_public(l->next_key);
+	m.proof = proof;
+	(void)session_reply(s, hdr, msg_encode_header(&m, hdr), NULL, 0);
+	log_debug("session %016llx sent the next server key",
+	    (unsigned long long)s->id);
+	sodium_memzero(h, sizeof(h));
+}
+
 int
 service_authenticate(struct session *s)
 {
@@ -146,6 +180,7 @@ service_authenticate(struct session *s)
 	m.namelen = strlen(s->name);
 	m.idle = l->conf->idle_timeout;
 	(void)session_reply(s, hdr, msg_encode_header(&m, hdr), NULL, 0);
+	send_nextkey(s);
 	return (0);
 }
 

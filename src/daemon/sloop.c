@@ -243,6 +243,8 @@ sloop_init(struct sloop *l, const struct sloop_params *sp, unsigned idx,
 	l->hooks = sp->hooks;
 	l->srv = sp->srv;
 	l->roster = sp->roster;
+	l->next_key = sp->next_key;
+	l->key_pub = sp->key_pub;
 	l->bus = sp->bus;
 	l->store = sp->store;
 	l->base = base;

@@ -47,6 +47,7 @@ struct sloop;
 struct bus_ops;
 struct store_ops;
 struct roster;
+struct keys_keypair;
 
 /*
  * What the layers above do for the runtime: it calls up only through
@@ -88,6 +89,9 @@ struct sloop {
 	struct authkeys		*authkeys;	/* pol's */
 	struct relay		*relay;		/* this loop's members */
 	struct roster		*roster;	/* the server's, for WHO */
+	const struct keys_keypair *next_key;	/* the server's next static
+						   key (NEXTKEY), or NULL */
+	const uint8_t		*key_pub;	/* the current one's public */
 	uint32_t		*presence;	/* this loop's row */
 	struct router_loop	*rt;		/* the router's part */
 	const struct bus_ops	*bus;		/* other nodes */
@@ -121,6 +125,8 @@ struct sloop_params {
 	uint32_t		*presence;	/* nloops rows (relay.h) */
 	const uint8_t		*relay_key;	/* 16 bytes, every relay's */
 	struct roster		*roster;
+	const struct keys_keypair *next_key;	/* borrowed, or NULL */
+	const uint8_t		*key_pub;	/* borrowed, 32 bytes */
 	struct policy		*pol;		/* a reference is taken */
 	const struct sloop_hooks *hooks;
 	const struct bus_ops	*bus;

@@ -28,6 +28,7 @@
 #include "frame.h"
 #include "keys.h"
 #include "msg.h"
+#include "nextkey.h"
 #include "proto.h"
 #include "clientconn.h"
 
@@ -41,6 +42,10 @@ struct clientconn {
 	struct proto		*p;
 	struct proto_out	 sink;
 	struct frame_decoder	 dec;
+	const struct keys_keypair *self;	/* borrowed */
+	bool			 await_next;	/* NEXTKEY is due now */
+	enum clientconn_nextkey	 next_state;
+	uint8_t			 next_key[KEYS_KEYLEN];
 	bool			 oom;		/* the sink failed to grow */
 	bool			 eof;		/* the server closed */
 
@@ -297,6 +302,44 @@ next_msg(struct clientconn *cc, int64_t deadline, struct msg *m, char *err,
 		    m->code, m->body, m->bodylen);
 		return (CLIENTCONN_ERR_NETWORK);
 	}
+	/* NEXTKEY comes once, right after WELCOME, if we asked for it. */
+	if (m->type == MSG_NEXTKEY && !cc->await_next) {
+		snprintf(err, errlen, "unexpected nextkey message from server");
+		return (CLIENTCONN_ERR_NETWORK);
+	}
+	return (CLIENTCONN_OK);
+}
+
+/*
+ * The NEXTKEY that follows WELCOME when both hellos set next-key: check
+ * its proof (nextkey.h) and keep the outcome for clientconn_next_key().
+ * A proof that fails is no reason to close: the channel is authenticated
+ * by the current key; only the next key is not to be trusted.
+ */
+static enum clientconn_err
+read_next_key(struct clientconn *cc, int64_t deadline, char *err,
+    size_t errlen)
+{
+	uint8_t			 h[NOISE_HASHLEN];
+	struct msg		 m;
+	enum clientconn_err	 rv;
+
+	cc->await_next = true;
+	rv = next_msg(cc, deadline, &m, err, errlen);
+	cc->await_next = false;
+	if (rv != CLIENTCONN_OK)
+		return (rv);
+	if (m.type != MSG_NEXTKEY) {
+		snprintf(err, errlen, "expected nextkey after welcome, got %s",
+		    msg_type_name(m.type));
+		return (CLIENTCONN_ERR_NETWORK);
+	}
+	memcpy(cc->next_key, m.key, KEYS_KEYLEN);
+	proto_handshake_hash(cc->p, h);
+	cc->next_state = nextkey_verify(cc->self, h, proto_peer_key(cc->p),
+	    m.key, m.proof) == 0 ? CLIENTCONN_NEXTKEY_VALID :
+	    CLIENTCONN_NEXTKEY_INVALID;
+	sodium_memzero(h, sizeof(h));
 	return (CLIENTCONN_OK);
 }
 
@@ -462,6 +505,7 @@ clientconn_connect(const char *addr, const struct keys_keypair *self,
 		why = CLIENTCONN_ERR_OTHER;
 		goto err1;
 	}
+	cc->self = self;
 	cc->sink.reserve = sink_reserve;
 	cc->sink.commit = sink_commit;
 	cc->sink.ctx = cc;
@@ -521,6 +565,8 @@ clientconn_handshake(struct clientconn *cc, clientconn_key_cb check,
 		memcpy(cc->name, m.name, m.namelen);
 		cc->name[m.namelen] = '\0';
 		cc->idle = m.idle;
+		if (proto_feature(cc->p, PROTO_F_NEXTKEY))
+			return (read_next_key(cc, deadline, err, errlen));
 		return (CLIENTCONN_OK);
 	case MSG_REFUSED:
 		put_peer_text(err, errlen, "server refused us", m.code,
@@ -631,6 +677,20 @@ clientconn_max_body(const struct clientconn *cc)
 		return (0);
 	return (pp->max_message > MSG_HDR_MAX ?
 	    pp->max_message - MSG_HDR_MAX : 0);
+}
+
+void
+clientconn_want_next_key(struct clientconn *cc)
+{
+	(void)proto_set_features(cc->p, PROTO_F_NEXTKEY);
+}
+
+enum clientconn_nextkey
+clientconn_next_key(const struct clientconn *cc, uint8_t key[KEYS_KEYLEN])
+{
+	if (cc->next_state != CLIENTCONN_NEXTKEY_NONE)
+		memcpy(key, cc->next_key, KEYS_KEYLEN);
+	return (cc->next_state);
 }
 
 const uint8_t *

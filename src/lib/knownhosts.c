@@ -69,6 +69,68 @@ rstrip(char *s)
 		s[--len] = '\0';
 }
 
+/*
+ * Read the next line of f into buf (size KNOWNHOSTS_LINE_MAX + 3),
+ * counting *lineno: 1 for a line, 0 at the end of the file, -1 (a line
+ * too long, a read error) with a message.
+ */
+static int
+kh_readline(FILE *f, char *buf, size_t size, const char *path,
+    unsigned *lineno, char *err, size_t errlen)
+{
+	if (fgets(buf, (int)size, f) == NULL) {
+		if (!ferror(f))
+			return (0);
+		snprintf(err, errlen, "%s: read error", path);
+		return (-1);
+	}
+	++*lineno;
+	if (strchr(buf, '\n') == NULL && !feof(f)) {
+		snprintf(err, errlen, "%s:%u: line too long", path, *lineno);
+		return (-1);
+	}
+	return (1);
+}
+
+/*
+ * Parse the line in buf in place: 0 for a blank or comment line, 1 for an
+ * entry (*host points into buf, pub holds the key), or -1 with a message
+ * naming path and lineno.
+ */
+static int
+kh_parse(char *buf, const char *path, unsigned lineno, char **host,
+    uint8_t pub[KEYS_KEYLEN], char *err, size_t errlen)
+{
+	char	*p, *sp;
+	int	 rc;
+
+	rstrip(buf);
+	p = buf;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p == '\0' || *p == '#')
+		return (0);
+	if ((sp = strpbrk(p, " \t")) == NULL) {
+		snprintf(err, errlen, "%s:%u: expected \"HOST KEY\"", path,
+		    lineno);
+		return (-1);
+	}
+	*sp++ = '\0';
+	while (*sp == ' ' || *sp == '\t')
+		sp++;
+	if ((rc = keys_pub_decode(sp, strlen(sp), pub)) == -2) {
+		snprintf(err, errlen, "%s:%u: bad key: %s", path, lineno,
+		    KEYS_INVALID_KEY);
+		return (-1);
+	} else if (rc != 0) {
+		snprintf(err, errlen, "%s:%u: bad key (expected %d characters "
+		    "of base64)", path, lineno, KEYS_B64LEN);
+		return (-1);
+	}
+	*host = p;
+	return (1);
+}
+
 int
 knownhosts_check(const char *path, const char *host,
     const uint8_t key[KEYS_KEYLEN], enum knownhosts_result *res,
@@ -79,8 +141,8 @@ knownhosts_check(const char *path, const char *host,
 	uint8_t		 pub[KEYS_KEYLEN];
 	unsigned	 lineno = 0, first = 0;
 	bool		 found = false, match = false;
-	char		*p, *sp;
-	int		 rv = -1, rc;
+	char		*h;
+	int		 rv = -1, r;
 
 	*res = KNOWNHOSTS_UNKNOWN;
 	if (line != NULL)
@@ -91,39 +153,12 @@ knownhosts_check(const char *path, const char *host,
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return (-1);
 	}
-	while (fgets(buf, sizeof(buf), f) != NULL) {
-		lineno++;
-		if (strchr(buf, '\n') == NULL && !feof(f)) {
-			snprintf(err, errlen, "%s:%u: line too long", path,
-			    lineno);
+	while ((r = kh_readline(f, buf, sizeof(buf), path, &lineno, err,
+	    errlen)) == 1) {
+		if ((r = kh_parse(buf, path, lineno, &h, pub, err,
+		    errlen)) == -1)
 			goto out;
-		}
-		rstrip(buf);
-		p = buf;
-		while (*p == ' ' || *p == '\t')
-			p++;
-		if (*p == '\0' || *p == '#')
-			continue;
-		sp = strpbrk(p, " \t");
-		if (sp == NULL) {
-			snprintf(err, errlen, "%s:%u: expected \"HOST KEY\"",
-			    path, lineno);
-			goto out;
-		}
-		*sp++ = '\0';
-		while (*sp == ' ' || *sp == '\t')
-			sp++;
-		if ((rc = keys_pub_decode(sp, strlen(sp), pub)) == -2) {
-			snprintf(err, errlen, "%s:%u: bad key: %s", path,
-			    lineno, KEYS_INVALID_KEY);
-			goto out;
-		} else if (rc != 0) {
-			snprintf(err, errlen, "%s:%u: bad key (expected %d "
-			    "characters of base64)", path, lineno,
-			    KEYS_B64LEN);
-			goto out;
-		}
-		if (strcmp(p, host) != 0)
+		if (r == 0 || strcmp(h, host) != 0)
 			continue;
 		if (!found) {
 			found = true;
@@ -135,10 +170,8 @@ knownhosts_check(const char *path, const char *host,
 			first = lineno;
 		}
 	}
-	if (ferror(f)) {
-		snprintf(err, errlen, "%s: read error", path);
+	if (r == -1)
 		goto out;
-	}
 	if (match)
 		*res = KNOWNHOSTS_MATCH;
 	else if (found)
@@ -148,6 +181,45 @@ knownhosts_check(const char *path, const char *host,
 	rv = 0;
 out:
 	sodium_memzero(buf, sizeof(buf));
+	fclose(f);
+	return (rv);
+}
+
+int
+knownhosts_foreach(const char *path, const char *host, knownhosts_cb cb,
+    void *arg, char *err, size_t errlen)
+{
+	FILE		*f;
+	char		 buf[KNOWNHOSTS_LINE_MAX + 3];
+	uint8_t		 pub[KEYS_KEYLEN];
+	unsigned	 lineno;
+	char		*h;
+	int		 pass, r, rv = -1;
+
+	if ((f = fopen(path, "re")) == NULL) {
+		if (errno == ENOENT)
+			return (0);
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return (-1);
+	}
+	/* Pass 0 checks every line, so that cb never sees half a file. */
+	for (pass = 0; pass < 2; pass++) {
+		rewind(f);
+		lineno = 0;
+		while ((r = kh_readline(f, buf, sizeof(buf), path, &lineno,
+		    err, errlen)) == 1) {
+			if ((r = kh_parse(buf, path, lineno, &h, pub, err,
+			    errlen)) == -1)
+				goto out;
+			if (pass == 1 && r == 1 &&
+			    (host == NULL || strcmp(h, host) == 0))
+				cb(h, pub, lineno, arg);
+		}
+		if (r == -1)
+			goto out;
+	}
+	rv = 0;
+out:
 	fclose(f);
 	return (rv);
 }
@@ -235,4 +307,172 @@ out:
 		rv = -1;
 	}
 	return (rv);
+}
+
+/*
+ * A new temporary file beside path (its name into tmp, PATH_MAX bytes),
+ * mode 0600, open for writing; or NULL with tmp empty and a message.
+ */
+static FILE *
+kh_tmpfile(const char *path, char *tmp, char *err, size_t errlen)
+{
+	FILE	*t;
+	int	 fd, n;
+
+	n = snprintf(tmp, PATH_MAX, "%s.tmpXXXXXX", path);
+	if (n < 0 || n >= PATH_MAX) {
+		snprintf(err, errlen, "%s: path too long", path);
+		tmp[0] = '\0';
+		return (NULL);
+	}
+	if ((fd = mkstemp(tmp)) == -1) {
+		snprintf(err, errlen, "%s: cannot create a temporary file: %s",
+		    path, strerror(errno));
+		tmp[0] = '\0';
+		return (NULL);
+	}
+	if ((t = fdopen(fd, "w")) == NULL) {
+		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+		close(fd);
+		unlink(tmp);
+		tmp[0] = '\0';
+	}
+	return (t);
+}
+
+/*
+ * Rewrite path atomically: every line but those for host (with key, when
+ * key is not NULL) when removing, every line and then "host key" when
+ * adding.  *nmatch counts the lines for host (with key); nothing is
+ * written when that makes the rewrite pointless (adding a key that is
+ * there, removing one that is not).  Returns 0 or -1 with a message.
+ */
+static int
+kh_rewrite(const char *path, const char *host, const uint8_t *key,
+    bool add, unsigned *nmatch, char *err, size_t errlen)
+{
+	FILE		*f = NULL, *t = NULL;
+	char		 buf[KNOWNHOSTS_LINE_MAX + 3], raw[sizeof(buf)];
+	char		 tmp[PATH_MAX], b64[KEYS_B64LEN + 1], *h;
+	uint8_t		 pub[KEYS_KEYLEN];
+	struct stat	 st;
+	mode_t		 mode = 0600;
+	unsigned	 lineno;
+	bool		 drop;
+	int		 pass, r, rv = -1;
+
+	*nmatch = 0;
+	tmp[0] = '\0';
+	if (lstat(path, &st) == 0) {
+		if (!S_ISREG(st.st_mode)) {
+			snprintf(err, errlen, "%s: not a regular file (a "
+			    "symbolic link is not replaced)", path);
+			return (-1);
+		}
+		mode = st.st_mode & 0777;
+		if ((f = fopen(path, "re")) == NULL) {
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+			return (-1);
+		}
+	} else if (errno != ENOENT) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return (-1);
+	}
+	/* Pass 0 parses and counts; pass 1 copies into the new file. */
+	for (pass = 0; pass < 2 && f != NULL; pass++) {
+		rewind(f);
+		lineno = 0;
+		while ((r = kh_readline(f, buf, sizeof(buf), path, &lineno,
+		    err, errlen)) == 1) {
+			memcpy(raw, buf, sizeof(raw));
+			if ((r = kh_parse(buf, path, lineno, &h, pub, err,
+			    errlen)) == -1)
+				goto out;
+			drop = r == 1 && strcmp(h, host) == 0 &&
+			    (key == NULL || keys_equal(pub, key));
+			if (pass == 0) {
+				*nmatch += drop;
+				continue;
+			}
+			if (drop && !add)
+				continue;
+			rstrip(raw);
+			if (fprintf(t, "%s\n", raw) < 0)
+				goto werr;
+		}
+		if (r == -1)
+			goto out;
+		if (pass == 0 && (add ? *nmatch > 0 : *nmatch == 0)) {
+			rv = 0;
+			goto out;
+		}
+		if (pass == 0 && (t = kh_tmpfile(path, tmp, err,
+		    errlen)) == NULL)
+			goto out;
+	}
+	if (f == NULL) {
+		/* No file: nothing to remove; a new one to add to. */
+		if (!add) {
+			rv = 0;
+			goto out;
+		}
+		if (mkparents(path, err, errlen) != 0 ||
+		    (t = kh_tmpfile(path, tmp, err, errlen)) == NULL)
+			goto out;
+	}
+	if (add) {
+		keys_pub_encode(key, b64);
+		if (fprintf(t, "%s %s\n", host, b64) < 0)
+			goto werr;
+	}
+	/* The bytes first, then the name: a crash leaves one whole file. */
+	if (fchmod(fileno(t), mode) == -1 || fflush(t) != 0 ||
+	    fsync(fileno(t)) != 0)
+		goto werr;
+	r = fclose(t);
+	t = NULL;
+	if (r != 0)
+		goto werr;
+	if (rename(tmp, path) != 0) {
+		snprintf(err, errlen, "%s: rename: %s", path, strerror(errno));
+		goto out;
+	}
+	tmp[0] = '\0';
+	rv = 0;
+	goto out;
+werr:
+	snprintf(err, errlen, "%s: write: %s", tmp, strerror(errno));
+out:
+	if (t != NULL)
+		fclose(t);
+	if (tmp[0] != '\0')
+		unlink(tmp);
+	if (f != NULL)
+		fclose(f);
+	return (rv);
+}
+
+int
+knownhosts_learn(const char *path, const char *host,
+    const uint8_t key[KEYS_KEYLEN], bool *added, char *err, size_t errlen)
+{
+	unsigned	n;
+
+	*added = false;
+	if (!knownhosts_host_valid(host)) {
+		snprintf(err, errlen, "cannot store host name with white "
+		    "space or control characters");
+		return (-1);
+	}
+	if (kh_rewrite(path, host, key, true, &n, err, errlen) != 0)
+		return (-1);
+	*added = n == 0;
+	return (0);
+}
+
+int
+knownhosts_remove(const char *path, const char *host, const uint8_t *key,
+    unsigned *removed, char *err, size_t errlen)
+{
+	return (kh_rewrite(path, host, key, false, removed, err, errlen));
 }

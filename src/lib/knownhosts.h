@@ -9,7 +9,8 @@
  * HOST is the server address exactly as the client was told to connect
  * ("host:port", "[v6]:port" or "unix:/path"; no white space), KEY the
  * server's 44-character base64 public key.  A host may be listed more than
- * once (a key roll-over): any matching line is a match.
+ * once (a key roll-over: the current key and the next one, learned from
+ * the server's NEXTKEY): any matching line is a match.
  *
  * Keys are compared in constant time.  A malformed line is an error naming
  * the file and the line: a pin file we cannot read fully must not silently
@@ -57,6 +58,40 @@ int	knownhosts_check(const char *path, const char *host,
  */
 int	knownhosts_add(const char *path, const char *host,
 	    const uint8_t key[KEYS_KEYLEN], char *err, size_t errlen);
+
+/*
+ * knownhosts_learn(path, host, key, &added, err, errlen): make sure path
+ * lists key for host: when it does not yet, rewrite the file atomically
+ * (a temporary file in the same directory, renamed over it; the file's
+ * mode is kept, a new file gets 0600) with "host key" appended, and set
+ * *added.  The file must parse.  Returns 0, or -1 with a message.
+ */
+int	knownhosts_learn(const char *path, const char *host,
+	    const uint8_t key[KEYS_KEYLEN], bool *added, char *err,
+	    size_t errlen);
+
+/*
+ * knownhosts_remove(path, host, key, &removed, err, errlen): rewrite path
+ * atomically (as knownhosts_learn) without the lines for host, only that
+ * with key when key is not NULL; comments and other lines stay.  *removed
+ * is the number of lines removed (0: the file is not rewritten).  Returns
+ * 0, or -1 with a message.
+ */
+int	knownhosts_remove(const char *path, const char *host,
+	    const uint8_t *key, unsigned *removed, char *err, size_t errlen);
+
+/* Called by knownhosts_foreach() for each entry. */
+typedef void (*knownhosts_cb)(const char *host,
+	    const uint8_t key[KEYS_KEYLEN], unsigned line, void *arg);
+
+/*
+ * knownhosts_foreach(path, host, cb, arg, err, errlen): call cb for every
+ * entry of path (only host's when host is not NULL), in file order.  A
+ * missing file has no entries.  Returns 0, or -1 (unreadable file,
+ * malformed line: before any call) with a message.
+ */
+int	knownhosts_foreach(const char *path, const char *host,
+	    knownhosts_cb cb, void *arg, char *err, size_t errlen);
 
 /*
  * knownhosts_host_valid(host): host can be stored (non-empty, printable,

@@ -312,6 +312,15 @@ proto_split(struct proto *p)
 	return PROTO_OK;
 }
 
+int
+proto_set_features(struct proto *p, uint32_t features)
+{
+	if (p->state != PROTO_S_INIT && p->state != PROTO_S_WAIT1)
+		return (-1);
+	p->ours.features = features;
+	return (0);
+}
+
 enum proto_err
 proto_start(struct proto *p, struct proto_out *out)
 {

@@ -122,6 +122,13 @@ struct proto *proto_new(bool initiator, const struct keys_keypair *self,
 /* proto_free(p): wipe all key material and free; NULL does nothing. */
 void	proto_free(struct proto *p);
 
+/*
+ * proto_set_features(p, features): announce these feature bits (PROTO_F_*)
+ * instead of those of proto_new()'s params; only before the first
+ * handshake message is written (then it returns -1 and changes nothing).
+ */
+int	proto_set_features(struct proto *p, uint32_t features);
+
 /* proto_start(p, out): initiator only: write handshake message 1. */
 enum proto_err proto_start(struct proto *p, struct proto_out *out);
 

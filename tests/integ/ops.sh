@@ -319,4 +319,4 @@ ok "-T on a bad file: exit 78, the error, nothing on stdout" \
     grep -q '^secmsgd: $T/bad.conf:1: workers: ' '$T/bad.err'"
 env -u JOURNAL_STREAM timeout -k 10 10 "$SECMSGD" --help > "$T/help.out" 2>&1
 ok "--help lists -T" \
-    sh -c "[ $? -eq 0 ] && grep -q -- '^  -T ' '$T/help.out' && grep -q 'dfgptT' '$T/help.out'"
+    sh -c "[ $? -eq 0 ] && grep -q -- '^  -T ' '$T/help.out' && grep -q 'dfgNptT' '$T/help.out'"

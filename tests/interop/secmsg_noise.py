@@ -8,11 +8,23 @@ Library:
   Msg codec: ping(), send(), join(), leave(), publish(), who(),
              parse_message(), parse_who()   (src/lib/msg.h)
 
+  nextkey_proof / nextkey_check              NEXTKEY (PROTOCOL.md 7.8)
+
 Command line (used by tests/integ/interop.sh):
   secmsg_noise.py peer listen PORTFILE       responder: writes "PORT KEY"
   secmsg_noise.py peer connect PORT KEY      initiator: checks the server key
 Both run the scripted exchange (SCRIPT) and print one line per event:
   self KEY / peer KEY / hash HEX / sent K LEN SHA256 / recv K LEN SHA256
+
+Server key rotation (used by tests/integ/rotate.sh):
+  secmsg_noise.py nextkey-client PORT SERVERKEY KEYFILE FEATURES
+      a client of secmsgd: prints "features N" (the server's hello),
+      "welcome NAME", "nextkey KEY valid|invalid" when a NEXTKEY came,
+      then "ping ok" (the reply to a PING: nothing else came before it)
+  secmsg_noise.py forged-server PORTFILE
+      a server that announces a next key whose private half it does not
+      hold: writes "PORT KEY", then WELCOME, NEXTKEY (to a client that
+      set feature bit 0) and OK to each PING, until the client leaves
 
 Run with Debian's /usr/bin/python3 (python3-dissononce is a Debian package).
 """
@@ -53,6 +65,9 @@ REC_FINAL, REC_MORE, REC_REKEY = 0x00, 0x01, 0x02
 MSG_PING, MSG_SEND, MSG_JOIN, MSG_LEAVE, MSG_PUBLISH, MSG_WHO = range(1, 7)
 MSG_WELCOME, MSG_REFUSED, MSG_OK, MSG_ERROR, MSG_DELIVER, MSG_GOODBYE = \
     range(0x81, 0x87)
+MSG_NEXTKEY = 0x87
+FEATURE_NEXT_KEY = 0x00000001
+NEXTKEY_LABEL = b"secmsgd next-key v1"
 MSG_CODES = {
     1: "bad-request", 2: "unknown-request", 3: "unknown-peer",
     4: "offline", 5: "not-permitted", 6: "too-large", 7: "busy",
@@ -156,12 +171,15 @@ class Channel:
     """One secmsg/1 connection over a connected stream socket."""
 
     def __init__(self, sock, initiator, keypair, max_message=1 << 20,
-                 rekey_messages=0, rekey_seconds=0, check_key=None):
+                 rekey_messages=0, rekey_seconds=0, check_key=None,
+                 features=0):
         self.sock = sock
         self.initiator = initiator
+        self.keypair = keypair
         self.ours = {"max_message": max_message,
                      "rekey_messages": rekey_messages,
-                     "rekey_seconds": rekey_seconds}
+                     "rekey_seconds": rekey_seconds,
+                     "features": features}
         self.check_key = check_key
         self.hs = HandshakeState(
             SymmetricState(CipherState(ChaChaPolyCipher()), SHA256Hash()),
@@ -176,7 +194,7 @@ class Channel:
     def _hello(self):
         o = self.ours
         return encode_hello(o["max_message"], o["rekey_messages"],
-                            o["rekey_seconds"])
+                            o["rekey_seconds"], o["features"])
 
     def _write_hs(self):
         buf = bytearray()
@@ -295,6 +313,91 @@ class Channel:
                 return bytes(buf)
 
 
+    def feature(self, bit):
+        """Both hellos set feature bit(s) bit (PROTOCOL.md 4.1)."""
+        return (self.ours["features"] & self.peer["features"] & bit) == bit
+
+
+# ------------------------------------------------------------ next key
+# PROTOCOL.md 7.8, written from the document alone.
+P25519 = 2 ** 255 - 19
+L25519 = 2 ** 252 + 27742317777372353535851937790883648493
+
+
+def _ladder(k, u):
+    """x-only Montgomery ladder, k unclamped: u([k]P), None for infinity."""
+    x2, z2, x3, z3 = 1, 0, u, 1
+    for t in reversed(range(k.bit_length())):
+        bit = (k >> t) & 1
+        if bit:
+            x2, x3, z2, z3 = x3, x2, z3, z2
+        a, b = (x2 + z2) % P25519, (x2 - z2) % P25519
+        c, d = (x3 + z3) % P25519, (x3 - z3) % P25519
+        da, cb = d * a % P25519, c * b % P25519
+        x3, z3 = (da + cb) ** 2 % P25519, u * (da - cb) ** 2 % P25519
+        aa, bb = a * a % P25519, b * b % P25519
+        e = (aa - bb) % P25519
+        x2, z2 = aa * bb % P25519, e * (aa + 121665 * e) % P25519
+        if bit:
+            x2, x3, z2, z3 = x3, x2, z3, z2
+    return None if z2 == 0 else x2 * pow(z2, P25519 - 2, P25519) % P25519
+
+
+def static_key_valid(pub):
+    """Section 4: bit 255 clear, u < p, a point of the prime-order
+    subgroup other than the identity."""
+    u = int.from_bytes(pub, "little")
+    if len(pub) != 32 or u >= P25519:
+        return False
+    # u on the curve or its twist; [8]P is the identity for low order,
+    # [L]P is not the identity unless P is in the prime-order subgroup.
+    if u == 0 or _ladder(8, u) is None:
+        return False
+    rhs = (u ** 3 + 486662 * u * u + u) % P25519
+    if pow(rhs, (P25519 - 1) // 2, P25519) != 1:
+        return False            # on the twist: no point of the curve
+    return _ladder(L25519, u) is None
+
+
+def x25519(keypair, pub):
+    from dissononce.dh.x25519.public import PublicKey
+    return bytes(X25519DH().dh(keypair, PublicKey(bytes(pub))))
+
+
+def nextkey_proof(keypair, peer_pub, h, cur, nxt):
+    """HMAC-SHA-256(X25519(keypair's private, peer_pub), label || h ||
+    cur || nxt); None when the DH result is all zero."""
+    import hmac
+    dh = x25519(keypair, peer_pub)
+    if dh == bytes(32):
+        return None
+    return hmac.new(dh, NEXTKEY_LABEL + h + cur + nxt,
+                    hashlib.sha256).digest()
+
+
+def nextkey_check(ch, nxt, proof):
+    """The client's checks of a NEXTKEY on channel ch: True if valid."""
+    import hmac
+    cur = ch.peer_key
+    if not static_key_valid(nxt) or nxt == cur:
+        return False
+    want = nextkey_proof(ch.keypair, nxt, ch.handshake_hash, cur, nxt)
+    return want is not None and hmac.compare_digest(want, proof)
+
+
+def nextkey(key, proof):
+    assert len(key) == 32 and len(proof) == 32
+    return bytes([MSG_NEXTKEY]) + key + proof
+
+
+def welcome(name, idle):
+    return bytes([MSG_WELCOME]) + _name(name) + struct.pack(">I", idle)
+
+
+def ok(req_id, data=b""):
+    return struct.pack(">BI", MSG_OK, req_id) + data
+
+
 # ------------------------------------------------------------ messages
 def _name(s):
     b = s.encode() if isinstance(s, str) else bytes(s)
@@ -358,6 +461,10 @@ def parse_message(b):
             rid, code = struct.unpack(">IH", b[1:7])
             return {"type": "error", "id": rid, "code": code,
                     "text": b[7:]}
+        if t == MSG_NEXTKEY:
+            if len(b) != 65:
+                raise ProtocolError("nextkey of %d bytes" % len(b))
+            return {"type": "nextkey", "key": b[1:33], "proof": b[33:65]}
         if t == MSG_DELIVER:
             sender, off = _take_name(b, 1)
             chan, off = _take_name(b, off, mayempty=True)
@@ -438,10 +545,77 @@ def _peer(argv):
     return 0
 
 
+def _nextkey_client(port, server_key, keyfile, features):
+    """A client of secmsgd that may ask for the next key (see above)."""
+    kp = keypair_from_file(keyfile)
+    expect = base64.b64decode(server_key, validate=True)
+    sock = socket.create_connection(("127.0.0.1", int(port)), timeout=20)
+    ch = Channel(sock, True, kp, features=int(features),
+                 check_key=lambda k: k == expect)
+    ch.handshake()
+    print("features", ch.peer["features"])
+    m = parse_message(ch.recv())
+    if m["type"] != "welcome":
+        raise ProtocolError("expected welcome, got %s" % m["type"])
+    print("welcome", m["name"])
+    if ch.feature(FEATURE_NEXT_KEY):
+        m = parse_message(ch.recv())
+        if m["type"] != "nextkey":
+            raise ProtocolError("expected nextkey, got %s" % m["type"])
+        print("nextkey", key_b64(m["key"]),
+              "valid" if nextkey_check(ch, m["key"], m["proof"])
+              else "invalid")
+    ch.send(ping(7, b"hi"))
+    m = parse_message(ch.recv())
+    if m["type"] != "ok" or m["id"] != 7 or m["data"] != b"hi":
+        raise ProtocolError("expected the ping's OK, got %s" % m["type"])
+    print("ping ok")
+    sock.close()
+    return 0
+
+
+def _forged_server(portfile):
+    """Announces key B but proves with key C: B's private half unused."""
+    import os
+    kp, announced, signer = (generate_keypair(), generate_keypair(),
+                             generate_keypair())
+    ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    ls.bind(("127.0.0.1", 0))
+    ls.listen(1)
+    with open(portfile + ".tmp", "w") as f:
+        f.write("%d %s\n" % (ls.getsockname()[1], key_b64(kp.public.data)))
+    os.rename(portfile + ".tmp", portfile)
+    sock, _ = ls.accept()
+    ls.close()
+    sock.settimeout(20)
+    ch = Channel(sock, False, kp, features=FEATURE_NEXT_KEY)
+    ch.handshake()
+    ch.send(welcome("forged", 300))
+    nxt = bytes(announced.public.data)
+    if ch.feature(FEATURE_NEXT_KEY):
+        proof = nextkey_proof(signer, ch.peer_key, ch.handshake_hash,
+                              bytes(kp.public.data), nxt)
+        ch.send(nextkey(nxt, proof))
+        print("sent nextkey", key_b64(nxt))
+    try:
+        while True:
+            m = ch.recv()
+            if m[0] == MSG_PING:
+                ch.send(ok(struct.unpack(">I", m[1:5])[0], m[5:]))
+    except EOFError:
+        pass
+    sock.close()
+    return 0
+
+
 def main(argv):
     if (len(argv) == 3 and argv[:2] == ["peer", "listen"]) or \
             (len(argv) == 4 and argv[:2] == ["peer", "connect"]):
         return _peer(argv[1:])
+    if len(argv) == 5 and argv[0] == "nextkey-client":
+        return _nextkey_client(*argv[1:])
+    if len(argv) == 2 and argv[0] == "forged-server":
+        return _forged_server(argv[1])
     sys.stderr.write(__doc__)
     return 2
 

@@ -137,6 +137,7 @@ conf_diff(const struct secmsgd_conf *a, const struct secmsgd_conf *b)
 	}
 	CMPS(state_dir);
 	CMPS(server_key);
+	CMPS(next_server_key);
 	CMPU(client_auth);
 	CMPS(authorized_keys);
 	CMPU(rekey_messages);
@@ -552,7 +553,8 @@ static const char *const uint_settings[] = {
 	"rate_burst", "workers",
 };
 static const char *const string_settings[] = {
-	"state_dir", "server_key", "client_auth", "authorized_keys",
+	"state_dir", "server_key", "next_server_key", "client_auth",
+	"authorized_keys",
 	"log_level", "syslog_facility", "log_destination", "user", "pid_file",
 	"unix_socket_mode", "unix_socket_group",
 };
