@@ -3,13 +3,20 @@
  * server.c: listeners, connection limits, signals, reload and shutdown.
  *
  * Admission happens at accept(), before any cryptography, in this order:
- * shutting down, max_connections, max_connections_per_address,
- * handshake_rate (a token bucket per source address), and only then
- * max_handshakes (concurrent unauthenticated sessions), which evicts the
- * oldest handshake for the admitted newcomer.  Each handshake costs the
- * server X25519 work, so a flood must be turned away before it starts
- * one.  IPv6 sources are accounted per /64, the unit an attacker usually
- * owns; the clients of Unix sockets count together as one address.
+ * shutting down, every socket the limits allow (max_connections +
+ * max_handshakes), max_connections_per_address, handshake_rate (a token
+ * bucket per source address), and only then max_handshakes (concurrent
+ * unauthenticated sessions), which evicts the oldest handshake for the
+ * admitted newcomer.  Each handshake costs the server X25519 work, so a
+ * flood must be turned away before it starts one.  IPv6 sources are
+ * accounted per /64, the unit an attacker usually owns; the clients of
+ * Unix sockets count together as one address.
+ *
+ * max_connections itself counts authenticated sessions: a client that
+ * completes its handshake while the server is full is told so (REFUSED
+ * server-full, service.c), which a close at accept could not say.
+ * srv->nsessions counts every socket, srv->nadmitted the authenticated
+ * ones (sloop_admit on the loops).
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -253,8 +260,13 @@ server_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 		close(fd);
 		return;
 	}
+	/*
+	 * Every socket: max_connections sessions (some closing after a
+	 * REFUSED) and max_handshakes handshakes.  What bounds descriptors
+	 * and memory; the client learns nothing, as for any limit here.
+	 */
 	if (__atomic_load_n(&srv->nsessions, __ATOMIC_RELAXED) >=
-	    c->max_connections) {
+	    c->max_connections + c->max_handshakes) {
 		refuse(srv, "max-connections", sa);
 		goto drop;
 	}
@@ -505,6 +517,23 @@ static const struct session_hooks server_session_hooks = {
 	server_session_gone,
 };
 
+/*
+ * Warn when the open files limit is below what the limits can take: accept
+ * would then fail (and pause) before max_connections is reached.
+ */
+static void
+server_check_fds(const struct secmsgd_conf *c, unsigned nloops)
+{
+	uint64_t lim;
+
+	if ((lim = memory_fds_short(c, nloops)) != 0)
+		log_warnx("the open files limit (%llu) is below the %llu "
+		    "descriptors max_connections + max_handshakes can take; "
+		    "raise it (LimitNOFILE=, ulimit -n) or lower them",
+		    (unsigned long long)lim,
+		    (unsigned long long)memory_fds(c, nloops));
+}
+
 /* Set up loop i on base, and the router's part of it. */
 static int
 server_loop_setup(struct server *srv, unsigned i, struct event_base *base,
@@ -519,6 +548,7 @@ server_loop_setup(struct server *srv, unsigned i, struct event_base *base,
 	sp.presence = srv->presence;
 	sp.relay_key = srv->relay_key;
 	sp.roster = srv->roster;
+	sp.admitted = &srv->nadmitted;
 	sp.pol = srv->pol;
 	sp.hooks = &server_loop_hooks;
 	sp.store = router_store_find(conf_store_name(srv->conf->store));
@@ -598,6 +628,7 @@ server_start(struct server *srv)
 	    (unsigned long long)(mb.loops >> 20),
 	    (unsigned long long)(mb.connections >> 20),
 	    (unsigned long long)(mb.channels >> 20));
+	server_check_fds(srv->conf, srv->nloops);
 
 	p->sig_term = evsignal_new(srv->base, SIGTERM, server_signal_cb, srv);
 	p->sig_int = evsignal_new(srv->base, SIGINT, server_signal_cb, srv);
@@ -699,6 +730,7 @@ server_reload(struct server *srv)
 	srv->authkeys = ak;
 	log_setlevel(srv->debug ? LOG_LVL_DEBUG : nc->log_level);
 	roster_set_max_channels(srv->roster, nc->max_channels);
+	server_check_fds(nc, srv->nloops);
 	for (i = 0; i < srv->nloops; i++)
 		sloop_reload(&srv->loops[i], policy_ref(np));
 	policy_unref(op);

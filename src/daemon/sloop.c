@@ -37,6 +37,27 @@ sloop_count(const struct sloop *l)
 	return (l->nloops);
 }
 
+bool
+sloop_admit(struct sloop *l, uint32_t max)
+{
+	uint32_t n = __atomic_load_n(l->admitted, __ATOMIC_RELAXED);
+
+	/* A compare-and-swap, not a load and an add: two loops admitting
+	 * at once must not both take the last place. */
+	do {
+		if (n >= max)
+			return (false);
+	} while (!__atomic_compare_exchange_n(l->admitted, &n, n + 1, true,
+	    __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+	return (true);
+}
+
+void
+sloop_release(struct sloop *l)
+{
+	__atomic_sub_fetch(l->admitted, 1, __ATOMIC_RELAXED);
+}
+
 uint64_t
 sloop_budget(const struct sloop *l)
 {
@@ -243,6 +264,7 @@ sloop_init(struct sloop *l, const struct sloop_params *sp, unsigned idx,
 	l->hooks = sp->hooks;
 	l->srv = sp->srv;
 	l->roster = sp->roster;
+	l->admitted = sp->admitted;
 	l->bus = sp->bus;
 	l->store = sp->store;
 	l->base = base;

@@ -88,6 +88,7 @@ struct sloop {
 	struct authkeys		*authkeys;	/* pol's */
 	struct relay		*relay;		/* this loop's members */
 	struct roster		*roster;	/* the server's, for WHO */
+	uint32_t		*admitted;	/* the server's (sloop_admit) */
 	uint32_t		*presence;	/* this loop's row */
 	struct router_loop	*rt;		/* the router's part */
 	const struct bus_ops	*bus;		/* other nodes */
@@ -121,6 +122,7 @@ struct sloop_params {
 	uint32_t		*presence;	/* nloops rows (relay.h) */
 	const uint8_t		*relay_key;	/* 16 bytes, every relay's */
 	struct roster		*roster;
+	uint32_t		*admitted;	/* authenticated, server-wide */
 	struct policy		*pol;		/* a reference is taken */
 	const struct sloop_hooks *hooks;
 	const struct bus_ops	*bus;
@@ -191,6 +193,15 @@ int	sloop_send_batch(struct sloop *l, unsigned dst, uint8_t *p,
  * in relay presence slot (relay_presence_slot).
  */
 bool	sloop_maybe_present(const struct sloop *l, unsigned dst, size_t slot);
+
+/*
+ * sloop_admit(l, max): count one more authenticated session, server-wide
+ * (every loop shares the count), unless max are counted already: then
+ * false and nothing counted.  Exact whatever the other loops do at the
+ * same time.  sloop_release(l) uncounts one that was admitted.
+ */
+bool	sloop_admit(struct sloop *l, uint32_t max);
+void	sloop_release(struct sloop *l);
 
 /* The number of session loops. */
 unsigned sloop_count(const struct sloop *l);
