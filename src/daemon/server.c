@@ -54,6 +54,7 @@
 #include "service.h"
 #include "session.h"
 #include "sloop.h"
+#include "watchdog.h"
 
 #define SERVER_SHUTDOWN_TIMEOUT	5	/* seconds to say goodbye */
 #define SERVER_SWEEP_INTERVAL	10	/* seconds between table sweeps */
@@ -80,6 +81,7 @@ struct server_private {
 	uint8_t		 hashkey[crypto_shorthash_KEYBYTES];
 	uint64_t	 refuse_second;		/* refusal log rate */
 	unsigned	 refuse_logged, refuse_suppressed;
+	struct watchdog	*wd;			/* WATCHDOG=1, STATUS= */
 };
 
 /*
@@ -553,6 +555,7 @@ server_loop_setup(struct server *srv, unsigned i, struct event_base *base,
 	sp.hooks = &server_loop_hooks;
 	sp.store = router_store_find(conf_store_name(srv->conf->store));
 	sp.bus = router_bus_find(conf_bus_name(srv->conf->bus));
+	sp.beat_us = watchdog_beat_us(srv->priv->wd);
 	if (sp.store == NULL || sp.bus == NULL)
 		return (-1);
 	if (sloop_init(&srv->loops[i], &sp, i, base, threaded) == -1 ||
@@ -592,6 +595,11 @@ server_start(struct server *srv)
 		return (-1);
 	}
 	session_set_hooks(&server_session_hooks);
+	/* Read before the loops are set up: they beat for the watchdog. */
+	if ((p->wd = watchdog_new(srv->base)) == NULL) {
+		log_warnx("cannot set up the watchdog: out of memory");
+		return (-1);
+	}
 	/*
 	 * Everything that lives on a worker's loop is set up before its
 	 * thread starts: the handshake workers, then the session loops.
@@ -616,6 +624,10 @@ server_start(struct server *srv)
 		}
 	if (srv->pool != NULL && pool_start(srv->pool) == -1) {
 		log_warn("cannot start %u worker threads", nworkers);
+		return (-1);
+	}
+	if (watchdog_start(p->wd, srv) == -1) {
+		log_warnx("cannot start the watchdog: out of memory");
 		return (-1);
 	}
 	log_info("workers=%u%s", nworkers, nworkers == 0 ?
@@ -738,6 +750,7 @@ server_reload(struct server *srv)
 	    srv->conf_path ? srv->conf_path : "(built-in defaults)",
 	    authkeys_count(srv->authkeys));
 	(void)notify_send("READY=1\nSTATUS=accepting connections");
+	watchdog_reloaded(srv->priv->wd, true);
 	return (0);
 
 bad:
@@ -753,6 +766,7 @@ bad:
 	authkeys_free(ak);
 	conf_free(nc);
 	(void)notify_send(status);
+	watchdog_reloaded(srv->priv->wd, false);
 	return (-1);
 }
 
@@ -793,6 +807,8 @@ server_free(struct server *srv)
 	p = srv->priv;
 	/* Stop the loop callbacks from seeing a half-freed server. */
 	srv->stopping = true;
+	watchdog_free(p->wd);
+	p->wd = NULL;
 	/* Handshakes come back from the workers (and are closed) first,
 	 * then the loops, whose threads are joined, close what they hold. */
 	pool_stop(srv->pool, hswork_thread_stop, srv->hswork);

@@ -110,6 +110,8 @@ struct sloop {
 	unsigned		 nspare;
 	struct mail		*reload_mail;	/* sloop_reload_prepare's */
 	struct mail		*stop_mail, *kill_mail;	/* made up front */
+	struct event		*beat_ev;	/* bumps heartbeat */
+	uint64_t		 heartbeat;	/* atomic: read by the main loop */
 	struct log_limit	 who_log;	/* truncated WHO lines */
 	uint8_t			*who_buf;	/* WHO replies are built here */
 };
@@ -127,6 +129,7 @@ struct sloop_params {
 	const struct sloop_hooks *hooks;
 	const struct bus_ops	*bus;
 	const struct store_ops	*store;
+	uint64_t		 beat_us;	/* heartbeat period; 0: none */
 };
 
 /*
@@ -202,6 +205,13 @@ bool	sloop_maybe_present(const struct sloop *l, unsigned dst, size_t slot);
  */
 bool	sloop_admit(struct sloop *l, uint32_t max);
 void	sloop_release(struct sloop *l);
+
+/*
+ * sloop_heartbeat(l): l's heartbeat, a counter its own timer bumps every
+ * sp->beat_us while its loop runs; from any thread.  It stops moving when
+ * the loop is stuck (the service manager's watchdog, watchdog.h).
+ */
+uint64_t sloop_heartbeat(const struct sloop *l);
 
 /* The number of session loops. */
 unsigned sloop_count(const struct sloop *l);
