@@ -111,7 +111,7 @@ struct sloop {
 	struct mail		*reload_mail;	/* sloop_reload_prepare's */
 	struct mail		*stop_mail, *kill_mail;	/* made up front */
 	struct event		*beat_ev;	/* bumps heartbeat */
-	uint64_t		 heartbeat;	/* atomic: read by the main loop */
+	uint64_t		 heartbeat;	/* atomic: main loop reads */
 	struct log_limit	 who_log;	/* truncated WHO lines */
 	uint8_t			*who_buf;	/* WHO replies are built here */
 };

@@ -90,10 +90,19 @@ watchdog_ping_cb(evutil_socket_t fd, short what, void *arg)
 	for (i = 0; i < wd->n; i++)
 		if (wd->beats[i] == wd->seen[i])
 			break;
-	/* The main loop cannot be it: it runs this. */
-	log_err("watchdog: session loop %u has made no progress for %llu ms; "
-	    "not pinging (the service manager restarts a daemon whose loop "
-	    "stays stuck)", i, (unsigned long long)(wd->interval / 1000));
+	/*
+	 * The main loop runs this, but it may have been held up for long
+	 * enough that its own beat is due in this same turn.
+	 */
+	if (i >= srv->nloops)
+		log_err("watchdog: the main loop has made no progress for "
+		    "%llu ms; not pinging",
+		    (unsigned long long)(wd->interval / 1000));
+	else
+		log_err("watchdog: session loop %u has made no progress for "
+		    "%llu ms; not pinging (the service manager restarts a "
+		    "daemon whose loop stays stuck)", i,
+		    (unsigned long long)(wd->interval / 1000));
 }
 
 /* Send the status line when it changed. */
