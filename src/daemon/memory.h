@@ -36,4 +36,15 @@ struct memory_bound {
 void	memory_bound(const struct secmsgd_conf *c, unsigned nloops,
 	    struct memory_bound *b);
 
+/*
+ * memory_fds(c, nloops): the file descriptors configuration c can make the
+ * daemon hold with nloops session loops: a socket for each connection the
+ * limits allow (max_connections + max_handshakes), the listeners, and a
+ * reserve for its own (event loops, mailboxes, log, stdio).
+ * memory_fds_short(c, nloops): the open files limit (RLIMIT_NOFILE) in
+ * force when it is below memory_fds(c, nloops); else 0.
+ */
+uint64_t memory_fds(const struct secmsgd_conf *c, unsigned nloops);
+uint64_t memory_fds_short(const struct secmsgd_conf *c, unsigned nloops);
+
 #endif /* !SECMSG_MEMORY_H */

@@ -65,6 +65,7 @@ static void
 print_memory_bound(const struct secmsgd_conf *c)
 {
 	struct memory_bound mb;
+	uint64_t lim;
 	long ncpu;
 	unsigned n = c->workers;
 
@@ -79,6 +80,13 @@ print_memory_bound(const struct secmsgd_conf *c)
 	    (unsigned long long)(mb.loops >> 20),
 	    (unsigned long long)(mb.connections >> 20),
 	    (unsigned long long)(mb.channels >> 20));
+	if ((lim = memory_fds_short(c, n)) != 0)
+		log_stderr(LOG_LVL_WARNING, "warning: the open files limit "
+		    "(%llu) is below the %llu descriptors these limits can "
+		    "take (max_connections + max_handshakes + the daemon's "
+		    "own): raise it (LimitNOFILE=, ulimit -n) or lower them",
+		    (unsigned long long)lim,
+		    (unsigned long long)memory_fds(c, n));
 }
 
 #ifdef __SANITIZE_ADDRESS__

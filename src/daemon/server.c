@@ -3,13 +3,20 @@
  * server.c: listeners, connection limits, signals, reload and shutdown.
  *
  * Admission happens at accept(), before any cryptography, in this order:
- * shutting down, max_connections, max_connections_per_address,
- * handshake_rate (a token bucket per source address), and only then
- * max_handshakes (concurrent unauthenticated sessions), which evicts the
- * oldest handshake for the admitted newcomer.  Each handshake costs the
- * server X25519 work, so a flood must be turned away before it starts
- * one.  IPv6 sources are accounted per /64, the unit an attacker usually
- * owns; the clients of Unix sockets count together as one address.
+ * shutting down, every socket the limits allow (max_connections +
+ * max_handshakes), max_connections_per_address, handshake_rate (a token
+ * bucket per source address), and only then max_handshakes (concurrent
+ * unauthenticated sessions), which evicts the oldest handshake for the
+ * admitted newcomer.  Each handshake costs the server X25519 work, so a
+ * flood must be turned away before it starts one.  IPv6 sources are
+ * accounted per /64, the unit an attacker usually owns; the clients of
+ * Unix sockets count together as one address.
+ *
+ * max_connections itself counts authenticated sessions: a client that
+ * completes its handshake while the server is full is told so (REFUSED
+ * server-full, service.c), which a close at accept could not say.
+ * srv->nsessions counts every socket, srv->nadmitted the authenticated
+ * ones (sloop_admit on the loops).
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -47,6 +54,7 @@
 #include "service.h"
 #include "session.h"
 #include "sloop.h"
+#include "watchdog.h"
 
 #define SERVER_SHUTDOWN_TIMEOUT	5	/* seconds to say goodbye */
 #define SERVER_SWEEP_INTERVAL	10	/* seconds between table sweeps */
@@ -73,6 +81,7 @@ struct server_private {
 	uint8_t		 hashkey[crypto_shorthash_KEYBYTES];
 	uint64_t	 refuse_second;		/* refusal log rate */
 	unsigned	 refuse_logged, refuse_suppressed;
+	struct watchdog	*wd;			/* WATCHDOG=1, STATUS= */
 };
 
 /*
@@ -253,8 +262,13 @@ server_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 		close(fd);
 		return;
 	}
+	/*
+	 * Every socket: max_connections sessions (some closing after a
+	 * REFUSED) and max_handshakes handshakes.  What bounds descriptors
+	 * and memory; the client learns nothing, as for any limit here.
+	 */
 	if (__atomic_load_n(&srv->nsessions, __ATOMIC_RELAXED) >=
-	    c->max_connections) {
+	    c->max_connections + c->max_handshakes) {
 		refuse(srv, "max-connections", sa);
 		goto drop;
 	}
@@ -505,6 +519,23 @@ static const struct session_hooks server_session_hooks = {
 	server_session_gone,
 };
 
+/*
+ * Warn when the open files limit is below what the limits can take: accept
+ * would then fail (and pause) before max_connections is reached.
+ */
+static void
+server_check_fds(const struct secmsgd_conf *c, unsigned nloops)
+{
+	uint64_t lim;
+
+	if ((lim = memory_fds_short(c, nloops)) != 0)
+		log_warnx("the open files limit (%llu) is below the %llu "
+		    "descriptors max_connections + max_handshakes can take; "
+		    "raise it (LimitNOFILE=, ulimit -n) or lower them",
+		    (unsigned long long)lim,
+		    (unsigned long long)memory_fds(c, nloops));
+}
+
 /* Set up loop i on base, and the router's part of it. */
 static int
 server_loop_setup(struct server *srv, unsigned i, struct event_base *base,
@@ -521,10 +552,12 @@ server_loop_setup(struct server *srv, unsigned i, struct event_base *base,
 	sp.roster = srv->roster;
 	sp.next_key = srv->next_key;
 	sp.key_pub = keys_keypair_public(srv->key);
+	sp.admitted = &srv->nadmitted;
 	sp.pol = srv->pol;
 	sp.hooks = &server_loop_hooks;
 	sp.store = router_store_find(conf_store_name(srv->conf->store));
 	sp.bus = router_bus_find(conf_bus_name(srv->conf->bus));
+	sp.beat_us = watchdog_beat_us(srv->priv->wd);
 	if (sp.store == NULL || sp.bus == NULL)
 		return (-1);
 	if (sloop_init(&srv->loops[i], &sp, i, base, threaded) == -1 ||
@@ -564,6 +597,11 @@ server_start(struct server *srv)
 		return (-1);
 	}
 	session_set_hooks(&server_session_hooks);
+	/* Read before the loops are set up: they beat for the watchdog. */
+	if ((p->wd = watchdog_new(srv->base)) == NULL) {
+		log_warnx("cannot set up the watchdog: out of memory");
+		return (-1);
+	}
 	/*
 	 * Everything that lives on a worker's loop is set up before its
 	 * thread starts: the handshake workers, then the session loops.
@@ -590,6 +628,10 @@ server_start(struct server *srv)
 		log_warn("cannot start %u worker threads", nworkers);
 		return (-1);
 	}
+	if (watchdog_start(p->wd, srv) == -1) {
+		log_warnx("cannot start the watchdog: out of memory");
+		return (-1);
+	}
 	log_info("workers=%u%s", nworkers, nworkers == 0 ?
 	    " (handshakes and sessions on the main loop)" :
 	    " (each runs handshakes and its sessions)");
@@ -600,6 +642,7 @@ server_start(struct server *srv)
 	    (unsigned long long)(mb.loops >> 20),
 	    (unsigned long long)(mb.connections >> 20),
 	    (unsigned long long)(mb.channels >> 20));
+	server_check_fds(srv->conf, srv->nloops);
 
 	p->sig_term = evsignal_new(srv->base, SIGTERM, server_signal_cb, srv);
 	p->sig_int = evsignal_new(srv->base, SIGINT, server_signal_cb, srv);
@@ -703,6 +746,7 @@ server_reload(struct server *srv)
 	srv->authkeys = ak;
 	log_setlevel(srv->debug ? LOG_LVL_DEBUG : nc->log_level);
 	roster_set_max_channels(srv->roster, nc->max_channels);
+	server_check_fds(nc, srv->nloops);
 	for (i = 0; i < srv->nloops; i++)
 		sloop_reload(&srv->loops[i], policy_ref(np));
 	policy_unref(op);
@@ -710,6 +754,7 @@ server_reload(struct server *srv)
 	    srv->conf_path ? srv->conf_path : "(built-in defaults)",
 	    authkeys_count(srv->authkeys));
 	(void)notify_send("READY=1\nSTATUS=accepting connections");
+	watchdog_reloaded(srv->priv->wd, true);
 	return (0);
 
 bad:
@@ -725,6 +770,7 @@ bad:
 	authkeys_free(ak);
 	conf_free(nc);
 	(void)notify_send(status);
+	watchdog_reloaded(srv->priv->wd, false);
 	return (-1);
 }
 
@@ -765,6 +811,8 @@ server_free(struct server *srv)
 	p = srv->priv;
 	/* Stop the loop callbacks from seeing a half-freed server. */
 	srv->stopping = true;
+	watchdog_free(p->wd);
+	p->wd = NULL;
 	/* Handshakes come back from the workers (and are closed) first,
 	 * then the loops, whose threads are joined, close what they hold. */
 	pool_stop(srv->pool, hswork_thread_stop, srv->hswork);

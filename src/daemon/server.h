@@ -47,6 +47,7 @@ struct server {
 	struct roster		*roster;	/* who is online, for WHO */
 	struct hs_conn_list	 handshaking;	/* oldest first (handshake.h) */
 	uint32_t		 nsessions;	/* all (atomic: loops close) */
+	uint32_t		 nadmitted;	/* authenticated (atomic) */
 	uint32_t		 nhandshakes;	/* not yet authenticated */
 	uint64_t		 next_id;
 	bool			 stopping;

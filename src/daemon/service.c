@@ -161,6 +161,23 @@ service_authenticate(struct session *s)
 		    "key not authorized on this server", SESSION_R_UNKNOWN_KEY);
 		return (-1);
 	}
+	/*
+	 * max_connections counts authenticated sessions, on every loop:
+	 * handshakes are bounded by max_handshakes instead.  A client that
+	 * gets here while the server is full is told so, in the channel it
+	 * just built; its key was checked first, so only authorized keys
+	 * learn that the server is full.
+	 */
+	if (!sloop_admit(l, l->conf->max_connections)) {
+		log_notice("session %016llx refused key=%s peer=%s "
+		    "reason=server-full max_connections=%u",
+		    (unsigned long long)s->id, s->fp, s->peer,
+		    l->conf->max_connections);
+		session_goodbye(s, MSG_REFUSED, MSG_E_SERVER_FULL,
+		    "server full", SESSION_R_SERVER_FULL);
+		return (-1);
+	}
+	s->admitted = true;
 	snprintf(s->name, sizeof(s->name), "%s", name);
 	if (relay_attach(l->relay, &s->member, s->name,
 	    strlen(s->name)) == -1) {

@@ -57,6 +57,7 @@ static const char *const reason_names[] = {
 	[SESSION_R_NOMEM] = "out-of-memory",
 	[SESSION_R_PEER_LIMIT] = "limit",
 	[SESSION_R_HANDSHAKE_EVICTED] = "handshake-evicted",
+	[SESSION_R_SERVER_FULL] = "server-full",
 };
 
 static const char *const state_names[] = {
@@ -355,6 +356,9 @@ session_close(struct session *s, enum session_reason reason)
 		    (unsigned long long)s->bytes_out);
 	}
 
+	/* Its place among max_connections is free as its socket closes. */
+	if (s->admitted)
+		sloop_release(s->loop);
 	session_leave_loop(s);
 	proto_free(s->proto);		/* wipes the transport keys */
 	s->proto = NULL;

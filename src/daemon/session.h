@@ -108,7 +108,8 @@ enum session_reason {
 	SESSION_R_SHUTDOWN,
 	SESSION_R_NOMEM,
 	SESSION_R_PEER_LIMIT,		/* rekey / nonce limits */
-	SESSION_R_HANDSHAKE_EVICTED	/* oldest handshake, slots full */
+	SESSION_R_HANDSHAKE_EVICTED,	/* oldest handshake, slots full */
+	SESSION_R_SERVER_FULL		/* max_connections authenticated */
 };
 
 struct session {
@@ -131,6 +132,7 @@ struct session {
 
 	/* Once authenticated. */
 	const struct authkeys_entry *entry;	/* permissions */
+	bool			 admitted;	/* counted: sloop_admit() */
 	uint8_t			 key[KEYS_KEYLEN];
 	char			 name[MSG_NAME_MAX + 1];
 	char			 fp[KEYS_FPLEN + 1];

@@ -10,6 +10,8 @@
  * a burst of messages for another loop costs one mail and at most one
  * wake-up.
  */
+#include <sys/time.h>
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,6 +37,44 @@ unsigned
 sloop_count(const struct sloop *l)
 {
 	return (l->nloops);
+}
+
+bool
+sloop_admit(struct sloop *l, uint32_t max)
+{
+	uint32_t n = __atomic_load_n(l->admitted, __ATOMIC_RELAXED);
+
+	/* A compare-and-swap, not a load and an add: two loops admitting
+	 * at once must not both take the last place. */
+	do {
+		if (n >= max)
+			return (false);
+	} while (!__atomic_compare_exchange_n(l->admitted, &n, n + 1, true,
+	    __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+	return (true);
+}
+
+void
+sloop_release(struct sloop *l)
+{
+	__atomic_sub_fetch(l->admitted, 1, __ATOMIC_RELAXED);
+}
+
+uint64_t
+sloop_heartbeat(const struct sloop *l)
+{
+	return (__atomic_load_n(&l->heartbeat, __ATOMIC_RELAXED));
+}
+
+/* The loop runs: say so (sloop_heartbeat). */
+static void
+sloop_beat_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct sloop *l = arg;
+
+	(void)fd;
+	(void)what;
+	__atomic_add_fetch(&l->heartbeat, 1, __ATOMIC_RELAXED);
 }
 
 uint64_t
@@ -245,6 +285,7 @@ sloop_init(struct sloop *l, const struct sloop_params *sp, unsigned idx,
 	l->roster = sp->roster;
 	l->next_key = sp->next_key;
 	l->key_pub = sp->key_pub;
+	l->admitted = sp->admitted;
 	l->bus = sp->bus;
 	l->store = sp->store;
 	l->base = base;
@@ -270,6 +311,16 @@ sloop_init(struct sloop *l, const struct sloop_params *sp, unsigned idx,
 	    (threaded && mbox_init(&l->inbox, base, sloop_inbox_cb, l) == -1))
 		return (-1);
 	relay_set_observer(l->relay, sloop_observe, sp->roster);
+	if (sp->beat_us > 0) {
+		struct timeval tv;
+
+		tv.tv_sec = (time_t)(sp->beat_us / 1000000);
+		tv.tv_usec = (suseconds_t)(sp->beat_us % 1000000);
+		if ((l->beat_ev = event_new(base, -1, EV_PERSIST,
+		    sloop_beat_cb, l)) == NULL ||
+		    event_add(l->beat_ev, &tv) == -1)
+			return (-1);
+	}
 	return (0);
 }
 
@@ -298,6 +349,8 @@ sloop_teardown(struct sloop *l)
 	l->hooks->teardown(l);
 	if (l->flush_ev != NULL)
 		event_free(l->flush_ev);
+	if (l->beat_ev != NULL)
+		event_free(l->beat_ev);
 	free(l->stop_mail);
 	free(l->kill_mail);
 	free(l->reload_mail);

@@ -92,6 +92,7 @@ struct sloop {
 	const struct keys_keypair *next_key;	/* the server's next static
 						   key (NEXTKEY), or NULL */
 	const uint8_t		*key_pub;	/* the current one's public */
+	uint32_t		*admitted;	/* the server's (sloop_admit) */
 	uint32_t		*presence;	/* this loop's row */
 	struct router_loop	*rt;		/* the router's part */
 	const struct bus_ops	*bus;		/* other nodes */
@@ -113,6 +114,8 @@ struct sloop {
 	unsigned		 nspare;
 	struct mail		*reload_mail;	/* sloop_reload_prepare's */
 	struct mail		*stop_mail, *kill_mail;	/* made up front */
+	struct event		*beat_ev;	/* bumps heartbeat */
+	uint64_t		 heartbeat;	/* atomic: main loop reads */
 	struct log_limit	 who_log;	/* truncated WHO lines */
 	uint8_t			*who_buf;	/* WHO replies are built here */
 };
@@ -127,10 +130,12 @@ struct sloop_params {
 	struct roster		*roster;
 	const struct keys_keypair *next_key;	/* borrowed, or NULL */
 	const uint8_t		*key_pub;	/* borrowed, 32 bytes */
+	uint32_t		*admitted;	/* authenticated, server-wide */
 	struct policy		*pol;		/* a reference is taken */
 	const struct sloop_hooks *hooks;
 	const struct bus_ops	*bus;
 	const struct store_ops	*store;
+	uint64_t		 beat_us;	/* heartbeat period; 0: none */
 };
 
 /*
@@ -197,6 +202,22 @@ int	sloop_send_batch(struct sloop *l, unsigned dst, uint8_t *p,
  * in relay presence slot (relay_presence_slot).
  */
 bool	sloop_maybe_present(const struct sloop *l, unsigned dst, size_t slot);
+
+/*
+ * sloop_admit(l, max): count one more authenticated session, server-wide
+ * (every loop shares the count), unless max are counted already: then
+ * false and nothing counted.  Exact whatever the other loops do at the
+ * same time.  sloop_release(l) uncounts one that was admitted.
+ */
+bool	sloop_admit(struct sloop *l, uint32_t max);
+void	sloop_release(struct sloop *l);
+
+/*
+ * sloop_heartbeat(l): l's heartbeat, a counter its own timer bumps every
+ * sp->beat_us while its loop runs; from any thread.  It stops moving when
+ * the loop is stuck (the service manager's watchdog, watchdog.h).
+ */
+uint64_t sloop_heartbeat(const struct sloop *l);
 
 /* The number of session loops. */
 unsigned sloop_count(const struct sloop *l);

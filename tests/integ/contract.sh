@@ -13,8 +13,8 @@
 # the largest body, the order in which errors are reported, and requests
 # answered before an end in the middle of a frame.  The driver is
 # tests/integ/swarm.py, on the independent Python implementation.
-# (contract-todo.sh holds the points where the daemon does not keep to
-# the document yet.)
+# (contract2.sh holds the points where the daemon did not keep to the
+# document, server-full among them.)
 
 . "${top_srcdir:-.}/tests/integ/lib.sh"
 

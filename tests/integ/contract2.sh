@@ -9,7 +9,9 @@
 #     even with input unread (7.6);
 #   - a slow consumer gets GOODBYE slow before the close (7.4);
 #   - complete requests before an end in the middle of a frame are
-#     answered, also when their replies wait for another loop (7.6).
+#     answered, also when their replies wait for another loop (7.6);
+#   - a client over max_connections (authenticated connections, on
+#     every loop) gets REFUSED server-full, then a FIN (4.2).
 
 . "${top_srcdir:-.}/tests/integ/lib.sh"
 
@@ -98,6 +100,72 @@ wait "$IDLE"
 sed 's/^/# idle: /' "$T/idle.bg"
 ok "a client sending only REKEY records for 8 s (idle 5 s) is not idle" \
     sh -c "grep -q '^rekeyevery ' '$T/idle.bg' && grep -qx 'ping ok' '$T/idle.bg' && ! grep -q goodbye '$T/idle.bg'"
+stop_daemon
+ok "daemon exits 0 on SIGTERM (status $DSTATUS)" test "$DSTATUS" -eq 0
+
+# ------------------------------------------------------ server-full
+# max_connections counts authenticated connections on every loop (two
+# here: consecutive handshakes go to each in turn); a handshake in
+# progress takes no place among them (max_handshakes bounds those).
+start_daemon 'workers = 2;
+max_connections = 2;
+handshake_timeout = 60;
+handshake_rate = 0;
+log_level = "info";' || exit 1
+rm -f "$T/stop-hold" "$T/stop-half"
+swarm hold "$PORT" 1 "$T/stop-half" --src 127.0.0.2 > "$T/half.out" 2>&1 &
+PIDS="$PIDS $!"
+wait_for "$T/half.out" "^open 0" 100
+swarm hold "$PORT" 2 "$T/stop-hold" --hs "$T/alice.key" > "$T/hold.out" 2>&1 &
+HOLD=$!
+PIDS="$PIDS $HOLD"
+wait_for "$T/hold.out" "^open 1" 100
+ok "a handshake in progress takes no place: max_connections (2) held" \
+    sh -c "grep -q '^open 0' '$T/hold.out' && grep -q '^open 1' '$T/hold.out'"
+ok "... on both loops" \
+    sh -c "grep -q 'authenticated name=alice .* loop=0' '$T/daemon.log' &&
+        grep -q 'authenticated name=alice .* loop=1' '$T/daemon.log'"
+cl full.out bob ping
+ok "at max_connections, a client gets REFUSED server-full" \
+    grep -q '^refused 17 server-full' "$T/full.out"
+ok "... then the end of the stream" has full.out eof
+ok "... logged with its reason" \
+    logged "refused key=SHA256:[^ ]+ peer=127\.0\.0\.1:[0-9]+ reason=server-full max_connections=2$"
+swarm hs "$PORT" "$T/bob.key" \
+    "$(printf '%02x%08x%08x%08x%08x' 1 0 1048576 0 0)" \
+    "$(printf '%02x%08x%08x%08x%08x' 1 0 1048576 0 0)" --junk 50 \
+    > "$T/fulljunk.out" 2>&1
+ok "REFUSED server-full with frames unread behind message 3: it arrives" \
+    has fulljunk.out "first refused 17"
+ok "... and the stream then ends with a FIN, not a reset" \
+    has fulljunk.out eof
+ok "the handshake in progress was not evicted or closed" \
+    sh -c "! grep -q '^closed' '$T/half.out'"
+touch "$T/stop-hold"
+wait "$HOLD"
+# Every place is free again, the refused clients' included: two more
+# hold both, and the next is refused again.
+rm -f "$T/stop-hold"
+wait_for_log() {
+	i=0
+	while [ "$(grep -c "$1" "$T/daemon.log")" -lt "$2" ] && [ $i -lt 100 ]
+	do
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
+wait_for_log 'closed reason=eof .* name=alice' 2
+swarm hold "$PORT" 2 "$T/stop-hold" --hs "$T/alice.key" > "$T/hold2.out" 2>&1 &
+HOLD=$!
+PIDS="$PIDS $HOLD"
+wait_for "$T/hold2.out" "^open 1\|^refused" 100
+ok "the places are released: 2 are held again" \
+    sh -c "grep -q '^open 0' '$T/hold2.out' && grep -q '^open 1' '$T/hold2.out'"
+cl full2.out bob ping
+ok "... and the next is refused again" \
+    grep -q '^refused 17 server-full' "$T/full2.out"
+touch "$T/stop-hold" "$T/stop-half"
+wait "$HOLD"
 stop_daemon
 ok "daemon exits 0 on SIGTERM (status $DSTATUS)" test "$DSTATUS" -eq 0
 

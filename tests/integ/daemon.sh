@@ -32,6 +32,19 @@ RC=$?
 ok "-t on the sample conf/secmsgd.conf exits 0" test "$RC" -eq 0
 ok "-t on the sample says configuration OK" \
     grep -q '^configuration OK' "$T/t.out"
+# Every socket the limits allow needs a descriptor: -t warns (and exits
+# 0: the daemon runs, accept pauses when they run out) when the open
+# files limit is below max_connections + max_handshakes + its own.
+printf 'max_connections = 200;\nmax_handshakes = 100;\n' > "$T/fds.conf"
+(ulimit -Sn 256 && timeout -k 10 10 "$SECMSGD" -t -c "$T/fds.conf") \
+    > "$T/fds.out" 2>&1
+RC=$?
+ok "-t under ulimit -n 256 with 300 connections: warns, exits 0" \
+    sh -c "test $RC -eq 0 && grep -q 'warning: the open files limit (256) is below the 3[0-9][0-9] descriptors' '$T/fds.out'"
+(ulimit -Sn 1024 && timeout -k 10 10 "$SECMSGD" -t -c "$T/fds.conf") \
+    > "$T/fds2.out" 2>&1
+ok "... and not under ulimit -n 1024" \
+    sh -c "! grep -q 'open files limit' '$T/fds2.out'"
 
 check_conf syntax 'listen = [ "127.0.0.1:7300" ];
 max_connections = 10;

@@ -99,15 +99,38 @@ hold_until 3 h1.out "^open "
 cl full.out bob ping
 ok "max_connections: 3 connections held" \
     test "$(grep -c '^open ' "$T/h1.out")" -eq 3
-ok "max_connections: the 4th is turned away" \
-    grep -q '^handshake-failed' "$T/full.out"
+ok "max_connections: the 4th gets REFUSED server-full after its handshake" \
+    grep -q '^refused 17 server-full' "$T/full.out"
 ok "max_connections: refusal logged with reason and address" \
-    logged "connection refused reason=max-connections peer=127\.0\.0\.1$"
+    logged "refused key=SHA256:[^ ]+ peer=127\.0\.0\.1:[0-9]+ reason=server-full max_connections=3$"
 touch "$T/stop1"
 wait "$H1"
 sleep 0.2
 cl full2.out bob ping
 ok "max_connections: a slot freed is usable again" has full2.out "ping ok"
+
+# Every socket at once: max_connections sessions and max_handshakes
+# handshakes; past that, connections are closed at accept.
+phase "max_connections = 1;
+max_handshakes = 2;
+handshake_timeout = 10;"
+: > "$T/h1b.out"
+swarm hold "$PORT" 1 "$T/stop1b" --hs "$T/alice.key" > "$T/h1b.out" 2>&1 &
+H1B=$!
+hold_until 1 h1b.out "^open "
+: > "$T/h1c.out"
+swarm hold "$PORT" 3 "$T/stop1c" > "$T/h1c.out" 2>&1 &
+H1C=$!
+hold_until 1 h1c.out "^closed "
+ok "max_connections + max_handshakes sockets: the next is closed at accept" \
+    sh -c "grep -qx 'closed 2' '$T/h1c.out' &&
+        test \"\$(grep -c '^closed ' '$T/h1c.out')\" -eq 1"
+ok "... and evicts no handshake" \
+    sh -c "! grep -q 'closed reason=handshake-evicted' '$T/daemon.log'"
+ok "... logged with reason and address" \
+    logged "connection refused reason=max-connections peer=127\.0\.0\.1$"
+touch "$T/stop1b" "$T/stop1c"
+wait "$H1B" "$H1C"
 
 phase "max_connections_per_address = 2;"
 : > "$T/h2.out"

@@ -349,6 +349,9 @@ session_close(struct session *s, enum session_reason reason)
 	struct pend *p;
 
 	(void)reason;
+	/* As session.c does: the place among max_connections is free. */
+	if (s->admitted)
+		sloop_release(l);
 	relay_detach(l->relay, &s->member);
 	TAILQ_REMOVE(&l->sessions, s, loop_link);
 	l->nsessions--;

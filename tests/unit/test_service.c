@@ -3,7 +3,8 @@
  * test_service.c: what a request means (service.c), with sessions in
  * memory over the real runtime, router and policy (world.h,
  * fake_session.h): the errors of a SEND with no recipient, the key
- * policy (at the handshake, per request, after a reload), WHO from the
+ * policy (at the handshake, per request, after a reload), max_connections
+ * (REFUSED server-full), WHO from the
  * roster, the limits of JOIN and of sizes.
  */
 #include <stdbool.h>
@@ -246,6 +247,52 @@ t_refused(void)
 }
 
 static int
+server_full(void)
+{
+	struct session *a, *b, *c, *u, *r;
+	struct msg m;
+
+	/* One on each loop: the count is the server's, not a loop's. */
+	TAP_CHECK((a = world_conn(0, ALICE)) != NULL);
+	TAP_CHECK((b = world_conn(1, BOB)) != NULL);
+	TAP_CHECK(w.admitted == 2);
+	/* A third, on either loop: REFUSED server-full, never online. */
+	TAP_CHECK((c = fake_session_new(&w.loops[0], w.server, w.key[CAROL],
+	    WORLD_BIG)) != NULL);
+	TAP_CHECK(c->state == SESSION_CLOSING && !c->admitted);
+	TAP_CHECK(fake_count(c) == 1);
+	TAP_CHECK(fake_get(c, 0, &m) == FAKE_GOODBYE &&
+	    m.type == MSG_REFUSED && m.code == MSG_E_SERVER_FULL);
+	TAP_CHECK(c->member.name == NULL);
+	TAP_CHECK(w.admitted == 2);
+	/* An unknown key is told that, full or not, and is not counted. */
+	TAP_CHECK((u = fake_session_new(&w.loops[1], w.server,
+	    w.key[UNLISTED], WORLD_BIG)) != NULL);
+	TAP_CHECK(fake_get(u, 0, &m) == FAKE_GOODBYE &&
+	    m.type == MSG_REFUSED && m.code == MSG_E_UNKNOWN_KEY);
+	/* Refused sessions closing free nothing they did not take. */
+	session_close(c, SESSION_R_SERVER_FULL);
+	session_close(u, SESSION_R_UNKNOWN_KEY);
+	TAP_CHECK(w.admitted == 2);
+	/* One leaves loop 1: a newcomer on loop 0 takes its place. */
+	session_close(b, SESSION_R_EOF);
+	TAP_CHECK(w.admitted == 1);
+	TAP_CHECK((r = world_conn(0, CAROL)) != NULL);
+	TAP_CHECK(w.admitted == 2);
+	session_close(a, SESSION_R_EOF);
+	session_close(r, SESSION_R_EOF);
+	TAP_CHECK(w.admitted == 0);
+	return (0);
+}
+
+/* max_connections counts authenticated sessions on every loop. */
+static int
+t_server_full(void)
+{
+	return (world_with(2, "max_connections = 2;", server_full));
+}
+
+static int
 sizes(void)
 {
 	static uint8_t body[1100];
@@ -357,6 +404,9 @@ static const struct tap_test tests[] = {
 	    t_permissions },
 	{ "an unlisted key is refused (unknown-key) and never online",
 	    t_refused },
+	{ "max_connections authenticated on all loops: the next gets "
+	    "REFUSED server-full; a place freed is taken again",
+	    t_server_full },
 	{ "size limits: body over max_message_size, reply over the "
 	    "client's max_message -> ERROR too-large", t_sizes },
 	{ "a reload: a removed key gets GOODBYE key-revoked and no reply "

@@ -177,6 +177,7 @@ world_open(unsigned n, const char *conftext)
 	sp.presence = w.presence;
 	sp.relay_key = w.relay_key;
 	sp.roster = w.roster;
+	sp.admitted = &w.admitted;
 	sp.pol = w.pol;
 	sp.hooks = &loop_hooks;
 	sp.store = router_store_find(conf_store_name(w.pol->conf->store));

@@ -53,6 +53,7 @@ struct world {
 	struct keys_keypair	*key[WORLD_NKEYS + 1];
 	uint8_t			 relay_key[16];
 	unsigned		 gone;		/* sessions closed */
+	uint32_t		 admitted;	/* the server's count */
 };
 
 extern struct world w;
