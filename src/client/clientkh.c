@@ -11,6 +11,7 @@
 #include "keys.h"
 #include "knownhosts.h"
 #include "client.h"
+#include "clientout.h"
 
 /* knownhosts_foreach callback: one "HOST KEY FINGERPRINT" line. */
 static void
@@ -22,13 +23,20 @@ print_entry(const char *host, const uint8_t key[KEYS_KEYLEN], unsigned line,
 
 	keys_pub_encode(key, b64);
 	keys_fingerprint(key, fp);
-	/* Host names are printable without white space (host_valid). */
-	if (c->json)
-		printf("{\"type\":\"known_host\",\"host\":\"%s\","
-		    "\"public_key\":\"%s\",\"fingerprint\":\"%s\","
-		    "\"line\":%u}\n", host, b64, fp, line);
-	else
-		printf("%s %s %s\n", host, b64, fp);
+	/*
+	 * The host comes from the file, which anyone may have edited: it
+	 * has no white space but may hold quotes, backslashes, escape
+	 * sequences or invalid UTF-8, so it is escaped as peer text is.
+	 */
+	if (c->json) {
+		printf("{\"type\":\"known_host\",\"host\":");
+		clientout_json_str(stdout, host, strlen(host));
+		printf(",\"public_key\":\"%s\",\"fingerprint\":\"%s\","
+		    "\"line\":%u}\n", b64, fp, line);
+	} else {
+		clientout_text_str(stdout, host, strlen(host));
+		printf(" %s %s\n", b64, fp);
+	}
 }
 
 /* A KEY argument: 0, or an exit status after saying why not. */

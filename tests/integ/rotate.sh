@@ -69,7 +69,7 @@ pyok() {
 # lines FILE: how many lines FILE has (0 when missing).
 lines() { if [ -f "$1" ]; then wc -l < "$1" | tr -d ' '; else echo 0; fi; }
 
-plan 27
+plan 28
 
 keygen alice
 authorize alice
@@ -260,3 +260,23 @@ t_malformed() {
 }
 ok "known-hosts on a malformed file: error naming file and line" \
     t_malformed
+
+# A host from a hand-edited file is text like any other: quotes and
+# backslashes escaped in JSON, escape sequences shown, never sent raw.
+t_list_escaped() {
+	_esc=$(printf '\033')
+	printf '%s %s\n%s %s\n' 'q"u\o:1' "$A" "${_esc}[31mx:2" "$A" \
+	    > "$T/kh5"
+	timeout -k 10 30 "$CLIENT" --json --known-hosts "$T/kh5" \
+	    known-hosts list > "$T/out" 2> "$T/err" &&
+	    "$PY" -c '
+import json, sys
+hosts = [json.loads(l)["host"] for l in open(sys.argv[1])]
+sys.exit(hosts != ["q\"u\\o:1", "\x1b[31mx:2"])' "$T/out" &&
+	    timeout -k 10 30 "$CLIENT" --known-hosts "$T/kh5" \
+	    known-hosts list > "$T/out" 2> "$T/err" &&
+	    [ "$(lines "$T/out")" = 2 ] && ! grep -q "$_esc" "$T/out" &&
+	    grep -q '^\\x1b\[31mx:2 ' "$T/out"
+}
+ok "known-hosts list: hosts escaped (JSON valid, no raw escapes)" \
+    t_list_escaped

@@ -3,7 +3,8 @@
  * test_nextkey.c: the NEXTKEY proof (nextkey.h): the known answer written
  * in doc/PROTOCOL.md section 7.8, and that it fails for another client,
  * another session, another key, a key the server does not hold, a changed
- * byte and a low-order (all-zero DH) key.
+ * byte, a low-order (all-zero DH) key and another encoding of the
+ * next key.
  */
 #include <stdint.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 
 #include "keys.h"
 #include "nextkey.h"
+#include "x25519.h"
 #include "tap.h"
 
 /* RFC 7748 section 6.1: Alice is the client, Bob the next server key. */
@@ -172,6 +174,25 @@ t_wrong_hash(void)
 	return (0);
 }
 
+/* The proof of PROTOCOL.md 7.8 with dh all zero: no secret needed. */
+static void
+zero_dh_proof(const uint8_t h[NEXTKEY_HASHLEN],
+    const uint8_t cur[KEYS_KEYLEN], const uint8_t next[KEYS_KEYLEN],
+    uint8_t proof[NEXTKEY_PROOFLEN])
+{
+	crypto_auth_hmacsha256_state st;
+	uint8_t dh[KEYS_KEYLEN];
+
+	memset(dh, 0, sizeof(dh));
+	crypto_auth_hmacsha256_init(&st, dh, sizeof(dh));
+	crypto_auth_hmacsha256_update(&st, (const uint8_t *)NEXTKEY_LABEL,
+	    NEXTKEY_LABEL_LEN);
+	crypto_auth_hmacsha256_update(&st, h, NEXTKEY_HASHLEN);
+	crypto_auth_hmacsha256_update(&st, cur, KEYS_KEYLEN);
+	crypto_auth_hmacsha256_update(&st, next, KEYS_KEYLEN);
+	crypto_auth_hmacsha256_final(&st, proof);
+}
+
 /*
  * A low-order "next key" makes every DH result known (here all zero):
  * the server side refuses to make a proof with such a peer key, and the
@@ -194,12 +215,83 @@ t_zero_dh(void)
 	TAP_CHECK(sodium_is_zero(proof, sizeof(proof)));
 	TAP_CHECK(nextkey_mac(f.next, one, f.h, keys_keypair_public(f.cur),
 	    keys_keypair_public(f.next), proof) == -1);
-	/* The proof an attacker can compute for it: HMAC under zeros. */
-	memset(proof, 0, sizeof(proof));
+	/* The proof anyone can compute for it: HMAC under an all-zero dh. */
+	zero_dh_proof(f.h, keys_keypair_public(f.cur), zero, proof);
 	TAP_CHECK(nextkey_verify(f.client, f.h, keys_keypair_public(f.cur),
 	    zero, proof) == -1);
+	zero_dh_proof(f.h, keys_keypair_public(f.cur), one, proof);
 	TAP_CHECK(nextkey_verify(f.client, f.h, keys_keypair_public(f.cur),
 	    one, proof) == -1);
+	fix_close(&f);
+	return (0);
+}
+
+/*
+ * Another encoding of the public key of sk that X25519 cannot tell from
+ * it (as in test_noise.c): kind 0 sets bit 255, kind 1 adds a point of
+ * order 8 (Edwards side, mapped to u).  0 or -1.
+ */
+static int
+alias_of(uint8_t alias[KEYS_KEYLEN], const uint8_t sk[KEYS_KEYLEN],
+    int kind)
+{
+	static const char t8hex[] = "c7176a703d4dd84fba3c0b760d10670f"
+	    "2a2053fa2c39ccc64ec7fd7792ac037a";
+	uint8_t wide[64], k[32], a[32], t8[32];
+
+	if (kind == 0) {
+		if (crypto_scalarmult_base(alias, sk) != 0)
+			return (-1);
+		alias[31] |= 0x80;
+		return (0);
+	}
+	memset(wide, 0, sizeof(wide));
+	memcpy(wide, sk, 32);
+	wide[0] &= 248;
+	wide[31] &= 127;
+	wide[31] |= 64;
+	crypto_core_ed25519_scalar_reduce(k, wide);
+	if (sodium_hex2bin(t8, 32, t8hex, 64, NULL, NULL, NULL) != 0 ||
+	    crypto_scalarmult_ed25519_base_noclamp(a, k) != 0 ||
+	    crypto_core_ed25519_add(a, a, t8) != 0 ||
+	    x25519_edwards_to_montgomery(alias, a) != 0)
+		return (-1);
+	return (0);
+}
+
+/*
+ * A server that does hold the next key but announces another encoding of
+ * it (bit 255 set, or a point of order 8 added): X25519 gives the same dh,
+ * so the proof alone would pass, yet known_hosts refuses such a key when
+ * it reads the file back, and one bad line makes the whole file, every
+ * host in it, unusable.  The client must refuse it before recording it.
+ */
+static int
+t_alias(void)
+{
+	struct fix f;
+	uint8_t sk[KEYS_KEYLEN], alias[KEYS_KEYLEN];
+	uint8_t proof[NEXTKEY_PROOFLEN];
+	const uint8_t *cur;
+	int kind, nkinds;
+
+	TAP_CHECK(fix_open(&f) == 0);
+	TAP_CHECK(hex32(next_sk_hex, sk) == 0);
+	cur = keys_keypair_public(f.cur);
+#ifdef X25519_HAVE_MAP
+	nkinds = 2;
+#else
+	nkinds = 1;	/* no Edwards-to-Montgomery map in this build */
+#endif
+	for (kind = 0; kind < nkinds; kind++) {
+		TAP_CHECK(alias_of(alias, sk, kind) == 0);
+		TAP_CHECK(!keys_equal(alias, keys_keypair_public(f.next)));
+		TAP_CHECK(nextkey_mac(f.next, keys_keypair_public(f.client),
+		    f.h, cur, alias, proof) == 0);
+		TAP_CHECK(nextkey_verify(f.client, f.h, cur, alias, proof) ==
+		    -1);
+	}
+	sodium_memzero(sk, sizeof(sk));
 	fix_close(&f);
 	return (0);
 }
@@ -210,6 +302,8 @@ static const struct tap_test tests[] = {
 	{ "other session hash, other current key, flipped byte",
 	  t_wrong_hash },
 	{ "low-order key: no proof made, none accepted", t_zero_dh },
+	{ "another encoding of the next key (bit 255, + order 8): refused",
+	  t_alias },
 };
 
 TAP_MAIN(tests)
