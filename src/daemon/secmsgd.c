@@ -25,6 +25,7 @@
 #include <sodium.h>
 
 #include "config.h"
+#include "control.h"
 #include "authkeys.h"
 #include "keys.h"
 #include "listener.h"
@@ -276,6 +277,7 @@ main(int argc, char **argv)
 	struct event_config *evcfg;
 	struct event_base *base;
 	struct server *srv;
+	struct control *ctl;
 	struct privdrop_cleaner *cleaner;
 	const char *conf_path = NULL;
 	char err[PRIVDROP_ERRLEN], warn[PATH_MAX + 128];
@@ -490,6 +492,13 @@ main(int argc, char **argv)
 		event_base_free(base);
 		return (1);
 	}
+	/* After the drop: the socket is the daemon user's own. */
+	if (control_new(srv, &ctl, err, sizeof(err)) == -1) {
+		log_err("%s; exiting", err);
+		server_free(srv);
+		event_base_free(base);
+		return (1);
+	}
 
 	(void)notify_send("READY=1\nSTATUS=accepting connections");
 	log_info("ready");
@@ -502,6 +511,8 @@ main(int argc, char **argv)
 	if (srv->conf->pid_file[0] != '\0')
 		(void)unlink(srv->conf->pid_file);
 	server_free(srv);
+	/* Once the loops, which may still answer it, are gone. */
+	control_free(ctl);
 	event_base_free(base);
 	privdrop_cleaner_finish(cleaner);
 	log_info("stopped");

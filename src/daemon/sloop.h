@@ -111,6 +111,7 @@ struct sloop {
 	struct mail		*stop_mail, *kill_mail;	/* made up front */
 	struct log_limit	 who_log;	/* truncated WHO lines */
 	uint8_t			*who_buf;	/* WHO replies are built here */
+	uint64_t		 next_seq;	/* session seq (sloop_call) */
 };
 
 /* What every loop is set up with (the server's). */
@@ -191,6 +192,24 @@ int	sloop_send_batch(struct sloop *l, unsigned dst, uint8_t *p,
  * in relay presence slot (relay_presence_slot).
  */
 bool	sloop_maybe_present(const struct sloop *l, unsigned dst, size_t slot);
+
+/*
+ * Work for another loop's thread (the control socket's listings and
+ * kicks): a caller-defined block of len bytes, malloc'd, that starts with
+ * a struct sloop_call.  sloop_call(l, c, len) has fn(l, c) run on l's
+ * thread: at once on the main loop's own, else through its mailbox, in
+ * order with its other mail.  The runtime wipes and frees c after fn
+ * returns, or unrun when l is torn down first.  fn answers, if it must,
+ * by mail of its own.  Returns 0, or -1 (out of memory; c is still the
+ * caller's).  Sessions are added to the tail of l->sessions with
+ * increasing seq, so a listing may go on from the last seq it saw.
+ */
+struct sloop_call;
+typedef void sloop_call_fn(struct sloop *l, struct sloop_call *c);
+struct sloop_call {
+	sloop_call_fn		*fn;
+};
+int	sloop_call(struct sloop *l, struct sloop_call *c, size_t len);
 
 /* The number of session loops. */
 unsigned sloop_count(const struct sloop *l);

@@ -4,6 +4,7 @@
  */
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "ctlproto.h"
@@ -245,6 +246,16 @@ ctl_put(char *buf, size_t cap, size_t *len, const char *key,
 	}
 	*len = o + n;
 	return (0);
+}
+
+int
+ctl_put_u(char *buf, size_t cap, size_t *len, const char *key,
+    unsigned long long v)
+{
+	char num[24];
+
+	(void)snprintf(num, sizeof(num), "%llu", v);
+	return (ctl_put(buf, cap, len, key, num, strlen(num)));
 }
 
 /* The value of one hex digit, or -1. */

@@ -85,6 +85,10 @@ const char *ctl_cmd_name(enum ctl_cmd c);
 int	ctl_put(char *buf, size_t cap, size_t *len, const char *key,
 	    const char *val, size_t vallen);
 
+/* ctl_put_u(buf, cap, &len, key, v): ctl_put of v in decimal. */
+int	ctl_put_u(char *buf, size_t cap, size_t *len, const char *key,
+	    unsigned long long v);
+
 /*
  * ctl_escape(in, inlen, out, cap): the escaped form of in, NUL-terminated,
  * into out.  Returns its length, or (size_t)-1 when out is too small.

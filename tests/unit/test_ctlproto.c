@@ -127,7 +127,7 @@ test_escape(void)
 	TAP_CHECK(ctl_put(rec, sizeof(rec), &len, NULL, "session", 0) == 0);
 	TAP_CHECK(ctl_put(rec, sizeof(rec), &len, "name", v, sizeof(v) - 1)
 	    == 0);
-	TAP_CHECK(ctl_put(rec, sizeof(rec), &len, "n", "7", 1) == 0);
+	TAP_CHECK(ctl_put_u(rec, sizeof(rec), &len, "n", 7) == 0);
 	TAP_CHECK(ctl_put(rec, 20, &len, "x", "toolong", 7) == -1);
 	TAP_CHECK(strlen(rec) == len);
 	TAP_CHECK(ctl_record_parse(rec, len, &r) == 0);
@@ -138,6 +138,10 @@ test_escape(void)
 	TAP_CHECK((f = ctl_record_get(&r, "n")) != NULL &&
 	    strcmp(f->val, "7") == 0);
 	TAP_CHECK(ctl_record_get(&r, "x") == NULL);
+	len = 0;
+	TAP_CHECK(ctl_put_u(rec, sizeof(rec), &len, NULL,
+	    18446744073709551615ULL) == 0);
+	TAP_CHECK(strcmp(rec, "18446744073709551615") == 0);
 	return (0);
 }
 
