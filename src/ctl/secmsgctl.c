@@ -418,6 +418,8 @@ main(int argc, char **argv)
 		} else
 			human_record(argv[0], &r);
 	}
+	if (!json && list && rc == 0 && nrecords == 0)
+		printf("no %s\n", ctl_cmd_name(rq.cmd));
 	if (json) {
 		if (list)
 			putchar(']');

@@ -107,7 +107,7 @@ skip() {
 	echo "ok $TAP_N - $1 # SKIP $2"
 }
 
-plan 43
+plan 46
 
 for n in alice bob carol dave; do
 	keygen $n
@@ -129,6 +129,9 @@ ok "status: version, sessions, loops shown" \
 ok "status --json: valid JSON with the pid" ctl 0 --json status
 ok "status --json: pid and config" \
     py "J['pid'] == $(daemon_pid) and J['config'] == '$T/secmsgd.conf'"
+ok "sessions and channels, none yet: said so" \
+    sh -c '"$0" -s "$1" sessions | grep -qx "no sessions" &&
+    "$0" -s "$1" channels | grep -qx "no channels"' "$CTL" "$SOCK"
 ok "secmsgctl -f finds the socket in the configuration" \
     sh -c 'timeout -k 5 30 "$0" -f "$1" status | grep -q "^pid"' \
     "$CTL" "$T/secmsgd.conf"
@@ -268,6 +271,7 @@ sys.exit(0 if b"too\\x20many\\x20control\\x20clients" in r else 1)' "$SOCK"
 # buffers; a control client asks for it and reads nothing.
 if [ -x "$BENCH" ]; then
 	stop_daemon
+	ok "the daemon stops cleanly (exit 0)" test "$DSTATUS" -eq 0
 	start_daemon "handshake_rate = 0;
 client_auth = \"any\";
 max_connections = 2000;
@@ -320,11 +324,13 @@ print(len(r), r.count(b"\nsession "), b"end status=" in r)' \
 	    "$0" | tail -n 1); echo "# queued=$q"; [ -n "$q" ] && [ "$q" -le 32768 ]' \
 	    "$T/daemon.log"
 else
+	skip "the daemon stops cleanly (exit 0)" "no secmsg-bench"
 	for n in 1 2 3 4 5; do
 		skip "stuck control client check $n" "no secmsg-bench"
 	done
 fi
 
 stop_daemon
+ok "it stops cleanly (exit 0)" test "$DSTATUS" -eq 0
 ok "at exit the socket file is removed" test ! -e "$SOCK"
 exit 0
