@@ -558,7 +558,10 @@ conf_finish(struct secmsgd_conf *c, struct conf_ctx *ctx)
 
 	/* A burst without a rate is a mistake: say so rather than ignore. */
 	i = (size_t)conf_row_find("control_socket");
-	c->control_socket_set = ctx->line[i] != 0;
+	/* The built-in path, even written out (as -T prints it), keeps its
+	 * leniency: without its folder, a warning and no socket. */
+	c->control_socket_set = ctx->line[i] != 0 &&
+	    strcmp(c->control_socket, SECMSGD_CONTROL_SOCKET) != 0;
 	if (strlen(c->control_socket) >= sizeof(((struct sockaddr_un *)NULL)
 	    ->sun_path))
 		return (conf_err(ctx, ctx->line[i], "control_socket",

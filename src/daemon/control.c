@@ -648,6 +648,23 @@ fail:
 }
 
 int
+control_check(const struct secmsgd_conf *conf, char *err, size_t errlen)
+{
+	char dir[sizeof(((struct sockaddr_un *)NULL)->sun_path)];
+	struct stat st;
+
+	if (!conf->control_socket_set || conf->control_socket[0] == '\0')
+		return (0);
+	(void)snprintf(dir, sizeof(dir), "%s", conf->control_socket);
+	if (stat(dirname(dir), &st) == -1 || !S_ISDIR(st.st_mode)) {
+		(void)snprintf(err, errlen, "%s: control_socket: no directory "
+		    "%s", conf->file ? conf->file : "(built-in defaults)", dir);
+		return (-1);
+	}
+	return (0);
+}
+
+int
 control_new(struct server *srv, struct control **out, char *err,
     size_t errlen)
 {

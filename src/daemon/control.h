@@ -21,6 +21,7 @@
 #include <stddef.h>
 
 struct control;
+struct secmsgd_conf;
 struct server;
 
 #define CONTROL_MAX_CLIENTS	4	/* at once; more are refused */
@@ -29,11 +30,22 @@ struct server;
 /*
  * control_new(srv, &c, err, errlen): open srv->conf->control_socket on
  * srv's loop.  Set *c to NULL when it is "" (off), or when it is the
- * built-in default and cannot be made (no such directory when started by
- * hand: logged as a warning).  Returns 0, or -1 with why in err when a
- * path set in the file cannot be used (the daemon does not start).
+ * built-in path and cannot be made (no such directory when started by
+ * hand: logged as a warning).  Returns 0, or -1 with why in err when
+ * another path set in the file cannot be used (the daemon does not
+ * start).
  */
 int	control_new(struct server *srv, struct control **c, char *err,
+	    size_t errlen);
+
+/*
+ * control_check(conf, err, errlen): for secmsgd -t and the start, before
+ * anything is opened: when conf's file sets another path than the
+ * built-in one for control_socket, its folder must exist.  Returns 0, or -1 with "file: control_socket: ..." in err.
+ * (Whether the daemon's user may create the socket there is only known
+ * when control_new() tries.)
+ */
+int	control_check(const struct secmsgd_conf *conf, char *err,
 	    size_t errlen);
 
 /*

@@ -187,7 +187,8 @@ drop_privileges(const struct secmsgd_conf *conf)
  * What -t and the start both check beyond the file's syntax, so that -t
  * passes exactly when the daemon would start: the authorized keys file
  * parses (a missing one admits nobody, and is logged, but is no error:
- * keys may be added later), the Unix sockets' group, and that the user we
+ * keys may be added later), the Unix sockets' group, the control socket's
+ * folder when the file sets its path, and that the user we
  * drop to can read what a reload reads.  A bad key file refuses the
  * start, as sshd refuses a bad sshd_config: starting up admitting nobody,
  * or only the lines that parsed, would hide the mistake.  0, with why no
@@ -218,7 +219,8 @@ preflight(const struct secmsgd_conf *conf, const char *conf_path,
 		else
 			return (-1);
 	}
-	if (listener_unix_resolve(conf, &ux, err, errlen) == -1)
+	if (listener_unix_resolve(conf, &ux, err, errlen) == -1 ||
+	    control_check(conf, err, errlen) == -1)
 		return (-1);
 	return (privdrop_check_reload(conf, conf_path, err, errlen));
 }

@@ -107,7 +107,23 @@ skip() {
 	echo "ok $TAP_N - $1 # SKIP $2"
 }
 
-plan 46
+plan 48
+
+# A control socket set in the file, in a folder that does not exist: -t
+# and the start refuse it alike.
+PORT=$(random_port)
+CONTROL_SOCKET="$T/nodir/c.sock" write_conf ''
+"$SECMSGD" -t -c "$T/secmsgd.conf" > "$T/t.out" 2>&1
+RC=$?
+ok "-t: a control_socket in a missing folder is an error (exit 78)" \
+    sh -c '[ "$0" -eq 78 ] &&
+    grep -q "secmsgd.conf: control_socket: no directory $1/nodir" "$2"' \
+    "$RC" "$T" "$T/t.out"
+timeout -k 5 20 "$SECMSGD" -f -c "$T/secmsgd.conf" > "$T/s.out" 2>&1
+RC=$?
+ok "... and so is the start (exit 78)" \
+    sh -c '[ "$0" -eq 78 ] && grep -q "control_socket: no directory" "$1"' \
+    "$RC" "$T/s.out"
 
 for n in alice bob carol dave; do
 	keygen $n

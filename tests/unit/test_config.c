@@ -949,6 +949,13 @@ test_control_socket(void)
 	    err, sizeof(err)) == 0);
 	TAP_CHECK(c->control_socket[0] == '\0' && c->control_socket_set);
 	conf_free(c);
+	/* The built-in path written out (-T prints it) is still built in. */
+	(void)snprintf(text, sizeof(text), "control_socket = \"%s\";",
+	    SECMSGD_CONTROL_SOCKET);
+	TAP_CHECK(conf_load_string(text, strlen(text), "<t>", &c, err,
+	    sizeof(err)) == 0);
+	TAP_CHECK(!c->control_socket_set);
+	conf_free(c);
 	/* 107 bytes fit a sockaddr_un, 108 do not. */
 	(void)snprintf(text, sizeof(text), "\ncontrol_socket = \"/%0106d\";",
 	    0);
