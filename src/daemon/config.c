@@ -34,6 +34,11 @@
 #define SECMSGD_STATEDIR	"/var/lib/secmsgd"
 #endif
 
+#ifndef SECMSGD_CONTROL_SOCKET
+/* configure sets it from runstatedir. */
+#define SECMSGD_CONTROL_SOCKET	"/run/secmsgd/control.sock"
+#endif
+
 #define CONF_MAXFILE	(1024 * 1024)	/* larger files are refused */
 #define CONF_OUTSLACK	65536		/* see conf_finish() */
 
@@ -163,6 +168,7 @@ static const struct conf_row conf_rows[] = {
 	E(log_destination, CONF_LOG_AUTO, conf_dests),
 	{ "user", CT_STRING, O(user), 0, 0, 0, "", CF_EMPTY_OK, NULL },
 	P(pid_file, "", CF_EMPTY_OK),
+	P(control_socket, SECMSGD_CONTROL_SOCKET, CF_EMPTY_OK),
 	U(workers, 0, 64, 0, 0),
 };
 
@@ -552,6 +558,16 @@ conf_finish(struct secmsgd_conf *c, struct conf_ctx *ctx)
 		    c->max_output_buffer));
 
 	/* A burst without a rate is a mistake: say so rather than ignore. */
+	i = (size_t)conf_row_find("control_socket");
+	/* The built-in path, even written out (as -T prints it), keeps its
+	 * leniency: without its folder, a warning and no socket. */
+	c->control_socket_set = ctx->line[i] != 0 &&
+	    strcmp(c->control_socket, SECMSGD_CONTROL_SOCKET) != 0;
+	if (strlen(c->control_socket) >= sizeof(((struct sockaddr_un *)NULL)
+	    ->sun_path))
+		return (conf_err(ctx, ctx->line[i], "control_socket",
+		    "longer than a Unix socket path may be (%zu bytes)",
+		    sizeof(((struct sockaddr_un *)NULL)->sun_path) - 1));
 	rbline = ctx->line[conf_row_find("rate_burst")];
 	if (c->rate_burst != 0 && c->rate_limit == 0)
 		return (conf_err(ctx, rbline, "rate_burst",

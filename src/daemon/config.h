@@ -93,6 +93,8 @@ struct secmsgd_conf {
 
 	char		*user;		/* drop to it when root; "" : stay */
 	char		*pid_file;	/* "" : none */
+	char		*control_socket; /* "" : none (control.h) */
+	bool		 control_socket_set; /* another path than built in */
 	uint32_t	 workers;	/* event loops; 0: one per core */
 };
 

@@ -270,3 +270,46 @@ roster_list(struct roster *r, uint8_t *out, size_t cap, size_t *entries,
 	*truncated = w.full;
 	return (w.len);
 }
+
+/* A page of channels after a name (roster_channels_after). */
+struct page {
+	const char	*after;
+	size_t		 afterlen, left, n;
+	roster_visit_fn	*fn;
+	void		*arg;
+};
+
+/* Visit subtree n in order, skipping what sorts at or before w->after. */
+static void
+page_tree(const struct roster_node *n, struct page *w)
+{
+	if (n == NULL || w->left == 0)
+		return;
+	/*
+	 * Peers sort first: left of a peer are only peers.  Left of a
+	 * channel at or before the cursor, everything is too.
+	 */
+	if (n->kind == ROSTER_CHANNEL && (w->after == NULL ||
+	    node_cmp(ROSTER_CHANNEL, w->after, w->afterlen, n) < 0)) {
+		page_tree(n->left, w);
+		if (w->left == 0)
+			return;
+		w->fn(n->name, n->len, n->count, w->arg);
+		w->left--;
+		w->n++;
+	}
+	page_tree(n->right, w);
+}
+
+size_t
+roster_channels_after(struct roster *r, const char *after, size_t afterlen,
+    roster_visit_fn *fn, void *arg, size_t max)
+{
+	struct page w = { afterlen > 0 ? after : NULL, afterlen, max, 0, fn,
+	    arg };
+
+	pthread_mutex_lock(&r->lock);
+	page_tree(r->root, &w);
+	pthread_mutex_unlock(&r->lock);
+	return (w.n);
+}

@@ -60,4 +60,16 @@ uint32_t roster_channels(struct roster *r);
 size_t	roster_list(struct roster *r, uint8_t *out, size_t cap,
 	    size_t *entries, bool *truncated);
 
+/*
+ * roster_channels_after(r, after, afterlen, fn, arg, max): call fn(name,
+ * len, count, arg) for at most max channels whose names sort after the
+ * afterlen bytes at after (0: from the first), in byte order: a listing
+ * in pages, each costing what it lists plus the depth of the tree.  fn
+ * runs under r's lock and must not call into r.  Returns how many.
+ */
+typedef void roster_visit_fn(const char *name, size_t len, uint32_t count,
+	    void *arg);
+size_t	roster_channels_after(struct roster *r, const char *after,
+	    size_t afterlen, roster_visit_fn *fn, void *arg, size_t max);
+
 #endif /* !SECMSG_ROSTER_H */

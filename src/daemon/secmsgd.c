@@ -25,6 +25,7 @@
 #include <sodium.h>
 
 #include "config.h"
+#include "control.h"
 #include "authkeys.h"
 #include "keys.h"
 #include "listener.h"
@@ -263,7 +264,8 @@ drop_privileges(const struct secmsgd_conf *conf)
  * What -t and the start both check beyond the file's syntax, so that -t
  * passes exactly when the daemon would start: the authorized keys file
  * parses (a missing one admits nobody, and is logged, but is no error:
- * keys may be added later), the Unix sockets' group, and that the user we
+ * keys may be added later), the Unix sockets' group, the control socket's
+ * folder when the file sets its path, and that the user we
  * drop to can read what a reload reads.  A bad key file refuses the
  * start, as sshd refuses a bad sshd_config: starting up admitting nobody,
  * or only the lines that parsed, would hide the mistake.  0, with why no
@@ -301,7 +303,8 @@ preflight(const struct secmsgd_conf *conf, const char *conf_path,
 		    conf->next_server_key);
 		return (-1);
 	}
-	if (listener_unix_resolve(conf, &ux, err, errlen) == -1)
+		if (listener_unix_resolve(conf, &ux, err, errlen) == -1 ||
+	    control_check(conf, err, errlen) == -1)
 		return (-1);
 	return (privdrop_check_reload(conf, conf_path, err, errlen));
 }
@@ -360,6 +363,7 @@ main(int argc, char **argv)
 	struct event_config *evcfg;
 	struct event_base *base;
 	struct server *srv;
+	struct control *ctl;
 	struct privdrop_cleaner *cleaner;
 	const char *conf_path = NULL;
 	char err[PRIVDROP_ERRLEN], warn[PATH_MAX + 128];
@@ -605,6 +609,13 @@ main(int argc, char **argv)
 		event_base_free(base);
 		return (1);
 	}
+	/* After the drop: the socket is the daemon user's own. */
+	if (control_new(srv, &ctl, err, sizeof(err)) == -1) {
+		log_err("%s; exiting", err);
+		server_free(srv);
+		event_base_free(base);
+		return (1);
+	}
 
 	(void)notify_send("READY=1\nSTATUS=accepting connections");
 	log_info("ready");
@@ -617,6 +628,8 @@ main(int argc, char **argv)
 	if (srv->conf->pid_file[0] != '\0')
 		(void)unlink(srv->conf->pid_file);
 	server_free(srv);
+	/* Once the loops, which may still answer it, are gone. */
+	control_free(ctl);
 	event_base_free(base);
 	privdrop_cleaner_finish(cleaner);
 	log_info("stopped");

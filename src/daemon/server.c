@@ -441,6 +441,7 @@ server_new(struct event_base *base, struct secmsgd_conf *conf,
 	srv->conf = conf;
 	srv->conf_path = conf_path;
 	srv->key = key;
+	srv->started = time(NULL);
 	keys_fingerprint(keys_keypair_public(key), srv->key_fp);
 	TAILQ_INIT(&srv->handshaking);
 	crypto_shorthash_keygen(srv->priv->hashkey);
@@ -673,6 +674,7 @@ keep_restart_only(struct secmsgd_conf *nc, const struct secmsgd_conf *oc)
 		    oc->next_server_key },
 		{ "user", &nc->user, oc->user },
 		{ "pid_file", &nc->pid_file, oc->pid_file },
+		{ "control_socket", &nc->control_socket, oc->control_socket },
 		{ "unix_socket_group", &nc->unix_socket_group,
 		    oc->unix_socket_group },
 	};
@@ -712,8 +714,12 @@ server_reload(struct server *srv)
 
 	/* Shutting down: the listeners are closed and must stay so (a
 	 * reload would reopen them and tell systemd READY after STOPPING). */
+	srv->reload_time = time(NULL);
+	srv->reload_ok = false;
 	if (srv->stopping) {
 		log_notice("reload ignored: shutting down");
+		(void)snprintf(srv->reload_err, sizeof(srv->reload_err),
+		    "shutting down");
 		return (-1);
 	}
 	(void)notify_send("RELOADING=1");
@@ -755,6 +761,8 @@ server_reload(struct server *srv)
 	    authkeys_count(srv->authkeys));
 	(void)notify_send("READY=1\nSTATUS=accepting connections");
 	watchdog_reloaded(srv->priv->wd, true);
+	srv->reload_ok = true;
+	srv->reload_err[0] = '\0';
 	return (0);
 
 bad:
@@ -767,6 +775,7 @@ bad:
 	    "(authorized_keys=%zu)", err, authkeys_count(srv->authkeys));
 	(void)snprintf(status, sizeof(status), "READY=1\nSTATUS=reload "
 	    "failed: %s; the old configuration stays in force", err);
+	(void)snprintf(srv->reload_err, sizeof(srv->reload_err), "%s", err);
 	authkeys_free(ak);
 	conf_free(nc);
 	(void)notify_send(status);

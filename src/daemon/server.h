@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "handshake.h"
 #include "sloop.h"
@@ -51,6 +52,10 @@ struct server {
 	uint32_t		 nhandshakes;	/* not yet authenticated */
 	uint64_t		 next_id;
 	bool			 stopping;
+	time_t			 started;	/* wall clock */
+	time_t			 reload_time;	/* last reload; 0: none */
+	bool			 reload_ok;	/* its outcome */
+	char			 reload_err[1024]; /* why it failed */
 	struct server_private	*priv;		/* listeners, timers, tables */
 };
 
@@ -69,8 +74,10 @@ int	server_start(struct server *srv);
 void	server_free(struct server *srv);
 
 /*
- * server_reload(srv): re-read the config file (SIGHUP).  A bad file is
- * logged and the old configuration stays in force.  Returns 0 or -1.
+ * server_reload(srv): re-read the config file (SIGHUP, or the control
+ * socket).  A bad file is logged and the old configuration stays in
+ * force.  Returns 0 or -1; either way reload_time and reload_ok say what
+ * happened, and reload_err why it failed ("file:line: setting: ...").
  */
 int	server_reload(struct server *srv);
 

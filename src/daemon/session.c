@@ -58,6 +58,7 @@ static const char *const reason_names[] = {
 	[SESSION_R_PEER_LIMIT] = "limit",
 	[SESSION_R_HANDSHAKE_EVICTED] = "handshake-evicted",
 	[SESSION_R_SERVER_FULL] = "server-full",
+	[SESSION_R_KICKED] = "kicked",
 };
 
 static const char *const state_names[] = {
@@ -185,6 +186,9 @@ session_start(struct sloop *l, struct hs_job *job,
 	    c->rate_limit) * session_records_per_message(s), session_now_ms());
 	relay_member_init(&s->member, s);
 	s->loop = l;
+	s->seq = ++l->next_seq;
+	s->since = time(NULL) - (time_t)((session_now_ms() - o->started) /
+	    1000);
 	TAILQ_INSERT_TAIL(&l->sessions, s, loop_link);
 	l->nsessions++;
 	/* The established channel and the socket are ours now. */

@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "bucket.h"
 #include "frame.h"
@@ -109,11 +110,13 @@ enum session_reason {
 	SESSION_R_NOMEM,
 	SESSION_R_PEER_LIMIT,		/* rekey / nonce limits */
 	SESSION_R_HANDSHAKE_EVICTED,	/* oldest handshake, slots full */
-	SESSION_R_SERVER_FULL		/* max_connections authenticated */
+	SESSION_R_SERVER_FULL,		/* max_connections authenticated */
+	SESSION_R_KICKED		/* an operator's kick (control) */
 };
 
 struct session {
 	uint64_t		 id;
+	uint64_t		 seq;		/* order on its loop (sloop.h) */
 	struct server		*srv;
 	struct sloop		*loop;		/* its loop: its one owner */
 	int			 fd;		/* -1 until the handshake is done */
@@ -144,6 +147,7 @@ struct session {
 
 	/* Accounting and limits. */
 	uint64_t		 started;	/* monotonic ms */
+	time_t			 since;		/* wall clock, accepted */
 	uint64_t		 last_rx;	/* monotonic s, idle timer */
 	uint64_t		 over_mark_since; /* monotonic s, 0: not */
 	uint64_t		 msgs_in, msgs_out, bytes_in, bytes_out;

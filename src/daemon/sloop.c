@@ -32,6 +32,7 @@
 #define MAIL_STOP	2	/* main -> loop */
 #define MAIL_KILL	3	/* main -> loop */
 #define MAIL_ROUTE	4	/* loop -> loop: data = records */
+#define MAIL_CALL	5	/* any -> loop: data = struct sloop_call */
 
 unsigned
 sloop_count(const struct sloop *l)
@@ -189,6 +190,10 @@ sloop_dispatch(struct sloop *l, const struct mail *m)
 	case MAIL_ROUTE:
 		l->hooks->batch(l, m->from, m->data, m->len);
 		break;
+	case MAIL_CALL:
+		((struct sloop_call *)(void *)m->data)->fn(l,
+		    (struct sloop_call *)(void *)m->data);
+		break;
 	}
 }
 
@@ -245,6 +250,25 @@ void
 sloop_reload(struct sloop *l, struct policy *p)
 {
 	sloop_post(l, &l->reload_mail, p);
+}
+
+int
+sloop_call(struct sloop *l, struct sloop_call *c, size_t len)
+{
+	struct mail *m;
+
+	if ((m = mail_new(MAIL_CALL)) == NULL)
+		return (-1);
+	m->data = (uint8_t *)c;
+	m->len = len;
+	if (l->threaded) {
+		mbox_post(&l->inbox, m);
+		return (0);
+	}
+	sloop_dispatch(l, m);
+	route_free(m->data, m->len);
+	free(m);
+	return (0);
 }
 
 void

@@ -118,6 +118,7 @@ struct sloop {
 	uint64_t		 heartbeat;	/* atomic: main loop reads */
 	struct log_limit	 who_log;	/* truncated WHO lines */
 	uint8_t			*who_buf;	/* WHO replies are built here */
+	uint64_t		 next_seq;	/* session seq (sloop_call) */
 };
 
 /* What every loop is set up with (the server's). */
@@ -218,6 +219,24 @@ void	sloop_release(struct sloop *l);
  * the loop is stuck (the service manager's watchdog, watchdog.h).
  */
 uint64_t sloop_heartbeat(const struct sloop *l);
+
+/*
+ * Work for another loop's thread (the control socket's listings and
+ * kicks): a caller-defined block of len bytes, malloc'd, that starts with
+ * a struct sloop_call.  sloop_call(l, c, len) has fn(l, c) run on l's
+ * thread: at once on the main loop's own, else through its mailbox, in
+ * order with its other mail.  The runtime wipes and frees c after fn
+ * returns, or unrun when l is torn down first.  fn answers, if it must,
+ * by mail of its own.  Returns 0, or -1 (out of memory; c is still the
+ * caller's).  Sessions are added to the tail of l->sessions with
+ * increasing seq, so a listing may go on from the last seq it saw.
+ */
+struct sloop_call;
+typedef void sloop_call_fn(struct sloop *l, struct sloop_call *c);
+struct sloop_call {
+	sloop_call_fn		*fn;
+};
+int	sloop_call(struct sloop *l, struct sloop_call *c, size_t len);
 
 /* The number of session loops. */
 unsigned sloop_count(const struct sloop *l);

@@ -364,6 +364,8 @@ msg_code_name(uint16_t code)
 		return ("idle-timeout");
 	case MSG_E_SLOW:
 		return ("slow-consumer");
+	case MSG_E_KICKED:
+		return ("kicked");
 	}
 	return ("unknown");
 }

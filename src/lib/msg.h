@@ -77,6 +77,7 @@
 #define MSG_E_SHUTDOWN		19	/* GOODBYE: server stopping */
 #define MSG_E_IDLE		20	/* GOODBYE: idle timeout */
 #define MSG_E_SLOW		21	/* GOODBYE: slow consumer dropped */
+#define MSG_E_KICKED		22	/* GOODBYE: an operator closed it */
 
 struct msg {
 	uint8_t		 type;

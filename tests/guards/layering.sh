@@ -8,6 +8,8 @@
 #    policy parser...) stay out of the event loop, the log and the config
 #    parser too;
 #  - src/client includes src/lib and its own headers, never the daemon's;
+#  - src/ctl (secmsgctl) includes src/lib and, of the daemon, only
+#    config.h: it reads the daemon's configuration with its parser;
 #  - inside the daemon, every file includes only headers of its own layer
 #    or lower ones (the table below): the runtime never includes the
 #    sessions, the router or the request handling, the router never the
@@ -52,7 +54,7 @@ rank() {
 	session|sessread|sessout|sessionpriv) echo 2 ;;
 	router) echo 3 ;;
 	service) echo 4 ;;
-	server|handshake|listener|privdrop|memory|watchdog) echo 5 ;;
+	server|handshake|listener|privdrop|memory|watchdog|control|ctlloop) echo 5 ;;
 	secmsgd) echo 6 ;;
 	*) echo 0 ;;	# src/lib
 	esac
@@ -62,7 +64,7 @@ allowed=""
 daemon=$(ls "$S"/daemon/*.[ch])
 
 echo "1..$(( $(ls "$S"/lib/*.[ch] | wc -l) + $(echo $pure | wc -w) + \
-    $(echo "$daemon" | wc -l) + 2 ))"
+    $(echo "$daemon" | wc -l) + 3 ))"
 for f in "$S"/lib/*.[ch]; do
 	check "src/lib/$(basename "$f"): no event loop, log or config; lib only" \
 	    "$(grep -nE "$banned" "$f"; foreign "$f" lib)"
@@ -77,6 +79,14 @@ for f in "$S"/client/*.[ch]; do
 	out="$out$(foreign "$f" lib client)"
 done
 check "src/client includes src/lib and itself, never the daemon" "$out"
+out=
+for f in "$S"/ctl/*.[ch]; do
+	out="$out$(includes "$f" | while read -r h; do
+		[ -f "$S/lib/$h" ] || [ -f "$S/ctl/$h" ] ||
+		    [ "$h" = config.h ] || echo "$(basename "$f") includes $h"
+	done)"
+done
+check "src/ctl includes src/lib and the daemon's config.h alone" "$out"
 for f in $daemon; do
 	b=$(basename "$f")
 	me=$(rank "${b%.[ch]}")

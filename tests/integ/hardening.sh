@@ -50,6 +50,10 @@ if [ "$(id -u)" -eq 0 ]; then
 		    --clear-groups "$@"
 	}
 	chmod 755 "$T"
+	# Made after the start as nobody: in a folder nobody owns.
+	mkdir -m 700 "$T/ctl"
+	chown nobody "$T/ctl"
+	CONTROL_SOCKET="$T/ctl/control.sock"
 	write_conf ''
 	chmod 644 "$T/secmsgd.conf" "$T/authorized_keys"
 	chown nobody "$T/state"

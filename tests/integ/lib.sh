@@ -77,7 +77,9 @@ wait_for() {
 # count_in FILE PATTERN: how many lines match.
 count_in() { grep -c -- "$2" "$1" 2>/dev/null || true; }
 
-# write_conf [EXTRA LINES]: $T/secmsgd.conf for port $PORT.
+# write_conf [EXTRA LINES]: $T/secmsgd.conf for port $PORT, with its own
+# control socket, $CONTROL_SOCKET or $T/control.sock (never the built-in
+# one, which parallel tests would share).
 # SECMSG_TEST_CONF, when set, adds lines to every test's config (CI runs
 # the suite once with handshake threads and once with "workers = 1;").  LISTEN_EXTRA,
 # when set, is appended to the listen list (", \"unix:/p\""); @PORT@ in
@@ -91,6 +93,7 @@ listen = [ "127.0.0.1:$PORT"$_extra ];
 state_dir = "$T/state";
 authorized_keys = "$T/authorized_keys";
 log_destination = "stderr";
+control_socket = "${CONTROL_SOCKET-$T/control.sock}";
 ${SECMSG_TEST_CONF:-}
 $1
 EOC

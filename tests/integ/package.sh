@@ -112,8 +112,9 @@ ok "lintian: no errors" lacks "$T/lintian" '^E: '
 
 dpkg-deb -c "$D" 2>/dev/null | awk '{ print $6 }' >"$T/d.list"
 dpkg-deb -c "$C" 2>/dev/null | awk '{ print $6 }' >"$T/c.list"
-ok "secmsgd holds the daemon, the unit, the config and the man pages" \
-    lists "$T/d.list" ./usr/sbin/secmsgd \
+ok "secmsgd holds the daemon, secmsgctl, the unit, the config, the man pages" \
+    lists "$T/d.list" ./usr/sbin/secmsgd ./usr/sbin/secmsgctl \
+    ./usr/share/man/man8/secmsgctl.8.gz \
     ./lib/systemd/system/secmsgd.service ./etc/secmsgd.conf \
     ./usr/share/man/man8/secmsgd.8.gz \
     ./usr/share/man/man5/secmsgd.conf.5.gz \
@@ -141,6 +142,9 @@ ok "the installed daemon keeps its key in /var/lib/secmsgd" sh -c '
 	tr "\\000" "\\n" <"$1" | grep -q -x -F /var/lib/secmsgd' sh \
     "$R/usr/sbin/secmsgd"
 ok "the installed daemon accepts the shipped configuration" checkconf "$R"
+ok "its control socket is in /run/secmsgd, the unit's RuntimeDirectory" sh -c '
+	tr "\\000" "\\n" <"$1" | grep -q -x -F /run/secmsgd/control.sock' sh \
+    "$R/usr/sbin/secmsgd"
 ok "the unit starts /usr/sbin/secmsgd" \
     grep -q -x -F "ExecStart=/usr/sbin/secmsgd -f" \
     "$R/lib/systemd/system/secmsgd.service"

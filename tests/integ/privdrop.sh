@@ -23,6 +23,11 @@ chmod 755 "$T"
 # A directory only root may write to, as /run is.
 mkdir -m 755 "$T/run"
 SOCK="$T/run/s.sock"
+# The control socket is made after the drop: in a folder nobody owns, as
+# systemd's RuntimeDirectory= is the service user's.
+mkdir -m 700 "$T/ctl"
+chown nobody "$T/ctl"
+CONTROL_SOCKET="$T/ctl/control.sock"
 
 # ------------------------------------------------ files a reload reads
 # Root-owned and 0600 (secmsgd.conf(5) allows it): nobody cannot read it,
@@ -89,6 +94,11 @@ ok "it serves a client after the drop" ping_alice
 # may not (connecting takes write permission).
 ok "the Unix socket belongs to nobody:$group, mode 0660" \
     test "$(stat -c %U:%G:%a "$SOCK")" = "nobody:$group:660"
+ok "the control socket belongs to nobody, mode 0600" \
+    test "$(stat -c %U:%a "$CONTROL_SOCKET")" = "nobody:600"
+ok "root may use it (secmsgctl status)" \
+    sh -c 'timeout -k 5 20 "$0" -s "$1" status | grep -q "^pid"' \
+    "$top_builddir/src/secmsgctl" "$CONTROL_SOCKET"
 # try_connect UID GID: connect to the socket as UID/GID, no groups.
 try_connect() {
 	setpriv --reuid "$1" --regid "$2" --clear-groups "$PY" -c '

@@ -73,6 +73,7 @@ MSG_CODES = {
     4: "offline", 5: "not-permitted", 6: "too-large", 7: "busy",
     8: "rate-limited", 9: "internal", 16: "unknown-key", 17: "server-full",
     18: "key-revoked", 19: "shutdown", 20: "idle", 21: "slow",
+    22: "kicked",
 }
 
 

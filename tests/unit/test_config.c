@@ -556,7 +556,7 @@ static const char *const string_settings[] = {
 	"state_dir", "server_key", "next_server_key", "client_auth",
 	"authorized_keys",
 	"log_level", "syslog_facility", "log_destination", "user", "pid_file",
-	"unix_socket_mode", "unix_socket_group",
+	"unix_socket_mode", "unix_socket_group", "control_socket",
 };
 
 /* Every setting given each wrong type is refused on its line. */
@@ -936,6 +936,44 @@ out:
 	return (rc);
 }
 
+/* control_socket: default, set, off, and a path too long for a socket. */
+static int
+test_control_socket(void)
+{
+	struct secmsgd_conf *c = NULL;
+	char err[CONF_ERRLEN], text[256];
+
+	TAP_CHECK(conf_load_string("", 0, "<t>", &c, err, sizeof(err)) == 0);
+	TAP_CHECK(strcmp(c->control_socket, SECMSGD_CONTROL_SOCKET) == 0);
+	TAP_CHECK(!c->control_socket_set);
+	conf_free(c);
+	TAP_CHECK(conf_load_string("control_socket = \"\";", 20, "<t>", &c,
+	    err, sizeof(err)) == 0);
+	TAP_CHECK(c->control_socket[0] == '\0' && c->control_socket_set);
+	conf_free(c);
+	/* The built-in path written out (-T prints it) is still built in. */
+	(void)snprintf(text, sizeof(text), "control_socket = \"%s\";",
+	    SECMSGD_CONTROL_SOCKET);
+	TAP_CHECK(conf_load_string(text, strlen(text), "<t>", &c, err,
+	    sizeof(err)) == 0);
+	TAP_CHECK(!c->control_socket_set);
+	conf_free(c);
+	/* 107 bytes fit a sockaddr_un, 108 do not. */
+	(void)snprintf(text, sizeof(text), "\ncontrol_socket = \"/%0106d\";",
+	    0);
+	TAP_CHECK(conf_load_string(text, strlen(text), "<t>", &c, err,
+	    sizeof(err)) == 0);
+	conf_free(c);
+	(void)snprintf(text, sizeof(text), "\ncontrol_socket = \"/%0107d\";",
+	    0);
+	c = NULL;
+	TAP_CHECK(conf_load_string(text, strlen(text), "<t>", &c, err,
+	    sizeof(err)) == -1);
+	TAP_CHECK(strncmp(err, "<t>:2: control_socket: longer than", 34) ==
+	    0);
+	return (0);
+}
+
 /* conf_print (secmsgd -T): every setting, read back to the same values. */
 static int
 test_print(void)
@@ -1008,6 +1046,7 @@ static const struct tap_test tests[] = {
 	{ "conf_load_string", test_load_string },
 	{ "unix_socket_mode and _group", test_unix_socket },
 	{ "conf_print reads back the same", test_print },
+	{ "control_socket", test_control_socket },
 };
 
 int

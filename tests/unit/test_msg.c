@@ -391,10 +391,11 @@ test_code_names(void)
 		{ MSG_E_SHUTDOWN, "shutdown" },
 		{ MSG_E_IDLE, "idle-timeout" },
 		{ MSG_E_SLOW, "slow-consumer" },
+		{ MSG_E_KICKED, "kicked" },
 		{ 0, "unknown" },
 		{ 10, "unknown" },
 		{ 15, "unknown" },
-		{ 22, "unknown" },
+		{ 23, "unknown" },
 		{ 0xffff, "unknown" },
 	};
 	size_t i;
