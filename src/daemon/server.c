@@ -36,6 +36,7 @@
 #include "listener.h"
 #include "log.h"
 #include "memory.h"
+#include "metrics.h"
 #include "msg.h"
 #include "notify.h"
 #include "policy.h"
@@ -47,6 +48,7 @@
 #include "service.h"
 #include "session.h"
 #include "sloop.h"
+#include "stats.h"
 
 #define SERVER_SHUTDOWN_TIMEOUT	5	/* seconds to say goodbye */
 #define SERVER_SWEEP_INTERVAL	10	/* seconds between table sweeps */
@@ -68,6 +70,7 @@ struct server_private {
 	struct event	*shutdown_timer;
 	struct event	*stop_poll;	/* have all sessions gone? */
 	struct event	*sweep_timer;
+	struct metrics	*metrics;	/* NULL: no metrics_listen */
 	struct srcaddr	*buckets[SRCADDR_BUCKETS];
 	size_t		 nsrc;
 	uint8_t		 hashkey[crypto_shorthash_KEYBYTES];
@@ -256,20 +259,24 @@ server_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 	if (__atomic_load_n(&srv->nsessions, __ATOMIC_RELAXED) >=
 	    c->max_connections) {
 		refuse(srv, "max-connections", sa);
+		stats_add(STATS_MAIN, STATS_REFUSE_MAXCONN, 1);
 		goto drop;
 	}
 	srcaddr_key(sa, key);
 	if ((src = srcaddr_get(srv, key)) == NULL) {
 		refuse(srv, "out-of-memory", sa);
+		stats_add(STATS_MAIN, STATS_REFUSE_NOMEM, 1);
 		goto drop;
 	}
 	if (__atomic_load_n(&src->conns, __ATOMIC_RELAXED) >=
 	    c->max_connections_per_address) {
 		refuse(srv, "per-address-limit", sa);
+		stats_add(STATS_MAIN, STATS_REFUSE_PERADDR, 1);
 		goto drop;
 	}
 	if (!srcaddr_rate_ok(srv, src)) {
 		refuse(srv, "handshake-rate", sa);
+		stats_add(STATS_MAIN, STATS_REFUSE_RATE, 1);
 		goto drop;
 	}
 	__atomic_add_fetch(&src->conns, 1, __ATOMIC_RELAXED);
@@ -458,7 +465,9 @@ server_new(struct event_base *base, struct secmsgd_conf *conf,
 		goto fail;
 	}
 	evtimer_add(srv->priv->sweep_timer, &sweep);
-	if (server_listeners_update(srv, conf, err, sizeof(err)) == -1) {
+	if (server_listeners_update(srv, conf, err, sizeof(err)) == -1 ||
+	    metrics_new(srv, &srv->priv->ux, &srv->priv->metrics, err,
+	    sizeof(err)) == -1) {
 		log_err("%s; exiting", err);
 		goto fail;
 	}
@@ -610,6 +619,7 @@ server_start(struct server *srv)
 		return (-1);
 	}
 	listener_set_enable(&p->ls, true);
+	metrics_start(p->metrics);
 	return (0);
 }
 
@@ -628,6 +638,7 @@ keep_restart_only(struct secmsgd_conf *nc, const struct secmsgd_conf *oc)
 		{ "pid_file", &nc->pid_file, oc->pid_file },
 		{ "unix_socket_group", &nc->unix_socket_group,
 		    oc->unix_socket_group },
+		{ "metrics_listen", &nc->metrics_listen, oc->metrics_listen },
 	};
 	size_t i;
 	char *dup;
@@ -706,6 +717,7 @@ server_reload(struct server *srv)
 	    srv->conf_path ? srv->conf_path : "(built-in defaults)",
 	    authkeys_count(srv->authkeys));
 	(void)notify_send("READY=1\nSTATUS=accepting connections");
+	stats_add(STATS_MAIN, STATS_RELOAD_OK, 1);
 	return (0);
 
 bad:
@@ -721,6 +733,7 @@ bad:
 	authkeys_free(ak);
 	conf_free(nc);
 	(void)notify_send(status);
+	stats_add(STATS_MAIN, STATS_RELOAD_FAILED, 1);
 	return (-1);
 }
 
@@ -775,6 +788,7 @@ server_free(struct server *srv)
 	free(srv->presence);
 	roster_free(srv->roster);
 	listener_set_close(&p->ls);
+	metrics_free(p->metrics);
 	if (p->sig_term)
 		event_free(p->sig_term);
 	if (p->sig_int)
