@@ -56,7 +56,7 @@ struct metrics {
 	struct conf_listen	 addr;
 	unsigned		 nconn;		/* connections evhttp holds */
 	bool			 accepting;
-	bool			 paused;	/* for a second: out of memory */
+	bool			 paused;	/* a second: out of memory */
 	bool			 dead;		/* being freed */
 	struct bufferevent	*pending[METRICS_PENDING_MAX];
 	unsigned		 npending;

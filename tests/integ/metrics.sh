@@ -21,7 +21,9 @@ DASH="$top_srcdir/contrib/grafana/secmsgd.json"
 mp() { timeout -k 5 30 "$PY" "$MP" "$@"; }
 
 # scrape FILE [TARGET]: GET /metrics into $T/FILE; true on a 200.
-scrape() { mp get "${2:-127.0.0.1:$MPORT}" /metrics "$T/$1" | grep -qx 'status 200'; }
+scrape() {
+	mp get "${2:-127.0.0.1:$MPORT}" /metrics "$T/$1" | grep -qx 'status 200'
+}
 # val FILE SERIES: the value of one series in a scrape.
 val() { awk -v s="$2" '$1 == s { print $2 }' "$T/$1"; }
 # delta SERIES N: SERIES went up by exactly N between s0 and s1.
@@ -62,8 +64,8 @@ refused() {
 	printf 'listen = [ "127.0.0.1:7300" ];\n\nmetrics_listen = "%s";\n' \
 	    "$1" > "$T/bad.conf"
 	"$SECMSGD" -t -c "$T/bad.conf" > "$T/bad.out" 2>&1
-	[ $? -eq 78 ] && grep -q "bad.conf:3: metrics_listen: .*not a loopback" \
-	    "$T/bad.out"
+	[ $? -eq 78 ] &&
+	    grep -q "bad.conf:3: metrics_listen: .*not a loopback" "$T/bad.out"
 }
 
 # ---------------------------------------------------------------- config
