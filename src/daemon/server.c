@@ -183,18 +183,21 @@ server_sweep_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
- * Log a refused connection.  At most REFUSE_LOG_PER_SEC lines a second:
- * whoever floods us must not also control the size of our log; the rest
- * are counted and summed up in one line.
+ * Count a refused connection (counter c) and log it.  At most
+ * REFUSE_LOG_PER_SEC lines a second: whoever floods us must not also
+ * control the size of our log; the rest are counted and summed up in one
+ * line.
  */
 #define REFUSE_LOG_PER_SEC	20
 static void
-refuse(struct server *srv, const char *reason, const struct sockaddr *sa)
+refuse(struct server *srv, const char *reason, enum stats_counter c,
+    const struct sockaddr *sa)
 {
 	struct server_private *p = srv->priv;
 	char host[INET6_ADDRSTRLEN] = "unix";
 	uint64_t now = session_now_ms() / 1000;
 
+	stats_add(STATS_MAIN, c, 1);
 	if (now != p->refuse_second) {
 		if (p->refuse_suppressed > 0)
 			log_notice("connection refusals: %u more not logged",
@@ -258,25 +261,21 @@ server_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 	}
 	if (__atomic_load_n(&srv->nsessions, __ATOMIC_RELAXED) >=
 	    c->max_connections) {
-		refuse(srv, "max-connections", sa);
-		stats_add(STATS_MAIN, STATS_REFUSE_MAXCONN, 1);
+		refuse(srv, "max-connections", STATS_REFUSE_MAXCONN, sa);
 		goto drop;
 	}
 	srcaddr_key(sa, key);
 	if ((src = srcaddr_get(srv, key)) == NULL) {
-		refuse(srv, "out-of-memory", sa);
-		stats_add(STATS_MAIN, STATS_REFUSE_NOMEM, 1);
+		refuse(srv, "out-of-memory", STATS_REFUSE_NOMEM, sa);
 		goto drop;
 	}
 	if (__atomic_load_n(&src->conns, __ATOMIC_RELAXED) >=
 	    c->max_connections_per_address) {
-		refuse(srv, "per-address-limit", sa);
-		stats_add(STATS_MAIN, STATS_REFUSE_PERADDR, 1);
+		refuse(srv, "per-address-limit", STATS_REFUSE_PERADDR, sa);
 		goto drop;
 	}
 	if (!srcaddr_rate_ok(srv, src)) {
-		refuse(srv, "handshake-rate", sa);
-		stats_add(STATS_MAIN, STATS_REFUSE_RATE, 1);
+		refuse(srv, "handshake-rate", STATS_REFUSE_RATE, sa);
 		goto drop;
 	}
 	__atomic_add_fetch(&src->conns, 1, __ATOMIC_RELAXED);

@@ -14,7 +14,7 @@ command -v promtool > /dev/null 2>&1 ||
 [ -x "$PY" ] && "$PY" -c 'import dissononce' 2>/dev/null ||
     skip_all "no /usr/bin/python3 with dissononce (python3-dissononce)"
 
-plan 46
+plan 51
 
 MP="$top_srcdir/tests/integ/metrics.py"
 DASH="$top_srcdir/contrib/grafana/secmsgd.json"
@@ -26,18 +26,20 @@ scrape() {
 }
 # val FILE SERIES: the value of one series in a scrape.
 val() { awk -v s="$2" '$1 == s { print $2 }' "$T/$1"; }
-# delta SERIES N: SERIES went up by exactly N between s0 and s1.
+# delta SERIES N: SERIES went up by exactly N from scrape $A to scrape $B.
+A=s0
+B=s1
 delta() {
-	_a=$(val s0 "$1")
-	_b=$(val s1 "$1")
+	_a=$(val "$A" "$1")
+	_b=$(val "$B" "$1")
 	[ -n "$_a" ] && [ -n "$_b" ] && [ $((_b - _a)) -eq "$2" ] && return 0
 	echo "# $1: $_a -> $_b, expected +$2"
 	return 1
 }
-# grew SERIES: SERIES went up between s0 and s1.
+# grew SERIES: SERIES went up from scrape $A to scrape $B.
 grew() {
-	_a=$(val s0 "$1")
-	_b=$(val s1 "$1")
+	_a=$(val "$A" "$1")
+	_b=$(val "$B" "$1")
 	[ -n "$_a" ] && [ -n "$_b" ] &&
 	    awk -v a="$_a" -v b="$_b" 'BEGIN { exit !(b > a) }' && return 0
 	echo "# $1: $_a -> $_b, expected more"
@@ -94,6 +96,7 @@ authorize bob
 authorize rk
 authorize pinger
 start_metrics "metrics_max_connections = 3;
+max_connections_per_address = 6;
 rekey_messages = 16;" || exit 1
 
 ok "scrape answers 200" scrape s0
@@ -170,6 +173,31 @@ ok "bytes sent grew" grew secmsgd_sent_bytes_total
 ok "no connection left open" sh -c \
     "grep -qx 'secmsgd_connections{state=\"authenticated\"} 0' '$T/s1' &&
      grep -qx 'secmsgd_connections{state=\"handshaking\"} 0' '$T/s1'"
+
+# Seven raw connections, max_connections_per_address = 6: the seventh is
+# refused at accept, the six others end (eof) before any handshake.
+swarm hold "$PORT" 7 "$T/stop-hold" > "$T/hold7.out" 2>&1 &
+hpid=$!
+wait_for "$T/hold7.out" "closed 6" 100
+eof1=$(count_in "$T/daemon.log" 'closed reason=eof')
+touch "$T/stop-hold"
+wait "$hpid"
+i=0
+while [ $i -lt 100 ] &&
+    [ "$(count_in "$T/daemon.log" 'closed reason=eof')" -lt $((eof1 + 6)) ]
+do
+	sleep 0.1
+	i=$((i + 1))
+done
+ok "scrape after the refusal" scrape s2
+A=s1
+B=s2
+ok "refused per-address-limit: +1" \
+    delta 'secmsgd_connections_refused_total{reason="per-address-limit"}' 1
+ok "accepted: +6" delta secmsgd_connections_accepted_total 6
+ok "handshakes failed eof: +6" \
+    delta 'secmsgd_handshakes_failed_total{reason="eof"}' 6
+ok "no handshake completed" delta secmsgd_handshakes_completed_total 0
 
 # ---------------------------------------------------------------- HTTP
 mp get "127.0.0.1:$MPORT" /other "$T/404" > "$T/404.out"
