@@ -137,6 +137,9 @@ static const struct conf_row conf_rows[] = {
 	    NULL, 0, NULL },
 	{ "unix_socket_group", CT_STRING, O(unix_socket_group), 0, 0, 0, "",
 	    CF_EMPTY_OK, NULL },
+	{ "metrics_listen", CT_STRING, O(metrics_listen), 0, 0, 0, "",
+	    CF_EMPTY_OK, NULL },
+	U(metrics_max_connections, 1, 1024, 8, 0),
 	P(state_dir, NULL, CF_STATE_DEF),
 	P(server_key, "/server.key", CF_IN_STATE),
 	P(next_server_key, "", CF_EMPTY_OK),
@@ -574,6 +577,17 @@ conf_finish(struct secmsgd_conf *c, struct conf_ctx *ctx)
 		    "set, but rate_limit is 0 (off)"));
 	if (c->rate_burst == 0)
 		c->rate_burst = c->rate_limit;
+
+	if (c->metrics_listen[0] != '\0') {
+		struct conf_listen ml;
+		char msg[CONF_ERRLEN];
+
+		if (conf_parse_metrics_listen(c->metrics_listen, &ml, msg,
+		    sizeof(msg)) == -1)
+			return (conf_err(ctx, ctx->line[conf_row_find(
+			    "metrics_listen")], "metrics_listen", "%s", msg));
+		free(ml.text);
+	}
 	return (0);
 }
 

@@ -59,6 +59,8 @@ struct secmsgd_conf {
 	bool		 listen_default; /* built-in list: tolerate no IPv6 */
 	uint32_t	 unix_socket_mode;  /* permission bits, 0660 */
 	char		*unix_socket_group; /* "": the daemon's own */
+	char		*metrics_listen; /* "": no metrics endpoint */
+	uint32_t	 metrics_max_connections;
 
 	char		*state_dir;	/* server key is created here */
 	char		*server_key;
@@ -134,6 +136,14 @@ void	conf_free(struct secmsgd_conf *conf);
  */
 int	conf_parse_listen(const char *s, struct conf_listen *l, char *err,
 	    size_t errlen);
+
+/*
+ * conf_parse_metrics_listen(s, l, err, errlen): parse the metrics_listen
+ * address s as conf_parse_listen does, and refuse any but a loopback
+ * address or a Unix socket: the endpoint has no authentication.
+ */
+int	conf_parse_metrics_listen(const char *s, struct conf_listen *l,
+	    char *err, size_t errlen);
 
 /* conf_store_name(v), conf_bus_name(v): the name a value is set by. */
 const char *conf_store_name(enum conf_store v);

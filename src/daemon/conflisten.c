@@ -136,3 +136,38 @@ badhost:
 	    "names are not allowed)", shown, s[0] == '[' ? "IPv6" : "IPv4");
 	return (-1);
 }
+
+int
+conf_parse_metrics_listen(const char *s, struct conf_listen *l, char *err,
+    size_t errlen)
+{
+	const struct in6_addr *a6;
+	const uint8_t *a4;
+
+	if (conf_parse_listen(s, l, err, errlen) == -1)
+		return (-1);
+	switch (l->family) {
+	case AF_INET:
+		a4 = (const uint8_t *)&((const struct sockaddr_in *)
+		    (const void *)&l->addr)->sin_addr;
+		if (a4[0] == 127)
+			return (0);
+		break;
+	case AF_INET6:
+		a6 = &((const struct sockaddr_in6 *)(const void *)&l->addr)
+		    ->sin6_addr;
+		if (IN6_IS_ADDR_LOOPBACK(a6) ||
+		    (IN6_IS_ADDR_V4MAPPED(a6) && a6->s6_addr[12] == 127))
+			return (0);
+		break;
+	default:
+		return (0);	/* a Unix socket */
+	}
+	/* Anyone who can reach it can read it: no authentication. */
+	(void)snprintf(err, errlen, "\"%s\": not a loopback address (the "
+	    "endpoint has no authentication: use 127.0.0.1, [::1] or "
+	    "unix:/path)", l->text);
+	free(l->text);
+	l->text = NULL;
+	return (-1);
+}

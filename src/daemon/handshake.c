@@ -26,6 +26,7 @@
 #include "proto.h"
 #include "server.h"
 #include "session.h"
+#include "stats.h"
 
 /* Format a peer address for the log. */
 static void
@@ -88,6 +89,7 @@ handshake_close(struct hs_conn *h, enum session_reason reason,
 		    detail ? " detail=" : "", detail ? detail : "", h->peer,
 		    (unsigned long long)(ms / 1000),
 		    (unsigned long long)(ms % 1000));
+	stats_closed(STATS_MAIN, reason, 0);
 	handshake_unlist(h);
 	if (h->job.fd != -1)
 		close(h->job.fd);
@@ -110,6 +112,7 @@ handshake_start(struct server *srv, int fd, const struct sockaddr *sa,
 
 	/* Counted from here; server_session_gone() uncounts. */
 	__atomic_add_fetch(&srv->nsessions, 1, __ATOMIC_RELAXED);
+	stats_add(STATS_MAIN, STATS_ACCEPTED, 1);
 	if ((h = calloc(1, sizeof(*h))) == NULL) {
 		close(fd);
 		log_warnx("connection from %s dropped reason=out-of-memory",

@@ -302,6 +302,19 @@ out:
 	return (rc);
 }
 
+struct evconnlistener *
+listener_bind(struct event_base *base, const struct conf_listen *a,
+    const struct listener_unix *ux, char *err, size_t errlen)
+{
+	struct listener l;
+
+	if (listener_open(base, a, ux, NULL, NULL, NULL, &l, false, err,
+	    errlen) != 0)
+		return (NULL);
+	free(l.text);
+	return (l.l);
+}
+
 void
 listener_set_enable(struct listener_set *ls, bool on)
 {

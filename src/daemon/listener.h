@@ -16,6 +16,7 @@
 
 struct event_base;
 struct secmsgd_conf;
+struct conf_listen;
 struct listener;
 
 /* The open listeners: n of them in v. */
@@ -56,6 +57,17 @@ int	listener_set_update(struct listener_set *ls, struct event_base *base,
 	    const struct secmsgd_conf *conf, const struct listener_unix *ux,
 	    evconnlistener_cb cb, evconnlistener_errorcb ecb, void *arg,
 	    bool enable, char *err, size_t errlen);
+
+/*
+ * listener_bind(base, a, ux, err, errlen): one listener on address a, for
+ * a caller that sets its callback (evhttp_bind_listener): disabled,
+ * closing its socket when freed, a Unix socket as ux says.  Returns it,
+ * or NULL with "listen on ADDRESS failed: reason" in err.  Its Unix
+ * socket file is the caller's to remove.
+ */
+struct evconnlistener *listener_bind(struct event_base *base,
+	    const struct conf_listen *a, const struct listener_unix *ux,
+	    char *err, size_t errlen);
 
 /* listener_set_enable(ls, on): start or stop accepting on every one. */
 void	listener_set_enable(struct listener_set *ls, bool on);

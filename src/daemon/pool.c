@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include <event2/event.h>
 
@@ -132,6 +133,20 @@ pool_stop(struct pool *p, pool_stop_fn *fn, void *arg)
 		pthread_join(p->th[i].thread, NULL);
 		p->th[i].running = false;
 	}
+}
+
+int
+pool_cpu_time(struct pool *p, unsigned i, double *secs)
+{
+	struct timespec ts;
+	clockid_t clk;
+
+	if (p == NULL || i >= p->n || !p->th[i].running ||
+	    pthread_getcpuclockid(p->th[i].thread, &clk) != 0 ||
+	    clock_gettime(clk, &ts) == -1)
+		return (-1);
+	*secs = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return (0);
 }
 
 void

@@ -39,6 +39,13 @@ int	pool_start(struct pool *p);
  */
 void	pool_stop(struct pool *p, pool_stop_fn *fn, void *arg);
 
+/*
+ * pool_cpu_time(p, i, &secs): the CPU time (user and system) thread i has
+ * used so far, from another thread.  Returns 0, or -1 when it is not
+ * running.
+ */
+int	pool_cpu_time(struct pool *p, unsigned i, double *secs);
+
 /* pool_free(p): pool_stop and free the bases; NULL does nothing. */
 void	pool_free(struct pool *p);
 

@@ -28,6 +28,7 @@
 #include "router.h"
 #include "session.h"
 #include "sloop.h"
+#include "stats.h"
 
 /* The router's part of one loop. */
 struct router_loop {
@@ -201,11 +202,14 @@ fanout_visit(struct relay_member *m, void *arg)
 	if ((rc = session_send(to, f->hdr, f->hdrlen, f->body,
 	    f->bodylen)) == 0) {
 		f->delivered++;
+		stats_add(to->loop->idx, STATS_DELIVERED, 1);
 		return;
 	}
 	f->skipped++;
 	if (rc == SESSION_TOOLARGE)
 		f->toolarge++;
+	stats_add(to->loop->idx, rc == SESSION_TOOLARGE ?
+	    STATS_SKIP_TOOLARGE : STATS_SKIP_BUSY, 1);
 }
 
 /* Deliver to l's own recipients of kind and target; returns how many. */

@@ -333,6 +333,8 @@ static void
 cleanup_at_exit(struct privdrop_cleaner *cleaner,
     const struct secmsgd_conf *conf)
 {
+	struct conf_listen ml;
+	char err[CONF_ERRLEN];
 	size_t i;
 
 	if (conf->pid_file[0] != '\0' && privdrop_cleaner_add(cleaner,
@@ -346,6 +348,17 @@ cleanup_at_exit(struct privdrop_cleaner *cleaner,
 		    (const void *)&conf->listen[i].addr)->sun_path, 0) == -1)
 			log_warn("listen %s: the socket will not be removed at "
 			    "exit", conf->listen[i].text);
+	}
+	/* The metrics endpoint's Unix socket, the same way. */
+	if (conf->metrics_listen[0] != '\0' &&
+	    conf_parse_metrics_listen(conf->metrics_listen, &ml, err,
+	    sizeof(err)) == 0) {
+		if (ml.family == AF_UNIX && privdrop_cleaner_add(cleaner,
+		    ((const struct sockaddr_un *)(const void *)&ml.addr)
+		    ->sun_path, 0) == -1)
+			log_warn("metrics_listen %s: the socket will not be "
+			    "removed at exit", ml.text);
+		free(ml.text);
 	}
 	privdrop_cleaner_seal(cleaner);
 }

@@ -43,6 +43,7 @@
 #include "listener.h"
 #include "log.h"
 #include "memory.h"
+#include "metrics.h"
 #include "msg.h"
 #include "notify.h"
 #include "policy.h"
@@ -55,6 +56,7 @@
 #include "session.h"
 #include "sloop.h"
 #include "watchdog.h"
+#include "stats.h"
 
 #define SERVER_SHUTDOWN_TIMEOUT	5	/* seconds to say goodbye */
 #define SERVER_SWEEP_INTERVAL	10	/* seconds between table sweeps */
@@ -76,6 +78,7 @@ struct server_private {
 	struct event	*shutdown_timer;
 	struct event	*stop_poll;	/* have all sessions gone? */
 	struct event	*sweep_timer;
+	struct metrics	*metrics;	/* NULL: no metrics_listen */
 	struct srcaddr	*buckets[SRCADDR_BUCKETS];
 	size_t		 nsrc;
 	uint8_t		 hashkey[crypto_shorthash_KEYBYTES];
@@ -189,18 +192,21 @@ server_sweep_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
- * Log a refused connection.  At most REFUSE_LOG_PER_SEC lines a second:
- * whoever floods us must not also control the size of our log; the rest
- * are counted and summed up in one line.
+ * Count a refused connection (counter c) and log it.  At most
+ * REFUSE_LOG_PER_SEC lines a second: whoever floods us must not also
+ * control the size of our log; the rest are counted and summed up in one
+ * line.
  */
 #define REFUSE_LOG_PER_SEC	20
 static void
-refuse(struct server *srv, const char *reason, const struct sockaddr *sa)
+refuse(struct server *srv, const char *reason, enum stats_counter c,
+    const struct sockaddr *sa)
 {
 	struct server_private *p = srv->priv;
 	char host[INET6_ADDRSTRLEN] = "unix";
 	uint64_t now = session_now_ms() / 1000;
 
+	stats_add(STATS_MAIN, c, 1);
 	if (now != p->refuse_second) {
 		if (p->refuse_suppressed > 0)
 			log_notice("connection refusals: %u more not logged",
@@ -269,21 +275,21 @@ server_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 	 */
 	if (__atomic_load_n(&srv->nsessions, __ATOMIC_RELAXED) >=
 	    c->max_connections + c->max_handshakes) {
-		refuse(srv, "max-connections", sa);
+		refuse(srv, "max-connections", STATS_REFUSE_MAXCONN, sa);
 		goto drop;
 	}
 	srcaddr_key(sa, key);
 	if ((src = srcaddr_get(srv, key)) == NULL) {
-		refuse(srv, "out-of-memory", sa);
+		refuse(srv, "out-of-memory", STATS_REFUSE_NOMEM, sa);
 		goto drop;
 	}
 	if (__atomic_load_n(&src->conns, __ATOMIC_RELAXED) >=
 	    c->max_connections_per_address) {
-		refuse(srv, "per-address-limit", sa);
+		refuse(srv, "per-address-limit", STATS_REFUSE_PERADDR, sa);
 		goto drop;
 	}
 	if (!srcaddr_rate_ok(srv, src)) {
-		refuse(srv, "handshake-rate", sa);
+		refuse(srv, "handshake-rate", STATS_REFUSE_RATE, sa);
 		goto drop;
 	}
 	__atomic_add_fetch(&src->conns, 1, __ATOMIC_RELAXED);
@@ -473,7 +479,9 @@ server_new(struct event_base *base, struct secmsgd_conf *conf,
 		goto fail;
 	}
 	evtimer_add(srv->priv->sweep_timer, &sweep);
-	if (server_listeners_update(srv, conf, err, sizeof(err)) == -1) {
+	if (server_listeners_update(srv, conf, err, sizeof(err)) == -1 ||
+	    metrics_new(srv, &srv->priv->ux, &srv->priv->metrics, err,
+	    sizeof(err)) == -1) {
 		log_err("%s; exiting", err);
 		goto fail;
 	}
@@ -656,6 +664,7 @@ server_start(struct server *srv)
 		return (-1);
 	}
 	listener_set_enable(&p->ls, true);
+	metrics_start(p->metrics);
 	return (0);
 }
 
@@ -677,6 +686,7 @@ keep_restart_only(struct secmsgd_conf *nc, const struct secmsgd_conf *oc)
 		{ "control_socket", &nc->control_socket, oc->control_socket },
 		{ "unix_socket_group", &nc->unix_socket_group,
 		    oc->unix_socket_group },
+		{ "metrics_listen", &nc->metrics_listen, oc->metrics_listen },
 	};
 	size_t i;
 	char *dup;
@@ -763,6 +773,7 @@ server_reload(struct server *srv)
 	watchdog_reloaded(srv->priv->wd, true);
 	srv->reload_ok = true;
 	srv->reload_err[0] = '\0';
+	stats_add(STATS_MAIN, STATS_RELOAD_OK, 1);
 	return (0);
 
 bad:
@@ -780,6 +791,7 @@ bad:
 	conf_free(nc);
 	(void)notify_send(status);
 	watchdog_reloaded(srv->priv->wd, false);
+	stats_add(STATS_MAIN, STATS_RELOAD_FAILED, 1);
 	return (-1);
 }
 
@@ -836,6 +848,7 @@ server_free(struct server *srv)
 	free(srv->presence);
 	roster_free(srv->roster);
 	listener_set_close(&p->ls);
+	metrics_free(p->metrics);
 	if (p->sig_term)
 		event_free(p->sig_term);
 	if (p->sig_int)

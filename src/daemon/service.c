@@ -30,6 +30,7 @@
 #include "router.h"
 #include "session.h"
 #include "sloop.h"
+#include "stats.h"
 
 /* Encode and send one reply to s (never refused at the output mark). */
 static void
@@ -187,6 +188,7 @@ service_authenticate(struct session *s)
 	}
 	s->entry = e;
 	session_set_state(s, SESSION_OPEN);
+	stats_handshake(l->idx, (session_now_ms() - s->started) * 1000);
 	log_info("session %016llx authenticated name=%s key=%s peer=%s "
 	    "loop=%u", (unsigned long long)s->id, s->name, s->fp, s->peer,
 	    l->idx);

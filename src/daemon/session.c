@@ -33,6 +33,7 @@
 #include "session.h"
 #include "sessionpriv.h"
 #include "sloop.h"
+#include "stats.h"
 
 /* How long a closing session may take to flush its last message. */
 
@@ -168,6 +169,7 @@ session_start(struct sloop *l, struct hs_job *job,
 			close(job->fd);
 		job->fd = -1;
 		session_drop_job_buffers(job);
+		stats_closed(l->idx, SESSION_R_NOMEM, 0);
 		session_up->gone(o->srv, o->src);
 		return;
 	}
@@ -191,6 +193,7 @@ session_start(struct sloop *l, struct hs_job *job,
 	    1000);
 	TAILQ_INSERT_TAIL(&l->sessions, s, loop_link);
 	l->nsessions++;
+	stats_add(l->idx, STATS_G_SESSIONS, 1);
 	/* The established channel and the socket are ours now. */
 	s->proto = job->proto;
 	job->proto = NULL;
@@ -293,6 +296,7 @@ session_leave_loop(struct session *s)
 	relay_detach(l->relay, &s->member);
 	TAILQ_REMOVE(&l->sessions, s, loop_link);
 	l->nsessions--;
+	stats_sub(l->idx, STATS_G_SESSIONS, 1);
 	if (s->waiting_budget)
 		TAILQ_REMOVE(&l->waiters, s, wait_link);
 	l->held -= s->reserved;
@@ -319,6 +323,8 @@ session_leave_loop(struct session *s)
 		if (s->out_cb != NULL) {
 			evbuffer_remove_cb_entry(s->out, s->out_cb);
 			l->queued -= evbuffer_get_length(s->out);
+			stats_sub(l->idx, STATS_G_QUEUED,
+			    evbuffer_get_length(s->out));
 		}
 		bufferevent_free(s->bev);	/* closes the socket */
 	}
@@ -363,6 +369,8 @@ session_close(struct session *s, enum session_reason reason)
 	/* Its place among max_connections is free as its socket closes. */
 	if (s->admitted)
 		sloop_release(s->loop);
+	/* Named once authenticated (service_authenticate). */
+	stats_closed(s->loop->idx, reason, s->name[0] != '\0');
 	session_leave_loop(s);
 	proto_free(s->proto);		/* wipes the transport keys */
 	s->proto = NULL;

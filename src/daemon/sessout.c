@@ -44,6 +44,7 @@
 #include "session.h"
 #include "sessionpriv.h"
 #include "sloop.h"
+#include "stats.h"
 
 /* Spare records kept per loop: no allocation per cross-loop message. */
 #define SESSION_SPARE_MAX	1024
@@ -234,6 +235,10 @@ session_output_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info,
 	(void)buf;
 	s->loop->queued += info->n_added;
 	s->loop->queued -= info->n_deleted;
+	/* Nothing but writing to the socket takes bytes out. */
+	stats_add(s->loop->idx, STATS_G_QUEUED, info->n_added);
+	stats_sub(s->loop->idx, STATS_G_QUEUED, info->n_deleted);
+	stats_add(s->loop->idx, STATS_TX_BYTES, info->n_deleted);
 	if (info->n_deleted > 0)
 		sloop_budget_freed(s->loop);
 }
@@ -267,6 +272,7 @@ session_send_now(struct session *s, const uint8_t *hdr, size_t hdrlen,
 	struct proto_out out;
 	struct evsink k;
 	enum proto_err e;
+	uint64_t rekeys;
 
 	/*
 	 * proto_send treats "too big for the peer" as final; here it only
@@ -276,8 +282,11 @@ session_send_now(struct session *s, const uint8_t *hdr, size_t hdrlen,
 	if (hdrlen + bodylen > proto_peer_params(s->proto)->max_message)
 		return (SESSION_TOOLARGE);
 	session_sink_init(s, &k, &out);
+	rekeys = proto_rekeys(s->proto, true);
 	e = proto_send(s->proto, hdr, hdrlen, body, bodylen, session_now_s(),
 	    &out);
+	stats_add(s->loop->idx, STATS_REKEYS_TX, proto_rekeys(s->proto, true) -
+	    rekeys);
 	if (e != PROTO_OK) {
 		s->detail = proto_strerror(e);
 		session_close_later(s, e == PROTO_ERR_NOMEM ||

@@ -36,6 +36,7 @@
 #include "session.h"
 #include "sessionpriv.h"
 #include "sloop.h"
+#include "stats.h"
 
 /*
  * Records the largest message we accept takes, plus one for a REKEY: the
@@ -92,6 +93,8 @@ session_message(struct session *s, const uint8_t *data, size_t len)
 
 	s->msgs_in++;
 	s->bytes_in += len;
+	if (len >= 1)
+		stats_request(s->loop->idx, data[0]);
 	me = msg_parse(data, len, &m);
 	if (me == MSG_ERR_TYPE && len >= 1 && !msg_is_request(data[0])) {
 		s->detail = "unknown-request";
@@ -210,15 +213,20 @@ session_frame(struct session *s, uint8_t *frame, size_t len)
 	struct proto_out out;
 	struct evsink k;
 	enum proto_err e;
+	uint64_t rekeys;
 	int rc;
 
 	session_sink_init(s, &k, &out);
+	stats_add(s->loop->idx, STATS_RX_BYTES, FRAME_HDRLEN + len);
+	rekeys = proto_rekeys(s->proto, false);
 	e = proto_recv(s->proto, frame, len, &out, &ev);
 	if (e != PROTO_OK) {
 		s->detail = proto_strerror(e);
 		session_close(s, proto_reason(e));
 		return (-1);
 	}
+	stats_add(s->loop->idx, STATS_REKEYS_RX, proto_rekeys(s->proto,
+	    false) - rekeys);
 	/*
 	 * Every authenticated frame shows the peer alive, whatever its
 	 * record (a REKEY, a MORE): not idle (PROTOCOL.md 4.2).

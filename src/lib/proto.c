@@ -54,6 +54,7 @@ struct proto {
 	bool			 tx_born_set;	/* tx_born is meaningful */
 	uint64_t		 tx_born;	/* "now" at first use of tx */
 	uint32_t		 rx_count;	/* data records under rx key */
+	uint64_t		 rekeys_rx, rekeys_tx;	/* for proto_rekeys */
 
 	/* Reassembly of a message that spans several records. */
 	uint8_t			*rbuf;
@@ -476,6 +477,7 @@ proto_recv_transport(struct proto *p, uint8_t *frame, size_t len,
 		 */
 		noise_cipher_rekey(&p->rx);
 		p->rx_count = 0;
+		p->rekeys_rx++;
 		return PROTO_OK;
 	}
 	if (type != PROTO_REC_FINAL && type != PROTO_REC_MORE)
@@ -621,6 +623,7 @@ proto_maybe_rekey(struct proto *p, uint64_t now, struct proto_out *out)
 		return e;
 	noise_cipher_rekey(&p->tx);
 	p->tx_count = 0;
+	p->rekeys_tx++;
 	p->tx_born = now;
 	return PROTO_OK;
 }
@@ -667,6 +670,12 @@ proto_wire_size(size_t len)
 	    PROTO_REC_MAX;
 
 	return frames * PROTO_REC_OVERHEAD + len;
+}
+
+uint64_t
+proto_rekeys(const struct proto *p, bool sent)
+{
+	return sent ? p->rekeys_tx : p->rekeys_rx;
 }
 
 bool

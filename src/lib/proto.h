@@ -186,6 +186,12 @@ enum proto_err proto_send(struct proto *p, const uint8_t *hdr, size_t hdrlen,
  */
 size_t	proto_wire_size(size_t len);
 
+/*
+ * proto_rekeys(p, sent): how many times p has rekeyed its send key (sent),
+ * or followed a REKEY of the peer's (!sent).  For the daemon's counters.
+ */
+uint64_t proto_rekeys(const struct proto *p, bool sent);
+
 /* proto_established(p): the handshake is over (transport phase). */
 bool	proto_established(const struct proto *p);
 

@@ -43,18 +43,18 @@ foreign() {
 	done
 }
 banned='#[[:space:]]*include[[:space:]]*<(event2/|syslog\.h|libconfig\.h)'
-pure="authkeys relay roster route confwiden bucket heartbeat"
+pure="authkeys relay roster route confwiden bucket heartbeat stats"
 
 # The daemon's layers, lowest first (a header's layer is its module's).
 rank() {
 	case $1 in
 	log|config|confwiden|authkeys|policy|relay|roster|route|bucket|\
-	notify|heartbeat) echo 0 ;;
+	notify|heartbeat|stats) echo 0 ;;
 	mbox|pool|evsink|sloop|hswork) echo 1 ;;
 	session|sessread|sessout|sessionpriv) echo 2 ;;
 	router) echo 3 ;;
 	service) echo 4 ;;
-	server|handshake|listener|privdrop|memory|watchdog|control|ctlloop) echo 5 ;;
+	server|handshake|listener|privdrop|memory|watchdog|control|ctlloop|metrics) echo 5 ;;
 	secmsgd) echo 6 ;;
 	*) echo 0 ;;	# src/lib
 	esac

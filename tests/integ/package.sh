@@ -112,10 +112,11 @@ ok "lintian: no errors" lacks "$T/lintian" '^E: '
 
 dpkg-deb -c "$D" 2>/dev/null | awk '{ print $6 }' >"$T/d.list"
 dpkg-deb -c "$C" 2>/dev/null | awk '{ print $6 }' >"$T/c.list"
-ok "secmsgd holds the daemon, secmsgctl, the unit, the config, the man pages" \
+ok "secmsgd holds the daemon, secmsgctl, the unit, the config, the man pages, the dashboard" \
     lists "$T/d.list" ./usr/sbin/secmsgd ./usr/sbin/secmsgctl \
     ./usr/share/man/man8/secmsgctl.8.gz \
     ./lib/systemd/system/secmsgd.service ./etc/secmsgd.conf \
+    ./usr/share/secmsgd/grafana/secmsgd.json \
     ./usr/share/man/man8/secmsgd.8.gz \
     ./usr/share/man/man5/secmsgd.conf.5.gz \
     ./usr/share/man/man7/secmsgd-protocol.7.gz \

@@ -28,6 +28,7 @@ SOCK="$T/run/s.sock"
 mkdir -m 700 "$T/ctl"
 chown nobody "$T/ctl"
 CONTROL_SOCKET="$T/ctl/control.sock"
+MSOCK="$T/run/metrics.sock"	# the metrics endpoint's
 
 # ------------------------------------------------ files a reload reads
 # Root-owned and 0600 (secmsgd.conf(5) allows it): nobody cannot read it,
@@ -73,7 +74,8 @@ LISTEN_EXTRA=", \"unix:$SOCK\""
 PIDF="$T/run/secmsgd.pid"
 ok "secmsgd starts as root with user = nobody" \
     start_daemon "user = \"nobody\";
-pid_file = \"$PIDF\";"
+pid_file = \"$PIDF\";
+metrics_listen = \"unix:$MSOCK\";"
 unset NOTIFY_SOCKET
 ok "it says it dropped privileges" \
     grep -q "dropped privileges to user=nobody uid=$uid" "$T/daemon.log"
@@ -107,6 +109,16 @@ socket.socket(socket.AF_UNIX).connect(sys.argv[1])' "$SOCK" 2>/dev/null
 }
 no_connect() { ! try_connect "$@"; }
 ok "a process in its group may connect" try_connect 65533 "$gid"
+ok "the metrics socket is nobody's too, with the same mode" \
+    test "$(stat -c %U:%G:%a "$MSOCK")" = "nobody:$group:660"
+# After the drop the process is not dumpable: /proc/self/fd is still its
+# own to read (the kernel lets a process read its own descriptors).
+timeout -k 5 20 "$PY" "$top_srcdir/tests/integ/metrics.py" get \
+    "unix:$MSOCK" /metrics "$T/m.txt" > "$T/m.out" 2>&1
+ok "the metrics endpoint answers after the drop, open fds included" \
+    sh -c "grep -qx 'status 200' '$T/m.out' &&
+        grep -Eq '^process_open_fds [1-9][0-9]*$' '$T/m.txt' &&
+        grep -Eq '^process_resident_memory_bytes [1-9][0-9]*$' '$T/m.txt'"
 ok "a process of another user and group may not" no_connect 65533 65533
 
 # A reload that cannot read the key file fails loudly, keeping the old.
@@ -141,6 +153,7 @@ ok "it stops cleanly (exit 0)" test "$DSTATUS" -eq 0
 # In a directory only root may write to, nobody could not remove them.
 ok "the pid file is removed at exit" test ! -e "$PIDF"
 ok "the Unix socket is removed at exit" test ! -e "$SOCK"
+ok "the metrics socket too" test ! -e "$MSOCK"
 ok "the cleanup helper is gone too" test ! -d "/proc/$HELPER"
 
 # Killed outright, the daemon cannot clean up: the helper still does.
@@ -150,11 +163,12 @@ ok "restarted: pid file and socket are there again" \
     test -e "$PIDF" -a -S "$SOCK"
 kill -KILL "$(daemon_pid)"
 i=0
-while { [ -e "$PIDF" ] || [ -e "$SOCK" ]; } && [ $i -lt 50 ]; do
+while { [ -e "$PIDF" ] || [ -e "$SOCK" ] || [ -e "$MSOCK" ]; } &&
+    [ $i -lt 50 ]; do
 	sleep 0.1
 	i=$((i + 1))
 done
-ok "SIGKILL: the helper removes the pid file and the socket" \
-    test ! -e "$PIDF" -a ! -e "$SOCK"
+ok "SIGKILL: the helper removes the pid file and the sockets" \
+    test ! -e "$PIDF" -a ! -e "$SOCK" -a ! -e "$MSOCK"
 
 plan "$TAP_N"

@@ -126,6 +126,8 @@ conf_diff(const struct secmsgd_conf *a, const struct secmsgd_conf *b)
 	CMPU(nlisten);
 	CMPU(unix_socket_mode);
 	CMPS(unix_socket_group);
+	CMPS(metrics_listen);
+	CMPU(metrics_max_connections);
 	for (i = 0; i < a->nlisten && i < b->nlisten; i++) {
 		if (strcmp(a->listen[i].text, b->listen[i].text) != 0 ||
 		    a->listen[i].addrlen != b->listen[i].addrlen ||
@@ -550,13 +552,14 @@ static const char *const uint_settings[] = {
 	"max_handshakes", "handshake_rate", "max_message_size",
 	"max_output_buffer", "max_total_output", "slow_consumer_timeout",
 	"rate_limit",
-	"rate_burst", "workers",
+	"rate_burst", "workers", "metrics_max_connections",
 };
 static const char *const string_settings[] = {
 	"state_dir", "server_key", "next_server_key", "client_auth",
 	"authorized_keys",
 	"log_level", "syslog_facility", "log_destination", "user", "pid_file",
 	"unix_socket_mode", "unix_socket_group", "control_socket",
+	"metrics_listen",
 };
 
 /* Every setting given each wrong type is refused on its line. */
@@ -995,6 +998,8 @@ test_print(void)
 	    "    \"unix:/run/secmsgd/s \\\"q\\\" \\\\ \\t \\x01\\xe9\" ];\n"
 	    "unix_socket_mode = \"0606\";\n"
 	    "unix_socket_group = \"g\\\"rp\";\n"
+	    "metrics_listen = \"[::1]:9310\";\n"
+	    "metrics_max_connections = 1024;\n"
 	    "state_dir = \"/srv/sm\";\n"
 	    "authorized_keys = \"/etc/ak\";\n"
 	    "client_auth = \"any\";\n"
@@ -1029,12 +1034,69 @@ test_print(void)
 	return (0);
 }
 
+/*
+ * metrics_listen: loopback addresses and Unix sockets only (the endpoint
+ * has no authentication), refused on their line otherwise.
+ */
+static int
+test_metrics_listen(void)
+{
+	static const char *const good[] = {
+		"127.0.0.1:9310", "127.1.2.3:1", "[::1]:9310",
+		"[::ffff:127.0.0.1]:9310", "unix:/run/secmsgd/metrics.sock",
+	};
+	static const char *const bad[] = {
+		"0.0.0.0:9310", "192.0.2.1:9310", "128.0.0.1:9310",
+		"[::]:9310", "[2001:db8::1]:9310", "[::ffff:192.0.2.1]:9310",
+		"[::2]:9310",
+	};
+	struct secmsgd_conf *c = NULL;
+	struct reject r;
+	char text[256], err[CONF_ERRLEN];
+	size_t i;
+	int failed = 0;
+
+	for (i = 0; i < NITEMS(good); i++) {
+		(void)snprintf(text, sizeof(text), "metrics_listen = \"%s\";\n",
+		    good[i]);
+		if (load_text(text, &c, err, sizeof(err)) == -1) {
+			printf("# refused %s: %s\n", good[i], err);
+			failed++;
+		} else if (strcmp(c->metrics_listen, good[i]) != 0)
+			failed++;
+		conf_free(c);
+		c = NULL;
+	}
+	r.text = text;
+	r.line = 3;
+	r.setting = "metrics_listen";
+	r.fragment = "not a loopback address";
+	for (i = 0; i < NITEMS(bad); i++) {
+		(void)snprintf(text, sizeof(text), "# t\n\nmetrics_listen = "
+		    "\"%s\";\n", bad[i]);
+		failed += check_reject(&r);
+	}
+	/* Not an address at all: conf_parse_listen's own message. */
+	(void)snprintf(text, sizeof(text), "# t\n\nmetrics_listen = "
+	    "\"localhost:9310\";\n");
+	r.fragment = "host names are not allowed";
+	failed += check_reject(&r);
+	TAP_CHECK(failed == 0);
+	/* Off by default. */
+	TAP_CHECK(conf_load(NULL, &c, err, sizeof(err)) == 0);
+	TAP_CHECK(c->metrics_listen[0] == '\0' &&
+	    c->metrics_max_connections == 8);
+	conf_free(c);
+	return (0);
+}
+
 static const struct tap_test tests[] = {
 	{ "defaults", test_defaults },
 	{ "STATE_DIRECTORY", test_state_directory_env },
 	{ "sample config", test_sample },
 	{ "values and edges", test_values },
 	{ "conf_parse_listen", test_parse_listen },
+	{ "metrics_listen", test_metrics_listen },
 	{ "reject: syntax", test_reject_syntax },
 	{ "reject: unknown settings", test_reject_unknown },
 	{ "reject: wrong types", test_reject_types },
