@@ -58,7 +58,14 @@ MSG_CODES = {
     4: "offline", 5: "not-permitted", 6: "too-large", 7: "busy",
     8: "rate-limited", 9: "internal", 16: "unknown-key", 17: "server-full",
     18: "key-revoked", 19: "shutdown", 20: "idle", 21: "slow",
+    10: "quota-exceeded", 11: "store-full", 12: "store-error",
 }
+# Durable delivery (doc/PROTOCOL.md section 11): only on connections
+# where both hellos have feature bit 1, FEATURE_DURABLE.
+FEATURE_DURABLE = 0x00000002
+MSG_DSEND, MSG_DPUBLISH, MSG_DJOIN, MSG_DLEAVE, MSG_ACK, MSG_PENDING = \
+    range(7, 13)
+MSG_STORED, MSG_DRAINED = 0x88, 0x89
 
 
 class ProtocolError(Exception):
