@@ -5,8 +5,8 @@
 #    nothing but its own headers, and never libevent, syslog or libconfig,
 #    so that it stays unit-testable, fuzzable and a library;
 #  - the daemon's pure modules (relay tables, roster, route codec, key
-#    policy parser...) stay out of the event loop, the log and the config
-#    parser too;
+#    policy parser, the durable store and its records...) stay out of the
+#    event loop, the log and the config parser too;
 #  - src/client includes src/lib and its own headers, never the daemon's;
 #  - inside the daemon, every file includes only headers of its own layer
 #    or lower ones (the table below): the runtime never includes the
@@ -41,7 +41,7 @@ foreign() {
 	done
 }
 banned='#[[:space:]]*include[[:space:]]*<(event2/|syslog\.h|libconfig\.h)'
-pure="authkeys relay roster route confwiden bucket"
+pure="authkeys relay roster route confwiden bucket storerec storekey storedb store"
 
 # The daemon's layers, lowest first (a header's layer is its module's).
 rank() {
