@@ -48,7 +48,7 @@ rank() {
 	case $1 in
 	log|config|confwiden|authkeys|policy|relay|roster|route|bucket|\
 	notify) echo 0 ;;
-	mbox|pool|evsink|sloop|hswork) echo 1 ;;
+	mbox|pool|evsink|sloop|hswork|storethr) echo 1 ;;
 	session|sessread|sessout|sessionpriv) echo 2 ;;
 	router) echo 3 ;;
 	service) echo 4 ;;
