@@ -52,7 +52,7 @@ rank() {
 	session|sessread|sessout|sessionpriv) echo 2 ;;
 	router) echo 3 ;;
 	service) echo 4 ;;
-	server|handshake|listener|privdrop|memory) echo 5 ;;
+	server|handshake|listener|privdrop|memory|durable) echo 5 ;;
 	secmsgd) echo 6 ;;
 	*) echo 0 ;;	# src/lib
 	esac
