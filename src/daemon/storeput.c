@@ -3,12 +3,14 @@
  * storeput.c: what goes into and out of mailboxes (store.h): put (group
  * commit) and fetch.  What takes messages out is storegc.c.
  *
- * store_put() gives each message of a batch a nested transaction: one
- * that finds the map full (or its mailbox at its quota) is refused
- * alone, and the others of the batch still commit, with one sync.  A
- * put is refused early, STORE_FULL, when it would leave less than
- * storedb_reserve() of the map free, so that acknowledgements, expiry
- * and revocations (which need free pages too) go on working.
+ * store_put() stores a batch in one transaction, one sync; a message
+ * whose mailbox is at its quota is refused alone.  A put is refused
+ * early, STORE_FULL, when it would leave less than storedb_reserve() of
+ * the map free, so that acknowledgements, expiry and revocations (which
+ * need free pages too) go on working.  Should the map fill all the same
+ * (the reserve is an estimate), the batch is done again with a nested
+ * transaction per message, so that only those that do not fit are
+ * refused.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -279,13 +281,15 @@ put_dedup(struct store *st, MDB_txn *txn, const struct store_put *p,
 }
 
 /*
- * put_one(st, parent, p, i, now, s, r, ns, room): message i, in a nested
- * transaction.  Its outcome goes to p; an error returned is one that
- * must stop the batch.  *room: the bytes the batch may still use.
+ * put_one(st, parent, nested, p, i, now, s, r, ns, room, dirty): message
+ * i, in parent, or with nested in a transaction of its own inside it, so
+ * that a full map refuses this message alone.  Its outcome goes to p; an
+ * error returned is one that must stop the batch (without nested,
+ * MDB_MAP_FULL too).  *room: the bytes the batch may still use.
  */
 static int
-put_one(struct store *st, MDB_txn *parent, struct store_put *p, size_t i,
-    uint64_t now, struct storerec_state *s, struct rcpts *r,
+put_one(struct store *st, MDB_txn *parent, int nested, struct store_put *p,
+    size_t i, uint64_t now, struct storerec_state *s, struct rcpts *r,
     struct notes *ns, size_t *room, int *dirty)
 {
 	struct storerec_state s2 = *s;
@@ -330,7 +334,9 @@ put_one(struct store *st, MDB_txn *parent, struct store_put *p, size_t i,
 	need = reclen + nstore * 256 + st->psize;
 	if (need > *room)
 		goto full;
-	if ((rc = mdb_txn_begin(st->env, parent, 0, &txn)) != MDB_SUCCESS)
+	txn = parent;
+	if (nested &&
+	    (rc = mdb_txn_begin(st->env, parent, 0, &txn)) != MDB_SUCCESS)
 		return (rc);
 	p->id = s2.nextid++;
 	p->stored = (uint32_t)nstore;
@@ -340,13 +346,15 @@ put_one(struct store *st, MDB_txn *parent, struct store_put *p, size_t i,
 			rc = put_env(st, txn, &r->v[j], p->id, p, now);
 	if (rc == MDB_SUCCESS && has_key(st, p))
 		rc = put_dedup(st, txn, p, now, oldexp);
-	if (rc != MDB_SUCCESS) {
+	if (!nested) {
+		if (rc != MDB_SUCCESS)
+			return (rc);	/* the caller aborts the batch */
+	} else if (rc != MDB_SUCCESS) {
 		mdb_txn_abort(txn);
 		if (rc == MDB_MAP_FULL)
 			goto full;
 		return (rc);
-	}
-	if ((rc = mdb_txn_commit(txn)) != MDB_SUCCESS) {
+	} else if ((rc = mdb_txn_commit(txn)) != MDB_SUCCESS) {
 		if (rc == MDB_MAP_FULL)
 			goto full;
 		return (rc);
@@ -370,18 +378,21 @@ full:
 	return (MDB_SUCCESS);
 }
 
-enum store_err
-store_put(struct store *st, struct store_put *p, size_t n, uint64_t now,
-    store_rcpt_fn *fn, void *arg)
+/*
+ * put_batch(st, p, n, now, nested, ns): store_put's one try.  MDB_SUCCESS
+ * with ns filled once committed, or an LMDB error, everything undone.
+ */
+static int
+put_batch(struct store *st, struct store_put *p, size_t n, uint64_t now,
+    int nested, struct notes *ns)
 {
 	struct rcpts r = { NULL, 0, 0 };
-	struct notes ns = { NULL, 0, 0 };
 	struct storerec_state s;
-	enum store_err e;
 	size_t i, used, res, room;
 	MDB_txn *txn;
 	int rc, dirty = 0;
 
+	ns->n = 0;
 	for (i = 0; i < n; i++) {
 		p[i].err = STORE_OK;
 		p[i].id = 0;
@@ -390,7 +401,7 @@ store_put(struct store *st, struct store_put *p, size_t n, uint64_t now,
 	}
 	used = storedb_used(st);
 	if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn)) != MDB_SUCCESS)
-		goto fail;
+		return (rc);
 	if ((rc = storedb_state_get(st, txn, &s)) != MDB_SUCCESS)
 		goto abort;
 	res = storedb_reserve(st);
@@ -401,30 +412,53 @@ store_put(struct store *st, struct store_put *p, size_t n, uint64_t now,
 			p[i].err = STORE_INVAL;
 			continue;
 		}
-		rc = put_one(st, txn, &p[i], i, now, &s, &r, &ns, &room,
+		rc = put_one(st, txn, nested, &p[i], i, now, &s, &r, ns, &room,
 		    &dirty);
 		if (rc != MDB_SUCCESS)
 			goto abort;
 	}
+	free(r.v);
 	if (!dirty) {			/* retries, refusals: no sync */
 		mdb_txn_abort(txn);
-		goto out;
+		return (MDB_SUCCESS);
 	}
-	if ((rc = storedb_state_put(st, txn, &s)) != MDB_SUCCESS)
-		goto abort;
-	if ((rc = mdb_txn_commit(txn)) != MDB_SUCCESS)
-		goto fail;
-	if (fn != NULL)
-		for (i = 0; i < ns.n; i++)
-			fn(arg, ns.v[i].i, ns.v[i].name, ns.v[i].len,
-			    ns.v[i].id);
-out:
-	free(r.v);
-	free(ns.v);
-	return (STORE_OK);
+	if ((rc = storedb_state_put(st, txn, &s)) != MDB_SUCCESS) {
+		mdb_txn_abort(txn);
+		return (rc);
+	}
+	return (mdb_txn_commit(txn));
 abort:
+	free(r.v);
 	mdb_txn_abort(txn);
-fail:
+	return (rc);
+}
+
+enum store_err
+store_put(struct store *st, struct store_put *p, size_t n, uint64_t now,
+    store_rcpt_fn *fn, void *arg)
+{
+	struct notes ns = { NULL, 0, 0 };
+	enum store_err e;
+	size_t i;
+	int rc;
+
+	/*
+	 * Each message in a nested transaction of its own costs LMDB a
+	 * dirty page list (2 MiB) per message, so try the whole batch in
+	 * one first: the reserve makes a full map rare, and only then is
+	 * the batch done again message by message, to refuse just those
+	 * that do not fit.
+	 */
+	if ((rc = put_batch(st, p, n, now, 0, &ns)) == MDB_MAP_FULL)
+		rc = put_batch(st, p, n, now, 1, &ns);
+	if (rc == MDB_SUCCESS) {
+		if (fn != NULL)
+			for (i = 0; i < ns.n; i++)
+				fn(arg, ns.v[i].i, ns.v[i].name, ns.v[i].len,
+				    ns.v[i].id);
+		free(ns.v);
+		return (STORE_OK);
+	}
 	e = storedb_err(rc);
 	for (i = 0; i < n; i++) {
 		p[i].err = e;
@@ -432,7 +466,6 @@ fail:
 		p[i].stored = p[i].full = 0;
 		p[i].dup = 0;
 	}
-	free(r.v);
 	free(ns.v);
 	return (e);
 }
