@@ -86,6 +86,7 @@ static const struct conf_enum conf_auths[] = {
 
 static const struct conf_enum conf_stores[] = {
 	{ "none", CONF_STORE_NONE },
+	{ "lmdb", CONF_STORE_LMDB },
 	{ NULL, 0 }
 };
 
@@ -164,6 +165,14 @@ static const struct conf_row conf_rows[] = {
 	U(max_channels, 1, 1000000, 16384, 0),
 	U(max_subscriptions, 1, 4096, 256, 0),
 	E(store, CONF_STORE_NONE, conf_stores),
+	P(store_path, "/store", CF_IN_STATE),
+	P(store_key, "/store.key", CF_IN_STATE),
+	U(store_map_size, 1, 1048576, 1024, 0),
+	U(store_max_messages, 1, UINT32_MAX, 10000, CF_ZERO_OFF),
+	U(store_max_bytes, 1024, UINT32_MAX, 67108864, CF_ZERO_OFF),
+	U(store_ttl, 60, 31536000, 604800, CF_ZERO_OFF),
+	U(store_dedup_window, 1, 86400, 120, CF_ZERO_OFF),
+	U(store_max_subscriptions, 1, 4096, 256, 0),
 	E(bus, CONF_BUS_NONE, conf_buses),
 	{ "log_level", CT_LEVEL, O(log_level), 0, 0, LOG_LVL_INFO, NULL, 0,
 	    NULL },

@@ -29,7 +29,8 @@ enum conf_auth {
 /* Where messages for absent recipients go, and how other nodes are
  * reached (router.h): by name; "none" is one node on its own. */
 enum conf_store {
-	CONF_STORE_NONE = 0
+	CONF_STORE_NONE = 0,
+	CONF_STORE_LMDB			/* the durable store (store.h) */
 };
 enum conf_bus {
 	CONF_BUS_NONE = 0
@@ -87,6 +88,14 @@ struct secmsgd_conf {
 	uint32_t	 max_channels;		/* server-wide */
 	uint32_t	 max_subscriptions;	/* channels per connection */
 	enum conf_store	 store;
+	char		*store_path;	/* the store's folder */
+	char		*store_key;	/* its body key, a file apart */
+	uint32_t	 store_map_size;	/* MiB: the file's cap */
+	uint32_t	 store_max_messages;	/* per mailbox; 0: none */
+	uint32_t	 store_max_bytes;	/* per mailbox; 0: none */
+	uint32_t	 store_ttl;		/* seconds; 0: forever */
+	uint32_t	 store_dedup_window;	/* seconds; 0: off */
+	uint32_t	 store_max_subscriptions; /* durable, per name */
 	enum conf_bus	 bus;
 
 	int		 log_level;		/* LOG_LVL_* */

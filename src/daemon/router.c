@@ -61,9 +61,16 @@ bus_none_route(struct sloop *l, const struct router_msg *m, uint64_t token)
 }
 
 static const struct store_ops store_none = { "none", store_none_keep };
+/*
+ * "lmdb", the durable store (durable.h), keeps no plain SEND either:
+ * durability is asked for per message (DSEND, doc/PROTOCOL.md section
+ * 11), so a plain SEND to a name with no connection is still "offline".
+ */
+static const struct store_ops store_lmdb = { "lmdb", store_none_keep };
 static const struct bus_ops bus_none = { "none", bus_none_route };
 
-static const struct store_ops *const stores[] = { &store_none, NULL };
+static const struct store_ops *const stores[] = { &store_none, &store_lmdb,
+    NULL };
 static const struct bus_ops *const buses[] = { &bus_none, NULL };
 
 const struct store_ops *

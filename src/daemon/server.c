@@ -38,6 +38,7 @@
 #include "authkeys.h"
 #include "bucket.h"
 #include "config.h"
+#include "durable.h"
 #include "hswork.h"
 #include "keys.h"
 #include "listener.h"
@@ -79,6 +80,7 @@ struct server_private {
 	struct event	*stop_poll;	/* have all sessions gone? */
 	struct event	*sweep_timer;
 	struct metrics	*metrics;	/* NULL: no metrics_listen */
+	struct durable	*durable;	/* store = "lmdb": durable.h */
 	struct srcaddr	*buckets[SRCADDR_BUCKETS];
 	size_t		 nsrc;
 	uint8_t		 hashkey[crypto_shorthash_KEYBYTES];
@@ -596,6 +598,9 @@ server_start(struct server *srv)
 		    (unsigned)ncpu : 1;
 	if (nworkers == 1)
 		nworkers = 0;
+	/* The store before the loops that will use it. */
+	if (durable_start(srv->conf, &p->durable) == -1)
+		return (-1);
 	srv->nloops = nworkers > 0 ? nworkers : 1;
 	if ((srv->roster = roster_new(srv->conf->max_channels)) == NULL ||
 	    (srv->loops = calloc(srv->nloops, sizeof(*srv->loops))) == NULL ||
@@ -701,6 +706,7 @@ keep_restart_only(struct secmsgd_conf *nc, const struct secmsgd_conf *oc)
 		free(*s[i].nv);
 		*s[i].nv = dup;
 	}
+	durable_keep_restart_only(nc, oc);
 	if (nc->workers != oc->workers) {
 		log_warnx("reload: workers changed; it takes effect at "
 		    "restart");
@@ -844,6 +850,8 @@ server_free(struct server *srv)
 	srv->hswork = NULL;
 	pool_free(srv->pool);
 	srv->pool = NULL;
+	durable_stop(p->durable);	/* once no loop can post to it */
+	p->durable = NULL;
 	free(srv->loops);
 	free(srv->presence);
 	roster_free(srv->roster);

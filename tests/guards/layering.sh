@@ -5,8 +5,8 @@
 #    nothing but its own headers, and never libevent, syslog or libconfig,
 #    so that it stays unit-testable, fuzzable and a library;
 #  - the daemon's pure modules (relay tables, roster, route codec, key
-#    policy parser...) stay out of the event loop, the log and the config
-#    parser too;
+#    policy parser, the durable store and its records...) stay out of the
+#    event loop, the log and the config parser too;
 #  - src/client includes src/lib and its own headers, never the daemon's;
 #  - src/ctl (secmsgctl) includes src/lib and, of the daemon, only
 #    config.h: it reads the daemon's configuration with its parser;
@@ -43,18 +43,18 @@ foreign() {
 	done
 }
 banned='#[[:space:]]*include[[:space:]]*<(event2/|syslog\.h|libconfig\.h)'
-pure="authkeys relay roster route confwiden bucket heartbeat stats"
+pure="authkeys relay roster route confwiden bucket heartbeat stats storerec storekey storedb store"
 
 # The daemon's layers, lowest first (a header's layer is its module's).
 rank() {
 	case $1 in
 	log|config|confwiden|authkeys|policy|relay|roster|route|bucket|\
 	notify|heartbeat|stats) echo 0 ;;
-	mbox|pool|evsink|sloop|hswork) echo 1 ;;
+	mbox|pool|evsink|sloop|hswork|storethr) echo 1 ;;
 	session|sessread|sessout|sessionpriv) echo 2 ;;
 	router) echo 3 ;;
 	service) echo 4 ;;
-	server|handshake|listener|privdrop|memory|watchdog|control|ctlloop|metrics) echo 5 ;;
+	server|handshake|listener|privdrop|memory|watchdog|control|ctlloop|metrics|durable) echo 5 ;;
 	secmsgd) echo 6 ;;
 	*) echo 0 ;;	# src/lib
 	esac

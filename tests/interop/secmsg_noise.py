@@ -71,10 +71,17 @@ NEXTKEY_LABEL = b"secmsgd next-key v1"
 MSG_CODES = {
     1: "bad-request", 2: "unknown-request", 3: "unknown-peer",
     4: "offline", 5: "not-permitted", 6: "too-large", 7: "busy",
-    8: "rate-limited", 9: "internal", 16: "unknown-key", 17: "server-full",
-    18: "key-revoked", 19: "shutdown", 20: "idle", 21: "slow",
-    22: "kicked",
+    8: "rate-limited", 9: "internal",
+    10: "quota-exceeded", 11: "store-full", 12: "store-error",
+    16: "unknown-key", 17: "server-full",
+    18: "key-revoked", 19: "shutdown", 20: "idle", 21: "slow", 22: "kicked",
 }
+# Durable delivery (doc/PROTOCOL.md section 11): only on connections
+# where both hellos have feature bit 1, FEATURE_DURABLE.
+FEATURE_DURABLE = 0x00000002
+MSG_DSEND, MSG_DPUBLISH, MSG_DJOIN, MSG_DLEAVE, MSG_ACK, MSG_PENDING = \
+    range(7, 13)
+MSG_STORED, MSG_DRAINED = 0x88, 0x89
 
 
 class ProtocolError(Exception):

@@ -158,6 +158,15 @@ conf_diff(const struct secmsgd_conf *a, const struct secmsgd_conf *b)
 	CMPU(rate_burst);
 	CMPU(max_channels);
 	CMPU(max_subscriptions);
+	CMPU(store);
+	CMPS(store_path);
+	CMPS(store_key);
+	CMPU(store_map_size);
+	CMPU(store_max_messages);
+	CMPU(store_max_bytes);
+	CMPU(store_ttl);
+	CMPU(store_dedup_window);
+	CMPU(store_max_subscriptions);
 	CMPU(log_level);
 	CMPU(syslog_facility);
 	CMPU(log_destination);
@@ -306,10 +315,16 @@ test_sample(void)
 	free(d->state_dir);
 	free(d->server_key);
 	free(d->authorized_keys);
+	free(d->store_path);
+	free(d->store_key);
 	d->state_dir = strdup(c->state_dir);
 	d->server_key = strdup(c->server_key);
 	d->authorized_keys = strdup(c->authorized_keys);
+	d->store_path = strdup(c->store_path);
+	d->store_key = strdup(c->store_key);
 	TAP_CHECK(d->state_dir && d->server_key && d->authorized_keys);
+	TAP_CHECK(d->store_path && d->store_key);
+	TAP_CHECK(strcmp(c->store_path, "/var/lib/secmsgd/store") == 0);
 	diffs = conf_diff(c, d);
 	TAP_CHECK(diffs == 0);
 	TAP_CHECK(c->listen_default);
@@ -553,13 +568,15 @@ static const char *const uint_settings[] = {
 	"max_output_buffer", "max_total_output", "slow_consumer_timeout",
 	"rate_limit",
 	"rate_burst", "workers", "metrics_max_connections",
+	"store_map_size", "store_max_messages", "store_max_bytes",
+	"store_ttl", "store_dedup_window", "store_max_subscriptions",
 };
 static const char *const string_settings[] = {
 	"state_dir", "server_key", "next_server_key", "client_auth",
 	"authorized_keys",
 	"log_level", "syslog_facility", "log_destination", "user", "pid_file",
 	"unix_socket_mode", "unix_socket_group", "control_socket",
-	"metrics_listen",
+	"metrics_listen", "store_path", "store_key",
 };
 
 /* Every setting given each wrong type is refused on its line. */
@@ -641,6 +658,12 @@ test_reject_range(void)
 		{ "rate_limit", "-1", "1000001" },
 		{ "rate_burst", "-5", "1000001" },
 		{ "workers", "-1", "65" },
+		{ "store_map_size", "0", "1048577" },
+		{ "store_max_messages", "-1", "4294967296" },
+		{ "store_max_bytes", "1023", "4294967296" },
+		{ "store_ttl", "59", "31536001" },
+		{ "store_dedup_window", "-1", "86401" },
+		{ "store_max_subscriptions", "0", "4097" },
 		/* libconfig 1.5 would wrap these to 1 and 0 unguarded. */
 		{ "max_connections", "-4294967295", "4294967297" },
 		{ "workers", "-99999999999999999999", "0x100000000" },
@@ -1090,6 +1113,55 @@ test_metrics_listen(void)
 	return (0);
 }
 
+/* The durable store's settings (issue 17): defaults, values, refusals. */
+static int
+test_store_settings(void)
+{
+	static const struct reject r[] = {
+		{ "store = \"LMDB\";\n", 1, "store",
+		    "must be one of: none, lmdb" },
+		{ "\nstore_path = \"store\";\n", 2, "store_path", "absolute" },
+		{ "store_key = \"\";\n", 1, "store_key", "absolute" },
+	};
+	struct secmsgd_conf *c = NULL;
+	char err[CONF_ERRLEN];
+
+	TAP_CHECK(load_text("state_dir = \"/srv/sm/\";\n", &c, err,
+	    sizeof(err)) == 0);
+	TAP_CHECK(c->store == CONF_STORE_NONE);
+	TAP_CHECK(strcmp(c->store_path, "/srv/sm/store") == 0);
+	TAP_CHECK(strcmp(c->store_key, "/srv/sm/store.key") == 0);
+	TAP_CHECK(c->store_map_size == 1024);
+	TAP_CHECK(c->store_max_messages == 10000);
+	TAP_CHECK(c->store_max_bytes == 67108864);
+	TAP_CHECK(c->store_ttl == 604800 && c->store_dedup_window == 120);
+	TAP_CHECK(c->store_max_subscriptions == 256);
+	conf_free(c);
+	c = NULL;
+	TAP_CHECK(load_text(
+	    "store = \"lmdb\";\n"
+	    "store_path = \"/d/s\";\n"
+	    "store_key = \"/k/s.key\";\n"
+	    "store_map_size = 1048576;\n"
+	    "store_max_messages = 0;\n"
+	    "store_max_bytes = 1024;\n"
+	    "store_ttl = 0;\n"
+	    "store_dedup_window = 86400;\n"
+	    "store_max_subscriptions = 4096;\n", &c, err, sizeof(err)) == 0);
+	TAP_CHECK(c->store == CONF_STORE_LMDB);
+	TAP_CHECK(strcmp(conf_store_name(c->store), "lmdb") == 0);
+	TAP_CHECK(strcmp(c->store_path, "/d/s") == 0);
+	TAP_CHECK(strcmp(c->store_key, "/k/s.key") == 0);
+	TAP_CHECK(c->store_map_size == 1048576);
+	TAP_CHECK(c->store_max_messages == 0 && c->store_max_bytes == 1024);
+	TAP_CHECK(c->store_ttl == 0 && c->store_dedup_window == 86400);
+	TAP_CHECK(c->store_max_subscriptions == 4096);
+	TAP_CHECK(check_print(c) == 0);
+	conf_free(c);
+	TAP_CHECK(check_rejects(r, NITEMS(r)) == 0);
+	return (0);
+}
+
 static const struct tap_test tests[] = {
 	{ "defaults", test_defaults },
 	{ "STATE_DIRECTORY", test_state_directory_env },
@@ -1109,6 +1181,7 @@ static const struct tap_test tests[] = {
 	{ "unix_socket_mode and _group", test_unix_socket },
 	{ "conf_print reads back the same", test_print },
 	{ "control_socket", test_control_socket },
+	{ "the durable store's settings", test_store_settings },
 };
 
 int

@@ -28,7 +28,7 @@
 static int
 t_store_bus_by_name(void)
 {
-	const struct store_ops *st;
+	const struct store_ops *st, *lm;
 	const struct bus_ops *bu;
 	struct router_msg m;
 
@@ -38,7 +38,9 @@ t_store_bus_by_name(void)
 	TAP_CHECK((bu = router_bus_find("none")) != NULL);
 	TAP_CHECK(strcmp(bu->name, "none") == 0);
 	TAP_CHECK(router_bus_find(conf_bus_name(CONF_BUS_NONE)) == bu);
-	TAP_CHECK(router_store_find("lmdb") == NULL);
+	TAP_CHECK((lm = router_store_find("lmdb")) != NULL && lm != st);
+	TAP_CHECK(router_store_find(conf_store_name(CONF_STORE_LMDB)) == lm);
+	TAP_CHECK(router_store_find("LMDB") == NULL);
 	TAP_CHECK(router_store_find("") == NULL);
 	TAP_CHECK(router_store_find("None") == NULL);
 	TAP_CHECK(router_bus_find("nats") == NULL);
@@ -50,6 +52,8 @@ t_store_bus_by_name(void)
 	m.targetlen = 3;
 	TAP_CHECK(st->keep(&m) == 0);
 	TAP_CHECK(bu->route(NULL, &m, 1) == 0);
+	/* "lmdb" keeps no plain SEND: durability is per message (DSEND). */
+	TAP_CHECK(lm->keep(&m) == 0);
 	return (0);
 }
 

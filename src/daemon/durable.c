@@ -1,0 +1,126 @@
+/* Copyright (c) 2026 The secmsgd authors.  ISC license: see LICENSE. */
+/*
+ * durable.c: the server's durable store (durable.h): its settings into a
+ * store_conf, the store and its thread at start, and their end.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "log.h"
+#include "store.h"
+#include "storethr.h"
+#include "durable.h"
+
+/* The most puts that share one commit. */
+#define DURABLE_BATCH	256
+
+struct durable {
+	struct store	*st;
+	struct storethr	*thr;
+};
+
+int
+durable_start(const struct secmsgd_conf *c, struct durable **out)
+{
+	struct store_conf sc;
+	struct store_stats s;
+	struct durable *d;
+	char why[512];
+	enum store_err e;
+
+	*out = NULL;
+	if (c->store != CONF_STORE_LMDB)
+		return (0);
+	memset(&sc, 0, sizeof(sc));
+	sc.map_size = (size_t)c->store_map_size << 20;
+	sc.max_messages = c->store_max_messages;
+	sc.max_bytes = c->store_max_bytes;
+	sc.max_subscriptions = c->store_max_subscriptions;
+	sc.ttl = c->store_ttl;
+	sc.dedup_window = c->store_dedup_window;
+	if ((d = calloc(1, sizeof(*d))) == NULL) {
+		log_warnx("store: out of memory");
+		return (-1);
+	}
+	if ((e = store_open(&d->st, c->store_path, c->store_key, &sc, why,
+	    sizeof(why))) != STORE_OK) {
+		log_warnx("store: cannot open: %s (%s)", why,
+		    store_strerror(e));
+		free(d);
+		return (-1);
+	}
+	if ((d->thr = storethr_new(d->st, DURABLE_BATCH, NULL)) == NULL ||
+	    storethr_start(d->thr) == -1) {
+		log_warn("store: cannot start its thread");
+		storethr_free(d->thr);
+		store_close(d->st);
+		free(d);
+		return (-1);
+	}
+	if (store_stats(d->st, &s) == STORE_OK)
+		log_info("store lmdb path=%s messages=%llu bodies=%llu "
+		    "used=%zuKiB map=%zuMiB", c->store_path,
+		    (unsigned long long)s.messages,
+		    (unsigned long long)s.bodies, s.used >> 10,
+		    s.map_size >> 20);
+	*out = d;
+	return (0);
+}
+
+void
+durable_stop(struct durable *d)
+{
+	struct storethr_counts n;
+	struct store_stats s;
+
+	if (d == NULL)
+		return;
+	storethr_counts(d->thr, &n);
+	storethr_free(d->thr);
+	if (store_stats(d->st, &s) == STORE_OK)
+		log_info("store closed messages=%llu expired=%llu",
+		    (unsigned long long)s.messages,
+		    (unsigned long long)n.expired);
+	store_close(d->st);
+	free(d);
+}
+
+void
+durable_keep_restart_only(struct secmsgd_conf *nc,
+    const struct secmsgd_conf *oc)
+{
+	char *np, *nk;
+
+	if (nc->store != oc->store ||
+	    strcmp(nc->store_path, oc->store_path) != 0 ||
+	    strcmp(nc->store_key, oc->store_key) != 0 ||
+	    nc->store_map_size != oc->store_map_size ||
+	    nc->store_max_messages != oc->store_max_messages ||
+	    nc->store_max_bytes != oc->store_max_bytes ||
+	    nc->store_ttl != oc->store_ttl ||
+	    nc->store_dedup_window != oc->store_dedup_window ||
+	    nc->store_max_subscriptions != oc->store_max_subscriptions) {
+		np = strdup(oc->store_path);
+		nk = strdup(oc->store_key);
+		if (np == NULL || nk == NULL) {
+			free(np);
+			free(nk);
+			return;
+		}
+		log_warnx("reload: store settings changed; they take effect "
+		    "at restart");
+		free(nc->store_path);
+		free(nc->store_key);
+		nc->store_path = np;
+		nc->store_key = nk;
+		nc->store = oc->store;
+		nc->store_map_size = oc->store_map_size;
+		nc->store_max_messages = oc->store_max_messages;
+		nc->store_max_bytes = oc->store_max_bytes;
+		nc->store_ttl = oc->store_ttl;
+		nc->store_dedup_window = oc->store_dedup_window;
+		nc->store_max_subscriptions = oc->store_max_subscriptions;
+	}
+}

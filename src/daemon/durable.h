@@ -1,0 +1,37 @@
+/* Copyright (c) 2026 The secmsgd authors.  ISC license: see LICENSE. */
+/*
+ * durable.h: the server's durable store (doc/PROTOCOL.md section 11):
+ * with store = "lmdb", the store (store.h) opened and checked at start,
+ * and its thread (storethr.h), which sweeps expired messages.  The
+ * durable requests themselves reach the thread through the router in a
+ * later step (issue 17); until then the daemon serves none of them and
+ * announces no durable feature.
+ */
+#ifndef SECMSG_DURABLE_H
+#define SECMSG_DURABLE_H
+
+struct secmsgd_conf;
+struct durable;
+
+/*
+ * durable_start(conf, &d): with store = "lmdb", open the store at
+ * conf->store_path with its key at conf->store_key (both created on first
+ * start), and start its thread; *d is then the caller's to stop.  With
+ * any other store, *d is NULL.  0, or -1 logged: a store that cannot be
+ * read (damaged, its key missing or wrong, loose permissions) stops the
+ * start-up, it is never replaced by an empty one.
+ */
+int	durable_start(const struct secmsgd_conf *conf, struct durable **d);
+
+/* durable_stop(d): answer what is queued, stop the thread, close the
+ * store, log what it holds.  NULL does nothing. */
+void	durable_stop(struct durable *d);
+
+/*
+ * durable_keep_restart_only(nc, oc): a reload does not reopen the store:
+ * keep oc's store settings in nc, and log those that changed.
+ */
+void	durable_keep_restart_only(struct secmsgd_conf *nc,
+	    const struct secmsgd_conf *oc);
+
+#endif /* !SECMSG_DURABLE_H */
