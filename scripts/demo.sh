@@ -39,7 +39,11 @@ sed 's/^/    /' "$D/state/authorized_keys"
 say "start secmsgd -f on built-in defaults (state folder: $D/state)"
 # STATE_DIRECTORY is how systemd names the state folder; the server key
 # is created there on first start.
-STATE_DIRECTORY="$D/state" timeout 120 "$b/src/secmsgd" -f \
+# RUNTIME_DIRECTORY, systemd's name for the run-time folder, holds the
+# control socket that secmsgctl talks to.
+mkdir -p "$D/run" && chmod 700 "$D/run"
+STATE_DIRECTORY="$D/state" RUNTIME_DIRECTORY="$D/run" \
+    timeout 120 "$b/src/secmsgd" -f \
     2> "$D/daemon.log" &
 dpid=$!
 i=0
@@ -63,6 +67,9 @@ say "alice pings the server (first contact: --accept-new pins its key)"
 client alice --accept-new ping -c 3
 say "who is online (names with connections, channels with subscribers)"
 client alice who
+say "the operator's view (secmsgctl, over the daemon's control socket)"
+timeout 10 "$b/src/secmsgctl" -s "$D/run/control.sock" sessions |
+    sed 's/^/    /'
 say "alice sends bob a direct message, then publishes a reading"
 client alice -v send bob "hello bob, this is alice"
 client alice -v publish plant1 "temperature=21.5C"

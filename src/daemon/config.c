@@ -60,6 +60,7 @@ enum conf_type {
 #define CF_EMPTY_OK	0x2	/* "" is allowed: not set */
 #define CF_IN_STATE	0x4	/* default is state_dir followed by sdef */
 #define CF_STATE_DEF	0x8	/* default is conf_default_state_dir() */
+#define CF_RUN_DEF	0x10	/* default is conf_default_control_socket() */
 
 struct conf_enum {
 	const char	*name;
@@ -180,7 +181,7 @@ static const struct conf_row conf_rows[] = {
 	E(log_destination, CONF_LOG_AUTO, conf_dests),
 	{ "user", CT_STRING, O(user), 0, 0, 0, "", CF_EMPTY_OK, NULL },
 	P(pid_file, "", CF_EMPTY_OK),
-	P(control_socket, SECMSGD_CONTROL_SOCKET, CF_EMPTY_OK),
+	P(control_socket, SECMSGD_CONTROL_SOCKET, CF_EMPTY_OK | CF_RUN_DEF),
 	U(workers, 0, 64, 0, 0),
 };
 
@@ -291,6 +292,32 @@ conf_default_state_dir(void)
 	return (SECMSGD_STATEDIR);
 }
 
+const char *
+conf_default_control_socket(void)
+{
+	static char buf[PATH_MAX];
+	const char *env;
+	size_t n;
+
+	/*
+	 * systemd sets RUNTIME_DIRECTORY to the RuntimeDirectory= folders
+	 * (the unit's /run/secmsgd), colon-separated; the first is ours, as
+	 * for STATE_DIRECTORY.
+	 */
+	env = getenv("RUNTIME_DIRECTORY");
+	if (env != NULL && env[0] == '/') {
+		n = strcspn(env, ":");
+		while (n > 1 && env[n - 1] == '/')
+			n--;
+		if (n + sizeof("/control.sock") <= sizeof(buf)) {
+			memcpy(buf, env, n);
+			memcpy(buf + n, "/control.sock", sizeof("/control.sock"));
+			return (buf);
+		}
+	}
+	return (SECMSGD_CONTROL_SOCKET);
+}
+
 /* Free the listen array of c. */
 static void
 conf_free_listen(struct secmsgd_conf *c)
@@ -379,7 +406,8 @@ conf_defaults(struct secmsgd_conf *c, struct conf_ctx *ctx)
 			if ((r->flags & CF_IN_STATE) != 0)
 				break;
 			if (conf_set_str(c, r, (r->flags & CF_STATE_DEF) ?
-			    conf_default_state_dir() : r->sdef) == -1)
+			    conf_default_state_dir() : (r->flags & CF_RUN_DEF) ?
+			    conf_default_control_socket() : r->sdef) == -1)
 				return (conf_err(ctx, 0, r->name,
 				    "out of memory"));
 			break;
@@ -569,17 +597,17 @@ conf_finish(struct secmsgd_conf *c, struct conf_ctx *ctx)
 		    "must be at least max_output_buffer (%u)",
 		    c->max_output_buffer));
 
-	/* A burst without a rate is a mistake: say so rather than ignore. */
 	i = (size_t)conf_row_find("control_socket");
 	/* The built-in path, even written out (as -T prints it), keeps its
 	 * leniency: without its folder, a warning and no socket. */
 	c->control_socket_set = ctx->line[i] != 0 &&
-	    strcmp(c->control_socket, SECMSGD_CONTROL_SOCKET) != 0;
+	    strcmp(c->control_socket, conf_default_control_socket()) != 0;
 	if (strlen(c->control_socket) >= sizeof(((struct sockaddr_un *)NULL)
 	    ->sun_path))
 		return (conf_err(ctx, ctx->line[i], "control_socket",
 		    "longer than a Unix socket path may be (%zu bytes)",
 		    sizeof(((struct sockaddr_un *)NULL)->sun_path) - 1));
+	/* A burst without a rate is a mistake: say so rather than ignore. */
 	rbline = ctx->line[conf_row_find("rate_burst")];
 	if (c->rate_burst != 0 && c->rate_limit == 0)
 		return (conf_err(ctx, rbline, "rate_burst",

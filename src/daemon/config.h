@@ -160,5 +160,8 @@ const char *conf_bus_name(enum conf_bus v);
 
 /* conf_default_state_dir(): $STATE_DIRECTORY (systemd) or the build's. */
 const char *conf_default_state_dir(void);
+/* conf_default_control_socket(): $RUNTIME_DIRECTORY/control.sock (systemd)
+ * or the build's. */
+const char *conf_default_control_socket(void);
 
 #endif /* !SECMSG_CONFIG_H */

@@ -293,6 +293,12 @@ ok "-T resolves: state_dir from STATE_DIRECTORY, the paths under it" \
     grep -qx 'state_dir = \"$T/sd\";' '$T/few.T' &&
     grep -qx 'server_key = \"$T/sd/server.key\";' '$T/few.T' &&
     grep -qx 'authorized_keys = \"$T/sd/authorized_keys\";' '$T/few.T'"
+RUNTIME_DIRECTORY="$T/rd/:/other" run_T rd -c "$T/few.conf"
+ok "-T resolves: control_socket from RUNTIME_DIRECTORY (systemd)" \
+    sh -c "[ $RC -eq 0 ] &&
+    grep -qx 'control_socket = \"$T/rd/control.sock\";' '$T/rd.T'"
+ok "  and without it, the build's under /run" \
+    grep -qx 'control_socket = "/run/secmsgd/control.sock";' "$T/few.T"
 ok "  derived values: max_output_buffer fits the message size, rate_burst" \
     sh -c "grep -qx 'max_output_buffer = 8454144;' '$T/few.T' &&
     grep -qx 'rate_burst = 9;' '$T/few.T'"
