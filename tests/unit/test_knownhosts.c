@@ -23,7 +23,8 @@
 static char	dir[] = "/tmp/secmsg-khtest.XXXXXX";
 static char	path[PATH_MAX];
 static uint8_t	ka[KEYS_KEYLEN], kb[KEYS_KEYLEN], kp[KEYS_KEYLEN];
-static char	ba[KEYS_B64LEN + 1], bb[KEYS_B64LEN + 1], bp[KEYS_B64LEN + 1];
+static char	ba[KEYS_B64LEN + 1], bb[KEYS_B64LEN + 1];
+static char	bp[KEYS_B64LEN + 1];
 static unsigned	nforgot;
 static uint8_t	forgotten[KEYS_KEYLEN];
 
