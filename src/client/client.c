@@ -224,39 +224,70 @@ check_server_key(const uint8_t key[KEYS_KEYLEN], void *arg, char *err,
 	return (CLIENTCONN_OK);
 }
 
+/* knownhosts_sync() callback: a key of the host that went, said once. */
+static void
+say_forgot(const char *host, const uint8_t key[KEYS_KEYLEN], unsigned line,
+    void *arg)
+{
+	struct client	*c = arg;
+	char		 fp[KEYS_FPLEN + 1];
+
+	(void)host;
+	(void)line;
+	keys_fingerprint(key, fp);
+	if (c->verbose >= 0)
+		client_warnx("forgot the server's old key %s for %s", fp,
+		    c->server);
+}
+
 /*
- * After the handshake: a next server key announced with a valid proof
- * goes into known_hosts beside the current one (said once, when added),
- * so that the server's key rotation does not break us.  A failed proof
- * is a warning only: the channel is authenticated by the current key.
+ * After the handshake, when the server sent NEXTKEY: known_hosts lists
+ * for this host exactly the keys the server holds, the current one we
+ * just authenticated and the next one if its proof is valid.  So a key
+ * the server no longer holds (the old key after a promotion, or one that
+ * someone planted while holding a stolen current key) goes at the next
+ * connection, and no more than two keys are ever learned per host.  A
+ * failed proof changes nothing and is a warning only: the channel is
+ * authenticated by the current key.
  */
 static void
-learn_next_key(struct client *c)
+sync_server_keys(struct client *c)
 {
-	uint8_t	 key[KEYS_KEYLEN];
+	uint8_t	 keys[KNOWNHOSTS_SYNC_MAX][KEYS_KEYLEN];
 	char	 fp[KEYS_FPLEN + 1], kerr[ERRLEN];
-	bool	 added;
+	bool	 added[KNOWNHOSTS_SYNC_MAX];
+	size_t	 n = 1;
 
-	switch (clientconn_next_key(c->cc, key)) {
+	switch (clientconn_next_key(c->cc, keys[1])) {
 	case CLIENTCONN_NEXTKEY_NONE:
 		return;
 	case CLIENTCONN_NEXTKEY_INVALID:
-		keys_fingerprint(key, fp);
+		keys_fingerprint(keys[1], fp);
 		client_warnx("warning: %s announced a next server key %s "
 		    "with an invalid proof: not trusted, not recorded",
 		    c->server, fp);
 		return;
 	case CLIENTCONN_NEXTKEY_VALID:
+		n = 2;
+		break;
+	case CLIENTCONN_NEXTKEY_EMPTY:
 		break;
 	}
-	keys_fingerprint(key, fp);
-	if (knownhosts_learn(c->known_hosts, c->server, key, &added, kerr,
-	    sizeof(kerr)) != 0)
-		client_warnx("could not remember the server's next key %s: %s",
-		    fp, kerr);
-	else if (added && c->verbose >= 0)
+	/* A host we could not store was not stored at first contact. */
+	if (!knownhosts_host_valid(c->server))
+		return;
+	memcpy(keys[0], clientconn_peer_key(c->cc), KEYS_KEYLEN);
+	if (knownhosts_sync(c->known_hosts, c->server, keys, n, added,
+	    say_forgot, c, kerr, sizeof(kerr)) != 0) {
+		client_warnx("could not update the server's keys: %s", kerr);
+		return;
+	}
+	/* Not added[0]: the current key was there, or first contact said so. */
+	if (n == 2 && added[1] && c->verbose >= 0) {
+		keys_fingerprint(keys[1], fp);
 		client_warnx("learned the server's next key %s for %s", fp,
 		    c->server);
+	}
 }
 
 int
@@ -285,7 +316,7 @@ client_connect(struct client *c)
 		client_warnx("%s", err);
 		return (client_exit_status(e));
 	}
-	learn_next_key(c);
+	sync_server_keys(c);
 	if (c->verbose > 0) {
 		keys_fingerprint(clientconn_peer_key(c->cc), fp);
 		fprintf(stderr, "connected to %s (server key %s) as %s, idle "

@@ -143,8 +143,12 @@ handshake_start(struct server *srv, int fd, const struct sockaddr *sa,
 	h->job.params.max_message = c->max_message_size + MSG_HDR_MAX;
 	h->job.params.rekey_messages = c->rekey_messages;
 	h->job.params.rekey_seconds = c->rekey_seconds;
-	/* Bit 0: "I hold a next key, and send NEXTKEY if you want it". */
-	h->job.params.features = srv->next_key != NULL ? PROTO_F_NEXTKEY : 0;
+	/*
+	 * Bit 0 always: "I support rotation: I send NEXTKEY, my next key or
+	 * none, if you want it", so that clients' known_hosts follow the
+	 * keys we hold, old keys included (doc/PROTOCOL.md 7.8).
+	 */
+	h->job.params.features = PROTO_F_NEXTKEY;
 	h->job.owner = h;
 
 	TAILQ_INSERT_TAIL(&srv->handshaking, h, link);

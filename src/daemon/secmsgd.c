@@ -184,29 +184,95 @@ next_key_path(const struct secmsgd_conf *conf, char *buf, size_t len,
 }
 
 /*
- * Load the next server key (key rotation), with the same checks as the
- * current one: NULL when none is configured and the default file does
- * not exist.  Exits on failure, and when it is the current key cur.
+ * The next server key (key rotation), with the same checks as the
+ * current one, into *kp (NULL when none is configured and the default
+ * file does not exist); it must differ from cur_pub, the current key
+ * (NULL: not compared).  With owner false the file's owner is not
+ * checked (see preflight()).  0, or -1 with a message in err.
  */
+static int
+next_key_read(const struct secmsgd_conf *conf, const uint8_t *cur_pub,
+    bool owner, struct keys_keypair **kp, char *err, size_t errlen)
+{
+	char path[PATH_MAX], kerr[KEYS_ERRLEN + PATH_MAX];
+	struct stat sb;
+	bool explicit;
+	int rc;
+
+	*kp = NULL;
+	next_key_path(conf, path, sizeof(path), &explicit);
+	/* lstat: a symbolic link is there (and refused by the load). */
+	if (lstat(path, &sb) == -1 && errno == ENOENT) {
+		if (!explicit)
+			return (0);
+		(void)snprintf(err, errlen, "next_server_key %s does not "
+		    "exist", path);
+		return (-1);
+	}
+	rc = owner ? keys_keypair_load(path, kp, kerr, sizeof(kerr)) :
+	    keys_keypair_load_any_owner(path, kp, kerr, sizeof(kerr));
+	if (rc == -1) {
+		/* A long path is cut short: still a message to act on. */
+		if (snprintf(err, errlen, "next server key: %s", kerr) < 0)
+			err[0] = '\0';
+		return (-1);
+	}
+	if (cur_pub != NULL && keys_equal(keys_keypair_public(*kp), cur_pub)) {
+		(void)snprintf(err, errlen, "next server key %s is the current "
+		    "server key %s", path, conf->server_key);
+		keys_keypair_free(*kp);
+		*kp = NULL;
+		return (-1);
+	}
+	return (0);
+}
+
+/* next_key_read() for the start: exits on failure. */
 static struct keys_keypair *
 load_next_key(const struct secmsgd_conf *conf, const struct keys_keypair *cur)
 {
-	struct keys_keypair *kp = NULL;
-	char path[PATH_MAX], err[KEYS_ERRLEN + PATH_MAX];
-	struct stat sb;
-	bool explicit;
+	struct keys_keypair *kp;
+	char err[KEYS_ERRLEN + 2 * PATH_MAX];
 
-	next_key_path(conf, path, sizeof(path), &explicit);
-	/* lstat: a symbolic link is there (and refused by the load). */
-	if (!explicit && lstat(path, &sb) == -1 && errno == ENOENT)
-		return (NULL);
-	if (keys_keypair_load(path, &kp, err, sizeof(err)) == -1)
-		fatalx("next server key: %s", err);
-	if (cur != NULL && keys_equal(keys_keypair_public(kp),
-	    keys_keypair_public(cur)))
-		fatalx("next server key %s is the current server key %s",
-		    path, conf->server_key);
+	if (next_key_read(conf, cur != NULL ? keys_keypair_public(cur) : NULL,
+	    true, &kp, err, sizeof(err)) == -1)
+		fatalx("%s", err);
 	return (kp);
+}
+
+/*
+ * -t and the start: the next key is what the start will accept.  The
+ * owner is not checked, as -t does not check the current key's: -t may
+ * run as another user than the daemon (root, for one under systemd's
+ * User=), and the start checks it.  The current key is read only to
+ * compare (a missing one is created at start, so it differs).
+ */
+static int
+next_key_preflight(const struct secmsgd_conf *conf, char *err,
+    size_t errlen)
+{
+	struct keys_keypair *cur = NULL, *kp;
+	int rc;
+
+	if (next_key_read(conf, NULL, false, &kp, err, errlen) == -1)
+		return (-1);
+	if (kp == NULL)
+		return (0);
+	if (access(conf->server_key, F_OK) == -1 && errno == ENOENT) {
+		keys_keypair_free(kp);
+		return (0);
+	}
+	if (keys_keypair_load_any_owner(conf->server_key, &cur, err,
+	    errlen) == -1) {
+		keys_keypair_free(kp);
+		return (-1);
+	}
+	keys_keypair_free(kp);
+	rc = next_key_read(conf, keys_keypair_public(cur), false, &kp, err,
+	    errlen);
+	keys_keypair_free(kp);
+	keys_keypair_free(cur);
+	return (rc);
 }
 
 /* -g -N: create the next server key; never touches the current one. */
@@ -264,7 +330,8 @@ drop_privileges(const struct secmsgd_conf *conf)
  * What -t and the start both check beyond the file's syntax, so that -t
  * passes exactly when the daemon would start: the authorized keys file
  * parses (a missing one admits nobody, and is logged, but is no error:
- * keys may be added later), the Unix sockets' group, the control socket's
+ * keys may be added later), the next server key (next_key_preflight()),
+ * the Unix sockets' group, the control socket's
  * folder when the file sets its path, and that the user we
  * drop to can read what a reload reads.  A bad key file refuses the
  * start, as sshd refuses a bad sshd_config: starting up admitting nobody,
@@ -296,14 +363,9 @@ preflight(const struct secmsgd_conf *conf, const char *conf_path,
 		else
 			return (-1);
 	}
-	/* A next key named in the file must be there (the default may not). */
-	if (conf->next_server_key[0] != '\0' &&
-	    access(conf->next_server_key, F_OK) == -1 && errno == ENOENT) {
-		(void)snprintf(err, errlen, "next_server_key %s does not exist",
-		    conf->next_server_key);
+	if (next_key_preflight(conf, err, errlen) == -1)
 		return (-1);
-	}
-		if (listener_unix_resolve(conf, &ux, err, errlen) == -1 ||
+	if (listener_unix_resolve(conf, &ux, err, errlen) == -1 ||
 	    control_check(conf, err, errlen) == -1)
 		return (-1);
 	return (privdrop_check_reload(conf, conf_path, err, errlen));

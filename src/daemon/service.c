@@ -106,36 +106,45 @@ reply_counts(struct session *s, uint32_t id, uint32_t delivered,
 }
 
 /*
- * Right after WELCOME, to a client that set hello feature bit 0: the
- * server's next key, with the proof that we hold it, bound to this
- * session (doc/PROTOCOL.md 7.8).  Our hello set the bit only when we
- * hold one, so proto_feature() is true only then.
+ * Right after WELCOME, to a client that set hello feature bit 0 (ours
+ * always does): the server's next key, with the proof that we hold it,
+ * bound to this session, or, when we hold none, key and proof all zero
+ * for "no next key" (doc/PROTOCOL.md 7.8).  Either way the client then
+ * knows every key we hold, and forgets the others.
  */
 static void
 send_nextkey(struct session *s)
 {
+	static const uint8_t zero[NEXTKEY_PROOFLEN];
 	struct sloop *l = s->loop;
 	uint8_t hdr[MSG_HDR_MAX], h[NOISE_HASHLEN], proof[NEXTKEY_PROOFLEN];
 	struct msg m;
 
-	if (!proto_feature(s->proto, PROTO_F_NEXTKEY) || l->next_key == NULL)
+	if (!proto_feature(s->proto, PROTO_F_NEXTKEY))
 		return;
-	proto_handshake_hash(s->proto, h);
-	/* Cannot fail: the handshake took only a prime-order client key. */
-	if (nextkey_mac(l->next_key, s->key, h, l->key_pub,
-	    keys_keypair_public(l->next_key), proof) != 0) {
-		log_warnx("session %016llx next key not sent: bad client key",
-		    (unsigned long long)s->id);
-		return;
-	}
 	memset(&m, 0, sizeof(m));
 	m.type = MSG_NEXTKEY;
-	m.key = keys_keypair_public(l->next_key);
-	m.proof = proof;
+	m.key = zero;
+	m.proof = zero;
+	if (l->next_key != NULL) {
+		proto_handshake_hash(s->proto, h);
+		/*
+		 * Cannot fail: the handshake took only a prime-order client
+		 * key.  Were it to, that client could check no proof: it
+		 * gets "no next key", as the protocol wants a NEXTKEY.
+		 */
+		if (nextkey_mac(l->next_key, s->key, h, l->key_pub,
+		    keys_keypair_public(l->next_key), proof) == 0) {
+			m.key = keys_keypair_public(l->next_key);
+			m.proof = proof;
+		} else
+			log_warnx("session %016llx next key not sent: bad "
+			    "client key", (unsigned long long)s->id);
+		sodium_memzero(h, sizeof(h));
+	}
 	(void)session_reply(s, hdr, msg_encode_header(&m, hdr), NULL, 0);
-	log_debug("session %016llx sent the next server key",
-	    (unsigned long long)s->id);
-	sodium_memzero(h, sizeof(h));
+	log_debug("session %016llx sent %s", (unsigned long long)s->id,
+	    m.key == zero ? "no next server key" : "the next server key");
 }
 
 int

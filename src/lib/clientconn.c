@@ -311,10 +311,11 @@ next_msg(struct clientconn *cc, int64_t deadline, struct msg *m, char *err,
 }
 
 /*
- * The NEXTKEY that follows WELCOME when both hellos set next-key: check
- * its proof (nextkey.h) and keep the outcome for clientconn_next_key().
- * A proof that fails is no reason to close: the channel is authenticated
- * by the current key; only the next key is not to be trusted.
+ * The NEXTKEY that follows WELCOME when both hellos set next-key: "no
+ * next key" (key and proof all zero), or a key whose proof we check
+ * (nextkey.h); the outcome is kept for clientconn_next_key().  A proof
+ * that fails is no reason to close: the channel is authenticated by the
+ * current key; only the next key is not to be trusted.
  */
 static enum clientconn_err
 read_next_key(struct clientconn *cc, int64_t deadline, char *err,
@@ -333,6 +334,12 @@ read_next_key(struct clientconn *cc, int64_t deadline, char *err,
 		snprintf(err, errlen, "expected nextkey after welcome, got %s",
 		    msg_type_name(m.type));
 		return (CLIENTCONN_ERR_NETWORK);
+	}
+	/* The form that says "no next key" (7.8). */
+	if (sodium_is_zero(m.key, MSG_KEYLEN) &&
+	    sodium_is_zero(m.proof, MSG_KEYLEN)) {
+		cc->next_state = CLIENTCONN_NEXTKEY_EMPTY;
+		return (CLIENTCONN_OK);
 	}
 	memcpy(cc->next_key, m.key, KEYS_KEYLEN);
 	proto_handshake_hash(cc->p, h);
@@ -688,7 +695,8 @@ clientconn_want_next_key(struct clientconn *cc)
 enum clientconn_nextkey
 clientconn_next_key(const struct clientconn *cc, uint8_t key[KEYS_KEYLEN])
 {
-	if (cc->next_state != CLIENTCONN_NEXTKEY_NONE)
+	if (cc->next_state == CLIENTCONN_NEXTKEY_VALID ||
+	    cc->next_state == CLIENTCONN_NEXTKEY_INVALID)
 		memcpy(key, cc->next_key, KEYS_KEYLEN);
 	return (cc->next_state);
 }

@@ -135,7 +135,10 @@ size_t	clientconn_max_body(const struct clientconn *cc);
 
 /* What the server said about its next key (clientconn_next_key()). */
 enum clientconn_nextkey {
-	CLIENTCONN_NEXTKEY_NONE = 0,	/* nothing (not asked, or none) */
+	CLIENTCONN_NEXTKEY_NONE = 0,	/* nothing (not asked, or an old
+					   server: no NEXTKEY came) */
+	CLIENTCONN_NEXTKEY_EMPTY,	/* NEXTKEY "no next key" (all zero):
+					   the current key is the only one */
 	CLIENTCONN_NEXTKEY_VALID,	/* a next key with a valid proof */
 	CLIENTCONN_NEXTKEY_INVALID	/* a next key whose proof failed (or
 					   an unusable key): do not trust */
@@ -143,16 +146,19 @@ enum clientconn_nextkey {
 
 /*
  * clientconn_want_next_key(cc): before clientconn_handshake(), announce
- * hello feature bit 0 (next-key): a server that holds a next key then
- * sends it, with a proof, right after WELCOME; clientconn_handshake()
- * reads and checks it (doc/PROTOCOL.md 7.8).
+ * hello feature bit 0 (next-key): a server that sets it too then sends
+ * NEXTKEY right after WELCOME, its next key with a proof or "no next
+ * key"; clientconn_handshake() reads and checks it (doc/PROTOCOL.md
+ * 7.8).
  */
 void	clientconn_want_next_key(struct clientconn *cc);
 
 /*
  * clientconn_next_key(cc, key): after clientconn_handshake(), what the
  * server announced as its next key; key (KEYS_KEYLEN bytes) is set for
- * VALID and INVALID.  Only VALID may be recorded as a key of the server.
+ * VALID and INVALID.  Only VALID may be recorded as a key of the server;
+ * after VALID or EMPTY the server's keys are known to be exactly the
+ * current one (clientconn_peer_key()) and, for VALID, key.
  */
 enum clientconn_nextkey clientconn_next_key(const struct clientconn *cc,
 	    uint8_t key[KEYS_KEYLEN]);

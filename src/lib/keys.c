@@ -224,9 +224,10 @@ done:
 	return rc;
 }
 
-int
-keys_keypair_load(const char *path, struct keys_keypair **kp, char *err,
-    size_t errlen)
+/* keys_keypair_load(), with the owner check or without. */
+static int
+keypair_load(const char *path, bool owner, struct keys_keypair **kp,
+    char *err, size_t errlen)
 {
 	char buf[KEYS_FILEMAX + 1];	/* one spare byte detects junk */
 	char perr[KEYS_ERRLEN];
@@ -260,7 +261,7 @@ keys_keypair_load(const char *path, struct keys_keypair **kp, char *err,
 		keys_seterr(err, errlen, "%s: not a regular file", path);
 		goto err1;
 	}
-	if (sb.st_uid != geteuid() && sb.st_uid != 0) {
+	if (owner && sb.st_uid != geteuid() && sb.st_uid != 0) {
 		keys_seterr(err, errlen, "%s: owned by uid %lu, expected %lu "
 		    "or root", path, (unsigned long)sb.st_uid,
 		    (unsigned long)geteuid());
@@ -305,6 +306,20 @@ err1:
 	close(fd);
 err0:
 	return rc;
+}
+
+int
+keys_keypair_load(const char *path, struct keys_keypair **kp, char *err,
+    size_t errlen)
+{
+	return (keypair_load(path, true, kp, err, errlen));
+}
+
+int
+keys_keypair_load_any_owner(const char *path, struct keys_keypair **kp,
+    char *err, size_t errlen)
+{
+	return (keypair_load(path, false, kp, err, errlen));
 }
 
 /* Write all of buf to fd, retrying on EINTR and short writes; 0 or -1. */

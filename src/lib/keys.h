@@ -85,6 +85,14 @@ int	keys_keypair_load(const char *path, struct keys_keypair **kp,
 	    char *err, size_t errlen);
 
 /*
+ * keys_keypair_load_any_owner(path, &kp, err, errlen): keys_keypair_load
+ * without the owner check, for secmsgd -t, which may run as another user
+ * than the daemon it checks for.
+ */
+int	keys_keypair_load_any_owner(const char *path,
+	    struct keys_keypair **kp, char *err, size_t errlen);
+
+/*
  * keys_keypair_parse(buf, len, &kp, err, errlen): the content check of
  * keys_keypair_load on a buffer (what the fuzzer drives).  Returns 0 or -1.
  */

@@ -476,3 +476,162 @@ knownhosts_remove(const char *path, const char *host, const uint8_t *key,
 {
 	return (kh_rewrite(path, host, key, false, removed, err, errlen));
 }
+
+/* Is pub one of the n keys?  Its index, or -1. */
+static int
+kh_keyindex(const uint8_t pub[KEYS_KEYLEN],
+    const uint8_t keys[][KEYS_KEYLEN], size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		if (keys_equal(pub, keys[i]))
+			return ((int)i);
+	return (-1);
+}
+
+/*
+ * Copy f into t (when t is not NULL) keeping, of host's lines, the first
+ * one of each key in keys[n] (marked in seen[]); *ndrop counts the lines
+ * of host left out.  With forgot not NULL nothing is written, and forgot
+ * is called for each line of host whose key is not in keys.  Returns 0,
+ * -1 with a message, or -2 on a write error.
+ */
+static int
+kh_sync_pass(FILE *f, FILE *t, const char *path, const char *host,
+    const uint8_t keys[][KEYS_KEYLEN], size_t n, bool seen[],
+    unsigned *ndrop, knownhosts_cb forgot, void *arg, char *err,
+    size_t errlen)
+{
+	char		 buf[KNOWNHOSTS_LINE_MAX + 3], raw[sizeof(buf)], *h;
+	uint8_t		 pub[KEYS_KEYLEN];
+	unsigned	 lineno = 0;
+	size_t		 i;
+	int		 k, r;
+
+	rewind(f);
+	*ndrop = 0;
+	for (i = 0; i < n; i++)
+		seen[i] = false;
+	while ((r = kh_readline(f, buf, sizeof(buf), path, &lineno, err,
+	    errlen)) == 1) {
+		memcpy(raw, buf, sizeof(raw));
+		if ((r = kh_parse(buf, path, lineno, &h, pub, err,
+		    errlen)) == -1)
+			return (-1);
+		if (r == 1 && strcmp(h, host) == 0) {
+			k = kh_keyindex(pub, keys, n);
+			if (k == -1 && forgot != NULL)
+				forgot(host, pub, lineno, arg);
+			if (k == -1 || seen[k]) {
+				(*ndrop)++;
+				continue;
+			}
+			seen[k] = true;
+		}
+		rstrip(raw);
+		if (t != NULL && fprintf(t, "%s\n", raw) < 0)
+			return (-2);
+	}
+	return (r == -1 ? -1 : 0);
+}
+
+int
+knownhosts_sync(const char *path, const char *host,
+    const uint8_t keys[][KEYS_KEYLEN], size_t n, bool added[],
+    knownhosts_cb forgot, void *arg, char *err, size_t errlen)
+{
+	FILE		*f = NULL, *t = NULL;
+	char		 tmp[PATH_MAX], b64[KEYS_B64LEN + 1];
+	bool		 seen[KNOWNHOSTS_SYNC_MAX] = { false };
+	struct stat	 st;
+	mode_t		 mode = 0600;
+	unsigned	 ndrop = 0;
+	size_t		 i, nadd = 0;
+	int		 r, rv = -1;
+
+	tmp[0] = '\0';
+	for (i = 0; i < n; i++)
+		added[i] = false;
+	if (n == 0 || n > KNOWNHOSTS_SYNC_MAX) {
+		snprintf(err, errlen, "%s: %zu keys for one host", path, n);
+		return (-1);
+	}
+	if (!knownhosts_host_valid(host)) {
+		snprintf(err, errlen, "cannot store host name with white "
+		    "space or control characters");
+		return (-1);
+	}
+	if (lstat(path, &st) == 0) {
+		if (!S_ISREG(st.st_mode)) {
+			snprintf(err, errlen, "%s: not a regular file (a "
+			    "symbolic link is not replaced)", path);
+			return (-1);
+		}
+		mode = st.st_mode & 0777;
+		if ((f = fopen(path, "re")) == NULL) {
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+			return (-1);
+		}
+		/* First parse and count: a file we cannot parse stays. */
+		if (kh_sync_pass(f, NULL, path, host, keys, n, seen, &ndrop,
+		    NULL, NULL, err, errlen) != 0)
+			goto out;
+	} else if (errno != ENOENT) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return (-1);
+	}
+	for (i = 0; i < n; i++)
+		nadd += !seen[i];
+	if (ndrop == 0 && nadd == 0) {
+		rv = 0;
+		goto out;
+	}
+	if ((f == NULL && mkparents(path, err, errlen) != 0) ||
+	    (t = kh_tmpfile(path, tmp, err, errlen)) == NULL)
+		goto out;
+	if (f != NULL && (r = kh_sync_pass(f, t, path, host, keys, n, seen,
+	    &ndrop, NULL, NULL, err, errlen)) != 0) {
+		if (r == -2)
+			goto werr;
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		if (seen[i])
+			continue;
+		keys_pub_encode(keys[i], b64);
+		if (fprintf(t, "%s %s\n", host, b64) < 0)
+			goto werr;
+	}
+	/* The bytes first, then the name: a crash leaves one whole file. */
+	if (fchmod(fileno(t), mode) == -1 || fflush(t) != 0 ||
+	    fsync(fileno(t)) != 0)
+		goto werr;
+	r = fclose(t);
+	t = NULL;
+	if (r != 0)
+		goto werr;
+	if (rename(tmp, path) != 0) {
+		snprintf(err, errlen, "%s: rename: %s", path, strerror(errno));
+		goto out;
+	}
+	tmp[0] = '\0';
+	for (i = 0; i < n; i++)
+		added[i] = !seen[i];
+	/* f still reads the old file: tell what went, now that it has. */
+	if (f != NULL && forgot != NULL)
+		(void)kh_sync_pass(f, NULL, path, host, keys, n, seen, &ndrop,
+		    forgot, arg, err, errlen);
+	rv = 0;
+	goto out;
+werr:
+	snprintf(err, errlen, "%s: write: %s", tmp, strerror(errno));
+out:
+	if (t != NULL)
+		fclose(t);
+	if (tmp[0] != '\0')
+		unlink(tmp);
+	if (f != NULL)
+		fclose(f);
+	return (rv);
+}

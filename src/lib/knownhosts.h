@@ -10,7 +10,9 @@
  * ("host:port", "[v6]:port" or "unix:/path"; no white space), KEY the
  * server's 44-character base64 public key.  A host may be listed more than
  * once (a key roll-over: the current key and the next one, learned from
- * the server's NEXTKEY): any matching line is a match.
+ * the server's NEXTKEY): any matching line is a match.  A client that
+ * gets a NEXTKEY makes the host's lines follow what the server holds
+ * (knownhosts_sync()), so no more than two keys are learned per host.
  *
  * Keys are compared in constant time.  A malformed line is an error naming
  * the file and the line: a pin file we cannot read fully must not silently
@@ -80,9 +82,27 @@ int	knownhosts_learn(const char *path, const char *host,
 int	knownhosts_remove(const char *path, const char *host,
 	    const uint8_t *key, unsigned *removed, char *err, size_t errlen);
 
-/* Called by knownhosts_foreach() for each entry. */
+
+/* Called by knownhosts_foreach() for each entry (and see _sync()). */
 typedef void (*knownhosts_cb)(const char *host,
 	    const uint8_t key[KEYS_KEYLEN], unsigned line, void *arg);
+
+#define KNOWNHOSTS_SYNC_MAX	2	/* the current key and the next */
+
+/*
+ * knownhosts_sync(path, host, keys, n, added, forgot, arg, err, errlen):
+ * make host's lines in path exactly the n keys (1 <= n <=
+ * KNOWNHOSTS_SYNC_MAX: the server's current key, and its proved next key
+ * if any), one line each: lines of host with other keys, and repeated
+ * lines, go; missing keys are appended.  The file is rewritten atomically
+ * as by knownhosts_learn(), and only when something changes; the file
+ * must parse.  Then added[i] tells whether keys[i] was appended, and
+ * forgot (may be NULL) is called with the line of each removed key.
+ * Returns 0, or -1 with a message (nothing changed).
+ */
+int	knownhosts_sync(const char *path, const char *host,
+	    const uint8_t keys[][KEYS_KEYLEN], size_t n, bool added[],
+	    knownhosts_cb forgot, void *arg, char *err, size_t errlen);
 
 /*
  * knownhosts_foreach(path, host, cb, arg, err, errlen): call cb for every

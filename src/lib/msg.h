@@ -25,7 +25,8 @@
  *   GOODBYE  code2 text*           the server is closing this connection
  *   NEXTKEY  key32 proof32         the server's next static key, right
  *                                  after WELCOME, only to a client that
- *                                  set hello feature bit 0 (nextkey.h)
+ *                                  set hello feature bit 0 (nextkey.h);
+ *                                  both all zero: no next key
  * Names and channels: 1..MSG_NAME_MAX characters of A-Z a-z 0-9 . _ -
  * A type without a trailing field (JOIN, LEAVE, WHO, WELCOME, NEXTKEY) must
  * end where its last field ends: extra bytes are MSG_ERR_TRAILING.

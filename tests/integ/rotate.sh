@@ -2,11 +2,16 @@
 # tests/integ/rotate.sh: server key rotation (issue 14; doc/PROTOCOL.md
 # 7.8, secmsgd(8) ROTATING THE SERVER KEY), TAP.
 #
+# The daemon always sets hello feature bit 0 and sends NEXTKEY (its
+# next key, or "no next key") to a client that sets it; the client then
+# makes its known_hosts lines for the host exactly the keys the server
+# holds.  A key planted beside A goes at the next connection.
 # secmsgd -g -N makes a next key B beside the current key A.  A client
 # pinned to A through known_hosts connects, learns B (said once;
 # known_hosts then lists both); the daemon restarts with B promoted (and
-# no next key); that client connects without a prompt, while one that
-# never saw B fails with exit 4.  The independent Python implementation
+# no next key); that client connects without a prompt and forgets A
+# (known_hosts then lists only B), while one that never saw B fails with
+# exit 4.  The independent Python implementation
 # (tests/interop/secmsg_noise.py, written from the document) checks the
 # daemon's proof, and that a client without feature bit 0 gets no
 # NEXTKEY; acting as a server, it announces a key whose private half it
@@ -66,10 +71,17 @@ pyok() {
 	fi
 }
 
+# fp_of KEY: KEY's fingerprint, as secmsg-client known-hosts shows it.
+fp_of() {
+	printf 'x:1 %s\n' "$1" > "$T/fp.kh"
+	timeout -k 10 30 "$CLIENT" --known-hosts "$T/fp.kh" known-hosts list |
+	    awk '{ print $3 }'
+}
+
 # lines FILE: how many lines FILE has (0 when missing).
 lines() { if [ -f "$1" ]; then wc -l < "$1" | tr -d ' '; else echo 0; fi; }
 
-plan 28
+plan 39
 
 keygen alice
 authorize alice
@@ -88,10 +100,46 @@ t_nonext() {
 ok "no next key: ping, nothing learned, nothing logged" t_nonext
 t_py_nonext() {
 	py o0 nextkey-client "$PORT" "$A" "$T/alice.key" 1 &&
-	    grep -qx "features 0" "$T/o0" && ! grep -q nextkey "$T/o0" &&
+	    grep -qx "features 1" "$T/o0" && grep -qx "nextkey none" "$T/o0" &&
 	    grep -qx "ping ok" "$T/o0"
 }
-pyok "no next key: the server's hello sets no feature bit" t_py_nonext
+pyok "no next key: bit 0 set all the same, NEXTKEY \"none\"" t_py_nonext
+t_py_nonext_old() {
+	py o0 nextkey-client "$PORT" "$A" "$T/alice.key" 0 &&
+	    grep -qx "features 1" "$T/o0" && ! grep -q nextkey "$T/o0" &&
+	    grep -qx "ping ok" "$T/o0"
+}
+pyok "no next key, client without bit 0: no NEXTKEY, the reply first" \
+    t_py_nonext_old
+# A key someone planted for the host (with a stolen current key, say):
+# the server does not hold it, so it goes.  Other hosts' lines stay.
+keygen planted
+P=$(cat "$T/planted.pub")
+printf '# mine\n%s %s\n%s %s\nother:1 %s\n%s %s\n' "$SRV" "$P" "$SRV" "$A" \
+    "$P" "$SRV" "$A" > "$T/kh6"
+t_planted() {
+	run 0 "$T/kh6" ping -c 1 &&
+	    [ "$(grep -c "forgot the server's old key" "$T/err")" = 1 ] &&
+	    grep -q "forgot the server's old key $(fp_of "$P") for $SRV\$" \
+	    "$T/err" && [ "$(lines "$T/kh6")" = 3 ] &&
+	    [ "$(sed -n 1p "$T/kh6")" = "# mine" ] &&
+	    [ "$(sed -n 2p "$T/kh6")" = "$SRV $A" ] &&
+	    [ "$(sed -n 3p "$T/kh6")" = "other:1 $P" ]
+}
+ok "a planted extra key for the host: forgotten (said once), A kept once" \
+    t_planted
+t_planted_quiet() {
+	run 0 "$T/kh6" ping -c 1 && ! grep -q "forgot\|learned" "$T/err" &&
+	    [ "$(lines "$T/kh6")" = 3 ]
+}
+ok "next connection: nothing changes, nothing said" t_planted_quiet
+printf '%s %s\n%s %s\n' "$SRV" "$A" "$SRV" "$P" > "$T/kh7"
+t_planted_pin() {
+	run 0 "$T/kh7" --server-key "$A" ping -c 1 &&
+	    [ "$(lines "$T/kh7")" = 2 ] && ! grep -q forgot "$T/err"
+}
+ok "--server-key A: known_hosts untouched, planted key and all" \
+    t_planted_pin
 stop_daemon
 
 B=$("$SECMSGD" -g -N -c "$CONF" 2>/dev/null | head -n 1)
@@ -167,6 +215,20 @@ t_learned_ok() {
 	run 0 "$T/kh1" ping -c 1 && ! grep -q WARNING "$T/err"
 }
 ok "client that learned B connects without a prompt: exit 0" t_learned_ok
+t_forgot_a() {
+	[ "$(lines "$T/kh1")" = 1 ] && grep -qx "$SRV $B" "$T/kh1" &&
+	    [ "$(grep -c "forgot the server's old key" "$T/err")" = 1 ] &&
+	    grep -q "forgot the server's old key $(fp_of "$A") for $SRV\$" \
+	    "$T/err"
+}
+ok "after promotion and one connection: known_hosts lists only B" \
+    t_forgot_a
+t_py_promoted_old() {
+	py o3 nextkey-client "$PORT" "$B" "$T/alice.key" 0 &&
+	    ! grep -q nextkey "$T/o3" && grep -qx "ping ok" "$T/o3"
+}
+pyok "old client (no bit 0) after promotion: no NEXTKEY, unaffected" \
+    t_py_promoted_old
 t_never() {
 	run 4 "$T/kh3" ping -c 1 && grep -q "DOES NOT MATCH" "$T/err"
 }
@@ -213,18 +275,42 @@ t_missing_t() {
 ok "explicit next_server_key missing: -t fails and names it" t_missing_t
 ok "explicit next_server_key missing: the daemon does not start" \
     start_fails "missing.key"
+# t_fails PATTERN: secmsgd -t with $CONF fails (78) saying so: -t
+# checks the next key as the start does.
+t_fails() {
+	"$SECMSGD" -t -c "$CONF" > /dev/null 2> "$T/err"
+	[ $? -eq 78 ] && grep -q -- "$1" "$T/err"
+}
 write_conf
 cp "$KEYFILE" "$KEYFILE.next"
+ok "next key equal to the current key: -t fails" \
+    t_fails "is the current server key"
 ok "next key equal to the current key: refused at start" \
     start_fails "is the current server key"
 rm -f "$KEYFILE.next"
 "$SECMSGD" -g -N -c "$CONF" > /dev/null 2>&1
+t_good_t() {
+	"$SECMSGD" -t -c "$CONF" > "$T/out" 2> "$T/err" &&
+	    grep -q "configuration OK" "$T/out"
+}
+ok "a good next key: -t passes" t_good_t
+chmod 644 "$KEYFILE.next"
+ok "next key readable by others: -t fails" \
+    t_fails "server.key.next: permissions 0644 are too open"
 chmod 640 "$KEYFILE.next"
 ok "next key readable by the group: refused at start" \
     start_fails "server.key.next: permissions 0640 are too open"
 rm -f "$KEYFILE.next"
+printf 'junk\n' > "$KEYFILE.next"
+chmod 600 "$KEYFILE.next"
+ok "junk in the next key file: -t fails" \
+    t_fails "next server key: .*server.key.next"
+ok "junk in the next key file: refused at start" \
+    start_fails "next server key: .*server.key.next"
+rm -f "$KEYFILE.next"
 
 # ------------------------------------------------------------ known-hosts
+printf '%s %s\n%s %s\n' "$SRV" "$A" "$SRV" "$B" > "$T/kh1"
 KC() { timeout -k 10 30 "$CLIENT" --known-hosts "$T/kh1" known-hosts "$@"; }
 t_list() {
 	KC list "$SRV" > "$T/out" && [ "$(lines "$T/out")" = 2 ] &&

@@ -8,7 +8,8 @@ Library:
   Msg codec: ping(), send(), join(), leave(), publish(), who(),
              parse_message(), parse_who()   (src/lib/msg.h)
 
-  nextkey_proof / nextkey_check              NEXTKEY (PROTOCOL.md 7.8)
+  nextkey_proof / nextkey_check / nextkey_is_none
+                                             NEXTKEY (PROTOCOL.md 7.8)
 
 Command line (used by tests/integ/interop.sh):
   secmsg_noise.py peer listen PORTFILE       responder: writes "PORT KEY"
@@ -19,7 +20,8 @@ Both run the scripted exchange (SCRIPT) and print one line per event:
 Server key rotation (used by tests/integ/rotate.sh):
   secmsg_noise.py nextkey-client PORT SERVERKEY KEYFILE FEATURES
       a client of secmsgd: prints "features N" (the server's hello),
-      "welcome NAME", "nextkey KEY valid|invalid" when a NEXTKEY came,
+      "welcome NAME", "nextkey KEY valid|invalid" or "nextkey none"
+      when a NEXTKEY came,
       then "ping ok" (the reply to a PING: nothing else came before it)
   secmsg_noise.py forged-server PORTFILE
       a server that announces a next key whose private half it does not
@@ -393,6 +395,11 @@ def nextkey_check(ch, nxt, proof):
     return want is not None and hmac.compare_digest(want, proof)
 
 
+def nextkey_is_none(key, proof):
+    """The NEXTKEY that says "no next key": key and proof all zero."""
+    return key == bytes(32) and proof == bytes(32)
+
+
 def nextkey(key, proof):
     assert len(key) == 32 and len(proof) == 32
     return bytes([MSG_NEXTKEY]) + key + proof
@@ -570,9 +577,12 @@ def _nextkey_client(port, server_key, keyfile, features):
         m = parse_message(ch.recv())
         if m["type"] != "nextkey":
             raise ProtocolError("expected nextkey, got %s" % m["type"])
-        print("nextkey", key_b64(m["key"]),
-              "valid" if nextkey_check(ch, m["key"], m["proof"])
-              else "invalid")
+        if nextkey_is_none(m["key"], m["proof"]):
+            print("nextkey none")
+        else:
+            print("nextkey", key_b64(m["key"]),
+                  "valid" if nextkey_check(ch, m["key"], m["proof"])
+                  else "invalid")
     ch.send(ping(7, b"hi"))
     m = parse_message(ch.recv())
     if m["type"] != "ok" or m["id"] != 7 or m["data"] != b"hi":
