@@ -21,16 +21,53 @@
 #include "msg.h"
 #include "client.h"
 
+/* The last client_warnx(), for the "text" of a --json error object. */
+static char	last_error[512];
+
 void
 client_warnx(const char *fmt, ...)
 {
 	va_list	ap;
 
-	fputs("secmsg-client: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	(void)vsnprintf(last_error, sizeof(last_error), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	fprintf(stderr, "secmsg-client: %s\n", last_error);
+}
+
+const char *
+client_last_error(void)
+{
+	return (last_error);
+}
+
+int
+client_output_status(struct client *c)
+{
+	if (fflush(stdout) == EOF && c->outerr == 0)
+		c->outerr = errno != 0 ? errno : -1;
+	if (c->outerr == 0 && ferror(stdout))
+		c->outerr = -1;
+	if (c->outerr == 0)
+		return (0);
+	/* The reader is gone (head -n 1): nothing to say, nobody to tell. */
+	if (c->outerr != EPIPE)
+		client_warnx("writing to standard output: %s",
+		    c->outerr > 0 ? strerror(c->outerr) : "I/O error");
+	return (1);
+}
+
+int
+client_wait_ms(struct client *c)
+{
+	double	left;
+
+	if (c->deadline <= 0)
+		return (c->timeout_ms);
+	left = c->deadline - client_mono_ms();
+	if (left < 1)
+		return (1);
+	return (left < c->timeout_ms ? (int)left : c->timeout_ms);
 }
 
 void
@@ -43,8 +80,14 @@ client_on_message(const struct msg *m, void *arg)
 		return;
 	if (c->count > 0 && c->received >= c->count)
 		return;		/* subscribe -n: already have enough */
-	clientout_deliver(stdout, c->raw ? CLIENTOUT_RAW : c->json ?
-	    CLIENTOUT_JSON : CLIENTOUT_TEXT, m);
+	errno = 0;
+	if (clientout_deliver(stdout, c->raw ? CLIENTOUT_RAW : c->json ?
+	    CLIENTOUT_JSON : CLIENTOUT_TEXT, m) != 0) {
+		/* Nowhere to show messages: stop (main says why). */
+		c->outerr = errno != 0 ? errno : -1;
+		c->done = true;
+		return;
+	}
 	c->received++;
 	if (c->count > 0 && c->received >= c->count)
 		c->done = true;
@@ -301,8 +344,8 @@ client_connect(struct client *c)
 		return (rv);
 	if (c->verbose > 0)
 		fprintf(stderr, "connecting to %s\n", c->server);
-	e = clientconn_connect(c->server, c->kp, c->timeout_ms, &c->cc, err,
-	    sizeof(err));
+	e = clientconn_connect(c->server, c->kp, client_wait_ms(c), &c->cc,
+	    err, sizeof(err));
 	/*
 	 * Only a server we trust through known_hosts is asked for its next
 	 * key: a pin given as --server-key is the user's to change.
@@ -311,7 +354,7 @@ client_connect(struct client *c)
 		clientconn_want_next_key(c->cc);
 	if (e == CLIENTCONN_OK)
 		e = clientconn_handshake(c->cc, check_server_key, c,
-		    c->timeout_ms, err, sizeof(err));
+		    client_wait_ms(c), err, sizeof(err));
 	if (e != CLIENTCONN_OK) {
 		client_warnx("%s", err);
 		return (client_exit_status(e));

@@ -45,6 +45,10 @@ struct msg;
 #define OPT_OUTPUT		0x02
 #define OPT_COUNT		0x04
 #define OPT_LIMIT		0x08
+#define OPT_WAIT		0x10
+
+/* subscribe -W: at most a year, in seconds. */
+#define CLIENT_WAIT_MAX		31536000
 
 struct client {
 	const char		*server;
@@ -62,6 +66,9 @@ struct client {
 	bool			 force;
 	const char		*output;
 	unsigned long		 count;		/* ping -c, subscribe -n */
+	long			 wait_s;	/* subscribe -W, 0: none */
+	double			 deadline;	/* client_mono_ms() when -W
+						   ends, 0: none */
 
 	struct keys_keypair	*kp;
 	struct clientconn	*cc;
@@ -69,11 +76,30 @@ struct client {
 						   chat) */
 	unsigned long		 received;	/* deliveries shown */
 	bool			 done;
+	bool			 reported;	/* JSON error object printed */
+	int			 outerr;	/* errno of a failed write to
+						   stdout, -1: unknown */
 };
 
 /* client_warnx(fmt, ...): print "secmsg-client: message" to stderr. */
 void	client_warnx(const char *fmt, ...)
 	    __attribute__((format(printf, 1, 2)));
+
+/* client_last_error(): the text of the last client_warnx(), or "". */
+const char *client_last_error(void);
+
+/*
+ * client_output_status(c): flush stdout; 0 when everything written so far
+ * reached it, else 1 after saying why -- but nothing when the reader went
+ * away (EPIPE: `secmsg-client subscribe X | head -n 1`), as mosquitto_sub.
+ */
+int	client_output_status(struct client *c);
+
+/*
+ * client_wait_ms(c): how long the next connect or reply may take: the
+ * --timeout, cut to what is left of subscribe -W (at least 1 ms).
+ */
+int	client_wait_ms(struct client *c);
 
 /* client_exit_status(e): the exit status for a clientconn error. */
 int	client_exit_status(enum clientconn_err e);
@@ -128,7 +154,10 @@ int	clientcmd_send(struct client *, int, char **);
 /* clientcmd_publish: a message to a channel, from the arguments or stdin. */
 int	clientcmd_publish(struct client *, int, char **);
 
-/* clientchat_subscribe: join channels, print deliveries (-n: that many). */
+/*
+ * clientchat_subscribe: join channels, print deliveries (-n: that many; -W:
+ * for at most that many seconds in all, then exit status 7).
+ */
 int	clientchat_subscribe(struct client *, int, char **);
 
 /* clientchat_chat: stdin lines out, deliveries in, until end of input. */

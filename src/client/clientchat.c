@@ -54,13 +54,15 @@ join_channel(struct client *c, const char *channel)
 	req.type = MSG_JOIN;
 	req.channel = channel;
 	req.chanlen = strlen(channel);
-	e = clientconn_request(c->cc, &req, NULL, 0, c->timeout_ms,
+	e = clientconn_request(c->cc, &req, NULL, 0, client_wait_ms(c),
 	    client_on_message, c, &rep, err, sizeof(err));
 	if (e != CLIENTCONN_OK) {
-		if (c->json)
-			clientout_json_reply(stdout, "join", channel, e,
-			    &rep, err);
 		client_warnx("join #%s: %s", channel, err);
+		if (c->json) {
+			(void)clientout_json_reply(stdout, "join", channel, e,
+			    client_exit_status(e), &rep, err);
+			c->reported = true;
+		}
 		return (client_exit_status(e));
 	}
 	if (c->verbose > 0)
@@ -128,8 +130,9 @@ chat_line(struct client *c, struct chat *ch, char *s, size_t len)
 	    client_on_message, c, &rep, err, sizeof(err));
 	if (e == CLIENTCONN_ERR_REQUEST || e == CLIENTCONN_ERR_TOOBIG) {
 		if (c->json)
-			clientout_json_reply(stdout, req.type == MSG_SEND ?
-			    "send" : "publish", NULL, e, &rep, err);
+			(void)clientout_json_reply(stdout, req.type ==
+			    MSG_SEND ? "send" : "publish", NULL, e,
+			    client_exit_status(e), &rep, err);
 		fprintf(stderr, "! %s%.*s: %s\n", req.type == MSG_SEND ? "" :
 		    "#", (int)(req.type == MSG_SEND ? req.namelen :
 		    req.chanlen), req.type == MSG_SEND ? req.name :
@@ -223,6 +226,7 @@ run_loop(struct client *c, struct chat *ch)
 	enum clientconn_err	 e;
 	char			 err[ERRLEN];
 	int64_t			 interval, next = 0, now;
+	double			 left;
 	size_t			 max;
 	int			 r, nfds, wait;
 
@@ -241,9 +245,21 @@ run_loop(struct client *c, struct chat *ch)
 		if (c->done)
 			break;
 		wait = -1;
-		if (interval > 0) {
-			now = (int64_t)client_mono_ms();
+		now = (int64_t)client_mono_ms();
+		if (interval > 0)
 			wait = next > now ? (int)(next - now) : 0;
+		if (c->deadline > 0) {
+			/* subscribe -W: the time is up. */
+			if ((double)now >= c->deadline) {
+				client_warnx("no more waiting: %ld s have "
+				    "passed (-W)", c->wait_s);
+				return (EXIT_TIMEOUT);
+			}
+			left = c->deadline - (double)now;
+			if (left > 3600000)
+				left = 3600000;	/* fits an int */
+			if (wait == -1 || left < wait)
+				wait = (int)left + 1;
 		}
 		pfd[0].fd = clientconn_fd(c->cc);
 		pfd[0].events = POLLIN;
@@ -261,7 +277,7 @@ run_loop(struct client *c, struct chat *ch)
 			memset(&req, 0, sizeof(req));
 			req.type = MSG_PING;
 			e = clientconn_request(c->cc, &req, NULL, 0,
-			    c->timeout_ms, client_on_message, c, NULL, err,
+			    client_wait_ms(c), client_on_message, c, NULL, err,
 			    sizeof(err));
 			if (e != CLIENTCONN_OK)
 				goto fail;
@@ -303,6 +319,9 @@ clientchat_subscribe(struct client *c, int argc, char **argv)
 		c->count = 0;
 	c->show = true;
 	catch_signals();
+	/* -W counts from here: connecting and joining are part of it. */
+	if (c->wait_s > 0)
+		c->deadline = client_mono_ms() + (double)c->wait_s * 1000;
 	if ((rv = client_connect(c)) != 0)
 		return (rv);
 	for (i = 0; i < argc; i++) {

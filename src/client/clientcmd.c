@@ -239,7 +239,12 @@ clientcmd_ping(struct client *c, int argc, char **argv)
 				printf("reply from %s: seq=%lu time=%.3f ms\n",
 				    c->server, sent, rtt);
 		}
-		fflush(stdout);
+		/* Output gone (ping -c 100 | head -n 1): stop now. */
+		errno = 0;
+		if (fflush(stdout) == EOF || ferror(stdout)) {
+			c->outerr = errno != 0 ? errno : -1;
+			return (1);	/* main() says why */
+		}
 		if (sent < n)
 			sleep(1);
 	}
@@ -280,10 +285,12 @@ clientcmd_who(struct client *c, int argc, char **argv)
 	e = clientconn_request(c->cc, &req, NULL, 0, c->timeout_ms,
 	    client_on_message, c, &rep, err, sizeof(err));
 	if (e != CLIENTCONN_OK) {
-		if (c->json)
-			clientout_json_reply(stdout, "who", NULL, e, &rep,
-			    err);
 		client_warnx("who: %s", err);
+		if (c->json) {
+			(void)clientout_json_reply(stdout, "who", NULL, e,
+			    client_exit_status(e), &rep, err);
+			c->reported = true;
+		}
 		return (client_exit_status(e));
 	}
 	if (c->json)
@@ -382,18 +389,22 @@ send_common(struct client *c, uint8_t type, int argc, char **argv)
 	if (e != CLIENTCONN_OK)
 		goto fail;
 	if (c->json)
-		clientout_json_reply(stdout, what, target, e, &rep, err);
+		(void)clientout_json_reply(stdout, what, target, e, 0, &rep,
+		    err);
 	else if (c->verbose > 0)
 		fprintf(stderr, "%s: %zu bytes to %s%s\n", what, len,
 		    type == MSG_PUBLISH ? "#" : "", target);
 	rv = 0;
 	goto out;
 fail:
-	if (c->json)
-		clientout_json_reply(stdout, what, target, e, &rep, err);
+	rv = client_exit_status(e);
 	client_warnx("%s to %s%s: %s", what, type == MSG_PUBLISH ? "#" : "",
 	    target, err);
-	rv = client_exit_status(e);
+	if (c->json) {
+		(void)clientout_json_reply(stdout, what, target, e, rv, &rep,
+		    err);
+		c->reported = true;
+	}
 out:
 	if (body != NULL)
 		sodium_memzero(body, len);

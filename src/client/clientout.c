@@ -247,7 +247,16 @@ clientout_text_body(FILE *f, const uint8_t *s, size_t n)
 	clientout_text_str(f, s, n);
 }
 
-void
+/* Flush f: 0, or -1 when f has an error (now or from an earlier write). */
+static int
+flush(FILE *f)
+{
+	if (fflush(f) == EOF)
+		return (-1);
+	return (ferror(f) ? -1 : 0);
+}
+
+int
 clientout_deliver(FILE *f, enum clientout_format fmt, const struct msg *m)
 {
 	struct tm	tm;
@@ -283,12 +292,31 @@ clientout_deliver(FILE *f, enum clientout_format fmt, const struct msg *m)
 		clientout_text_body(f, m->body, m->bodylen);
 		fputc('\n', f);
 	}
-	fflush(f);
+	return (flush(f));
 }
 
-void
+/* Big-endian u32 at p (the protocol's byte order). */
+static uint32_t
+get32(const uint8_t *p)
+{
+	return ((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | (uint32_t)p[3]);
+}
+
+const char *
+clientout_status_name(int status)
+{
+	static const char *const names[] = { "ok", "error", "usage",
+	    "network", "server-key", "refused", "request", "timeout" };
+
+	if (status < 0 || status >= (int)(sizeof(names) / sizeof(names[0])))
+		return ("error");
+	return (names[status]);
+}
+
+int
 clientout_json_reply(FILE *f, const char *request, const char *target,
-    enum clientconn_err e, const struct msg *r, const char *err)
+    enum clientconn_err e, int status, const struct msg *r, const char *err)
 {
 	fprintf(f, "{\"type\":\"%s\",\"request\":\"%s\"",
 	    e == CLIENTCONN_OK ? "ok" : "error", request);
@@ -296,6 +324,9 @@ clientout_json_reply(FILE *f, const char *request, const char *target,
 		fputs(",\"target\":", f);
 		clientout_json_str(f, target, strlen(target));
 	}
+	if (e != CLIENTCONN_OK)
+		fprintf(f, ",\"error\":\"%s\",\"status\":%d",
+		    clientout_status_name(status), status);
 	if (e == CLIENTCONN_ERR_REQUEST) {
 		fprintf(f, ",\"id\":%lu,\"code\":%u,\"code_name\":\"%s\"",
 		    (unsigned long)r->id, r->code, msg_code_name(r->code));
@@ -306,9 +337,32 @@ clientout_json_reply(FILE *f, const char *request, const char *target,
 	} else if (e != CLIENTCONN_OK) {
 		fputs(",\"text\":", f);
 		clientout_json_str(f, err, strlen(err));
-	} else if (r != NULL)
+	} else if (r != NULL) {
 		fprintf(f, ",\"id\":%lu", (unsigned long)r->id);
+		/* SEND and PUBLISH: u32 delivered, u32 skipped. */
+		if (r->type == MSG_OK && r->bodylen == 8 &&
+		    (strcmp(request, "send") == 0 ||
+		    strcmp(request, "publish") == 0))
+			fprintf(f, ",\"delivered\":%lu,\"skipped\":%lu",
+			    (unsigned long)get32(r->body),
+			    (unsigned long)get32(r->body + 4));
+	}
 	fputs("}\n", f);
-	fflush(f);
+	return (flush(f));
 }
 
+int
+clientout_json_error(FILE *f, const char *request, int status,
+    const char *text)
+{
+	fputs("{\"type\":\"error\",\"request\":", f);
+	if (request != NULL)
+		clientout_json_str(f, request, strlen(request));
+	else
+		fputs("null", f);
+	fprintf(f, ",\"error\":\"%s\",\"status\":%d,\"text\":",
+	    clientout_status_name(status), status);
+	clientout_json_str(f, text, strlen(text));
+	fputs("}\n", f);
+	return (flush(f));
+}

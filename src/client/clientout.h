@@ -59,17 +59,38 @@ void	clientout_text_body(FILE *f, const uint8_t *s, size_t n);
  * clientout_deliver(f, fmt, m): one DELIVER message: text "[HH:MM:SS]
  * #channel from: body" on exactly one line (local time; channel, from and
  * body through clientout_text_str()), a JSON object with "body" or, when
- * the body is not UTF-8, "body_b64", or the raw body.  Flushes f.
+ * the body is not UTF-8, "body_b64", or the raw body.  Flushes f; 0, or
+ * -1 when f has an error (errno as the failed write left it).
  */
-void	clientout_deliver(FILE *f, enum clientout_format fmt,
+int	clientout_deliver(FILE *f, enum clientout_format fmt,
 	    const struct msg *m);
 
 /*
- * clientout_json_reply(f, request, target, e, r, err): a request's outcome
- * as a JSON "ok" or "error" object (r: the reply, if any; err: the text
- * of a local error).  Flushes f.
+ * clientout_status_name(status): the stable name of an exit status of
+ * secmsg-client(1) for the "error" member of JSON error objects: "error"
+ * (1), "usage", "network", "server-key", "refused", "request", "timeout"
+ * (2 to 7).
  */
-void	clientout_json_reply(FILE *f, const char *request, const char *target,
-	    enum clientconn_err e, const struct msg *r, const char *err);
+const char *clientout_status_name(int status);
+
+/*
+ * clientout_json_reply(f, request, target, e, status, r, err): a request's
+ * outcome as a JSON "ok" or "error" object (status: the exit status that
+ * e means; r: the reply, if any; err: the text of a local error).  An OK
+ * reply to send or publish carries the server's "delivered" and "skipped"
+ * counts.  Flushes f; 0, or -1 when f has an error.
+ */
+int	clientout_json_reply(FILE *f, const char *request, const char *target,
+	    enum clientconn_err e, int status, const struct msg *r,
+	    const char *err);
+
+/*
+ * clientout_json_error(f, request, status, text): an outcome that is no
+ * reply (connecting, the server's key, a timeout, a local error) as a JSON
+ * "error" object with the exit status, its name and text; request may be
+ * NULL (no command yet).  Flushes f; 0, or -1 when f has an error.
+ */
+int	clientout_json_error(FILE *f, const char *request, int status,
+	    const char *text);
 
 #endif /* !SECMSG_CLIENTOUT_H */

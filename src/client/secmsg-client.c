@@ -35,6 +35,7 @@
 
 #include "clientconf.h"
 #include "clientconn.h"
+#include "clientout.h"
 #include "keys.h"
 #include "knownhosts.h"
 #include "client.h"
@@ -65,8 +66,8 @@ static const struct command commands[] = {
 	  "send a direct message (stdin if no MESSAGE)", 0 },
 	{ "publish", clientcmd_publish, "CHANNEL [MESSAGE...]",
 	  "publish to a channel (stdin if no MESSAGE)", 0 },
-	{ "subscribe", clientchat_subscribe, "[-n N] CHANNEL...",
-	  "print messages published to the channels", OPT_LIMIT },
+	{ "subscribe", clientchat_subscribe, "[-n N] [-W SECS] CHANNEL...",
+	  "print messages published to the channels", OPT_LIMIT | OPT_WAIT },
 	{ "chat", clientchat_chat, "[NAME | #CHANNEL]",
 	  "send stdin lines, print incoming messages", 0 },
 	{ "known-hosts", clientkh_known_hosts,
@@ -105,6 +106,8 @@ usage(FILE *f)
 	    "      --raw               write message bodies as raw bytes\n"
 	    "      --timeout SECONDS   connect and reply timeout (default"
 	    " %d)\n"
+	    "  -W, --max-wait SECONDS  subscribe: stop after this long in"
+	    " all (exit 7)\n"
 	    "  -q, --quiet / -v, --verbose\n"
 	    "  -h, --help / --version\n"
 	    "see secmsg-client(1) for exit statuses\n",
@@ -141,6 +144,7 @@ static const struct option longopts[] = {
 	{ "force",	 no_argument,	    NULL, OPT_L_FORCE },
 	{ "output",	 required_argument, NULL, 'o' },
 	{ "count",	 required_argument, NULL, 'c' },
+	{ "max-wait",	 required_argument, NULL, 'W' },
 	{ NULL,		 0,		    NULL, 0 }
 };
 
@@ -171,7 +175,7 @@ parse_options(struct client *c, int argc, char **argv, const char **idset,
 	int	ch;
 
 	optind = 0;	/* glibc: reinitialise for a second argv */
-	while ((ch = getopt_long(argc, argv, "+s:i:F:qvhc:n:o:", longopts,
+	while ((ch = getopt_long(argc, argv, "+s:i:F:qvhc:n:o:W:", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 's':
@@ -241,6 +245,15 @@ parse_options(struct client *c, int argc, char **argv, const char **idset,
 			}
 			c->count = (unsigned long)v;
 			c->subopts |= ch == 'c' ? OPT_COUNT : OPT_LIMIT;
+			break;
+		case 'W':
+			if ((v = number(optarg, 1, CLIENT_WAIT_MAX)) == -1) {
+				client_warnx("-W: expected 1 to %d seconds",
+				    CLIENT_WAIT_MAX);
+				return (-1);
+			}
+			c->wait_s = v;
+			c->subopts |= OPT_WAIT;
 			break;
 		default:
 			return (-1);
@@ -372,7 +385,21 @@ usage:
 	usage(stderr);
 	rv = EXIT_USAGE;
 out:
-	fflush(stdout);
+	/*
+	 * What could not be written is a failure too (stdout on a full
+	 * disk, or closed by the reader).  With --json, every other failure
+	 * that printed no object of its own becomes one here.
+	 */
+	if (client_output_status(&c) != 0) {
+		if (rv == 0)
+			rv = 1;
+	} else if (c.json && rv != 0 && !c.reported) {
+		(void)clientout_json_error(stdout, cmd != NULL ? cmd->name :
+		    NULL, rv, client_last_error()[0] != '\0' ?
+		    client_last_error() : "usage: see secmsg-client -h");
+		if (client_output_status(&c) != 0 && rv == 0)
+			rv = 1;
+	}
 	clientconn_free(c.cc);
 	keys_keypair_free(c.kp);
 	clientconf_clear(&conf);

@@ -139,6 +139,21 @@ ok "a group/world-readable identity is refused (exit 1)" \
     run 1 -i "$T/loose.key" pubkey
 ok "exit 1: missing identity" run 1 -i "$T/nothere.key" pubkey
 ok "missing identity: says to run keygen" grep -q keygen "$T/err"
+ok "--json: a missing identity is one error object" \
+    sh -c '"$1" --json -i "$2" pubkey > "$3"; [ $? -eq 1 ]' - "$CLIENT" \
+    "$T/nothere.key" "$T/out"
+ok "--json: the error object names the command, status and file" \
+    json 'len(L) == 1 and L[0]["type"] == "error" and
+    L[0]["request"] == "pubkey" and L[0]["status"] == 1 and
+    L[0]["error"] == "error" and "nothere.key" in L[0]["text"]'
+# Output that cannot be written is a failure, said on stderr.
+ok "pubkey > /dev/full: exit 1" \
+    sh -c '"$1" -i "$2" pubkey > /dev/full 2> "$3"; [ $? -eq 1 ]' - \
+    "$CLIENT" "$T/alice.key" "$T/err"
+ok "pubkey > /dev/full: says why" grep -q "No space left" "$T/err"
+ok "--json keygen > /dev/full: exit 1" \
+    sh -c '"$1" --json keygen -o "$2" > /dev/full 2> /dev/null
+    [ $? -eq 1 ]' - "$CLIENT" "$T/full.key"
 
 # ------------------------------------------------------------ daemon
 
@@ -216,6 +231,9 @@ ok "who text output" grep -q "^peer  *bob  *1$" "$T/out"
 ok "who --json" run_as 0 alice --json who
 ok "who --json lists alice and bob" \
     json 'set(p["name"] for p in L[0]["peers"]) >= {"alice", "bob"}'
+ok "who > /dev/full: exit 1" \
+    sh -c '"$@" > /dev/full 2> /dev/null; [ $? -eq 1 ]' - "$CLIENT" \
+    -s "$S" -i "$T/alice.key" who
 
 ok "send from arguments" run_as 0 alice send bob hello "  bob"
 ok "send prints nothing on success" test ! -s "$T/out" -a ! -s "$T/err"
@@ -232,7 +250,11 @@ ok "--raw: direct messages arrived byte for byte" \
 
 bg bob "$T/bob.json" --json subscribe -n 4 plant1 '#plant2'
 wait_joined plant2
-run_as 0 alice publish plant1 "temp 21.5"
+ok "publish --json to a channel with one subscriber" \
+    run_as 0 alice --json publish plant1 "temp 21.5"
+ok "publish --json reply keeps the counts: delivered 1, skipped 0" \
+    json 'len(L) == 1 and L[0]["type"] == "ok" and
+    L[0]["delivered"] == 1 and L[0]["skipped"] == 0'
 printf 'a "quoted" \\ line\nand\ttab \001\n' > "$T/text.in"
 ok "publish text from stdin" \
     sh -c '"$@" < "$0"' "$T/text.in" timeout -k 10 30 "$CLIENT" -s "$S" \
@@ -312,7 +334,50 @@ ok "exit 6: one byte above the server's maximum" \
 ok "send --json ok object" run_as 0 alice --json publish plant1 x
 ok "send --json ok fields" \
     json 'L[0]["type"] == "ok" and L[0]["request"] == "publish" and
-    L[0]["target"] == "plant1"'
+    L[0]["target"] == "plant1" and L[0]["delivered"] == 0 and
+    L[0]["skipped"] == 0'
+
+# ------------------------------------------------------------ pipes, -W
+
+# `subscribe | head -n 1`: once head is gone, the next message cannot be
+# written and the subscriber must end, quietly, with status 1.
+timeout -k 10 30 sh -c '("$1" -s "$2" -i "$3" subscribe pipe1 \
+    2> "$4.err"; echo $? > "$4.rc") | head -n 1 > "$4.out"' - "$CLIENT" \
+    "$S" "$T/bob.key" "$T/pipe" &
+PIPEPID=$!
+PIDS="$PIDS $PIPEPID"
+wait_joined pipe1
+i=0
+while [ ! -s "$T/pipe.rc" ] && [ $i -lt 50 ]; do
+	run_as 0 alice publish pipe1 "line $i"
+	sleep 0.1
+	i=$((i + 1))
+done
+wait "$PIPEPID"
+ok "subscribe | head -n 1: the subscriber ends with status 1" \
+    test "$(cat "$T/pipe.rc" 2>/dev/null)" = 1
+ok "subscribe | head -n 1: quietly (EPIPE)" test ! -s "$T/pipe.err"
+ok "subscribe | head -n 1: head got the first message" \
+    grep -q "alice: line 0$" "$T/pipe.out"
+
+ok "subscribe -W 1, nothing published: exit 7" \
+    run_as 7 bob subscribe -W 1 quiet1
+ok "subscribe -W: says the time is up" grep -q -- "-W" "$T/err"
+ok "subscribe --max-wait 1 --json: exit 7" \
+    run_as 7 bob --json subscribe --max-wait 1 quiet1
+ok "subscribe -W --json: one timeout object" \
+    json 'len(L) == 1 and L[0]["type"] == "error" and
+    L[0]["request"] == "subscribe" and L[0]["error"] == "timeout" and
+    L[0]["status"] == 7'
+bg bob "$T/bob.w" subscribe -n 3 -W 8 wch
+wait_joined wch
+run_as 0 alice publish wch "only one"
+wait "$BGPID"
+ok "subscribe -n 3 -W 8 with one message: exit 7" test $? -eq 7
+ok "subscribe -W: the message before the time was up is shown" \
+    grep -q "alice: only one$" "$T/bob.w"
+ok "exit 2: -W is for subscribe only" run_as 2 alice ping -W 3
+ok "exit 2: -W 0" run_as 2 alice subscribe -W 0 x
 
 # ------------------------------------------------------------ keep-alive
 
@@ -354,6 +419,26 @@ printf 'server = "%s";\nidentity = "%s";\ntimeout = 5;\n' "$S" \
 ok "config file sets server and identity" run 0 -F "$T/good.conf" ping
 ok "exit 3: connection refused" \
     run 3 -s 127.0.0.1:1 -i "$T/alice.key" ping
+ok "exit 3 --json: connection refused" \
+    run 3 --json -s 127.0.0.1:1 -i "$T/alice.key" ping
+ok "--json: connection refused is one error object" \
+    json 'len(L) == 1 and L[0]["type"] == "error" and
+    L[0]["request"] == "ping" and L[0]["error"] == "network" and
+    L[0]["status"] == 3 and "refused" in L[0]["text"]'
+ok "exit 4 --json: pin mismatch" \
+    run_as 4 bob --json --server-key "$WRONG" send alice hi
+ok "--json: pin mismatch is one error object" \
+    json 'len(L) == 1 and L[0]["error"] == "server-key" and
+    L[0]["status"] == 4 and L[0]["request"] == "send"'
+ok "exit 5 --json: REFUSED" run_as 5 dave --json subscribe x
+ok "--json: REFUSED is one error object" \
+    json 'len(L) == 1 and L[0]["error"] == "refused" and
+    L[0]["status"] == 5'
+ok "exit 2 --json: usage error is one error object" \
+    sh -c '"$1" --json who extra > "$2" 2> /dev/null; [ $? -eq 2 ]' - \
+    "$CLIENT" "$T/out"
+ok "--json: usage error object" \
+    json 'len(L) == 1 and L[0]["error"] == "usage" and L[0]["status"] == 2'
 ok "exit 3: bad host name" \
     run 3 -s no-such-host.invalid:7300 -i "$T/alice.key" ping
 ok "exit 4: key mismatch (above) and unknown key" \
@@ -368,8 +453,23 @@ ok "exit 6: not permitted (no-send)" run_as 6 carol send alice hi
 ok "exit 6: not permitted (publish=)" run_as 6 carol publish plant1 hi
 ok "exit 6: --json error object" run_as 6 alice --json send carol hi
 ok "--json error fields" \
-    json 'L[0]["type"] == "error" and L[0]["code_name"] == "offline" and
-    L[0]["code"] == 4'
+    json 'len(L) == 1 and L[0]["type"] == "error" and
+    L[0]["code_name"] == "offline" and L[0]["code"] == 4 and
+    L[0]["error"] == "request" and L[0]["status"] == 6'
+# The man page's script example must see the exit status it tests: run
+# it as it is, secmsg-client being bob's (alice is offline: status 6).
+mkdir -p "$T/bin"
+printf '#!/bin/sh\nexec "%s" -s "%s" -i "%s" "$@"\n' "$CLIENT" "$S" \
+    "$T/bob.key" > "$T/bin/secmsg-client"
+chmod 755 "$T/bin/secmsg-client"
+awk '/act on the result/ { f = 1; next }
+    f && /^\.Bd/ { g = 1; next }
+    g && /^\.Ed/ { exit }
+    g { print }' "$top_srcdir/man/secmsg-client.1.in" |
+    sed -e 's/\\e/\\/g' -e 's/\\&//g' > "$T/example.sh"
+ok "man page example: sees status 6 (alice offline)" \
+    sh -c 'PATH="$1:$PATH" timeout -k 10 30 sh "$2" |
+    grep -qx "alice is not online"' - "$T/bin" "$T/example.sh"
 "$PY" -c '
 import socket, sys, time
 s = socket.socket()
@@ -383,6 +483,12 @@ wait_for "$T/silent.port" '[0-9]'
 ok "exit 7: silent server, --timeout 1" \
     run 7 -s "127.0.0.1:$(cat "$T/silent.port")" -i "$T/alice.key" \
     --server-key "$SERVER_KEY" --timeout 1 ping
+ok "exit 7 --json: silent server" \
+    run 7 --json -s "127.0.0.1:$(cat "$T/silent.port")" \
+    -i "$T/alice.key" --server-key "$SERVER_KEY" --timeout 1 who
+ok "--json: timeout is one error object" \
+    json 'len(L) == 1 and L[0]["error"] == "timeout" and
+    L[0]["status"] == 7 and L[0]["request"] == "who"'
 
 # ------------------------------------------------------------ chat
 

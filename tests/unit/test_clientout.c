@@ -386,19 +386,70 @@ test_json_reply(void)
 	r.body = (const uint8_t *)"bob is \"away\"";
 	r.bodylen = strlen((const char *)r.body);
 	TAP_CHECK((f = capture_start()) != NULL);
-	clientout_json_reply(f, "send", "bob", CLIENTCONN_ERR_REQUEST, &r,
-	    "");
+	TAP_CHECK(clientout_json_reply(f, "send", "bob",
+	    CLIENTCONN_ERR_REQUEST, 6, &r, "") == 0);
 	fclose(f);
 	TAP_CHECK(strstr(captured, "{\"type\":\"error\",\"request\":\"send\","
-	    "\"target\":\"bob\",\"id\":7,") == captured);
+	    "\"target\":\"bob\",\"error\":\"request\",\"status\":6,"
+	    "\"id\":7,") == captured);
 	TAP_CHECK(strstr(captured, "\"text\":\"bob is \\\"away\\\"\"}\n") !=
 	    NULL);
 	r.type = MSG_OK;
 	TAP_CHECK((f = capture_start()) != NULL);
-	clientout_json_reply(f, "ping", NULL, CLIENTCONN_OK, &r, "");
+	TAP_CHECK(clientout_json_reply(f, "ping", NULL, CLIENTCONN_OK, 0, &r,
+	    "") == 0);
 	fclose(f);
 	TAP_CHECK(strcmp(captured,
 	    "{\"type\":\"ok\",\"request\":\"ping\",\"id\":7}\n") == 0);
+	/* SEND and PUBLISH replies: u32 delivered, u32 skipped (BE). */
+	r.body = (const uint8_t *)"\x00\x00\x01\x02\x80\x00\x00\x01";
+	r.bodylen = 8;
+	TAP_CHECK((f = capture_start()) != NULL);
+	TAP_CHECK(clientout_json_reply(f, "publish", "c", CLIENTCONN_OK, 0,
+	    &r, "") == 0);
+	fclose(f);
+	TAP_CHECK(strcmp(captured, "{\"type\":\"ok\",\"request\":"
+	    "\"publish\",\"target\":\"c\",\"id\":7,\"delivered\":258,"
+	    "\"skipped\":2147483649}\n") == 0);
+	return (0);
+}
+
+static int
+test_json_error(void)
+{
+	FILE *f;
+
+	TAP_CHECK((f = capture_start()) != NULL);
+	TAP_CHECK(clientout_json_error(f, "ping", 7, "no \"reply\"") == 0);
+	fclose(f);
+	TAP_CHECK(strcmp(captured, "{\"type\":\"error\",\"request\":"
+	    "\"ping\",\"error\":\"timeout\",\"status\":7,\"text\":"
+	    "\"no \\\"reply\\\"\"}\n") == 0);
+	TAP_CHECK((f = capture_start()) != NULL);
+	TAP_CHECK(clientout_json_error(f, NULL, 2, "x") == 0);
+	fclose(f);
+	TAP_CHECK(strstr(captured, "\"request\":null,\"error\":\"usage\","
+	    "\"status\":2,") != NULL);
+	TAP_CHECK(strcmp(clientout_status_name(99), "error") == 0);
+	return (0);
+}
+
+/* A stream that cannot be written is reported, not ignored. */
+static int
+test_write_error(void)
+{
+	struct msg m;
+	FILE *f;
+
+	memset(&m, 0, sizeof(m));
+	m.type = MSG_DELIVER;
+	m.body = (const uint8_t *)"x";
+	m.bodylen = 1;
+	if ((f = fopen("/dev/full", "w")) == NULL)
+		return (0);	/* no /dev/full here: nothing to check */
+	TAP_CHECK(clientout_deliver(f, CLIENTOUT_RAW, &m) == -1);
+	TAP_CHECK(clientout_json_error(f, "x", 1, "y") == -1);
+	fclose(f);
 	return (0);
 }
 
@@ -416,7 +467,9 @@ static const struct tap_test tests[] = {
 	{ "deliver: text frame and raw bytes", test_deliver_text_raw },
 	{ "deliver: a body cannot print a forged message line",
 	    test_deliver_text_forgery },
-	{ "json_reply: error and ok objects", test_json_reply },
+	{ "json_reply: error and ok objects, counts", test_json_reply },
+	{ "json_error: status, name and text", test_json_error },
+	{ "deliver, json_error: -1 on a write error", test_write_error },
 };
 
 TAP_MAIN(tests)
