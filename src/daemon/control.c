@@ -590,7 +590,7 @@ control_bind(struct control *c, const char *path, char *err, size_t errlen)
 	struct stat st;
 	char dir[sizeof(sun.sun_path)];
 	mode_t omask;
-	int fd, probe;
+	int fd, probe, rc, saved;
 
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
@@ -607,18 +607,30 @@ control_bind(struct control *c, const char *path, char *err, size_t errlen)
 			    "and is not a socket", path);
 			return (-1);
 		}
+		/*
+		 * Only a socket nobody accepts on (ECONNREFUSED) is stale:
+		 * one we may not connect to (EACCES), or of another type
+		 * (EPROTOTYPE), may well be another process's, live.
+		 */
 		if ((probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC,
-		    0)) != -1) {
-			if (connect(probe, (struct sockaddr *)&sun,
-			    sizeof(sun)) == 0) {
-				close(probe);
-				(void)snprintf(err, errlen, "control socket %s:"
-				    " in use by another process", path);
-				return (-1);
-			}
-			close(probe);
+		    0)) == -1)
+			goto fail;
+		rc = connect(probe, (struct sockaddr *)&sun, sizeof(sun));
+		saved = errno;
+		close(probe);
+		if (rc == 0) {
+			(void)snprintf(err, errlen, "control socket %s: in use "
+			    "by another process", path);
+			return (-1);
 		}
-		(void)unlink(path);
+		if (saved != ECONNREFUSED) {
+			(void)snprintf(err, errlen, "control socket %s: may be "
+			    "in use by another process (%s); remove it if "
+			    "not", path, strerror(saved));
+			return (-1);
+		}
+		if (unlink(path) == -1)
+			goto fail;
 	}
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 	    0)) == -1)

@@ -107,7 +107,7 @@ skip() {
 	echo "ok $TAP_N - $1 # SKIP $2"
 }
 
-plan 48
+plan 50
 
 # A control socket set in the file, in a folder that does not exist: -t
 # and the start refuse it alike.
@@ -124,6 +124,33 @@ RC=$?
 ok "... and so is the start (exit 78)" \
     sh -c '[ "$0" -eq 78 ] && grep -q "control_socket: no directory" "$1"' \
     "$RC" "$T/s.out"
+
+# A live socket of another kind at the path (a datagram one: connecting
+# to it fails with EPROTOTYPE, not ECONNREFUSED) is not stale: the start
+# refuses it and leaves it alone.
+"$PY" -c '
+import os, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+s.settimeout(60)
+open(sys.argv[1] + ".up", "w").close()
+print(s.recv(64).decode())' "$T/dgram.sock" > "$T/dgram.out" 2>&1 &
+DGRAM=$!
+PIDS="$PIDS $DGRAM"
+until_ok 50 test -e "$T/dgram.sock.up"
+CONTROL_SOCKET="$T/dgram.sock" write_conf ''
+timeout -k 5 10 "$SECMSGD" -f -c "$T/secmsgd.conf" > "$T/d.out" 2>&1
+RC=$?
+ok "a live socket of another process at the path: the start refuses it" \
+    sh -c 'echo "# exit $0"; [ "$0" -ne 0 ] && [ "$0" -ne 124 ] &&
+    grep -q "dgram.sock: may be in use by another process" "$1"' \
+    "$RC" "$T/d.out"
+"$PY" -c '
+import socket, sys
+socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).sendto(b"still", sys.argv[1])
+' "$T/dgram.sock" 2>/dev/null
+wait "$DGRAM"
+ok "... and leaves it in place" grep -qx still "$T/dgram.out"
 
 for n in alice bob carol dave; do
 	keygen $n
