@@ -78,6 +78,7 @@ struct control {
 	struct server		*srv;
 	struct event_base	*base;
 	struct evconnlistener	*lis;
+	struct event		*resume;	/* accept again after a pause */
 	char			 path[sizeof(((struct sockaddr_un *)NULL)->
 				    sun_path)];
 	dev_t			 dev;		/* the file we made */
@@ -575,6 +576,34 @@ control_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 	control_touch(cl);
 }
 
+/* The pause after a failed accept is over. */
+static void
+control_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct control *c = arg;
+
+	(void)fd;
+	(void)what;
+	evconnlistener_enable(c->lis);
+}
+
+/*
+ * accept() failed (out of descriptors): the connection stays in the
+ * backlog and the socket readable, so without a pause the main loop would
+ * spin on it (and libevent log each turn).
+ */
+static void
+control_accept_error_cb(struct evconnlistener *l, void *arg)
+{
+	struct control *c = arg;
+	struct timeval one = { 1, 0 };
+
+	log_warnx("control: accept failed: %s; pausing accept for 1s",
+	    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+	evconnlistener_disable(l);
+	evtimer_add(c->resume, &one);
+}
+
 /* ---------------------------------------------------------------- socket */
 
 /*
@@ -707,6 +736,8 @@ control_new(struct server *srv, struct control **out, char *err,
 		return (0);
 	}
 	if (mbox_init(&c->inbox, c->base, control_inbox_cb, c) == -1 ||
+	    (c->resume = evtimer_new(c->base, control_resume_cb, c)) ==
+	    NULL ||
 	    (c->lis = evconnlistener_new(c->base, control_accept_cb, c,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd)) == NULL) {
 		(void)snprintf(err, errlen, "control socket %s: out of memory",
@@ -716,6 +747,7 @@ control_new(struct server *srv, struct control **out, char *err,
 		control_free(c);
 		return (-1);
 	}
+	evconnlistener_set_error_cb(c->lis, control_accept_error_cb);
 	log_info("control socket %s", c->path);
 	*out = c;
 	return (0);
@@ -740,6 +772,8 @@ control_free(struct control *c)
 		    st.st_ino == c->ino)
 			(void)unlink(c->path);
 	}
+	if (c->resume != NULL)
+		event_free(c->resume);
 	if (c->inbox.ev != NULL) {
 		mbox_take(&c->inbox, &left);
 		while ((m = TAILQ_FIRST(&left)) != NULL) {

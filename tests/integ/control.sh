@@ -107,7 +107,7 @@ skip() {
 	echo "ok $TAP_N - $1 # SKIP $2"
 }
 
-plan 50
+plan 52
 
 # A control socket set in the file, in a folder that does not exist: -t
 # and the start refuse it alike.
@@ -376,4 +376,38 @@ fi
 stop_daemon
 ok "it stops cleanly (exit 0)" test "$DSTATUS" -eq 0
 ok "at exit the socket file is removed" test ! -e "$SOCK"
+
+# Out of descriptors (ulimit -n 48, held by 80 client connections), a
+# control client waits in the backlog: accept is paused, not retried at
+# once, which would spin the main loop (libevent logging every turn).
+printf '#!/bin/sh\nulimit -n 48 || exit 1\nexec "%s" "$@"\n' "$SECMSGD" \
+    > "$T/lowfd.sh"
+chmod +x "$T/lowfd.sh"
+SECMSGD="$T/lowfd.sh" start_daemon "handshake_rate = 0;
+handshake_timeout = 30;
+max_connections = 2000;
+max_connections_per_address = 2000;
+max_handshakes = 2000;" || exit 1
+timeout -k 5 30 "$PY" -c '
+import socket, sys, time
+held = []
+for i in range(80):
+    try:
+        held.append(socket.create_connection(("127.0.0.1", int(sys.argv[1]))))
+    except OSError:
+        break
+time.sleep(1)
+c = socket.socket(socket.AF_UNIX)
+c.connect(sys.argv[2])
+c.sendall(b"status\n")
+time.sleep(3)
+print(len(held))' "$PORT" "$SOCK" > "$T/emfile.out" 2>&1
+ok "out of descriptors: the control accept failure is logged by us" \
+    sh -c 'sed "s/^/# /" "$1"; grep -q "control: accept failed: .*pausing" \
+    "$0"' "$T/daemon.log" "$T/emfile.out"
+ok "... and not retried in a loop (no libevent accept error)" \
+    sh -c '! grep -q "libevent: Error from accept" "$0" ||
+    { echo "# $(grep -c "libevent: Error from accept" "$0") lines"; false; }' \
+    "$T/daemon.log"
+stop_daemon
 exit 0
