@@ -107,7 +107,7 @@ skip() {
 	echo "ok $TAP_N - $1 # SKIP $2"
 }
 
-plan 52
+plan 53
 
 # A control socket set in the file, in a folder that does not exist: -t
 # and the start refuse it alike.
@@ -151,6 +151,28 @@ socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).sendto(b"still", sys.argv[1])
 ' "$T/dgram.sock" 2>/dev/null
 wait "$DGRAM"
 ok "... and leaves it in place" grep -qx still "$T/dgram.out"
+
+# secmsgctl does not trust what answers at the socket: an error message
+# with a terminal escape (ESC ] 0 ; ... BEL, escaped as the protocol
+# does) is shown escaped, never raw.
+"$PY" -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.bind(sys.argv[1])
+s.listen(1)
+s.settimeout(30)
+c, _ = s.accept()
+c.recv(1024)
+c.sendall(b"end status=error msg=\\x1b]0;pwned\\x07\n")
+c.close()' "$T/fake.sock" &
+FAKE=$!
+PIDS="$PIDS $FAKE"
+until_ok 50 test -S "$T/fake.sock"
+timeout -k 5 20 "$CTL" -s "$T/fake.sock" status > /dev/null 2> "$T/fake.err"
+wait "$FAKE"
+ok "secmsgctl shows an error's control bytes escaped, not raw" \
+    sh -c 'sed "s/^/# /" "$0" | cat -v; ! grep -q "$(printf "\033")" "$0" &&
+    grep -qF "status: \\x1b]0;pwned\\x07" "$0"' "$T/fake.err"
 
 for n in alice bob carol dave; do
 	keygen $n
