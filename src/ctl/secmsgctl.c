@@ -36,6 +36,7 @@
 #define EX_USAGE_	2
 #define EX_UNREACHABLE	3
 #define REPLY_LINE_MAX	65536	/* a record, at most (the daemon's: 4 KiB) */
+#define MSG_SHOWN_MAX	4096	/* bytes of an error shown, at most */
 
 /* Fields whose values are numbers in --json. */
 static const char *numeric[] = {
@@ -309,6 +310,7 @@ main(int argc, char **argv)
 	const char *sock = NULL, *conf_path = NULL, *path;
 	char pbuf[sizeof(((struct sockaddr_un *)NULL)->sun_path)];
 	char req[CTL_LINE_MAX + 1], rq_copy[CTL_LINE_MAX + 1];
+	char vis[4 * MSG_SHOWN_MAX + 1];
 	char *line = NULL;
 	struct ctl_request rq;
 	struct ctl_record r;
@@ -402,11 +404,13 @@ main(int argc, char **argv)
 			rc = f != NULL && strcmp(f->val, "ok") == 0 ? 0 :
 			    EX_FAILED;
 			if (rc != 0) {
+				/* Unescaped, it could hold terminal escapes. */
 				f = ctl_record_get(&r, "msg");
 				fprintf(stderr, "secmsgctl: %s%s: %s\n",
 				    ctl_cmd_name(rq.cmd), rq.cmd ==
 				    CTL_CMD_RELOAD ? " failed" : "",
-				    f != NULL ? f->val : "failed");
+				    f != NULL ? visible(f->val, f->vallen, vis,
+				    sizeof(vis)) : "failed");
 			}
 			break;
 		}

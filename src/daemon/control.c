@@ -78,6 +78,7 @@ struct control {
 	struct server		*srv;
 	struct event_base	*base;
 	struct evconnlistener	*lis;
+	struct event		*resume;	/* accept again after a pause */
 	char			 path[sizeof(((struct sockaddr_un *)NULL)->
 				    sun_path)];
 	dev_t			 dev;		/* the file we made */
@@ -575,6 +576,34 @@ control_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 	control_touch(cl);
 }
 
+/* The pause after a failed accept is over. */
+static void
+control_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct control *c = arg;
+
+	(void)fd;
+	(void)what;
+	evconnlistener_enable(c->lis);
+}
+
+/*
+ * accept() failed (out of descriptors): the connection stays in the
+ * backlog and the socket readable, so without a pause the main loop would
+ * spin on it (and libevent log each turn).
+ */
+static void
+control_accept_error_cb(struct evconnlistener *l, void *arg)
+{
+	struct control *c = arg;
+	struct timeval one = { 1, 0 };
+
+	log_warnx("control: accept failed: %s; pausing accept for 1s",
+	    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+	evconnlistener_disable(l);
+	evtimer_add(c->resume, &one);
+}
+
 /* ---------------------------------------------------------------- socket */
 
 /*
@@ -590,7 +619,7 @@ control_bind(struct control *c, const char *path, char *err, size_t errlen)
 	struct stat st;
 	char dir[sizeof(sun.sun_path)];
 	mode_t omask;
-	int fd, probe;
+	int fd, probe, rc, saved;
 
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
@@ -607,18 +636,30 @@ control_bind(struct control *c, const char *path, char *err, size_t errlen)
 			    "and is not a socket", path);
 			return (-1);
 		}
+		/*
+		 * Only a socket nobody accepts on (ECONNREFUSED) is stale:
+		 * one we may not connect to (EACCES), or of another type
+		 * (EPROTOTYPE), may well be another process's, live.
+		 */
 		if ((probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC,
-		    0)) != -1) {
-			if (connect(probe, (struct sockaddr *)&sun,
-			    sizeof(sun)) == 0) {
-				close(probe);
-				(void)snprintf(err, errlen, "control socket %s:"
-				    " in use by another process", path);
-				return (-1);
-			}
-			close(probe);
+		    0)) == -1)
+			goto fail;
+		rc = connect(probe, (struct sockaddr *)&sun, sizeof(sun));
+		saved = errno;
+		close(probe);
+		if (rc == 0) {
+			(void)snprintf(err, errlen, "control socket %s: in use "
+			    "by another process", path);
+			return (-1);
 		}
-		(void)unlink(path);
+		if (saved != ECONNREFUSED) {
+			(void)snprintf(err, errlen, "control socket %s: may be "
+			    "in use by another process (%s); remove it if "
+			    "not", path, strerror(saved));
+			return (-1);
+		}
+		if (unlink(path) == -1)
+			goto fail;
 	}
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 	    0)) == -1)
@@ -695,6 +736,8 @@ control_new(struct server *srv, struct control **out, char *err,
 		return (0);
 	}
 	if (mbox_init(&c->inbox, c->base, control_inbox_cb, c) == -1 ||
+	    (c->resume = evtimer_new(c->base, control_resume_cb, c)) ==
+	    NULL ||
 	    (c->lis = evconnlistener_new(c->base, control_accept_cb, c,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd)) == NULL) {
 		(void)snprintf(err, errlen, "control socket %s: out of memory",
@@ -704,6 +747,7 @@ control_new(struct server *srv, struct control **out, char *err,
 		control_free(c);
 		return (-1);
 	}
+	evconnlistener_set_error_cb(c->lis, control_accept_error_cb);
 	log_info("control socket %s", c->path);
 	*out = c;
 	return (0);
@@ -728,6 +772,8 @@ control_free(struct control *c)
 		    st.st_ino == c->ino)
 			(void)unlink(c->path);
 	}
+	if (c->resume != NULL)
+		event_free(c->resume);
 	if (c->inbox.ev != NULL) {
 		mbox_take(&c->inbox, &left);
 		while ((m = TAILQ_FIRST(&left)) != NULL) {

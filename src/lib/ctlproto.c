@@ -38,6 +38,8 @@ ctl_err_str(enum ctl_err e)
 		return ("wrong number of arguments");
 	case CTL_ERR_VALUE:
 		return ("malformed id, name or key");
+	case CTL_ERR_REASON:
+		return ("a reason may not contain '\"' or '\\'");
 	}
 	return ("?");
 }
@@ -169,6 +171,8 @@ ctl_request_parse(char *line, size_t len, struct ctl_request *rq)
 			w[3][--wl[3]] = '\0';
 		if (wl[3] > CTL_REASON_MAX)
 			return (CTL_ERR_TOOLONG);
+		if (strpbrk(w[3], "\"\\") != NULL)
+			return (CTL_ERR_REASON);
 		rq->reason = w[3];
 	}
 	switch (rq->sel) {

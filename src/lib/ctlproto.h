@@ -49,7 +49,8 @@ enum ctl_err {
 	CTL_ERR_CHAR,		/* a byte that is not printable ASCII */
 	CTL_ERR_UNKNOWN,	/* no such command or selector */
 	CTL_ERR_ARGS,		/* missing or extra words */
-	CTL_ERR_VALUE		/* a malformed id, name or key */
+	CTL_ERR_VALUE,		/* a malformed id, name or key */
+	CTL_ERR_REASON		/* a reason with '"' or '\\' */
 };
 
 /* A parsed request; the strings point into the caller's line. */
@@ -66,7 +67,9 @@ struct ctl_request {
  * without its "\n"; NUL-terminated in place, so line must have len + 1
  * bytes) into rq.  A name must be 1..64 of A-Z a-z 0-9 . _ - (the
  * protocol's rule); a key 7..64 of A-Z a-z 0-9 + / = : - _; the reason at
- * most CTL_REASON_MAX bytes.  Returns CTL_OK or why not.
+ * most CTL_REASON_MAX bytes, without '"' or '\\' (it is logged between
+ * double quotes, where one would forge the fields that follow).  Returns
+ * CTL_OK or why not.
  */
 enum ctl_err ctl_request_parse(char *line, size_t len, struct ctl_request *rq);
 

@@ -107,7 +107,7 @@ skip() {
 	echo "ok $TAP_N - $1 # SKIP $2"
 }
 
-plan 48
+plan 53
 
 # A control socket set in the file, in a folder that does not exist: -t
 # and the start refuse it alike.
@@ -124,6 +124,55 @@ RC=$?
 ok "... and so is the start (exit 78)" \
     sh -c '[ "$0" -eq 78 ] && grep -q "control_socket: no directory" "$1"' \
     "$RC" "$T/s.out"
+
+# A live socket of another kind at the path (a datagram one: connecting
+# to it fails with EPROTOTYPE, not ECONNREFUSED) is not stale: the start
+# refuses it and leaves it alone.
+"$PY" -c '
+import os, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+s.settimeout(60)
+open(sys.argv[1] + ".up", "w").close()
+print(s.recv(64).decode())' "$T/dgram.sock" > "$T/dgram.out" 2>&1 &
+DGRAM=$!
+PIDS="$PIDS $DGRAM"
+until_ok 50 test -e "$T/dgram.sock.up"
+CONTROL_SOCKET="$T/dgram.sock" write_conf ''
+timeout -k 5 10 "$SECMSGD" -f -c "$T/secmsgd.conf" > "$T/d.out" 2>&1
+RC=$?
+ok "a live socket of another process at the path: the start refuses it" \
+    sh -c 'echo "# exit $0"; [ "$0" -ne 0 ] && [ "$0" -ne 124 ] &&
+    grep -q "dgram.sock: may be in use by another process" "$1"' \
+    "$RC" "$T/d.out"
+"$PY" -c '
+import socket, sys
+socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).sendto(b"still", sys.argv[1])
+' "$T/dgram.sock" 2>/dev/null
+wait "$DGRAM"
+ok "... and leaves it in place" grep -qx still "$T/dgram.out"
+
+# secmsgctl does not trust what answers at the socket: an error message
+# with a terminal escape (ESC ] 0 ; ... BEL, escaped as the protocol
+# does) is shown escaped, never raw.
+"$PY" -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.bind(sys.argv[1])
+s.listen(1)
+s.settimeout(30)
+c, _ = s.accept()
+c.recv(1024)
+c.sendall(b"end status=error msg=\\x1b]0;pwned\\x07\n")
+c.close()' "$T/fake.sock" &
+FAKE=$!
+PIDS="$PIDS $FAKE"
+until_ok 50 test -S "$T/fake.sock"
+timeout -k 5 20 "$CTL" -s "$T/fake.sock" status > /dev/null 2> "$T/fake.err"
+wait "$FAKE"
+ok "secmsgctl shows an error's control bytes escaped, not raw" \
+    sh -c 'sed "s/^/# /" "$0" | cat -v; ! grep -q "$(printf "\033")" "$0" &&
+    grep -qF "status: \\x1b]0;pwned\\x07" "$0"' "$T/fake.err"
 
 for n in alice bob carol dave; do
 	keygen $n
@@ -349,4 +398,38 @@ fi
 stop_daemon
 ok "it stops cleanly (exit 0)" test "$DSTATUS" -eq 0
 ok "at exit the socket file is removed" test ! -e "$SOCK"
+
+# Out of descriptors (ulimit -n 48, held by 80 client connections), a
+# control client waits in the backlog: accept is paused, not retried at
+# once, which would spin the main loop (libevent logging every turn).
+printf '#!/bin/sh\nulimit -n 48 || exit 1\nexec "%s" "$@"\n' "$SECMSGD" \
+    > "$T/lowfd.sh"
+chmod +x "$T/lowfd.sh"
+SECMSGD="$T/lowfd.sh" start_daemon "handshake_rate = 0;
+handshake_timeout = 30;
+max_connections = 2000;
+max_connections_per_address = 2000;
+max_handshakes = 2000;" || exit 1
+timeout -k 5 30 "$PY" -c '
+import socket, sys, time
+held = []
+for i in range(80):
+    try:
+        held.append(socket.create_connection(("127.0.0.1", int(sys.argv[1]))))
+    except OSError:
+        break
+time.sleep(1)
+c = socket.socket(socket.AF_UNIX)
+c.connect(sys.argv[2])
+c.sendall(b"status\n")
+time.sleep(3)
+print(len(held))' "$PORT" "$SOCK" > "$T/emfile.out" 2>&1
+ok "out of descriptors: the control accept failure is logged by us" \
+    sh -c 'sed "s/^/# /" "$1"; grep -q "control: accept failed: .*pausing" \
+    "$0"' "$T/daemon.log" "$T/emfile.out"
+ok "... and not retried in a loop (no libevent accept error)" \
+    sh -c '! grep -q "libevent: Error from accept" "$0" ||
+    { echo "# $(grep -c "libevent: Error from accept" "$0") lines"; false; }' \
+    "$T/daemon.log"
+stop_daemon
 exit 0

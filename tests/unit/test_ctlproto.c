@@ -51,6 +51,10 @@ test_requests(void)
 		{ "kick key a\"b\"cdefgh", CTL_ERR_VALUE },
 		{ "status\t", CTL_ERR_CHAR },
 		{ "kick name alice caf\xc3\xa9", CTL_ERR_CHAR },
+		/* Logged as reason="...": no quote, nor a backslash. */
+		{ "kick name alice x\" uid=0 pid=1", CTL_ERR_REASON },
+		{ "kick name alice a\\x22b", CTL_ERR_REASON },
+		{ "kick name alice it's 'fine'", CTL_OK },
 	};
 	struct ctl_request rq;
 	char buf[CTL_LINE_MAX + 1];
