@@ -19,6 +19,7 @@
 #include <sodium.h>
 
 #include "config.h"
+#include "dmsg.h"
 #include "handshake.h"
 #include "hswork.h"
 #include "log.h"
@@ -145,6 +146,9 @@ handshake_start(struct server *srv, int fd, const struct sockaddr *sa,
 	h->job.params.rekey_seconds = c->rekey_seconds;
 	/* Bit 0: "I hold a next key, and send NEXTKEY if you want it". */
 	h->job.params.features = srv->next_key != NULL ? PROTO_F_NEXTKEY : 0;
+	/* Bit 1: "I keep durable messages" (doc/PROTOCOL.md 11.1). */
+	if (srv->durable)
+		h->job.params.features |= DMSG_FEATURE_DURABLE;
 	h->job.owner = h;
 
 	TAILQ_INSERT_TAIL(&srv->handshaking, h, link);
