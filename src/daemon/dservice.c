@@ -408,11 +408,16 @@ dacked(struct sloop *l, const char *name, size_t len,
 	}
 }
 
-/* The name a message was stored for: its loop's durable connections. */
+/*
+ * Mail to another loop about a name: a message was stored for it (n 0),
+ * or these n ids of its mailbox were acknowledged.
+ */
 struct dwake {
 	struct sloop_call	 call;
 	size_t			 len;
 	char			 name[MSG_NAME_MAX];
+	size_t			 n;
+	uint64_t		 ids[];
 };
 
 /* relay visitor: wake one connection's delivery. */
@@ -423,18 +428,26 @@ dwake_visit(struct relay_member *m, void *arg)
 	dkick(m->owner);
 }
 
-/* On the loop of c: wake the durable connections of c's name. */
+/* On the loop of c: the durable connections of c's name hear of it. */
 static void
 dwake_call(struct sloop *l, struct sloop_call *c)
 {
 	struct dwake *w = (struct dwake *)(void *)c;
 
-	(void)relay_each_named(l->relay, w->name, w->len, dwake_visit, NULL);
+	if (w->n > 0)
+		dacked(l, w->name, w->len, w->ids, w->n);
+	else
+		(void)relay_each_named(l->relay, w->name, w->len,
+		    dwake_visit, NULL);
 }
 
-/* Message stored for name: every loop that may have it sends it. */
+/*
+ * Every loop that may have connections of name hears of it: a message
+ * stored for it (n 0), or ids acknowledged, which frees their windows.
+ */
 static void
-dwake_all(struct sloop *l, const char *name, size_t len)
+dwake_all(struct sloop *l, const char *name, size_t len,
+    const uint64_t *ids, size_t n)
 {
 	struct dwake *w;
 	size_t slot;
@@ -445,18 +458,25 @@ dwake_all(struct sloop *l, const char *name, size_t len)
 	slot = relay_presence_slot(l->relay, RELAY_NAME, name, len);
 	for (i = 0; i < sloop_count(l); i++) {
 		if (i == l->idx) {
-			(void)relay_each_named(l->relay, name, len,
-			    dwake_visit, NULL);
+			if (n > 0)
+				dacked(l, name, len, ids, n);
+			else
+				(void)relay_each_named(l->relay, name, len,
+				    dwake_visit, NULL);
 			continue;
 		}
 		if (!sloop_maybe_present(l, i, slot))
 			continue;
-		if ((w = calloc(1, sizeof(*w))) == NULL)
-			continue;	/* it gets it at its next ACK */
+		if ((w = calloc(1, sizeof(*w) + n * sizeof(*ids))) == NULL)
+			continue;	/* it hears at the next one */
 		w->call.fn = dwake_call;
 		w->len = len;
 		memcpy(w->name, name, len);
-		if (sloop_call(&l->loops[i], &w->call, sizeof(*w)) == -1)
+		w->n = n;
+		if (n > 0)
+			memcpy(w->ids, ids, n * sizeof(*ids));
+		if (sloop_call(&l->loops[i], &w->call,
+		    sizeof(*w) + n * sizeof(*ids)) == -1)
 			free(w);
 	}
 }
@@ -490,9 +510,10 @@ danswered(struct sloop *l, struct storethr_req *r)
 	/* After the commit, to the recipients' and the acker's loops. */
 	if (r->op == STORETHR_PUT && r->err == STORE_OK)
 		for (i = 0; i < r->nrcpts; i++)
-			dwake_all(l, r->rcpts[i].name, r->rcpts[i].len);
+			dwake_all(l, r->rcpts[i].name, r->rcpts[i].len,
+			    NULL, 0);
 	if (r->op == STORETHR_ACK && r->err == STORE_OK)
-		dacked(l, r->name, r->namelen, r->ids, r->nids);
+		dwake_all(l, r->name, r->namelen, r->ids, r->nids);
 	router_answered(l, r->token);
 }
 

@@ -13,6 +13,11 @@ the independent implementation (tests/interop/secmsg_noise.py).
                              ("pending MESSAGES BYTES")
     wait N                   like fetch 1, but go on until N STORED came
                              (DRAINED counted apart), then ACK and PENDING
+    two                      with store_max_unacked = 1 and messages 1, 2
+                             stored: connections A then B of the name
+                             each get STORED 1; A acknowledges it; prints
+                             "b got 2" when B then gets message 2 (its
+                             window freed by A's ACK), "b stalled" if not
 One line per event; exit 0, or 1 with "fail WHY".
 """
 import base64
@@ -88,15 +93,56 @@ def ack_pending(ch, ids):
         print("pending %d %d" % struct.unpack(">IQ", r["data"]))
 
 
+def connect(port, expect, kp, features):
+    sock = socket.create_connection(("127.0.0.1", int(port)), timeout=20)
+    ch = sn.Channel(sock, True, kp, features=int(features),
+                    check_key=lambda k: k == expect)
+    ch.handshake()
+    return sock, ch
+
+
+def next_stored(ch):
+    while True:
+        m = recv(ch)
+        if m["type"] == "stored":
+            return m
+        if m["type"] != "drained":
+            raise sn.ProtocolError("unexpected %s" % m["type"])
+
+
+def two(port, expect, kp):
+    sa, a = connect(port, expect, kp, sn.FEATURE_DURABLE)
+    if recv(a)["type"] != "welcome":
+        raise sn.ProtocolError("no welcome")
+    first = next_stored(a)["id"]
+    print("a stored %d" % first)
+    sb, b = connect(port, expect, kp, sn.FEATURE_DURABLE)
+    if recv(b)["type"] != "welcome":
+        raise sn.ProtocolError("no welcome")
+    print("b stored %d" % next_stored(b)["id"])
+    a.send(struct.pack(">BIHQ", sn.MSG_ACK, 1, 1, first))
+    seen = []
+    r = reply(a, 1, seen)
+    print("a ack removed %d" % struct.unpack(">I", r["data"])[0])
+    sb.settimeout(5)
+    try:
+        m = next_stored(b)
+        print("b got %d" % m["id"])
+    except OSError:
+        print("b stalled")
+    sa.close()
+    sb.close()
+    return 0
+
+
 def main(argv):
     port, skey, keyfile, features, cmd = argv[:5]
     args = argv[5:]
     kp = sn.keypair_from_file(keyfile)
     expect = base64.b64decode(skey, validate=True)
-    sock = socket.create_connection(("127.0.0.1", int(port)), timeout=20)
-    ch = sn.Channel(sock, True, kp, features=int(features),
-                    check_key=lambda k: k == expect)
-    ch.handshake()
+    if cmd == "two":
+        return two(port, expect, kp)
+    sock, ch = connect(port, expect, kp, features)
     if cmd == "features":
         print("features", ch.peer["features"])
         return 0

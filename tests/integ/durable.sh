@@ -12,7 +12,9 @@
 # backlog as STORED, in order, then DRAINED; ACK removes the messages and
 # PENDING says the mailbox is empty.  Messages fetched but not
 # acknowledged come again flagged as redeliveries; a message stored while
-# the recipient is connected is pushed to it.
+# the recipient is connected is pushed to it.  With two session loops
+# and store_max_unacked = 1, an ACK on one connection of a name frees the
+# window of another on the other loop.
 
 . "${top_srcdir:-.}/tests/integ/lib.sh"
 
@@ -20,7 +22,7 @@
 "$PY" -c 'import dissononce' 2>/dev/null ||
     skip_all "no python3-dissononce"
 
-plan 22
+plan 25
 
 keygen alice
 keygen bob
@@ -126,4 +128,24 @@ ok "a message stored while bob is connected is pushed to him" \
 
 stop_daemon
 ok "secmsgd stops cleanly" test "$DSTATUS" -eq 0
+
+# Two loops whatever the suite's own setting (a second "workers" line
+# would be an error).
+SECMSG_TEST_CONF=""
+ok "secmsgd restarts with two loops, one message in flight at a time" \
+    start_daemon "$CONF
+workers = 2;
+store_max_unacked = 1;"
+d t1.out alice 2 dsend carol t1 "$K0"
+d t2.out alice 2 dsend carol t2 "$K0"
+n1=$(sed -n 's/^ok msgid=\([0-9]*\) .*/\1/p' "$T/t1.out")
+d two.out carol 2 two
+# The loops of carol's last two connections (round robin: not the same).
+loops=$(grep 'authenticated name=carol' "$T/daemon.log" | tail -n 2 |
+    sed 's/.* loop=//' | sort -u | wc -l)
+ok "carol's two connections, on both loops, each get the first" \
+    sh -c "[ $loops = 2 ] && grep -qx 'a stored $n1' '$T/two.out' &&
+    grep -qx 'b stored $n1' '$T/two.out'"
+ok "an ACK on one frees the other's window: it gets the second" \
+    sh -c "grep -qx 'b got $((n1 + 1))' '$T/two.out'"
 exit 0
