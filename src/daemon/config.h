@@ -96,6 +96,7 @@ struct secmsgd_conf {
 	uint32_t	 store_ttl;		/* seconds; 0: forever */
 	uint32_t	 store_dedup_window;	/* seconds; 0: off */
 	uint32_t	 store_max_subscriptions; /* durable, per name */
+	uint32_t	 store_max_unacked;	/* STORED in flight, per conn */
 	enum conf_bus	 bus;
 
 	int		 log_level;		/* LOG_LVL_* */

@@ -69,6 +69,12 @@ durable_start(const struct secmsgd_conf *c, struct durable **out)
 	return (0);
 }
 
+struct storethr *
+durable_thread(const struct durable *d)
+{
+	return (d == NULL ? NULL : d->thr);
+}
+
 void
 durable_stop(struct durable *d)
 {

@@ -3,15 +3,16 @@
  * durable.h: the server's durable store (doc/PROTOCOL.md section 11):
  * with store = "lmdb", the store (store.h) opened and checked at start,
  * and its thread (storethr.h), which sweeps expired messages.  The
- * durable requests themselves reach the thread through the router in a
- * later step (issue 17); until then the daemon serves none of them and
- * announces no durable feature.
+ * session loops post the durable requests to the thread themselves
+ * (dservice.h); the server announces the durable feature when it has
+ * one.
  */
 #ifndef SECMSG_DURABLE_H
 #define SECMSG_DURABLE_H
 
 struct secmsgd_conf;
 struct durable;
+struct storethr;
 
 /*
  * durable_start(conf, &d): with store = "lmdb", open the store at
@@ -22,6 +23,9 @@ struct durable;
  * start-up, it is never replaced by an empty one.
  */
 int	durable_start(const struct secmsgd_conf *conf, struct durable **d);
+
+/* durable_thread(d): d's store thread (NULL when d is NULL). */
+struct storethr *durable_thread(const struct durable *d);
 
 /* durable_stop(d): answer what is queued, stop the thread, close the
  * store, log what it holds.  NULL does nothing. */

@@ -19,6 +19,7 @@
 #include <sodium.h>
 
 #include "config.h"
+#include "dmsg.h"
 #include "handshake.h"
 #include "hswork.h"
 #include "log.h"
@@ -149,6 +150,9 @@ handshake_start(struct server *srv, int fd, const struct sockaddr *sa,
 	 * keys we hold, old keys included (doc/PROTOCOL.md 7.8).
 	 */
 	h->job.params.features = PROTO_F_NEXTKEY;
+	/* Bit 1: "I keep durable messages" (doc/PROTOCOL.md 11.1). */
+	if (srv->durable)
+		h->job.params.features |= DMSG_FEATURE_DURABLE;
 	h->job.owner = h;
 
 	TAILQ_INSERT_TAIL(&srv->handshaking, h, link);

@@ -182,6 +182,37 @@ wait_remove(struct router_loop *rt, struct pend *p)
 	p->token = 0;
 }
 
+int
+router_wait(struct sloop *l, struct pend *p)
+{
+	if (wait_add(l->rt, p) == -1)
+		return (-1);
+	p->waiting = 1;
+	return (0);
+}
+
+void
+router_answered(struct sloop *l, uint64_t token)
+{
+	struct pend *p;
+
+	if ((p = wait_find(l->rt, token)) == NULL || --p->waiting > 0)
+		return;
+	wait_remove(l->rt, p);
+	if (p->s == NULL) {
+		TAILQ_REMOVE(&l->orphans, p, link);
+		session_pend_free(p);
+		return;
+	}
+	session_pends_drain(p->s);
+}
+
+struct pend *
+router_waiting(struct sloop *l, uint64_t token)
+{
+	return (wait_find(l->rt, token));
+}
+
 /* ------------------------------------------------------- delivering */
 
 /* State of one fan-out. */

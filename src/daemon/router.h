@@ -96,6 +96,20 @@ void	router_teardown(struct sloop *l);
 int	router_deliver(struct session *s, const struct router_msg *m,
 	    struct router_counts *c);
 
+/*
+ * A request of a session that waits for another thread's answer (the
+ * store thread's): router_wait(l, p) gives p (from session_pend_new) a
+ * token, p->token, and one answer to wait for; router_waiting(l, token)
+ * finds it again (NULL: unknown, or its answer came); router_answered(l,
+ * token) says the answer is in p: its reply leaves in turn, or p is
+ * freed if its session is gone.  router_wait returns 0, or -1 when out
+ * of memory.
+ */
+struct pend;
+int	router_wait(struct sloop *l, struct pend *p);
+struct pend *router_waiting(struct sloop *l, uint64_t token);
+void	router_answered(struct sloop *l, uint64_t token);
+
 /* router_batch(l, from, p, len): the runtime's hook: a batch of records
  * from loop from (requests to serve, answers to our own). */
 void	router_batch(struct sloop *l, unsigned from, const uint8_t *p,

@@ -39,6 +39,7 @@
 #include "bucket.h"
 #include "config.h"
 #include "durable.h"
+#include "dservice.h"
 #include "hswork.h"
 #include "keys.h"
 #include "listener.h"
@@ -521,6 +522,7 @@ static const struct sloop_hooks server_loop_hooks = {
 	session_loop_stop,
 	session_loop_kill,
 	server_loop_teardown,
+	dservice_stored,
 };
 static const struct session_hooks server_session_hooks = {
 	service_authenticate,
@@ -528,6 +530,7 @@ static const struct session_hooks server_session_hooks = {
 	service_pend_reply,
 	service_recheck,
 	server_session_gone,
+	dservice_request,
 };
 
 /*
@@ -569,6 +572,7 @@ server_loop_setup(struct server *srv, unsigned i, struct event_base *base,
 	sp.store = router_store_find(conf_store_name(srv->conf->store));
 	sp.bus = router_bus_find(conf_bus_name(srv->conf->bus));
 	sp.beat_us = watchdog_beat_us(srv->priv->wd);
+	sp.storethr = durable_thread(srv->priv->durable);
 	if (sp.store == NULL || sp.bus == NULL)
 		return (-1);
 	if (sloop_init(&srv->loops[i], &sp, i, base, threaded) == -1 ||
@@ -601,6 +605,7 @@ server_start(struct server *srv)
 	/* The store before the loops that will use it. */
 	if (durable_start(srv->conf, &p->durable) == -1)
 		return (-1);
+	srv->durable = p->durable != NULL;
 	srv->nloops = nworkers > 0 ? nworkers : 1;
 	if ((srv->roster = roster_new(srv->conf->max_channels)) == NULL ||
 	    (srv->loops = calloc(srv->nloops, sizeof(*srv->loops))) == NULL ||
@@ -844,14 +849,18 @@ server_free(struct server *srv)
 	 * then the loops, whose threads are joined, close what they hold. */
 	pool_stop(srv->pool, hswork_thread_stop, srv->hswork);
 	hswork_stop(srv->hswork);
+	/*
+	 * No loop runs now, so none posts to the store thread: it answers
+	 * what is queued into their mailboxes, which their teardown empties.
+	 */
+	durable_stop(p->durable);
+	p->durable = NULL;
 	for (i = 0; srv->loops != NULL && i < srv->nloops; i++)
 		sloop_teardown(&srv->loops[i]);
 	hswork_free(srv->hswork);
 	srv->hswork = NULL;
 	pool_free(srv->pool);
 	srv->pool = NULL;
-	durable_stop(p->durable);	/* once no loop can post to it */
-	p->durable = NULL;
 	free(srv->loops);
 	free(srv->presence);
 	roster_free(srv->roster);

@@ -52,6 +52,7 @@ struct server {
 	uint32_t		 nhandshakes;	/* not yet authenticated */
 	uint64_t		 next_id;
 	bool			 stopping;
+	bool			 durable;	/* a store: hello bit 1 */
 	time_t			 started;	/* wall clock */
 	time_t			 reload_time;	/* last reload; 0: none */
 	bool			 reload_ok;	/* its outcome */

@@ -19,6 +19,7 @@
 
 #include "authkeys.h"
 #include "config.h"
+#include "dservice.h"
 #include "log.h"
 #include "msg.h"
 #include "nextkey.h"
@@ -209,7 +210,8 @@ service_authenticate(struct session *s)
 	m.idle = l->conf->idle_timeout;
 	(void)session_reply(s, hdr, msg_encode_header(&m, hdr), NULL, 0);
 	send_nextkey(s);
-	return (0);
+	/* A durable connection: its mailbox, then what comes. */
+	return (dservice_live(s));
 }
 
 /* Build the DELIVER header for a message from s. */
@@ -405,6 +407,11 @@ service_pend_reply(struct session *s, struct pend *p)
 		break;
 	case PEND_PUBLISH:
 		reply_counts(s, p->id, p->delivered, p->skipped);
+		break;
+	case PEND_DSEND:
+	case PEND_DACK:
+	case PEND_DPENDING:
+		dservice_reply(s, p);
 		break;
 	}
 }

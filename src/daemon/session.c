@@ -374,6 +374,7 @@ session_close(struct session *s, enum session_reason reason)
 	session_leave_loop(s);
 	proto_free(s->proto);		/* wipes the transport keys */
 	s->proto = NULL;
+	free(s->d_inflight);
 	src = s->src;
 	sodium_memzero(s, sizeof(*s));
 	free(s);

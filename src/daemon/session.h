@@ -30,6 +30,7 @@ struct evbuffer_cb_entry;
 struct event;
 struct proto;
 struct authkeys_entry;
+struct dmsg;
 
 /*
  * A reply waiting its turn: replies leave in the order of the requests,
@@ -40,6 +41,9 @@ struct authkeys_entry;
 #define PEND_SEND	1
 #define PEND_PUBLISH	2
 #define PEND_REPLY	4	/* a reply held back behind earlier ones */
+#define PEND_DSEND	8	/* durable requests waiting for the store */
+#define PEND_DACK	16
+#define PEND_DPENDING	32
 
 struct pend {
 	TAILQ_ENTRY(pend)	 link;	/* s->pends, the loop's orphans or spare */
@@ -51,6 +55,10 @@ struct pend {
 	unsigned		 waiting; /* loops yet to answer */
 	uint32_t		 n, delivered, skipped;
 	uint32_t		 toolarge;	/* of skipped: too large */
+	int			 derr;		/* PEND_D*: enum store_err */
+	uint64_t		 msgid, dbytes;	/* PEND_D*: the answer */
+	uint8_t			 dflags;
+	uint32_t		 dstored, dfull;
 	char			 target[MSG_NAME_MAX + 1];	/* SEND */
 	size_t			 targetlen;
 	uint8_t			*data;	/* the held reply */
@@ -166,6 +174,17 @@ struct session {
 	enum session_reason	 close_reason;	/* while SESSION_CLOSING */
 	const char		*detail;	/* more reason, for the log */
 
+	/* Durable delivery (dservice.h): both hellos have bit 1. */
+	bool			 durable;
+	bool			 d_live;	/* backlog under way */
+	bool			 d_busy;	/* a fetch or count out */
+	bool			 d_again;	/* more was stored meanwhile */
+	bool			 d_drained;	/* DRAINED sent */
+	uint64_t		 d_after;	/* the last msgid sent */
+	uint64_t		 d_upto;	/* the mailbox's last, at live */
+	uint64_t		*d_inflight;	/* sent, not acknowledged */
+	uint32_t		 d_ninflight, d_maxinflight;
+
 	TAILQ_ENTRY(session)	 loop_link;	/* its loop's sessions */
 };
 
@@ -197,6 +216,8 @@ void	session_start(struct sloop *l, struct hs_job *job,
  *   reply         p has every answer and is first in s's queue: reply
  *   recheck       a new policy is in force on s's loop
  *   gone          s's connection is over: uncount it (admission)
+ *   drequest      one durable request (doc/PROTOCOL.md 11), on a durable
+ *                 connection only: 0, or -1 when s is now closing
  */
 struct session_hooks {
 	int	(*authenticate)(struct session *s);
@@ -204,6 +225,7 @@ struct session_hooks {
 	void	(*reply)(struct session *s, struct pend *p);
 	void	(*recheck)(struct session *s);
 	void	(*gone)(struct server *srv, struct srcaddr *src);
+	int	(*drequest)(struct session *s, const struct dmsg *m);
 };
 
 /* session_set_hooks(h): the hooks every session calls up through. */

@@ -27,6 +27,7 @@
 #include <sodium.h>
 
 #include "config.h"
+#include "dmsg.h"
 #include "evsink.h"
 #include "frame.h"
 #include "log.h"
@@ -84,6 +85,28 @@ session_reply_rate_limited(struct session *s, const struct msg *req)
 	    (const uint8_t *)text, sizeof(text) - 1);
 }
 
+/* A durable request (doc/PROTOCOL.md 11): parse it, hand it up. */
+static int
+session_dmessage(struct session *s, const uint8_t *data, size_t len)
+{
+	struct dmsg dm;
+	struct msg m;
+
+	if (dmsg_parse(data, len, &dm) != MSG_OK_PARSED) {
+		s->detail = "malformed";
+		session_goodbye(s, MSG_GOODBYE, MSG_E_BAD_REQUEST,
+		    "malformed request", SESSION_R_BAD_MESSAGE);
+		return (-1);
+	}
+	if (!session_rate_ok(s)) {
+		memset(&m, 0, sizeof(m));
+		m.id = dm.id;
+		session_reply_rate_limited(s, &m);
+		return (0);
+	}
+	return (session_up->drequest(s, &dm));
+}
+
 /* An application message arrived: parse it and hand it to the service. */
 static int
 session_message(struct session *s, const uint8_t *data, size_t len)
@@ -95,6 +118,9 @@ session_message(struct session *s, const uint8_t *data, size_t len)
 	s->bytes_in += len;
 	if (len >= 1)
 		stats_request(s->loop->idx, data[0]);
+	/* Section 11's requests exist only on a durable connection. */
+	if (s->durable && len >= 1 && dmsg_is_type(data[0]))
+		return (session_dmessage(s, data, len));
 	me = msg_parse(data, len, &m);
 	if (me == MSG_ERR_TYPE && len >= 1 && !msg_is_request(data[0])) {
 		s->detail = "unknown-request";

@@ -26,6 +26,7 @@
 #include "roster.h"
 #include "route.h"
 #include "sloop.h"
+#include "storethr.h"
 
 /* Mail types. */
 #define MAIL_RELOAD	1	/* main -> loop: ptr = policy */
@@ -212,6 +213,15 @@ sloop_inbox_cb(struct mail_list *mails, void *arg)
 	}
 }
 
+/* The store thread answered: the layers above take the mails. */
+static void
+sloop_sbox_cb(struct mail_list *mails, void *arg)
+{
+	struct sloop *l = arg;
+
+	l->hooks->stored(l, mails);
+}
+
 /*
  * Post the mail made up front in *slot (once; NULL: already sent) to l,
  * or do it at once on the main loop's own.
@@ -312,6 +322,8 @@ sloop_init(struct sloop *l, const struct sloop_params *sp, unsigned idx,
 	l->admitted = sp->admitted;
 	l->bus = sp->bus;
 	l->store = sp->store;
+	l->storethr = sp->storethr;
+	l->sbox.efd = -1;
 	l->base = base;
 	l->threaded = threaded;
 	TAILQ_INIT(&l->sessions);
@@ -333,6 +345,10 @@ sloop_init(struct sloop *l, const struct sloop_params *sp, unsigned idx,
 	    (l->stop_mail = mail_new(MAIL_STOP)) == NULL ||
 	    (l->kill_mail = mail_new(MAIL_KILL)) == NULL ||
 	    (threaded && mbox_init(&l->inbox, base, sloop_inbox_cb, l) == -1))
+		return (-1);
+	/* Every loop, the main one too, hears from the store thread. */
+	if (sp->storethr != NULL &&
+	    mbox_init(&l->sbox, base, sloop_sbox_cb, l) == -1)
 		return (-1);
 	relay_set_observer(l->relay, sloop_observe, sp->roster);
 	if (sp->beat_us > 0) {
@@ -369,6 +385,19 @@ sloop_teardown(struct sloop *l)
 			free(m);
 		}
 		mbox_destroy(&l->inbox);
+	}
+	/*
+	 * Answers never handled (the store thread is stopped first, so no
+	 * more come): their requests' sessions are gone.
+	 */
+	if (l->sbox.ev != NULL) {
+		mbox_take(&l->sbox, &left);
+		while ((m = TAILQ_FIRST(&left)) != NULL) {
+			TAILQ_REMOVE(&left, m, link);
+			storethr_req_free(m->ptr);
+			free(m);
+		}
+		mbox_destroy(&l->sbox);
 	}
 	l->hooks->teardown(l);
 	if (l->flush_ev != NULL)

@@ -48,6 +48,7 @@ struct bus_ops;
 struct store_ops;
 struct roster;
 struct keys_keypair;
+struct storethr;
 
 /*
  * What the layers above do for the runtime: it calls up only through
@@ -60,6 +61,8 @@ struct keys_keypair;
  *   stop    say goodbye to every session (shutdown)
  *   kill    close every session now
  *   teardown  free what the layers above keep per loop (once closed)
+ *   stored  answers of the store thread (storethr.h) to this loop's
+ *           requests, in the order posted; the hook takes every mail
  */
 struct sloop_hooks {
 	void	(*batch)(struct sloop *l, unsigned from, const uint8_t *p,
@@ -69,6 +72,7 @@ struct sloop_hooks {
 	void	(*stop)(struct sloop *l);
 	void	(*kill)(struct sloop *l);
 	void	(*teardown)(struct sloop *l);
+	void	(*stored)(struct sloop *l, struct mail_list *mails);
 };
 
 TAILQ_HEAD(session_list, session);
@@ -97,6 +101,8 @@ struct sloop {
 	struct router_loop	*rt;		/* the router's part */
 	const struct bus_ops	*bus;		/* other nodes */
 	const struct store_ops	*store;		/* absent recipients */
+	struct storethr		*storethr;	/* durable store, or NULL */
+	struct mbox		 sbox;		/* its answers (storethr) */
 	struct session_list	 sessions;
 	struct session_list	 dirty;		/* output to flush */
 	struct session_list	 flushing;	/* being flushed now */
@@ -136,6 +142,7 @@ struct sloop_params {
 	const struct sloop_hooks *hooks;
 	const struct bus_ops	*bus;
 	const struct store_ops	*store;
+	struct storethr		*storethr;	/* NULL: no durable store */
 	uint64_t		 beat_us;	/* heartbeat period; 0: none */
 };
 

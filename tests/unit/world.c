@@ -14,6 +14,7 @@
 
 #include "authkeys.h"
 #include "config.h"
+#include "dservice.h"
 #include "keys.h"
 #include "msg.h"
 #include "policy.h"
@@ -71,6 +72,7 @@ static const struct sloop_hooks loop_hooks = {
 	session_loop_stop,
 	session_loop_kill,
 	world_loop_teardown,
+	dservice_stored,
 };
 static const struct session_hooks session_hooks = {
 	service_authenticate,
@@ -78,6 +80,7 @@ static const struct session_hooks session_hooks = {
 	service_pend_reply,
 	service_recheck,
 	world_gone,
+	dservice_request,
 };
 
 /* The authorized keys text for w's keys (see world_policy). */

@@ -1,0 +1,540 @@
+/* Copyright (c) 2026 The secmsgd authors.  ISC license: see LICENSE. */
+/*
+ * dservice.c: durable requests and mailbox delivery (see dservice.h).
+ *
+ * Every answer of the store thread comes back on the asking loop with
+ * the mail type this file chose: DS_REPLY answers a request whose reply
+ * waits in its session's queue (found by the router's token); the others
+ * drive the delivery of one connection's mailbox and carry its session
+ * id, looked up among the loop's sessions, so an answer for a session
+ * that has gone finds nothing and is dropped.  A connection has at most
+ * one of those out at a time (d_busy); a wake-up that comes meanwhile
+ * is remembered (d_again).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "authkeys.h"
+#include "config.h"
+#include "dmsg.h"
+#include "log.h"
+#include "mbox.h"
+#include "msg.h"
+#include "proto.h"
+#include "relay.h"
+#include "router.h"
+#include "session.h"
+#include "sloop.h"
+#include "storethr.h"
+#include "dservice.h"
+
+#define DS_REPLY	1	/* token: the router's */
+#define DS_LIVE		2	/* token: session id; MAILBOX at start */
+#define DS_FETCH	3	/* token: session id; FETCH */
+#define DS_DRAIN	4	/* token: session id; MAILBOX for DRAINED */
+
+/* Bodies one fetch brings at most (it brings one message at least). */
+#define DS_FETCH_BYTES	(4u << 20)
+
+/* Put a big-endian value of n bytes. */
+static void
+put_be(uint8_t *p, uint64_t v, size_t n)
+{
+	while (n-- > 0) {
+		p[n] = (uint8_t)v;
+		v >>= 8;
+	}
+}
+
+/* Reply OK or ERROR to request id of s. */
+static void
+dreply(struct session *s, uint8_t type, uint32_t id, uint16_t code,
+    const void *body, size_t len)
+{
+	uint8_t hdr[MSG_HDR_MAX];
+	struct msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = type;
+	m.id = id;
+	m.code = code;
+	(void)session_reply(s, hdr, msg_encode_header(&m, hdr), body, len);
+}
+
+static void
+derror(struct session *s, uint32_t id, uint16_t code, const char *text)
+{
+	dreply(s, MSG_ERROR, id, code, text, strlen(text));
+}
+
+/* The ERROR of a store error, for request id. */
+static void
+dstore_error(struct session *s, uint32_t id, enum store_err e)
+{
+	switch (e) {
+	case STORE_QUOTA:
+		derror(s, id, DMSG_E_QUOTA, "recipient's mailbox is full");
+		break;
+	case STORE_FULL:
+		derror(s, id, DMSG_E_STORE_FULL, "server's store is full");
+		break;
+	default:
+		/* Outcome unknown: the client retries with its key. */
+		derror(s, id, DMSG_E_STORE_ERROR, "store failed");
+		break;
+	}
+}
+
+/* Post a request of s answered as mail type kind; NULL: out of memory. */
+static struct storethr_req *
+dreq(struct session *s, int op, int kind, uint64_t token)
+{
+	return (storethr_req_new(op, &s->loop->sbox, kind, token));
+}
+
+/* A request whose reply waits in s's queue; -1: out of memory. */
+static int
+dpost_pend(struct session *s, struct storethr_req *r, int kind, uint32_t id)
+{
+	struct pend *p;
+
+	if ((p = session_pend_new(s, kind, id)) == NULL)
+		return (-1);
+	if (router_wait(s->loop, p) == -1) {
+		session_pend_cancel(s, p);
+		return (-1);
+	}
+	r->token = p->token;
+	storethr_post(s->loop->storethr, r);
+	return (0);
+}
+
+/* DSEND: into the mailbox of a name. */
+static void
+do_dsend(struct session *s, const struct dmsg *m)
+{
+	struct sloop *l = s->loop;
+	struct storethr_req *r;
+	static const uint8_t nokey[DMSG_KEYLEN];
+	const uint8_t *key = m->key;
+
+	if (!authkeys_may_send(s->entry)) {
+		derror(s, m->id, MSG_E_NOT_PERMITTED,
+		    "direct messages not permitted for this key");
+		return;
+	}
+	/* It must fit a STORED to a peer as large as us (11.3). */
+	if (m->bodylen > l->conf->max_message_size ||
+	    m->bodylen + DMSG_STORED_MAX > s->max_in) {
+		derror(s, m->id, MSG_E_TOO_LARGE,
+		    "message body above max_message - 148");
+		return;
+	}
+	if (l->conf->client_auth == CONF_AUTH_AUTHORIZED &&
+	    !authkeys_name_known(l->authkeys, m->target, m->targetlen)) {
+		derror(s, m->id, MSG_E_UNKNOWN_PEER, "no such peer");
+		return;
+	}
+	if (sodium_memcmp(key, nokey, DMSG_KEYLEN) == 0)
+		key = NULL;
+	if ((r = dreq(s, STORETHR_PUT, DS_REPLY, 0)) == NULL ||
+	    storethr_req_put(r, STORE_PUT_SEND, s->name, strlen(s->name),
+	    m->target, m->targetlen, key, m->body, m->bodylen) == -1 ||
+	    dpost_pend(s, r, PEND_DSEND, m->id) == -1) {
+		storethr_req_free(r);
+		derror(s, m->id, MSG_E_INTERNAL, "server out of memory");
+	}
+}
+
+/* ACK: remove from the name's mailbox. */
+static void
+do_ack(struct session *s, const struct dmsg *m)
+{
+	struct storethr_req *r;
+	uint64_t ids[DMSG_ACK_MAX];
+	size_t i;
+
+	for (i = 0; i < m->nids; i++)
+		ids[i] = dmsg_ack_id(m, i);
+	if ((r = dreq(s, STORETHR_ACK, DS_REPLY, 0)) == NULL ||
+	    storethr_req_name(r, s->name, strlen(s->name), NULL, 0) == -1 ||
+	    storethr_req_ack(r, ids, m->nids) == -1 ||
+	    dpost_pend(s, r, PEND_DACK, m->id) == -1) {
+		storethr_req_free(r);
+		derror(s, m->id, MSG_E_INTERNAL, "server out of memory");
+	}
+}
+
+/* PENDING: what the name's mailbox holds. */
+static void
+do_pending(struct session *s, const struct dmsg *m)
+{
+	struct storethr_req *r;
+
+	if ((r = dreq(s, STORETHR_MAILBOX, DS_REPLY, 0)) == NULL ||
+	    storethr_req_name(r, s->name, strlen(s->name), NULL, 0) == -1 ||
+	    dpost_pend(s, r, PEND_DPENDING, m->id) == -1) {
+		storethr_req_free(r);
+		derror(s, m->id, MSG_E_INTERNAL, "server out of memory");
+	}
+}
+
+int
+dservice_request(struct session *s, const struct dmsg *m)
+{
+	switch (m->type) {
+	case DMSG_DSEND:
+		do_dsend(s, m);
+		break;
+	case DMSG_ACK:
+		do_ack(s, m);
+		break;
+	case DMSG_PENDING:
+		do_pending(s, m);
+		break;
+	default:
+		/*
+		 * DPUBLISH, DJOIN, DLEAVE: not in this version (PROTOCOL.md
+		 * 11.1).  internal, not store-error: nothing was done, and a
+		 * retry would not help.
+		 */
+		derror(s, m->id, MSG_E_INTERNAL,
+		    "not implemented in this version");
+		break;
+	}
+	return (0);
+}
+
+void
+dservice_reply(struct session *s, struct pend *p)
+{
+	struct dmsg_ok ok;
+	uint8_t data[DMSG_OK_LEN];
+
+	if (p->derr != STORE_OK) {
+		dstore_error(s, p->id, p->derr);
+		return;
+	}
+	switch (p->kind) {
+	case PEND_DSEND:
+		memset(&ok, 0, sizeof(ok));
+		ok.msgid = p->msgid;
+		ok.flags = p->dflags;
+		ok.stored = p->dstored;
+		ok.full = p->dfull;
+		dreply(s, MSG_OK, p->id, 0, data, dmsg_ok_put(&ok, data));
+		break;
+	case PEND_DACK:
+		put_be(data, p->dstored, 4);
+		dreply(s, MSG_OK, p->id, 0, data, 4);
+		break;
+	case PEND_DPENDING:
+		put_be(data, p->dstored, 4);
+		put_be(data + 4, p->dbytes, 8);
+		dreply(s, MSG_OK, p->id, 0, data, 12);
+		break;
+	}
+}
+
+/* ------------------------------------------------------- delivery */
+
+/* Ask the store for s's mailbox (op MAILBOX or FETCH, as kind). */
+static void
+dpull(struct session *s, int op, int kind)
+{
+	struct storethr_req *r;
+	uint32_t room;
+
+	if ((r = dreq(s, op, kind, s->id)) == NULL ||
+	    storethr_req_name(r, s->name, strlen(s->name), NULL, 0) == -1) {
+		storethr_req_free(r);
+		/* The next ACK or message tries again. */
+		log_warnx("session %016llx: out of memory fetching its "
+		    "mailbox", (unsigned long long)s->id);
+		return;
+	}
+	if (op == STORETHR_FETCH) {
+		room = s->d_maxinflight - s->d_ninflight;
+		r->after = s->d_after;
+		r->maxn = room;
+		r->maxbytes = DS_FETCH_BYTES;
+		r->mark = 1;	/* the handout is on disk before the STORED */
+	}
+	s->d_busy = true;
+	s->d_again = false;
+	storethr_post(s->loop->storethr, r);
+}
+
+/* Fetch more for s if it may take more and nothing is out. */
+static void
+dkick(struct session *s)
+{
+	if (!s->durable || !s->d_live || s->state != SESSION_OPEN)
+		return;
+	if (s->d_busy) {
+		s->d_again = true;
+		return;
+	}
+	if (s->d_ninflight < s->d_maxinflight)
+		dpull(s, STORETHR_FETCH, DS_FETCH);
+}
+
+int
+dservice_live(struct session *s)
+{
+	struct sloop *l = s->loop;
+
+	if (l->storethr == NULL ||
+	    !proto_feature(s->proto, DMSG_FEATURE_DURABLE))
+		return (0);
+	s->d_maxinflight = l->conf->store_max_unacked;
+	if ((s->d_inflight = calloc(s->d_maxinflight,
+	    sizeof(*s->d_inflight))) == NULL) {
+		session_goodbye(s, MSG_GOODBYE, MSG_E_INTERNAL,
+		    "server out of memory", SESSION_R_NOMEM);
+		return (-1);
+	}
+	s->durable = true;
+	s->d_live = true;
+	dpull(s, STORETHR_MAILBOX, DS_LIVE);
+	return (0);
+}
+
+/* Send one fetched message to s as STORED; false: too large for it. */
+static bool
+dsend_stored(struct session *s, const struct store_msg *sm)
+{
+	uint8_t hdr[DMSG_STORED_MAX];
+	struct dmsg_stored st;
+	size_t hl;
+
+	memset(&st, 0, sizeof(st));
+	st.msgid = sm->id;
+	st.flags = sm->deliveries > 0 ? DMSG_F_REDELIVERY : 0;
+	st.from = sm->from;
+	st.fromlen = sm->fromlen;
+	st.chan = sm->chan;
+	st.chanlen = sm->chanlen;
+	st.ts = sm->ts;
+	if ((hl = dmsg_stored_header(&st, hdr)) == 0 ||
+	    hl + sm->bodylen > proto_peer_params(s->proto)->max_message)
+		return (false);
+	/*
+	 * Never refused at the output mark: what is out is bounded by
+	 * store_max_unacked, and a STORED counted as handed out must go.
+	 */
+	(void)session_reply(s, hdr, hl, sm->body, sm->bodylen);
+	return (true);
+}
+
+/* A fetch for s came back. */
+static void
+dfetched(struct session *s, struct storethr_req *r)
+{
+	size_t i;
+
+	if (r->err != STORE_OK) {
+		log_warnx("session %016llx: mailbox fetch failed: %s",
+		    (unsigned long long)s->id, store_strerror(r->err));
+		return;
+	}
+	for (i = 0; i < r->batch.n; i++) {
+		s->d_after = r->batch.m[i].id;
+		if (dsend_stored(s, &r->batch.m[i]) &&
+		    s->d_ninflight < s->d_maxinflight)
+			s->d_inflight[s->d_ninflight++] = r->batch.m[i].id;
+	}
+	if (!s->d_drained && (r->batch.n < r->maxn ||
+	    s->d_after >= s->d_upto)) {
+		/* The backlog is out: DRAINED, with a count. */
+		dpull(s, STORETHR_MAILBOX, DS_DRAIN);
+		return;
+	}
+	if (r->batch.n == r->maxn || s->d_again)
+		dkick(s);
+}
+
+/* An answer of a delivery request for session id of l. */
+static void
+ddelivery(struct sloop *l, int kind, struct storethr_req *r)
+{
+	uint8_t d[DMSG_DRAINED_LEN];
+	struct session *s;
+
+	TAILQ_FOREACH(s, &l->sessions, loop_link)
+		if (s->id == r->token)
+			break;
+	if (s == NULL || !s->durable || s->state != SESSION_OPEN)
+		return;
+	s->d_busy = false;
+	switch (kind) {
+	case DS_LIVE:
+		s->d_upto = r->err == STORE_OK ? r->last : 0;
+		dkick(s);
+		break;
+	case DS_FETCH:
+		dfetched(s, r);
+		break;
+	case DS_DRAIN:
+		s->d_drained = true;
+		(void)session_reply(s, d, dmsg_drained(s->d_upto,
+		    r->err == STORE_OK ? r->count : 0, d), NULL, 0);
+		dkick(s);
+		break;
+	}
+}
+
+/* Drop acknowledged ids from s's in-flight set; wake its delivery. */
+static void
+dacked(struct sloop *l, const char *name, size_t len,
+    const uint64_t *ids, size_t n)
+{
+	struct session *s;
+	uint32_t i;
+	size_t j;
+
+	TAILQ_FOREACH(s, &l->sessions, loop_link) {
+		if (!s->durable || strlen(s->name) != len ||
+		    memcmp(s->name, name, len) != 0)
+			continue;
+		for (i = 0; i < s->d_ninflight; ) {
+			for (j = 0; j < n && ids[j] != s->d_inflight[i]; j++)
+				;
+			if (j < n)
+				s->d_inflight[i] =
+				    s->d_inflight[--s->d_ninflight];
+			else
+				i++;
+		}
+		dkick(s);
+	}
+}
+
+/*
+ * Mail to another loop about a name: a message was stored for it (n 0),
+ * or these n ids of its mailbox were acknowledged.
+ */
+struct dwake {
+	struct sloop_call	 call;
+	size_t			 len;
+	char			 name[MSG_NAME_MAX];
+	size_t			 n;
+	uint64_t		 ids[];
+};
+
+/* relay visitor: wake one connection's delivery. */
+static void
+dwake_visit(struct relay_member *m, void *arg)
+{
+	(void)arg;
+	dkick(m->owner);
+}
+
+/* On the loop of c: the durable connections of c's name hear of it. */
+static void
+dwake_call(struct sloop *l, struct sloop_call *c)
+{
+	struct dwake *w = (struct dwake *)(void *)c;
+
+	if (w->n > 0)
+		dacked(l, w->name, w->len, w->ids, w->n);
+	else
+		(void)relay_each_named(l->relay, w->name, w->len,
+		    dwake_visit, NULL);
+}
+
+/*
+ * Every loop that may have connections of name hears of it: a message
+ * stored for it (n 0), or ids acknowledged, which frees their windows.
+ */
+static void
+dwake_all(struct sloop *l, const char *name, size_t len,
+    const uint64_t *ids, size_t n)
+{
+	struct dwake *w;
+	size_t slot;
+	unsigned i;
+
+	if (len > MSG_NAME_MAX)
+		return;
+	slot = relay_presence_slot(l->relay, RELAY_NAME, name, len);
+	for (i = 0; i < sloop_count(l); i++) {
+		if (i == l->idx) {
+			if (n > 0)
+				dacked(l, name, len, ids, n);
+			else
+				(void)relay_each_named(l->relay, name, len,
+				    dwake_visit, NULL);
+			continue;
+		}
+		if (!sloop_maybe_present(l, i, slot))
+			continue;
+		if ((w = calloc(1, sizeof(*w) + n * sizeof(*ids))) == NULL)
+			continue;	/* it hears at the next one */
+		w->call.fn = dwake_call;
+		w->len = len;
+		memcpy(w->name, name, len);
+		w->n = n;
+		if (n > 0)
+			memcpy(w->ids, ids, n * sizeof(*ids));
+		if (sloop_call(&l->loops[i], &w->call,
+		    sizeof(*w) + n * sizeof(*ids)) == -1)
+			free(w);
+	}
+}
+
+/* The answer of a request whose reply waits: into its pend. */
+static void
+danswered(struct sloop *l, struct storethr_req *r)
+{
+	struct pend *p;
+	size_t i;
+
+	if ((p = router_waiting(l, r->token)) != NULL) {
+		p->derr = r->err;
+		switch (r->op) {
+		case STORETHR_PUT:
+			p->derr = r->err != STORE_OK ? r->err : r->put.err;
+			p->msgid = r->put.id;
+			p->dflags = r->put.dup ? DMSG_F_DUPLICATE : 0;
+			p->dstored = r->put.stored;
+			p->dfull = r->put.full;
+			break;
+		case STORETHR_ACK:
+			p->dstored = r->count;
+			break;
+		case STORETHR_MAILBOX:
+			p->dstored = r->count;
+			p->dbytes = r->bytes;
+			break;
+		}
+	}
+	/* After the commit, to the recipients' and the acker's loops. */
+	if (r->op == STORETHR_PUT && r->err == STORE_OK)
+		for (i = 0; i < r->nrcpts; i++)
+			dwake_all(l, r->rcpts[i].name, r->rcpts[i].len,
+			    NULL, 0);
+	if (r->op == STORETHR_ACK && r->err == STORE_OK)
+		dwake_all(l, r->name, r->namelen, r->ids, r->nids);
+	router_answered(l, r->token);
+}
+
+void
+dservice_stored(struct sloop *l, struct mail_list *mails)
+{
+	struct mail *m;
+	struct storethr_req *r;
+
+	while ((m = TAILQ_FIRST(mails)) != NULL) {
+		TAILQ_REMOVE(mails, m, link);
+		r = m->ptr;
+		if (m->type == DS_REPLY)
+			danswered(l, r);
+		else
+			ddelivery(l, m->type, r);
+		storethr_req_free(r);
+		free(m);
+	}
+}

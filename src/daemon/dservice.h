@@ -1,0 +1,40 @@
+/* Copyright (c) 2026 The secmsgd authors.  ISC license: see LICENSE. */
+/*
+ * dservice.h: the durable requests (doc/PROTOCOL.md section 11) of a
+ * durable connection, and the delivery of its name's mailbox.  Requests
+ * are posted to the store thread (storethr.h); their replies wait in the
+ * session's reply queue (router_wait) until the thread's answer comes
+ * back through the loop's mailbox, so an OK never leaves before the
+ * commit and sync that it reports.  A durable connection gets its
+ * mailbox as STORED messages, at most store_max_unacked unacknowledged,
+ * then DRAINED; a message stored for a name that has durable
+ * connections wakes their loops (sloop_call) to send it.
+ *
+ * This slice serves DSEND, ACK and PENDING; DPUBLISH, DJOIN and DLEAVE
+ * get ERROR store-error ("not yet served") without touching the store.
+ */
+#ifndef SECMSG_DSERVICE_H
+#define SECMSG_DSERVICE_H
+
+struct dmsg;
+struct mail_list;
+struct pend;
+struct session;
+struct sloop;
+
+/* dservice_request(s, m): the session hook: one durable request.  0. */
+int	dservice_request(struct session *s, const struct dmsg *m);
+
+/*
+ * dservice_live(s): s is authenticated; when it is durable, start
+ * sending its name's mailbox.  0, or -1 when s is now closing.
+ */
+int	dservice_live(struct session *s);
+
+/* dservice_reply(s, p): the reply of a PEND_D* request, its answer in. */
+void	dservice_reply(struct session *s, struct pend *p);
+
+/* dservice_stored(l, mails): the runtime hook: the store's answers. */
+void	dservice_stored(struct sloop *l, struct mail_list *mails);
+
+#endif /* !SECMSG_DSERVICE_H */
