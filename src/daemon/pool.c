@@ -5,8 +5,11 @@
  * watches): libevent's own loopbreak may not be called from another
  * thread on a base made without locking.
  */
+#include <sys/prctl.h>
+
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -52,7 +55,11 @@ static void *
 pool_main(void *arg)
 {
 	struct pool_thread *t = arg;
+	char name[16];
 
+	/* ps -L, top -H and the watchdog test tell the loops apart by it. */
+	(void)snprintf(name, sizeof(name), "secmsgd-loop%u", t->idx);
+	(void)prctl(PR_SET_NAME, name, 0, 0, 0);
 	event_base_dispatch(t->base);
 	return (NULL);
 }

@@ -7,6 +7,8 @@
  * own mail.  It sleeps at most a second, so that expired messages are
  * swept even when nothing else happens.
  */
+#include <sys/prctl.h>
+
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -303,6 +305,8 @@ storethr_main(void *arg)
 	struct timespec until;
 	uint64_t now;
 	int stop;
+
+	(void)prctl(PR_SET_NAME, "secmsgd-store", 0, 0, 0);
 
 	for (;;) {
 		pthread_mutex_lock(&t->mu);
