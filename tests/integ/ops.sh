@@ -79,7 +79,7 @@ only_prefixed() {
 # none_prefixed LOG: no line starts with a priority prefix.
 none_prefixed() { [ -s "$T/$1" ] && ! grep -Eq '^<[0-9]>' "$T/$1"; }
 
-plan 41
+plan 43
 
 # ------------------------------------------------- journald priorities
 # An empty authorized keys file (a warning), a first start (the key's
