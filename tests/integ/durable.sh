@@ -22,7 +22,7 @@
 "$PY" -c 'import dissononce' 2>/dev/null ||
     skip_all "no python3-dissononce"
 
-plan 25
+plan 26
 
 keygen alice
 keygen bob
