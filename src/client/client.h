@@ -10,6 +10,7 @@
  *	clientcmd.c	the one-shot commands: keygen, pubkey, ping, who,
  *			send, publish
  *	clientchat.c	the long-running ones: subscribe, chat
+ *	clientdur.c	durable delivery: send --durable, fetch
  *	clientkh.c	known-hosts: list, add, remove pinned server keys
  */
 #ifndef SECMSG_CLIENT_H
@@ -46,6 +47,12 @@ struct msg;
 #define OPT_COUNT		0x04
 #define OPT_LIMIT		0x08
 #define OPT_WAIT		0x10
+#define OPT_DURABLE		0x20
+
+/* send --durable: tries in all when the outcome is unknown, and the pause
+   between them (secmsg-client(1)). */
+#define CLIENT_DSEND_TRIES	5
+#define CLIENT_DSEND_PAUSE_MS	1000
 
 /* subscribe -W: at most a year, in seconds. */
 #define CLIENT_WAIT_MAX		31536000
@@ -64,6 +71,7 @@ struct client {
 
 	int			 subopts;	/* OPT_* given */
 	bool			 force;
+	bool			 durable;	/* send --durable, fetch */
 	const char		*output;
 	unsigned long		 count;		/* ping -c, subscribe -n */
 	long			 wait_s;	/* subscribe -W, 0: none */
@@ -162,6 +170,19 @@ int	clientchat_subscribe(struct client *, int, char **);
 
 /* clientchat_chat: stdin lines out, deliveries in, until end of input. */
 int	clientchat_chat(struct client *, int, char **);
+
+/*
+ * clientdur_send(c, target, body, len): a durable direct message (send
+ * --durable), retried with the same idempotency key while its outcome is
+ * unknown; prints its msgid.
+ */
+int	clientdur_send(struct client *, const char *, const uint8_t *, size_t);
+
+/*
+ * clientdur_fetch: print the name's stored messages, acknowledging each
+ * once it is written and flushed, and exit when the backlog is done.
+ */
+int	clientdur_fetch(struct client *, int, char **);
 
 /* clientkh_known_hosts: list [HOST], add HOST KEY, remove HOST [KEY]. */
 int	clientkh_known_hosts(struct client *, int, char **);

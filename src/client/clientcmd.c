@@ -366,6 +366,10 @@ send_common(struct client *c, uint8_t type, int argc, char **argv)
 		client_warnx("out of memory");
 		return (1);
 	}
+	if (c->durable) {
+		rv = clientdur_send(c, target, body, len);
+		goto out;
+	}
 	if ((rv = client_connect(c)) != 0)
 		goto out;
 	max = clientconn_max_body(c->cc);

@@ -256,13 +256,35 @@ flush(FILE *f)
 	return (ferror(f) ? -1 : 0);
 }
 
-int
-clientout_deliver(FILE *f, enum clientout_format fmt, const struct msg *m)
+/* The text form of one message: "[HH:MM:SS] [mark ]#channel from: body". */
+static void
+text_message(FILE *f, uint64_t ts, const char *mark, const char *from,
+    size_t fromlen, const char *chan, size_t chanlen, const uint8_t *body,
+    size_t bodylen)
 {
 	struct tm	tm;
 	time_t		t;
 	char		tbuf[32];
 
+	t = (time_t)(ts / 1000);
+	if (localtime_r(&t, &tm) == NULL ||
+	    strftime(tbuf, sizeof(tbuf), "%H:%M:%S", &tm) == 0)
+		snprintf(tbuf, sizeof(tbuf), "??:??:??");
+	fprintf(f, "[%s] %s", tbuf, mark);
+	if (chanlen > 0) {
+		fputc('#', f);
+		clientout_text_str(f, chan, chanlen);
+		fputc(' ', f);
+	}
+	clientout_text_str(f, from, fromlen);
+	fputs(": ", f);
+	clientout_text_body(f, body, bodylen);
+	fputc('\n', f);
+}
+
+int
+clientout_deliver(FILE *f, enum clientout_format fmt, const struct msg *m)
+{
 	if (fmt == CLIENTOUT_RAW) {
 		fwrite(m->body, 1, m->bodylen, f);
 	} else if (fmt == CLIENTOUT_JSON) {
@@ -276,22 +298,36 @@ clientout_deliver(FILE *f, enum clientout_format fmt, const struct msg *m)
 		fprintf(f, ",\"ts\":%llu,", (unsigned long long)m->timestamp);
 		json_body(f, m->body, m->bodylen);
 		fputs("}\n", f);
-	} else {
-		t = (time_t)(m->timestamp / 1000);
-		if (localtime_r(&t, &tm) == NULL ||
-		    strftime(tbuf, sizeof(tbuf), "%H:%M:%S", &tm) == 0)
-			snprintf(tbuf, sizeof(tbuf), "??:??:??");
-		fprintf(f, "[%s] ", tbuf);
-		if (m->chanlen > 0) {
-			fputc('#', f);
-			clientout_text_str(f, m->channel, m->chanlen);
-			fputc(' ', f);
-		}
-		clientout_text_str(f, m->name, m->namelen);
-		fputs(": ", f);
-		clientout_text_body(f, m->body, m->bodylen);
-		fputc('\n', f);
-	}
+	} else
+		text_message(f, m->timestamp, "", m->name, m->namelen,
+		    m->channel, m->chanlen, m->body, m->bodylen);
+	return (flush(f));
+}
+
+int
+clientout_stored(FILE *f, enum clientout_format fmt,
+    const struct dmsg_stored *s, const uint8_t *body, size_t bodylen)
+{
+	bool	again = (s->flags & DMSG_F_REDELIVERY) != 0;
+
+	if (fmt == CLIENTOUT_RAW) {
+		fwrite(body, 1, bodylen, f);
+	} else if (fmt == CLIENTOUT_JSON) {
+		fprintf(f, "{\"type\":\"stored\",\"msgid\":%llu,"
+		    "\"redelivery\":%s,\"from\":",
+		    (unsigned long long)s->msgid, again ? "true" : "false");
+		clientout_json_str(f, s->from, s->fromlen);
+		fputs(",\"channel\":", f);
+		if (s->chanlen > 0)
+			clientout_json_str(f, s->chan, s->chanlen);
+		else
+			fputs("null", f);
+		fprintf(f, ",\"ts\":%llu,", (unsigned long long)s->ts);
+		json_body(f, body, bodylen);
+		fputs("}\n", f);
+	} else
+		text_message(f, s->ts, again ? "(redelivery) " : "", s->from,
+		    s->fromlen, s->chan, s->chanlen, body, bodylen);
 	return (flush(f));
 }
 
@@ -329,7 +365,9 @@ clientout_json_reply(FILE *f, const char *request, const char *target,
 		    clientout_status_name(status), status);
 	if (e == CLIENTCONN_ERR_REQUEST) {
 		fprintf(f, ",\"id\":%lu,\"code\":%u,\"code_name\":\"%s\"",
-		    (unsigned long)r->id, r->code, msg_code_name(r->code));
+		    (unsigned long)r->id, r->code,
+		    dmsg_code_name(r->code) != NULL ?
+		    dmsg_code_name(r->code) : msg_code_name(r->code));
 		if (clientout_utf8_valid(r->body, r->bodylen)) {
 			fputs(",\"text\":", f);
 			clientout_json_str(f, r->body, r->bodylen);

@@ -14,6 +14,7 @@
 #include <stdio.h>
 
 #include "clientconn.h"
+#include "dmsg.h"
 #include "msg.h"
 
 enum clientout_format {
@@ -64,6 +65,16 @@ void	clientout_text_body(FILE *f, const uint8_t *s, size_t n);
  */
 int	clientout_deliver(FILE *f, enum clientout_format fmt,
 	    const struct msg *m);
+
+/*
+ * clientout_stored(f, fmt, s, body, bodylen): one STORED message, as
+ * clientout_deliver() shows a DELIVER (the time is the commit's), text
+ * marking a redelivery "(redelivery) " before the sender, JSON with
+ * "type":"stored", "msgid" and "redelivery" (true or false) first.
+ * Flushes f; 0, or -1 when f has an error.
+ */
+int	clientout_stored(FILE *f, enum clientout_format fmt,
+	    const struct dmsg_stored *s, const uint8_t *body, size_t bodylen);
 
 /*
  * clientout_status_name(status): the stable name of an exit status of

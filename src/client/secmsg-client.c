@@ -62,12 +62,14 @@ static const struct command commands[] = {
 	  "measure the round-trip time to the server", OPT_COUNT },
 	{ "who", clientcmd_who, "",
 	  "list online peers and channels", 0 },
-	{ "send", clientcmd_send, "NAME [MESSAGE...]",
-	  "send a direct message (stdin if no MESSAGE)", 0 },
+	{ "send", clientcmd_send, "[--durable] NAME [MESSAGE...]",
+	  "send a direct message (stdin if no MESSAGE)", OPT_DURABLE },
 	{ "publish", clientcmd_publish, "CHANNEL [MESSAGE...]",
 	  "publish to a channel (stdin if no MESSAGE)", 0 },
 	{ "subscribe", clientchat_subscribe, "[-n N] [-W SECS] CHANNEL...",
 	  "print messages published to the channels", OPT_LIMIT | OPT_WAIT },
+	{ "fetch", clientdur_fetch, "",
+	  "print and acknowledge the stored messages", 0 },
 	{ "chat", clientchat_chat, "[NAME | #CHANNEL]",
 	  "send stdin lines, print incoming messages", 0 },
 	{ "known-hosts", clientkh_known_hosts,
@@ -124,7 +126,8 @@ enum {
 	OPT_L_RAW,
 	OPT_L_TIMEOUT,
 	OPT_L_VERSION,
-	OPT_L_FORCE
+	OPT_L_FORCE,
+	OPT_L_DURABLE
 };
 
 static const struct option longopts[] = {
@@ -142,6 +145,7 @@ static const struct option longopts[] = {
 	{ "help",	 no_argument,	    NULL, 'h' },
 	{ "version",	 no_argument,	    NULL, OPT_L_VERSION },
 	{ "force",	 no_argument,	    NULL, OPT_L_FORCE },
+	{ "durable",	 no_argument,	    NULL, OPT_L_DURABLE },
 	{ "output",	 required_argument, NULL, 'o' },
 	{ "count",	 required_argument, NULL, 'c' },
 	{ "max-wait",	 required_argument, NULL, 'W' },
@@ -231,6 +235,10 @@ parse_options(struct client *c, int argc, char **argv, const char **idset,
 		case OPT_L_FORCE:
 			c->force = true;
 			c->subopts |= OPT_FORCE;
+			break;
+		case OPT_L_DURABLE:
+			c->durable = true;
+			c->subopts |= OPT_DURABLE;
 			break;
 		case 'o':
 			c->output = optarg;

@@ -25,6 +25,7 @@
 
 #include <sodium.h>
 
+#include "dmsg.h"
 #include "frame.h"
 #include "keys.h"
 #include "msg.h"
@@ -43,6 +44,7 @@ struct clientconn {
 	struct proto_out	 sink;
 	struct frame_decoder	 dec;
 	const struct keys_keypair *self;	/* borrowed */
+	uint32_t		 features;	/* hello bits we announce */
 	bool			 await_next;	/* NEXTKEY is due now */
 	enum clientconn_nextkey	 next_state;
 	uint8_t			 next_key[KEYS_KEYLEN];
@@ -131,8 +133,9 @@ static void
 put_peer_text(char *err, size_t errlen, const char *what, uint16_t code,
     const uint8_t *text, size_t len)
 {
-	char	clean[256];
-	size_t	i;
+	const char	*name;
+	char		 clean[256];
+	size_t		 i;
 
 	if (len >= sizeof(clean))
 		len = sizeof(clean) - 1;
@@ -140,8 +143,11 @@ put_peer_text(char *err, size_t errlen, const char *what, uint16_t code,
 		clean[i] = (text[i] >= 0x20 && text[i] < 0x7f) ?
 		    (char)text[i] : '?';
 	clean[len] = '\0';
+	/* The codes of durable delivery are named in dmsg.c. */
+	if ((name = dmsg_code_name(code)) == NULL)
+		name = msg_code_name(code);
 	snprintf(err, errlen, "%s%s%s%s%s", what, what[0] ? ": " : "",
-	    msg_code_name(code), len ? ": " : "", clean);
+	    name, len ? ": " : "", clean);
 }
 
 /*
@@ -292,6 +298,20 @@ next_msg(struct clientconn *cc, int64_t deadline, struct msg *m, char *err,
 	if (ev.type != PROTO_EV_MESSAGE) {
 		snprintf(err, errlen, "unexpected handshake event");
 		return (CLIENTCONN_ERR_NETWORK);
+	}
+	/*
+	 * STORED and DRAINED have no struct msg layout: hand them out whole
+	 * (type byte included) in m->body for dmsg_stored_parse() and
+	 * dmsg_drained_parse(), on a durable connection only.
+	 */
+	if (ev.len > 0 && (ev.data[0] == DMSG_STORED ||
+	    ev.data[0] == DMSG_DRAINED) &&
+	    proto_feature(cc->p, DMSG_FEATURE_DURABLE)) {
+		memset(m, 0, sizeof(*m));
+		m->type = ev.data[0];
+		m->body = ev.data;
+		m->bodylen = ev.len;
+		return (CLIENTCONN_OK);
 	}
 	if (msg_parse(ev.data, ev.len, m) != MSG_OK_PARSED) {
 		snprintf(err, errlen, "malformed message from server");
@@ -586,27 +606,20 @@ clientconn_handshake(struct clientconn *cc, clientconn_key_cb check,
 	}
 }
 
-enum clientconn_err
-clientconn_request(struct clientconn *cc, const struct msg *req,
-    const uint8_t *body, size_t bodylen, int timeout_ms, clientconn_msg_cb cb,
-    void *arg, struct msg *reply, char *err, size_t errlen)
+/*
+ * Send one request (header hdr, then body) whose id is id and wait until
+ * deadline for its reply, passing other messages to cb.
+ */
+static enum clientconn_err
+send_and_wait(struct clientconn *cc, const uint8_t *hdr, size_t hdrlen,
+    uint32_t id, const uint8_t *body, size_t bodylen, int64_t deadline,
+    clientconn_msg_cb cb, void *arg, struct msg *reply, char *err,
+    size_t errlen)
 {
-	struct msg		 m, r;
-	uint8_t			 hdr[MSG_HDR_MAX];
-	size_t			 hdrlen;
+	struct msg		 r;
 	enum proto_err		 pe;
 	enum clientconn_err	 rv;
-	int64_t			 deadline = deadline_of(timeout_ms);
 
-	if (!proto_established(cc->p) || cc->name[0] == '\0') {
-		snprintf(err, errlen, "not connected");
-		return (CLIENTCONN_ERR_OTHER);
-	}
-	m = *req;
-	if (++cc->nextid == 0)
-		cc->nextid = 1;
-	m.id = cc->nextid;
-	hdrlen = msg_encode_header(&m, hdr);
 	pe = proto_send(cc->p, hdr, hdrlen, body, bodylen,
 	    (uint64_t)(now_ms() / 1000), &cc->sink);
 	if (pe == PROTO_ERR_TOOBIG) {
@@ -627,7 +640,7 @@ clientconn_request(struct clientconn *cc, const struct msg *req,
 		    CLIENTCONN_OK)
 			return (rv);
 		if ((r.type == MSG_OK || r.type == MSG_ERROR) &&
-		    r.id != m.id)
+		    r.id != id)
 			continue;	/* late reply to an abandoned request */
 		if (r.type == MSG_OK || r.type == MSG_ERROR)
 			break;
@@ -641,6 +654,73 @@ clientconn_request(struct clientconn *cc, const struct msg *req,
 		return (CLIENTCONN_ERR_REQUEST);
 	}
 	return (CLIENTCONN_OK);
+}
+
+/* The id of the next request: never 0. */
+static uint32_t
+next_id(struct clientconn *cc)
+{
+	if (++cc->nextid == 0)
+		cc->nextid = 1;
+	return (cc->nextid);
+}
+
+enum clientconn_err
+clientconn_request(struct clientconn *cc, const struct msg *req,
+    const uint8_t *body, size_t bodylen, int timeout_ms, clientconn_msg_cb cb,
+    void *arg, struct msg *reply, char *err, size_t errlen)
+{
+	struct msg		 m;
+	uint8_t			 hdr[MSG_HDR_MAX];
+	size_t			 hdrlen;
+
+	if (!proto_established(cc->p) || cc->name[0] == '\0') {
+		snprintf(err, errlen, "not connected");
+		return (CLIENTCONN_ERR_OTHER);
+	}
+	m = *req;
+	m.id = next_id(cc);
+	hdrlen = msg_encode_header(&m, hdr);
+	return (send_and_wait(cc, hdr, hdrlen, m.id, body, bodylen,
+	    deadline_of(timeout_ms), cb, arg, reply, err, errlen));
+}
+
+enum clientconn_err
+clientconn_drequest(struct clientconn *cc, const struct dmsg *req,
+    const uint8_t *body, size_t bodylen, int timeout_ms, clientconn_msg_cb cb,
+    void *arg, struct msg *reply, char *err, size_t errlen)
+{
+	struct dmsg		 m;
+	uint8_t			*hdr;
+	size_t			 hdrlen, cap;
+	enum clientconn_err	 rv;
+
+	if (!proto_established(cc->p) || cc->name[0] == '\0') {
+		snprintf(err, errlen, "not connected");
+		return (CLIENTCONN_ERR_OTHER);
+	}
+	if (!proto_feature(cc->p, DMSG_FEATURE_DURABLE)) {
+		snprintf(err, errlen, "the server does not offer durable "
+		    "delivery (no store, or an older version)");
+		return (CLIENTCONN_ERR_OTHER);
+	}
+	/* An ACK's header holds its msgids: up to 8 KiB. */
+	cap = 1 + 4 + 2 + 8 * DMSG_ACK_MAX + DMSG_KEYLEN + 1 + MSG_NAME_MAX;
+	if ((hdr = malloc(cap)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return (CLIENTCONN_ERR_OTHER);
+	}
+	m = *req;
+	m.id = next_id(cc);
+	if ((hdrlen = dmsg_request_header(&m, hdr, cap)) == 0) {
+		free(hdr);
+		snprintf(err, errlen, "bad durable request");
+		return (CLIENTCONN_ERR_OTHER);
+	}
+	rv = send_and_wait(cc, hdr, hdrlen, m.id, body, bodylen,
+	    deadline_of(timeout_ms), cb, arg, reply, err, errlen);
+	free(hdr);
+	return (rv);
 }
 
 enum clientconn_err
@@ -689,7 +769,21 @@ clientconn_max_body(const struct clientconn *cc)
 void
 clientconn_want_next_key(struct clientconn *cc)
 {
-	(void)proto_set_features(cc->p, PROTO_F_NEXTKEY);
+	cc->features |= PROTO_F_NEXTKEY;
+	(void)proto_set_features(cc->p, cc->features);
+}
+
+void
+clientconn_want_durable(struct clientconn *cc)
+{
+	cc->features |= DMSG_FEATURE_DURABLE;
+	(void)proto_set_features(cc->p, cc->features);
+}
+
+bool
+clientconn_durable(const struct clientconn *cc)
+{
+	return (proto_feature(cc->p, DMSG_FEATURE_DURABLE));
 }
 
 enum clientconn_nextkey

@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dmsg.h"
 #include "keys.h"
 #include "msg.h"
 
@@ -101,6 +102,18 @@ enum clientconn_err clientconn_request(struct clientconn *cc,
 	    struct msg *reply, char *err, size_t errlen);
 
 /*
+ * clientconn_drequest(cc, req, body, bodylen, timeout_ms, cb, arg, reply,
+ * err, errlen): clientconn_request() for a durable request (dmsg.h: DSEND,
+ * ACK, PENDING, ...) on a durable connection (clientconn_durable());
+ * req->id is assigned here.  CLIENTCONN_ERR_OTHER when the connection is
+ * not durable.
+ */
+enum clientconn_err clientconn_drequest(struct clientconn *cc,
+	    const struct dmsg *req, const uint8_t *body, size_t bodylen,
+	    int timeout_ms, clientconn_msg_cb cb, void *arg,
+	    struct msg *reply, char *err, size_t errlen);
+
+/*
  * clientconn_next(cc, timeout_ms, m, err, errlen): wait up to timeout_ms
  * (0: do not wait, -1: forever) for the next application message and parse
  * it into *m.  CLIENTCONN_ERR_TIMEOUT when none is complete in time;
@@ -162,6 +175,20 @@ void	clientconn_want_next_key(struct clientconn *cc);
  */
 enum clientconn_nextkey clientconn_next_key(const struct clientconn *cc,
 	    uint8_t key[KEYS_KEYLEN]);
+
+/*
+ * clientconn_want_durable(cc): before clientconn_handshake(), announce
+ * hello feature bit 1 (durable, doc/PROTOCOL.md 11.1).  On a durable
+ * connection the server pushes the name's stored messages: they come out
+ * of clientconn_next() and the callbacks as a struct msg whose type is
+ * DMSG_STORED or DMSG_DRAINED and whose body and bodylen are the whole
+ * message, type byte included, for dmsg_stored_parse() or
+ * dmsg_drained_parse(); the other fields are zero.
+ */
+void	clientconn_want_durable(struct clientconn *cc);
+
+/* clientconn_durable(cc): both hellos had the durable bit. */
+bool	clientconn_durable(const struct clientconn *cc);
 
 /* clientconn_peer_key(cc): the server's static key once known, or NULL. */
 const uint8_t *clientconn_peer_key(const struct clientconn *cc);
