@@ -341,6 +341,31 @@ kh_tmpfile(const char *path, char *tmp, char *err, size_t errlen)
 }
 
 /*
+ * Close t, the temporary file tmp, and put it in path's place: the bytes
+ * first, then the name, so that a crash leaves one whole file.  0 with
+ * tmp emptied, or -1 with a message (tmp is still there to remove).
+ */
+static int
+kh_commit(FILE *t, mode_t mode, char *tmp, const char *path, char *err,
+    size_t errlen)
+{
+	int	 bad;
+
+	bad = fchmod(fileno(t), mode) == -1 || fflush(t) != 0 ||
+	    fsync(fileno(t)) != 0;
+	if (fclose(t) != 0 || bad) {
+		snprintf(err, errlen, "%s: write: %s", tmp, strerror(errno));
+		return (-1);
+	}
+	if (rename(tmp, path) != 0) {
+		snprintf(err, errlen, "%s: rename: %s", path, strerror(errno));
+		return (-1);
+	}
+	tmp[0] = '\0';
+	return (0);
+}
+
+/*
  * Rewrite path atomically: every line but those for host (with key, when
  * key is not NULL) when removing, every line and then "host key" when
  * adding.  *nmatch counts the lines for host (with key); nothing is
@@ -425,19 +450,10 @@ kh_rewrite(const char *path, const char *host, const uint8_t *key,
 		if (fprintf(t, "%s %s\n", host, b64) < 0)
 			goto werr;
 	}
-	/* The bytes first, then the name: a crash leaves one whole file. */
-	if (fchmod(fileno(t), mode) == -1 || fflush(t) != 0 ||
-	    fsync(fileno(t)) != 0)
-		goto werr;
-	r = fclose(t);
+	r = kh_commit(t, mode, tmp, path, err, errlen);
 	t = NULL;
-	if (r != 0)
-		goto werr;
-	if (rename(tmp, path) != 0) {
-		snprintf(err, errlen, "%s: rename: %s", path, strerror(errno));
+	if (r == -1)
 		goto out;
-	}
-	tmp[0] = '\0';
 	rv = 0;
 	goto out;
 werr:
@@ -603,19 +619,10 @@ knownhosts_sync(const char *path, const char *host,
 		if (fprintf(t, "%s %s\n", host, b64) < 0)
 			goto werr;
 	}
-	/* The bytes first, then the name: a crash leaves one whole file. */
-	if (fchmod(fileno(t), mode) == -1 || fflush(t) != 0 ||
-	    fsync(fileno(t)) != 0)
-		goto werr;
-	r = fclose(t);
+	r = kh_commit(t, mode, tmp, path, err, errlen);
 	t = NULL;
-	if (r != 0)
-		goto werr;
-	if (rename(tmp, path) != 0) {
-		snprintf(err, errlen, "%s: rename: %s", path, strerror(errno));
+	if (r == -1)
 		goto out;
-	}
-	tmp[0] = '\0';
 	for (i = 0; i < n; i++)
 		added[i] = !seen[i];
 	/* f still reads the old file: tell what went, now that it has. */
