@@ -13,6 +13,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sodium.h>
 
@@ -24,6 +25,7 @@
 #include "msg.h"
 #include "proto.h"
 #include "relay.h"
+#include "route.h"
 #include "router.h"
 #include "session.h"
 #include "sloop.h"
@@ -148,6 +150,61 @@ do_dsend(struct session *s, const struct dmsg *m)
 	}
 }
 
+/* DPUBLISH: into the mailboxes of the channel's durable subscribers. */
+static void
+do_dpublish(struct session *s, const struct dmsg *m)
+{
+	struct sloop *l = s->loop;
+	struct storethr_req *r;
+	static const uint8_t nokey[DMSG_KEYLEN];
+	const uint8_t *key = m->key;
+
+	/* The order of the checks is PROTOCOL.md 7.2's, as for PUBLISH. */
+	if (m->bodylen > l->conf->max_message_size ||
+	    m->bodylen + DMSG_STORED_MAX > s->max_in) {
+		derror(s, m->id, MSG_E_TOO_LARGE,
+		    "message body above max_message - 148");
+		return;
+	}
+	if (!authkeys_may_publish(s->entry, m->target, m->targetlen)) {
+		derror(s, m->id, MSG_E_NOT_PERMITTED,
+		    "publishing to this channel not permitted for this key");
+		return;
+	}
+	if (sodium_memcmp(key, nokey, DMSG_KEYLEN) == 0)
+		key = NULL;
+	if ((r = dreq(s, STORETHR_PUT, DS_REPLY, 0)) == NULL ||
+	    storethr_req_put(r, STORE_PUT_PUBLISH, s->name, strlen(s->name),
+	    m->target, m->targetlen, key, m->body, m->bodylen) == -1 ||
+	    dpost_pend(s, r, PEND_DPUBLISH, m->id) == -1) {
+		storethr_req_free(r);
+		derror(s, m->id, MSG_E_INTERNAL, "server out of memory");
+	}
+}
+
+/* DJOIN, DLEAVE: the name's durable subscription of a channel. */
+static void
+do_dsub(struct session *s, const struct dmsg *m)
+{
+	struct storethr_req *r;
+	int join = m->type == DMSG_DJOIN;
+
+	if (join && !authkeys_may_subscribe(s->entry, m->target,
+	    m->targetlen)) {
+		derror(s, m->id, MSG_E_NOT_PERMITTED,
+		    "subscribing to this channel not permitted for this key");
+		return;
+	}
+	if ((r = dreq(s, join ? STORETHR_SUB_ADD : STORETHR_SUB_DEL,
+	    DS_REPLY, 0)) == NULL ||
+	    storethr_req_name(r, s->name, strlen(s->name), m->target,
+	    m->targetlen) == -1 ||
+	    dpost_pend(s, r, join ? PEND_DJOIN : PEND_DLEAVE, m->id) == -1) {
+		storethr_req_free(r);
+		derror(s, m->id, MSG_E_INTERNAL, "server out of memory");
+	}
+}
+
 /* ACK: remove from the name's mailbox. */
 static void
 do_ack(struct session *s, const struct dmsg *m)
@@ -194,14 +251,12 @@ dservice_request(struct session *s, const struct dmsg *m)
 	case DMSG_PENDING:
 		do_pending(s, m);
 		break;
-	default:
-		/*
-		 * DPUBLISH, DJOIN, DLEAVE: not in this version (PROTOCOL.md
-		 * 11.1).  internal, not store-error: nothing was done, and a
-		 * retry would not help.
-		 */
-		derror(s, m->id, MSG_E_INTERNAL,
-		    "not implemented in this version");
+	case DMSG_DPUBLISH:
+		do_dpublish(s, m);
+		break;
+	case DMSG_DJOIN:
+	case DMSG_DLEAVE:
+		do_dsub(s, m);
 		break;
 	}
 	return (0);
@@ -213,18 +268,34 @@ dservice_reply(struct session *s, struct pend *p)
 	struct dmsg_ok ok;
 	uint8_t data[DMSG_OK_LEN];
 
+	if (p->derr == STORE_LIMIT) {
+		/* DJOIN: the name has store_max_subscriptions already. */
+		derror(s, p->id, MSG_E_TOO_LARGE,
+		    "too many durable subscriptions for this name");
+		return;
+	}
 	if (p->derr != STORE_OK) {
 		dstore_error(s, p->id, p->derr);
 		return;
 	}
 	switch (p->kind) {
 	case PEND_DSEND:
+	case PEND_DPUBLISH:
 		memset(&ok, 0, sizeof(ok));
 		ok.msgid = p->msgid;
 		ok.flags = p->dflags;
 		ok.stored = p->dstored;
 		ok.full = p->dfull;
+		if (p->kind == PEND_DPUBLISH) {
+			/* The plain DELIVER's counts (router_dpublish). */
+			ok.delivered = p->delivered;
+			ok.skipped = p->skipped;
+		}
 		dreply(s, MSG_OK, p->id, 0, data, dmsg_ok_put(&ok, data));
+		break;
+	case PEND_DJOIN:
+	case PEND_DLEAVE:
+		dreply(s, MSG_OK, p->id, 0, NULL, 0);
 		break;
 	case PEND_DACK:
 		put_be(data, p->dstored, 4);
@@ -485,6 +556,58 @@ dwake_all(struct sloop *l, const char *name, size_t len,
 	}
 }
 
+/*
+ * A durable PUBLISH r is committed: its plain DELIVER to the channel's
+ * JOINed connections (PROTOCOL.md 11.3), counted in p, but for the
+ * publishing connection and the durable connections of its durable
+ * subscribers (r->rcpts, stored or full: the store's or nobody's).
+ */
+static void
+dpublish_plain(struct sloop *l, struct pend *p, struct storethr_req *r)
+{
+	uint8_t hdr[MSG_HDR_MAX], *skip = NULL;
+	struct router_msg rm;
+	struct timespec ts;
+	struct msg d;
+	size_t i, skiplen = 0;
+
+	if (r->nrcpts > 0) {
+		if ((skip = malloc(r->nrcpts * (1 + STOREREC_NAMEMAX))) ==
+		    NULL) {
+			/* Stored all the same; the plain ones miss it. */
+			log_warnx("loop %u: out of memory for a durable "
+			    "publish's plain delivery", l->idx);
+			return;
+		}
+		for (i = 0; i < r->nrcpts; i++) {
+			skip[skiplen++] = (uint8_t)r->rcpts[i].len;
+			memcpy(skip + skiplen, r->rcpts[i].name,
+			    r->rcpts[i].len);
+			skiplen += r->rcpts[i].len;
+		}
+	}
+	(void)clock_gettime(CLOCK_REALTIME, &ts);
+	memset(&d, 0, sizeof(d));
+	d.type = MSG_DELIVER;
+	d.name = r->put.from;
+	d.namelen = r->put.fromlen;
+	d.channel = r->put.target;
+	d.chanlen = r->put.targetlen;
+	d.timestamp = (uint64_t)ts.tv_sec * 1000 +
+	    (uint64_t)ts.tv_nsec / 1000000;
+	memset(&rm, 0, sizeof(rm));
+	rm.kind = ROUTE_PUBLISH;
+	rm.id = p->id;
+	rm.target = r->put.target;
+	rm.targetlen = r->put.targetlen;
+	rm.hdr = hdr;
+	rm.hdrlen = msg_encode_header(&d, hdr);
+	rm.body = r->put.body;
+	rm.bodylen = r->put.bodylen;
+	router_dpublish(l, p, p->s, &rm, skip, skiplen);
+	free(skip);
+}
+
 /* The answer of a request whose reply waits: into its pend. */
 static void
 danswered(struct sloop *l, struct storethr_req *r)
@@ -501,6 +624,10 @@ danswered(struct sloop *l, struct storethr_req *r)
 			p->dflags = r->put.dup ? DMSG_F_DUPLICATE : 0;
 			p->dstored = r->put.stored;
 			p->dfull = r->put.full;
+			/* Committed, not a retry: to the plain subscribers. */
+			if (p->kind == PEND_DPUBLISH && p->derr == STORE_OK &&
+			    !r->put.dup)
+				dpublish_plain(l, p, r);
 			break;
 		case STORETHR_ACK:
 			p->dstored = r->count;
@@ -514,8 +641,9 @@ danswered(struct sloop *l, struct storethr_req *r)
 	/* After the commit, to the recipients' and the acker's loops. */
 	if (r->op == STORETHR_PUT && r->err == STORE_OK)
 		for (i = 0; i < r->nrcpts; i++)
-			dwake_all(l, r->rcpts[i].name, r->rcpts[i].len,
-			    NULL, 0);
+			if (r->rcpts[i].id != 0)	/* 0: full, not in */
+				dwake_all(l, r->rcpts[i].name,
+				    r->rcpts[i].len, NULL, 0);
 	if (r->op == STORETHR_ACK && r->err == STORE_OK)
 		dwake_all(l, r->name, r->namelen, r->ids, r->nids);
 	router_answered(l, r->token);

@@ -10,8 +10,10 @@
  * then DRAINED; a message stored for a name that has durable
  * connections wakes their loops (sloop_call) to send it.
  *
- * This slice serves DSEND, ACK and PENDING; DPUBLISH, DJOIN and DLEAVE
- * get ERROR store-error ("not yet served") without touching the store.
+ * A DPUBLISH is stored for the channel's durable subscribers (DJOIN,
+ * kept in the store), and after the commit also goes, as a plain DELIVER
+ * (router_dpublish), to the connections JOINed to the channel that do
+ * not get it from the store.
  */
 #ifndef SECMSG_DSERVICE_H
 #define SECMSG_DSERVICE_H

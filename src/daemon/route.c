@@ -1,7 +1,7 @@
 /* Copyright (c) 2026 The secmsgd authors.  ISC license: see LICENSE. */
 /*
  * route.c: loop-to-loop record codec (see route.h).  A fixed header, then
- * target, hdr and body back to back.  Decoding still checks every length
+ * target, hdr, skip and body back to back.  Decoding still checks every length
  * against what is left: a bug elsewhere must not become an overread here.
  */
 #include <stdlib.h>
@@ -18,7 +18,7 @@ struct route_head {
 	uint32_t	hdrlen;
 	uint32_t	bodylen;
 	uint32_t	n, delivered, skipped, toolarge;
-	uint32_t	pad2;
+	uint32_t	skiplen;
 	uint64_t	token;
 };
 
@@ -30,9 +30,9 @@ route_put(struct route_buf *b, const struct route_rec *r)
 	uint8_t *np, *p;
 
 	if (r->targetlen > 255 || r->hdrlen > UINT32_MAX ||
-	    r->bodylen > UINT32_MAX)
+	    r->bodylen > UINT32_MAX || r->skiplen > UINT32_MAX)
 		return (-1);
-	need = sizeof(h) + r->targetlen + r->hdrlen + r->bodylen;
+	need = sizeof(h) + r->targetlen + r->hdrlen + r->skiplen + r->bodylen;
 	if (b->cap - b->len < need) {
 		/*
 		 * Double, but never past what this record needs when it is
@@ -62,6 +62,7 @@ route_put(struct route_buf *b, const struct route_rec *r)
 	h.delivered = r->delivered;
 	h.skipped = r->skipped;
 	h.toolarge = r->toolarge;
+	h.skiplen = (uint32_t)r->skiplen;
 	h.token = r->token;
 	p = b->p + b->len;
 	memcpy(p, &h, sizeof(h));
@@ -72,6 +73,9 @@ route_put(struct route_buf *b, const struct route_rec *r)
 	if (r->hdrlen > 0)
 		memcpy(p, r->hdr, r->hdrlen);
 	p += r->hdrlen;
+	if (r->skiplen > 0)
+		memcpy(p, r->skip, r->skiplen);
+	p += r->skiplen;
 	if (r->bodylen > 0)
 		memcpy(p, r->body, r->bodylen);
 	b->len += need;
@@ -90,9 +94,10 @@ route_next(const uint8_t **pp, size_t *lenp, struct route_rec *r)
 	if (len < sizeof(h))
 		return (-1);
 	memcpy(&h, p, sizeof(h));
-	need = sizeof(h) + (size_t)h.targetlen + h.hdrlen + h.bodylen;
-	if (need > len || (h.kind != ROUTE_SEND &&
-	    h.kind != ROUTE_PUBLISH && h.kind != ROUTE_RESULT))
+	need = sizeof(h) + (size_t)h.targetlen + h.hdrlen + h.skiplen +
+	    h.bodylen;
+	if (need > len || (h.kind != ROUTE_SEND && h.kind != ROUTE_PUBLISH &&
+	    h.kind != ROUTE_DPUBLISH && h.kind != ROUTE_RESULT))
 		return (-1);
 	memset(r, 0, sizeof(*r));
 	r->kind = h.kind;
@@ -108,6 +113,9 @@ route_next(const uint8_t **pp, size_t *lenp, struct route_rec *r)
 	r->hdr = p;
 	r->hdrlen = h.hdrlen;
 	p += h.hdrlen;
+	r->skip = p;
+	r->skiplen = h.skiplen;
+	p += h.skiplen;
 	r->body = p;
 	r->bodylen = h.bodylen;
 	*pp += need;

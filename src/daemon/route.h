@@ -8,6 +8,10 @@
  *   ROUTE_SEND, ROUTE_PUBLISH: deliver hdr + body to the local connections
  *     of target (a name) or the local subscribers of target (a channel),
  *     and answer with a ROUTE_RESULT carrying token back.
+ *   ROUTE_DPUBLISH: the plain DELIVER of a durable PUBLISH (doc/PROTOCOL.md
+ *     11.3): as ROUTE_PUBLISH, but not to a durable connection whose name
+ *     is in skip, the channel's durable subscribers (n1 name, back to
+ *     back), who get the message from the store instead.
  *   ROUTE_RESULT: token's answer: n (connections or subscribers found),
  *     delivered, skipped, and toolarge: how many of skipped were skipped
  *     because the DELIVER was above their max_message.
@@ -23,6 +27,7 @@
 #define ROUTE_SEND	1
 #define ROUTE_PUBLISH	2
 #define ROUTE_RESULT	4
+#define ROUTE_DPUBLISH	6
 
 struct route_rec {
 	uint8_t		 kind;
@@ -33,6 +38,8 @@ struct route_rec {
 	size_t		 hdrlen;
 	const uint8_t	*body;		/* the message body */
 	size_t		 bodylen;
+	const uint8_t	*skip;		/* DPUBLISH: n1 names */
+	size_t		 skiplen;
 	uint32_t	 n, delivered, skipped;
 	uint32_t	 toolarge;	/* of skipped */
 };

@@ -218,6 +218,8 @@ router_waiting(struct sloop *l, uint64_t token)
 /* State of one fan-out. */
 struct fanout {
 	struct session	*from;		/* not to this one */
+	const uint8_t	*skip;		/* nor to durable ones named here */
+	size_t		 skiplen;
 	const uint8_t	*hdr;
 	size_t		 hdrlen;
 	const uint8_t	*body;
@@ -226,6 +228,24 @@ struct fanout {
 	uint32_t	 skipped;
 	uint32_t	 toolarge;	/* of skipped */
 };
+
+/* Is name one of skip's (n1 name, back to back)? */
+static bool
+skip_has(const uint8_t *skip, size_t skiplen, const char *name)
+{
+	size_t len = strlen(name), n;
+
+	while (skiplen > 0) {
+		n = skip[0];
+		if (n + 1 > skiplen)
+			return (false);
+		if (n == len && memcmp(skip + 1, name, len) == 0)
+			return (true);
+		skip += n + 1;
+		skiplen -= n + 1;
+	}
+	return (false);
+}
 
 /* relay visitor: deliver to one member. */
 static void
@@ -236,6 +256,10 @@ fanout_visit(struct relay_member *m, void *arg)
 	int rc;
 
 	if (to == f->from)
+		return;
+	/* A durable subscriber's connection gets it from the store. */
+	if (f->skiplen > 0 && to->durable &&
+	    skip_has(f->skip, f->skiplen, to->name))
 		return;
 	if ((rc = session_send(to, f->hdr, f->hdrlen, f->body,
 	    f->bodylen)) == 0) {
@@ -377,6 +401,59 @@ router_deliver(struct session *s, const struct router_msg *m,
 	return (route_out(s, m, c));
 }
 
+void
+router_dpublish(struct sloop *l, struct pend *p, struct session *from,
+    const struct router_msg *m, const uint8_t *skip, size_t skiplen)
+{
+	struct route_rec r;
+	struct fanout f;
+	unsigned i, lost = 0;
+	size_t slot;
+
+	memset(&f, 0, sizeof(f));
+	f.from = from;
+	f.skip = skip;
+	f.skiplen = skiplen;
+	f.hdr = m->hdr;
+	f.hdrlen = m->hdrlen;
+	f.body = m->body;
+	f.bodylen = m->bodylen;
+	p->n += deliver_local(l, ROUTE_PUBLISH, m->target, m->targetlen, &f);
+	p->delivered += f.delivered;
+	p->skipped += f.skipped;
+	p->toolarge += f.toolarge;
+	if (sloop_count(l) < 2)
+		return;
+	slot = relay_presence_slot(l->relay, RELAY_CHANNEL, m->target,
+	    m->targetlen);
+	memset(&r, 0, sizeof(r));
+	r.kind = ROUTE_DPUBLISH;
+	r.token = p->token;
+	r.target = m->target;
+	r.targetlen = m->targetlen;
+	r.hdr = m->hdr;
+	r.hdrlen = m->hdrlen;
+	r.skip = skip;
+	r.skiplen = skiplen;
+	r.body = m->body;
+	r.bodylen = m->bodylen;
+	for (i = 0; i < sloop_count(l); i++) {
+		if (i == l->idx || !sloop_maybe_present(l, i, slot))
+			continue;
+		if (router_queue(l, i, &r) == -1) {
+			lost++;
+			continue;
+		}
+		p->waiting++;
+		session_pend_add_bytes(l, p, m->hdrlen + m->bodylen +
+		    skiplen);
+	}
+	if (lost > 0)
+		log_warnx("loop %u: out of memory routing a durable publish "
+		    "to %u loops: their plain subscribers miss it", l->idx,
+		    lost);
+}
+
 /* Another loop's request r: deliver to our own, answer with counts. */
 static void
 router_serve(struct sloop *l, unsigned from, const struct route_rec *r)
@@ -392,7 +469,10 @@ router_serve(struct sloop *l, unsigned from, const struct route_rec *r)
 	f.hdrlen = r->hdrlen;
 	f.body = r->body;
 	f.bodylen = r->bodylen;
-	a.n = deliver_local(l, r->kind, r->target, r->targetlen, &f);
+	f.skip = r->skip;
+	f.skiplen = r->skiplen;
+	a.n = deliver_local(l, r->kind == ROUTE_SEND ? ROUTE_SEND :
+	    ROUTE_PUBLISH, r->target, r->targetlen, &f);
 	a.delivered = f.delivered;
 	a.skipped = f.skipped;
 	a.toolarge = f.toolarge;

@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct pend;
 struct session;
 struct sloop;
 
@@ -97,6 +98,21 @@ int	router_deliver(struct session *s, const struct router_msg *m,
 	    struct router_counts *c);
 
 /*
+ * router_dpublish(l, p, from, m, skip, skiplen): the plain DELIVER of a
+ * durable PUBLISH m (ROUTE_PUBLISH, hdr a DELIVER header), once it is
+ * committed (doc/PROTOCOL.md 11.3): to every connection subscribed to
+ * m->target but from (the publishing connection; NULL when it is gone)
+ * and the durable connections whose name is in skip (n1 name, back to
+ * back: the channel's durable subscribers, who get it from the store).
+ * The counts add up in p, a request waiting (router_wait) for the
+ * store's answer, which then waits for the other loops' answers too:
+ * the caller's router_answered() releases it when every one is in.
+ */
+void	router_dpublish(struct sloop *l, struct pend *p,
+	    struct session *from, const struct router_msg *m,
+	    const uint8_t *skip, size_t skiplen);
+
+/*
  * A request of a session that waits for another thread's answer (the
  * store thread's): router_wait(l, p) gives p (from session_pend_new) a
  * token, p->token, and one answer to wait for; router_waiting(l, token)
@@ -105,7 +121,6 @@ int	router_deliver(struct session *s, const struct router_msg *m,
  * freed if its session is gone.  router_wait returns 0, or -1 when out
  * of memory.
  */
-struct pend;
 int	router_wait(struct sloop *l, struct pend *p);
 struct pend *router_waiting(struct sloop *l, uint64_t token);
 void	router_answered(struct sloop *l, uint64_t token);

@@ -411,6 +411,9 @@ service_pend_reply(struct session *s, struct pend *p)
 	case PEND_DSEND:
 	case PEND_DACK:
 	case PEND_DPENDING:
+	case PEND_DPUBLISH:
+	case PEND_DJOIN:
+	case PEND_DLEAVE:
 		dservice_reply(s, p);
 		break;
 	}

@@ -44,6 +44,9 @@ struct dmsg;
 #define PEND_DSEND	8	/* durable requests waiting for the store */
 #define PEND_DACK	16
 #define PEND_DPENDING	32
+#define PEND_DPUBLISH	64
+#define PEND_DJOIN	128
+#define PEND_DLEAVE	256
 
 struct pend {
 	TAILQ_ENTRY(pend)	 link;	/* s->pends, the loop's orphans or spare */

@@ -91,7 +91,9 @@ struct store_put {
 
 /*
  * store_rcpt_fn(arg, i, name, len, id): after a commit, once for every
- * mailbox that message i of the batch went into.
+ * mailbox that message i of the batch went into, and, with id 0, for
+ * every mailbox it did not go into because it was at its quota (a
+ * PUBLISH stored for other subscribers: its full ones).
  */
 typedef void store_rcpt_fn(void *arg, size_t i, const char *name,
 	    size_t len, uint64_t id);

@@ -329,6 +329,15 @@ put_one(struct store *st, MDB_txn *parent, int nested, struct store_put *p,
 			p->err = STORE_QUOTA;
 		return (MDB_SUCCESS);	/* a channel without subscribers */
 	}
+	/*
+	 * The cost of a PUBLISH to n durable subscribers: one encrypted body
+	 * (refs = n) and n envelopes of some 100 bytes (OpenSMTPD's message
+	 * and envelopes), never n copies of the body.  It is bounded: n is at
+	 * most the names that have subscriptions (each of them bounded by
+	 * store_max_subscriptions), and need, counted against the map's
+	 * room below, refuses with STORE_FULL a publish the store cannot
+	 * take rather than letting it fill the map.
+	 */
 	reclen = storerec_body_len(p->fromlen,
 	    p->kind == STORE_PUT_PUBLISH ? p->targetlen : 0, p->bodylen);
 	need = reclen + nstore * 256 + st->psize;
@@ -365,9 +374,14 @@ put_one(struct store *st, MDB_txn *parent, int nested, struct store_put *p,
 	*s = s2;
 	*room -= need;
 	*dirty = 1;
+	/*
+	 * The callback hears of every mailbox it went into, and (id 0) of
+	 * every subscriber whose mailbox was full: the daemon leaves all
+	 * durable subscribers out of a PUBLISH's plain DELIVER.
+	 */
 	for (j = 0; j < r->n; j++)
-		if (!r->v[j].full &&
-		    (rc = note_add(ns, i, &r->v[j], p->id)) != MDB_SUCCESS)
+		if ((rc = note_add(ns, i, &r->v[j], r->v[j].full ? 0 :
+		    p->id)) != MDB_SUCCESS)
 			return (rc);
 	return (MDB_SUCCESS);
 full:

@@ -36,7 +36,7 @@ struct storethr;
 #define STORETHR_MAILBOX	6	/* store_mailbox */
 #define STORETHR_DROP		7	/* store_drop_name */
 
-/* A mailbox a put went into. */
+/* A mailbox a put went into, or (id 0) a subscriber's that was full. */
 struct storethr_rcpt {
 	uint64_t	 id;
 	size_t		 len;

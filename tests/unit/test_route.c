@@ -40,6 +40,21 @@ test_roundtrip(void)
 	in.skipped = 1;
 	in.toolarge = 1;
 	TAP_CHECK(route_put(&b, &in) == 0);
+	/* A durable publish's plain DELIVER, with the names it skips. */
+	in.kind = ROUTE_DPUBLISH;
+	in.target = "alarms";
+	in.targetlen = 6;
+	in.hdr = (const uint8_t *)"H";
+	in.hdrlen = 1;
+	in.skip = (const uint8_t *)"\003ops\003log";
+	in.skiplen = 8;
+	in.body = (const uint8_t *)"hot";
+	in.bodylen = 3;
+	TAP_CHECK(route_put(&b, &in) == 0);
+	in.skip = NULL;
+	in.skiplen = 0;
+	in.target = NULL;
+	in.targetlen = in.hdrlen = in.bodylen = 0;
 	for (n = 0; n < 100; n++) {
 		in.kind = ROUTE_RESULT;
 		in.token = (uint64_t)n;
@@ -59,6 +74,11 @@ test_roundtrip(void)
 	TAP_CHECK(out.kind == ROUTE_RESULT && out.n == 3 &&
 	    out.delivered == 2 && out.skipped == 1 && out.toolarge == 1 &&
 	    out.bodylen == 0);
+	TAP_CHECK(route_next(&p, &len, &out) == 1);
+	TAP_CHECK(out.kind == ROUTE_DPUBLISH && out.targetlen == 6 &&
+	    memcmp(out.target, "alarms", 6) == 0 && out.hdrlen == 1 &&
+	    out.skiplen == 8 && memcmp(out.skip, "\003ops\003log", 8) == 0 &&
+	    out.bodylen == 3 && memcmp(out.body, "hot", 3) == 0);
 	for (n = 0; n < 100; n++) {
 		TAP_CHECK(route_next(&p, &len, &out) == 1);
 		TAP_CHECK(out.kind == ROUTE_RESULT && out.token == (uint64_t)n &&

@@ -113,6 +113,18 @@ told(void *arg, size_t i, const char *name, size_t len, uint64_t id)
 	(*(unsigned *)arg)++;
 }
 
+/* Callback of store_put: "name=stored," or "name=full," for each told. */
+static void
+heard(void *arg, size_t i, const char *name, size_t len, uint64_t id)
+{
+	char *out = arg;
+	size_t n = strlen(out);
+
+	(void)i;
+	snprintf(out + n, 128 - n, "%.*s=%s,", (int)len, name,
+	    id != 0 ? "stored" : "full");
+}
+
 static int
 test_open_creates(void)
 {
@@ -240,6 +252,7 @@ test_publish_once(void)
 	struct store_put p;
 	struct store *st;
 	uint32_t n;
+	char heardv[128];
 
 	fresh();
 	c.max_messages = 1;
@@ -267,9 +280,15 @@ test_publish_once(void)
 	TAP_CHECK(store_ack(st, "ops", 3, &p.id, 1, &n) == 0 && n == 1);
 	TAP_CHECK(store_stats(st, &s) == 0 && s.bodies == 1 &&
 	    s.messages == 1);
-	/* log is at its quota (1): stored for ops only, log counted full. */
-	TAP_CHECK(store_put(st, &p, 1, T0, NULL, NULL) == STORE_OK);
+	/*
+	 * log is at its quota (1): stored for ops only, log counted full;
+	 * the callback hears of both, log with id 0 (the daemon leaves every
+	 * durable subscriber out of the plain DELIVER).
+	 */
+	heardv[0] = '\0';
+	TAP_CHECK(store_put(st, &p, 1, T0, heard, heardv) == STORE_OK);
 	TAP_CHECK(p.err == STORE_OK && p.stored == 1 && p.full == 1);
+	TAP_CHECK(strcmp(heardv, "log=full,ops=stored,") == 0);
 	/* Both full now: the publish is refused. */
 	TAP_CHECK(store_put(st, &p, 1, T0, NULL, NULL) == STORE_OK);
 	TAP_CHECK(p.err == STORE_QUOTA && p.stored == 0 && p.full == 2);
