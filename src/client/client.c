@@ -6,6 +6,7 @@
  * known_hosts, or asking on first contact, as ssh does).
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -369,4 +370,32 @@ client_connect(struct client *c)
 		    (unsigned)clientconn_idle(c->cc));
 	}
 	return (0);
+}
+
+static volatile sig_atomic_t	interrupted;
+
+/* Signal handler for the long-running modes: end cleanly. */
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
+void
+client_catch_signals(void)
+{
+	struct sigaction	sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+bool
+client_interrupted(void)
+{
+	return (interrupted != 0);
 }

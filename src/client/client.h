@@ -119,6 +119,14 @@ int	client_exit_status(enum clientconn_err e);
  */
 void	client_on_message(const struct msg *m, void *arg);
 
+/*
+ * client_catch_signals(): catch SIGINT and SIGTERM without SA_RESTART, so
+ * that waits return EINTR, for the long-running modes; client_interrupted()
+ * then says one came.
+ */
+void	client_catch_signals(void);
+bool	client_interrupted(void);
+
 /* client_mono_ms(): milliseconds on the monotonic clock. */
 double	client_mono_ms(void);
 
@@ -172,11 +180,24 @@ int	clientchat_subscribe(struct client *, int, char **);
 int	clientchat_chat(struct client *, int, char **);
 
 /*
- * clientdur_send(c, target, body, len): a durable direct message (send
- * --durable), retried with the same idempotency key while its outcome is
- * unknown; prints its msgid.
+ * clientdur_send(c, type, target, body, len): a durable message, type
+ * DMSG_DSEND to a name (send --durable) or DMSG_DPUBLISH to a channel
+ * (publish --durable), retried with the same idempotency key while its
+ * outcome is unknown; prints its msgid.
  */
-int	clientdur_send(struct client *, const char *, const uint8_t *, size_t);
+int	clientdur_send(struct client *, uint8_t, const char *, const uint8_t *,
+	    size_t);
+
+/*
+ * clientdur_subscribe: subscribe --durable CHANNEL...: DJOIN the channels
+ * (a subscription of the name, kept by the server), then print the name's
+ * stored messages as they come, acknowledging each once it is written and
+ * flushed (-n, -W and signals as for subscribe).
+ */
+int	clientdur_subscribe(struct client *, int, char **);
+
+/* clientdur_unsubscribe: unsubscribe --durable CHANNEL...: DLEAVE them. */
+int	clientdur_unsubscribe(struct client *, int, char **);
 
 /*
  * clientdur_fetch: print the name's stored messages, acknowledging each

@@ -7,7 +7,6 @@
  */
 #include <errno.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -19,28 +18,6 @@
 #include "clientout.h"
 #include "msg.h"
 #include "client.h"
-
-static volatile sig_atomic_t	interrupted;
-
-/* Signal handler for the long-running modes: end cleanly. */
-static void
-on_signal(int sig)
-{
-	interrupted = 1;
-}
-
-/* Catch SIGINT and SIGTERM without SA_RESTART, so waits return EINTR. */
-static void
-catch_signals(void)
-{
-	struct sigaction	sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-}
 
 /* JOIN channel; an exit status. */
 static int
@@ -237,7 +214,7 @@ run_loop(struct client *c, struct chat *ch)
 		interval = 500;
 	if (interval > 0)
 		next = (int64_t)(client_mono_ms()) + interval;
-	while (!c->done && !interrupted) {
+	while (!c->done && !client_interrupted()) {
 		/* Already read, so poll would not tell. */
 		if ((e = show_messages(c, true, err, sizeof(err))) !=
 		    CLIENTCONN_OK)
@@ -308,6 +285,8 @@ clientchat_subscribe(struct client *c, int argc, char **argv)
 	const char	*channel;
 	int		 i, rv;
 
+	if (c->durable)
+		return (clientdur_subscribe(c, argc, argv));
 	if (argc < 1)
 		return (CLIENT_BADARGS);
 	for (i = 0; i < argc; i++)
@@ -318,7 +297,7 @@ clientchat_subscribe(struct client *c, int argc, char **argv)
 	if (!(c->subopts & OPT_LIMIT))
 		c->count = 0;
 	c->show = true;
-	catch_signals();
+	client_catch_signals();
 	/* -W counts from here: connecting and joining are part of it. */
 	if (c->wait_s > 0)
 		c->deadline = client_mono_ms() + (double)c->wait_s * 1000;
@@ -358,7 +337,7 @@ clientchat_chat(struct client *c, int argc, char **argv)
 	}
 	c->count = 0;
 	c->show = true;
-	catch_signals();
+	client_catch_signals();
 	if ((rv = client_connect(c)) != 0)
 		return (rv);
 	if (ch.channel != NULL && (rv = join_channel(c, ch.channel)) != 0)

@@ -18,6 +18,7 @@
 
 #include "clientconn.h"
 #include "clientout.h"
+#include "dmsg.h"
 #include "keys.h"
 #include "msg.h"
 #include "client.h"
@@ -367,7 +368,8 @@ send_common(struct client *c, uint8_t type, int argc, char **argv)
 		return (1);
 	}
 	if (c->durable) {
-		rv = clientdur_send(c, target, body, len);
+		rv = clientdur_send(c, type == MSG_SEND ? DMSG_DSEND :
+		    DMSG_DPUBLISH, target, body, len);
 		goto out;
 	}
 	if ((rv = client_connect(c)) != 0)
