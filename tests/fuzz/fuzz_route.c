@@ -23,6 +23,8 @@ same(const struct route_rec *a, const struct route_rec *b)
 	    a->skipped == b->skipped && a->toolarge == b->toolarge &&
 	    a->targetlen == b->targetlen &&
 	    a->hdrlen == b->hdrlen && a->bodylen == b->bodylen &&
+	    a->skiplen == b->skiplen &&
+	    memcmp(a->skip, b->skip, a->skiplen) == 0 &&
 	    memcmp(a->target, b->target, a->targetlen) == 0 &&
 	    memcmp(a->hdr, b->hdr, a->hdrlen) == 0 &&
 	    memcmp(a->body, b->body, a->bodylen) == 0);
