@@ -9,7 +9,7 @@
 # stored once for every durably subscribed name (one msgid), a retry with
 # the same key is recognised, a channel without durable subscribers
 # stores nothing (msgid 0).  The subscriptions and the messages survive a
-# SIGKILL after the OK and a SIGTERM; a subscriber that was away gets its
+# SIGKILL right after the OK and a SIGTERM; a subscriber that was away gets its
 # backlog in order, and what it acknowledged does not come again.  A full
 # mailbox is counted in full, all full is quota-exceeded.  DLEAVE ends a
 # subscription.  A plain JOINed connection gets a plain DELIVER, a durable
@@ -22,7 +22,7 @@
 "$PY" -c 'import dissononce' 2>/dev/null ||
     skip_all "no python3-dissononce"
 
-plan 30
+plan 33
 
 for n in ops carol plc lee bob; do
 	keygen $n
@@ -156,6 +156,16 @@ f o4.out ops 1
 ok "ops gets p8 then p9" \
     sh -c "grep '^stored' '$T/o4.out' | cut -d' ' -f6 | tr '\n' ' ' |
     grep -qx 'p8 p9 '"
+
+s k1.out djoin lee kept
+ok "DJOIN, then SIGKILL right after its OK" \
+    sh -c "grep -qx ok '$T/k1.out' && kill -KILL $(daemon_pid)"
+wait "$DPID" 2>/dev/null
+ok "the daemon restarts" start_daemon "$CONF"
+s k2.out dpublish plc kept x "$K0"
+ok "the subscription was on disk: a DPUBLISH is stored for lee" \
+    sh -c "grep -q '^ok msgid=[0-9]* flags=0 stored=1 full=0 ' \
+    '$T/k2.out'"
 
 s m1.out mix alarms
 ok "mixed subscribers: stored for ops, two plain DELIVERs" \
