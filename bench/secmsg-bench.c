@@ -165,6 +165,9 @@ usage(int status)
 "       (stunnel, spiped; README.md)\n"
 "--crypto-ceiling: this machine's X25519 and ChaCha20-Poly1305 speed on\n"
 "       one core, and the handshake and bulk ceilings they imply\n");
+	if (!mqtt_available())
+		fprintf(status ? stderr : stdout, "(mqtt workloads unavailable: "
+		    "built without libmosquitto)\n");
 	exit(status);
 }
 
