@@ -39,7 +39,7 @@ enum bench_workload {
 	WL_RELAY,	/* PUBLISH to a channel, or SEND (direct) */
 	WL_BULK,	/* one connection SENDs 16 KiB messages to itself */
 	WL_IDLE,
-	WL_DURABLE,	/* durable SENDs to an offline name, then its drain */
+	WL_DURABLE,	/* durable SENDs to an offline name, its drain */
 	WL_MQTT,	/* mosquitto through libmosquitto (wl_mqtt.c) */
 	WL_MQTT_SESSION	/* its persistent session: store, then drain */
 };
@@ -221,6 +221,9 @@ int	bconn_start(struct bconn *c, size_t srcidx);
 uint32_t bconn_request(struct bconn *c, uint8_t type, const char *target,
 	    const uint8_t *body, size_t len);
 
+/* bconn_durable(c): both hellos set the durable feature bit. */
+bool	bconn_durable(const struct bconn *c);
+
 /*
  * bconn_drequest(c, m, body, len): send one durable request (DSEND with
  * its body, ACK, PENDING; doc/PROTOCOL.md section 11) on a connection
@@ -230,7 +233,6 @@ uint32_t bconn_request(struct bconn *c, uint8_t type, const char *target,
  * dmsg_drained_parse().
  */
 struct dmsg;
-bool	bconn_durable(const struct bconn *c);
 uint32_t bconn_drequest(struct bconn *c, struct dmsg *m,
 	    const uint8_t *body, size_t len);
 

@@ -995,7 +995,8 @@ main(int argc, char **argv)
 			o.raw = true;
 			break;
 		case O_QOS:
-			if (strcmp(optarg, "0") != 0 && strcmp(optarg, "1") != 0)
+			if (strcmp(optarg, "0") != 0 &&
+			    strcmp(optarg, "1") != 0)
 				usage(2);
 			o.qos = optarg[0] - '0';
 			break;

@@ -20,8 +20,9 @@
  * must say the mailbox is empty.
  *
  * Exact counts: store, every request answered OK, not a duplicate, one
- * mailbox, each sender's msgids increasing; drain, exactly as many messages as the store row stored, each
- * msgid once and in increasing order, every one acknowledged.
+ * mailbox, each sender's msgids increasing; drain, exactly as many
+ * messages as the store row stored, each msgid once and in increasing
+ * order, every one acknowledged.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,18 +55,17 @@ struct dur {
 	uint64_t	 *oks;		/* per sender */
 	uint64_t	 *ts;		/* [sender * win + seq % win] */
 	uint64_t	  issued, answered, limit;
-	uint64_t	  odd;		/* OKs flagged duplicate, stored != 1 */
+	uint64_t	  odd;		/* OKs a duplicate, out of order */
 	uint64_t	 *lastok;	/* per sender: its last msgid */
 	uint64_t	  top;		/* highest msgid answered */
 
 	struct bconn	 *rcv;		/* the recipient */
 	struct event	 *ackev;	/* end of a burst: acknowledge */
-	uint8_t		 *ids;		/* msgids to acknowledge (wire) */
+	uint8_t		 *ids;		/* msgids to acknowledge */
 	size_t		  nids;
 	uint32_t	  acks_out;	/* ACKs not yet answered */
 	uint32_t	  pending_id;	/* PENDING's request id */
 	bool		  drained;
-	bool		  settled;	/* setup: leftovers acknowledged */
 	uint64_t	  got, acked, dups, flagged, last, pending;
 	uint64_t	  upto;		/* DRAINED's msgid */
 };
@@ -154,8 +154,9 @@ snd_msg(struct bconn *c, const struct msg *m)
 		    dmsg_code_name(m->code) != NULL ?
 		    dmsg_code_name(m->code) : msg_code_name(m->code),
 		    m->code == DMSG_E_QUOTA ? " (raise store_max_messages "
-		    "and store_max_bytes, or 0)" : m->code == DMSG_E_STORE_FULL ?
-		    " (raise store_map_size)" : "");
+		    "and store_max_bytes, or 0)" :
+		    m->code == DMSG_E_STORE_FULL ? " (raise store_map_size)" :
+		    "");
 		return (0);
 	}
 	if (m->type != MSG_OK || dmsg_ok_parse(m->body, m->bodylen,
@@ -226,7 +227,6 @@ rcv_check_done(struct worker *w)
 	    d->pending_id != 0)
 		return (0);
 	if (w->o->phase == DUR_STORE) {
-		d->settled = true;
 		bconn_free(d->rcv);
 		d->rcv = NULL;
 		bench_setup_done(w);
@@ -280,7 +280,7 @@ rcv_stored(struct worker *w, const struct msg *m)
 	if (d->nids == DMSG_ACK_MAX)
 		rcv_ack(w);
 	else
-		event_active(d->ackev, EV_TIMEOUT, 0);	/* after the burst */
+		event_active(d->ackev, EV_TIMEOUT, 0); /* after the burst */
 }
 
 static int

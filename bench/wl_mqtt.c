@@ -218,8 +218,9 @@ mq_wait(struct worker *w, struct mq *q, const bool *flag, const char *what)
 
 	while (!*flag) {
 		if (mq_step(q, 50) == -1 || bench_now_ns() > end) {
-			bench_fail(w, "mqtt: %s failed: %s", what, q->fail != 0 ?
-			    mosquitto_strerror(q->fail) : "timed out");
+			bench_fail(w, "mqtt: %s failed: %s", what,
+			    q->fail != 0 ? mosquitto_strerror(q->fail) :
+			    "timed out");
 			return (-1);
 		}
 	}
