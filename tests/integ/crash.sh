@@ -16,6 +16,8 @@
 # (tests/integ/cutproxy.py) that swallows the daemon's OK and drops the
 # connection; the client tries again with the same key and the daemon
 # answers with the first msgid, flagged a duplicate: one message stored.
+# And with the daemon stopped (SIGSTOP) for a while: the client's tries
+# time out, it tries again, and the message is stored once.
 
 . "${top_srcdir:-.}/tests/integ/lib.sh"
 
@@ -29,7 +31,7 @@
 N=${SECMSG_CRASH_N:-60}
 KILLS=4
 
-plan 17
+plan 20
 
 for k in s0 s1 s2 s3 r0 r1 r2 alice bob; do
 	keygen "$k"
@@ -64,7 +66,7 @@ ok "the driver made all its checks" test "$n" -eq 10
 
 # secmsg-client's retry path.
 if [ ! -x "$CLIENT" ]; then
-	for i in 1 2 3; do
+	for i in 1 2 3 4 5 6 7; do
 		echo "ok $((TAP_N + i)) # SKIP no secmsg-client binary"
 	done
 	exit 0
@@ -95,5 +97,30 @@ timeout -k 5 30 "$CLIENT" -s "127.0.0.1:$PORT" -i "$T/bob.key" \
     --server-key "$SERVER_KEY" fetch > "$T/fetch.out" 2>&1 < /dev/null
 ok "bob's mailbox holds it once" sh -c "[ \$(grep -c 'alice: only once\$' \
     '$T/fetch.out') -eq 1 ] && [ \$(wc -l < '$T/fetch.out') -eq 1 ]"
+
+# The daemon stopped (SIGSTOP): each try of the client times out (1 s)
+# and it tries again; the daemon continues after 2.5 s, meets the dead
+# tries' connections first, and the message is stored once.
+kill -STOP "$(daemon_pid)"
+timeout -k 5 40 "$CLIENT" -s "127.0.0.1:$PORT" -i "$T/alice.key" \
+    --server-key "$SERVER_KEY" --timeout 1 --json send --durable bob \
+    "after a stop" > "$T/stop.out" 2> "$T/stop.err" < /dev/null &
+CPID=$!
+sleep 2.5
+kill -CONT "$(daemon_pid)"
+wait "$CPID"
+RC=$?
+sed 's/^/# /' "$T/stop.err"
+ok "send --durable to a stopped daemon: timed out, tried again, exit 0" \
+    sh -c "[ $RC -eq 0 ] && grep -q 'trying again\|timed out' '$T/stop.err'"
+ok "its OK: a new message, after more than one try" "$PY" -c '
+import json, sys
+L = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+sys.exit(0 if len(L) == 1 and L[0]["type"] == "ok" and
+         L[0]["tries"] >= 2 and L[0]["stored"] == 1 else 1)' "$T/stop.out"
+timeout -k 5 30 "$CLIENT" -s "127.0.0.1:$PORT" -i "$T/bob.key" \
+    --server-key "$SERVER_KEY" fetch > "$T/fetch2.out" 2>&1 < /dev/null
+ok "stored once" sh -c "[ \$(grep -c 'alice: after a stop\$' \
+    '$T/fetch2.out') -eq 1 ] && [ \$(wc -l < '$T/fetch2.out') -eq 1 ]"
 stop_daemon
 exit 0
