@@ -45,7 +45,7 @@ static struct {
 	uint64_t	 stored;
 	uint64_t	 last;		/* highest msgid stored */
 } shared[DUR_MAXTHREADS];
-static uint32_t	 nonce;		/* of this run, in every key */
+static uint32_t	 nonce;		/* of this store row, in every key */
 
 struct dur {
 	uint32_t	  ns;		/* senders */
@@ -383,8 +383,13 @@ dur_setup(struct worker *w)
 	if (w->idx >= DUR_MAXTHREADS || (d = calloc(1, sizeof(*d))) == NULL)
 		return (-1);
 	w->wl = d;
-	if (w->idx == 0 && o->phase == DUR_STORE && nonce == 0)
-		nonce = randombytes_random() | 1;
+	/*
+	 * A nonce of this row in every key: a later row (-c 1,4) must not
+	 * meet the daemon's memory of this one's keys.  Read by the other
+	 * threads only once every one has set up (the start barrier).
+	 */
+	if (w->idx == 0 && o->phase == DUR_STORE)
+		nonce = randombytes_random();
 	d->win = o->window != 0 ? o->window : DUR_WIN_DEFAULT;
 	d->ns = o->phase == DUR_STORE ? o->conc : 0;
 	d->limit = o->dur_count;
