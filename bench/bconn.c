@@ -27,6 +27,7 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 
+#include "dmsg.h"
 #include "evsink.h"
 #include "frame.h"
 #include "keys.h"
@@ -112,6 +113,8 @@ bconn_start(struct bconn *c, size_t srcidx)
 	memset(&params, 0, sizeof(params));
 	params.max_message = BCONN_MAX_MESSAGE;
 	if (!o->raw && (c->p = proto_new(true, c->kp, &params)) == NULL)
+		return (-1);
+	if (c->features != 0 && proto_set_features(c->p, c->features) == -1)
 		return (-1);
 	fd = socket(o->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0);
@@ -232,6 +235,36 @@ bconn_request(struct bconn *c, uint8_t type, const char *target,
 	return (m.id);
 }
 
+bool
+bconn_durable(const struct bconn *c)
+{
+	return (c->p != NULL && proto_feature(c->p, DMSG_FEATURE_DURABLE));
+}
+
+uint32_t
+bconn_drequest(struct bconn *c, struct dmsg *m, const uint8_t *body,
+    size_t len)
+{
+	uint8_t hdr[8 + 7 + DMSG_KEYLEN + MSG_NAME_MAX + 1 + 8 * DMSG_ACK_MAX];
+	struct proto_out out;
+	struct evsink k;
+	size_t hl;
+
+	if (c->state != BCONN_OPEN || c->w->o->raw)
+		return (0);
+	if (++c->nextid == 0)
+		c->nextid = 1;
+	m->id = c->nextid;
+	if ((hl = dmsg_request_header(m, hdr, sizeof(hdr))) == 0)
+		return (0);
+	bsink_init(c, &k, &out);
+	if (proto_send(c->p, hdr, hl, body, len, bench_now_ns() / 1000000000,
+	    &out) != PROTO_OK)
+		return (0);
+	bconn_mark_dirty(c);
+	return (m->id);
+}
+
 /* Fail c: mark it dead and let the workload free it. */
 static void
 bconn_fail(struct bconn *c, const char *why)
@@ -284,6 +317,20 @@ bconn_frame(struct bconn *c, uint8_t *frame, size_t len)
 		return (0);
 	case PROTO_EV_MESSAGE:
 		break;
+	}
+	/*
+	 * STORED and DRAINED have no struct msg layout: handed on whole
+	 * (type byte included) in m.body, on a durable connection only, as
+	 * clientconn.c does.
+	 */
+	if (c->state == BCONN_OPEN && ev.len > 0 &&
+	    (ev.data[0] == DMSG_STORED || ev.data[0] == DMSG_DRAINED) &&
+	    proto_feature(c->p, DMSG_FEATURE_DURABLE)) {
+		memset(&m, 0, sizeof(m));
+		m.type = ev.data[0];
+		m.body = ev.data;
+		m.bodylen = ev.len;
+		return (c->ops->on_msg(c, &m));
 	}
 	if (msg_parse(ev.data, ev.len, &m) != MSG_OK_PARSED) {
 		bconn_fail(c, "malformed message from the server");

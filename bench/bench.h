@@ -38,7 +38,16 @@ enum bench_workload {
 	WL_PING,
 	WL_RELAY,	/* PUBLISH to a channel, or SEND (direct) */
 	WL_BULK,	/* one connection SENDs 16 KiB messages to itself */
-	WL_IDLE
+	WL_IDLE,
+	WL_DURABLE,	/* durable SENDs to an offline name, its drain */
+	WL_MQTT,	/* mosquitto through libmosquitto (wl_mqtt.c) */
+	WL_MQTT_SESSION	/* its persistent session: store, then drain */
+};
+
+/* The two rows of the durable workloads. */
+enum bench_phase {
+	DUR_STORE = 0,
+	DUR_DRAIN
 };
 
 enum bench_relay_mode {
@@ -78,6 +87,11 @@ struct bench_opts {
 	uint32_t		 window;	/* 0: automatic */
 	uint32_t		 pubs, subs;	/* per relay group */
 	uint32_t		 idle_n;	/* idle connections */
+	enum bench_phase	 phase;		/* durable: this row's */
+	uint64_t		 dur_count;	/* durable: messages to store
+						   per thread; 0: for -d */
+	int			 qos;		/* mqtt: 0 or 1 */
+	const char		*cafile;	/* mqtt: TLS, this CA */
 	uint32_t		 threads;
 	pid_t			 daemon_pid;	/* 0: unknown */
 	/*
@@ -159,6 +173,8 @@ struct bconn {
 	void			*arg;		/* the workload's */
 	char			 name[MSG_NAME_MAX + 1]; /* from WELCOME */
 	bool			 starting;	/* in bconn_start() */
+	uint32_t		 features;	/* hello bits to announce
+						   (set before bconn_start) */
 	bool			 dirty;		/* on w->dirty */
 	bool			 writing;	/* the bufferevent writes (after
 						   a short write) */
@@ -203,6 +219,21 @@ int	bconn_start(struct bconn *c, size_t srcidx);
  * few writes.  Returns the request id, or 0 on failure.
  */
 uint32_t bconn_request(struct bconn *c, uint8_t type, const char *target,
+	    const uint8_t *body, size_t len);
+
+/* bconn_durable(c): both hellos set the durable feature bit. */
+bool	bconn_durable(const struct bconn *c);
+
+/*
+ * bconn_drequest(c, m, body, len): send one durable request (DSEND with
+ * its body, ACK, PENDING; doc/PROTOCOL.md section 11) on a connection
+ * that announced DMSG_FEATURE_DURABLE; m->id is set here.  Returns the
+ * request id, or 0 on failure.  STORED and DRAINED reach on_msg whole in
+ * m->body (type byte included) for dmsg_stored_parse() and
+ * dmsg_drained_parse().
+ */
+struct dmsg;
+uint32_t bconn_drequest(struct bconn *c, struct dmsg *m,
 	    const uint8_t *body, size_t len);
 
 /* bconn_free(c): close and free; NULL does nothing. */
@@ -250,7 +281,26 @@ struct workload {
 	void		(*teardown)(struct worker *);
 };
 
-extern const struct workload wl_handshake, wl_ping, wl_relay, wl_idle;
+extern const struct workload wl_handshake, wl_ping, wl_relay, wl_idle,
+	    wl_durable, wl_mqtt;
+
+/*
+ * durable_exact(w, detail, len): after a durable row: store, every request
+ * answered OK (new, one mailbox, msgids increasing); drain, exactly what
+ * the store row stored, each msgid once, in order, all acknowledged and
+ * the mailbox empty.  durable_win(w): the store row's window.
+ */
+bool	durable_exact(struct worker *w, char *detail, size_t len);
+uint32_t durable_win(const struct worker *w);
+
+/*
+ * mqtt_exact(w, detail, len): after an mqtt row: every message sent was
+ * acknowledged (QoS 1) and received exactly once, in order.
+ * mqtt_available(): whether the tool was built with libmosquitto.
+ */
+bool	mqtt_exact(struct worker *w, char *detail, size_t len);
+uint32_t mqtt_win(const struct worker *w);
+bool	mqtt_available(void);
 
 /*
  * relay_exact(w, detail, len): after a relay or bulk run: every message

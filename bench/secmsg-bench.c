@@ -34,6 +34,9 @@
 
 #include <event2/event.h>
 #include <sodium.h>
+#ifdef HAVE_LIBMOSQUITTO
+#include <mosquitto.h>
+#endif
 
 #include "keys.h"
 #include "bench.h"
@@ -136,6 +139,8 @@ usage(int status)
 "           [-j THREADS] [-w WINDOW] [-P PUBS] [-S SUBS] [-n CONNS]\n"
 "           [-b ADDR[,ADDR..]] [--mode publish|direct] [--daemon-pid PID]\n"
 "           [--csv | --json] [--no-header] [--raw] [-v] WORKLOAD\n"
+"       secmsg-bench -s HOST:PORT [--qos 0|1] [--mqtt-cafile FILE] [-m SIZE]\n"
+"           [-w WINDOW] [-n COUNT] [-d SECONDS] mqtt | mqtt-session\n"
 "       secmsg-bench --echo-server HOST:PORT\n"
 "       secmsg-bench --crypto-ceiling SECONDS\n"
 "workloads:\n"
@@ -146,12 +151,23 @@ usage(int status)
 "  bulk       one connection per thread SENDs -m (16K) messages to itself\n"
 "  idle       hold -n (10000) authenticated idle connections; with\n"
 "             --daemon-pid, the daemon's RSS growth per connection\n"
+"  durable    two rows: store (-c senders per thread, -w (64) durable\n"
+"             SENDs each in flight, to an offline name; -n COUNT: that\n"
+"             many per thread, else for -d) and drain (that backlog\n"
+"             fetched and acknowledged); needs store = \"lmdb\"\n"
+"  mqtt       an MQTT broker (mosquitto): 1 publisher -> 1 subscriber\n"
+"             at --qos (0), -w (256) ahead (libmosquitto)\n"
+"  mqtt-session  QoS 1 to an offline persistent session (clean session\n"
+"             off): store and drain rows, as durable\n"
 "Without -k, fresh client keys are generated: the daemon must have\n"
 "client_auth = \"any\".  -k DIR loads DIR/0.key, DIR/1.key, ...\n"
 "--raw: plain TCP echo of 64-byte requests, or of -m chunks for bulk\n"
 "       (stunnel, spiped; README.md)\n"
 "--crypto-ceiling: this machine's X25519 and ChaCha20-Poly1305 speed on\n"
 "       one core, and the handshake and bulk ceilings they imply\n");
+	if (!mqtt_available())
+		fprintf(status ? stderr : stdout, "(mqtt workloads unavailable: "
+		    "built without libmosquitto)\n");
 	exit(status);
 }
 
@@ -501,13 +517,16 @@ static void
 row_init(struct row *r, const struct bench_opts *o)
 {
 	static const char *const wl[] = { "handshake", "ping", "relay",
-		"bulk", "idle" };
+		"bulk", "idle", "durable", "mqtt", "mqtt-session" };
 	static const char *const mode[] = { "publish", "direct", "self" };
+	static const char *const phase[] = { "store", "drain" };
+	static const char *const qos[] = { "qos0", "qos1" };
 
 	memset(r, 0, sizeof(*r));
 	r->workload = wl[o->wl];
 	r->variant = o->raw ? "raw" : o->wl == WL_RELAY || o->wl == WL_BULK ?
-	    mode[o->mode] : "-";
+	    mode[o->mode] : o->wl == WL_DURABLE || o->wl == WL_MQTT_SESSION ?
+	    phase[o->phase] : o->wl == WL_MQTT ? qos[o->qos] : "-";
 	r->threads = o->threads;
 	r->conc = o->conc;
 	r->fanout = 1;
@@ -528,6 +547,16 @@ row_init(struct row *r, const struct bench_opts *o)
 		r->conc = o->idle_n;
 		r->size = 0;
 		break;
+	case WL_DURABLE:
+		r->conc = o->phase == DUR_STORE ? o->threads * o->conc :
+		    o->threads;
+		r->size = o->size;
+		break;
+	case WL_MQTT:
+	case WL_MQTT_SESSION:
+		r->conc = 1;
+		r->size = o->size;
+		break;
 	default:
 		break;
 	}
@@ -539,7 +568,7 @@ run_row(const struct bench_opts *o, struct row *r)
 {
 	struct worker *ws;
 	double d0 = -1, d1 = -1, b0, b1, m0, m1, rss0 = -1, rss1, brss0, brss1;
-	double wall;
+	double wall, anon0 = -1, anon1;
 	bool peak = false;
 	uint64_t t0 = UINT64_MAX, t1 = 0;
 	struct hist h;
@@ -548,7 +577,8 @@ run_row(const struct bench_opts *o, struct row *r)
 	int rc = 0;
 
 	static const struct workload *const wls[] = { &wl_handshake,
-		&wl_ping, &wl_relay, &wl_relay, &wl_idle };
+		&wl_ping, &wl_relay, &wl_relay, &wl_idle, &wl_durable,
+		&wl_mqtt, &wl_mqtt };
 
 	row_init(r, o);
 	R.wl = wls[o->wl];
@@ -557,8 +587,10 @@ run_row(const struct bench_opts *o, struct row *r)
 	pthread_barrier_init(&R.start, NULL, n + 1);
 	pthread_barrier_init(&R.end, NULL, n + 1);
 	pthread_barrier_init(&R.teardown, NULL, n + 1);
-	if (o->daemon_pid != 0)
+	if (o->daemon_pid != 0) {
 		rss0 = proc_rss(o->daemon_pid);
+		anon0 = proc_status_bytes(o->daemon_pid, "RssAnon:");
+	}
 	brss0 = proc_rss(0);
 	for (i = 0; i < n; i++) {
 		ws[i].idx = i;
@@ -594,6 +626,8 @@ run_row(const struct bench_opts *o, struct row *r)
 	b1 = self_cpu();
 	/* Connections are all still open: the memory figures. */
 	rss1 = o->daemon_pid != 0 ? proc_rss(o->daemon_pid) : -1;
+	anon1 = o->daemon_pid != 0 ? proc_status_bytes(o->daemon_pid,
+	    "RssAnon:") : -1;
 	brss1 = proc_rss(0);
 	if (peak)
 		r->rss_peak = proc_status_bytes(o->daemon_pid, "VmHWM:");
@@ -617,11 +651,24 @@ run_row(const struct bench_opts *o, struct row *r)
 				snprintf(r->detail, sizeof(r->detail),
 				    "thread %u: %s", i, w->why);
 		}
-		if (o->wl == WL_RELAY || o->wl == WL_BULK) {
+		if (o->wl == WL_RELAY || o->wl == WL_BULK ||
+		    o->wl == WL_DURABLE || o->wl == WL_MQTT ||
+		    o->wl == WL_MQTT_SESSION) {
 			char d[200];
+			bool ex;
 
-			r->window = relay_win(w);
-			if (!relay_exact(w, d, sizeof(d))) {
+			if (o->wl == WL_DURABLE) {
+				r->window = durable_win(w);
+				ex = durable_exact(w, d, sizeof(d));
+			} else if (o->wl == WL_MQTT ||
+			    o->wl == WL_MQTT_SESSION) {
+				r->window = mqtt_win(w);
+				ex = mqtt_exact(w, d, sizeof(d));
+			} else {
+				r->window = relay_win(w);
+				ex = relay_exact(w, d, sizeof(d));
+			}
+			if (!ex) {
 				r->exact = false;
 				if (r->detail[0] == '\0')
 					snprintf(r->detail, sizeof(r->detail),
@@ -661,6 +708,19 @@ run_row(const struct bench_opts *o, struct row *r)
 		if (conns > 0 && brss0 >= 0 && brss1 >= 0)
 			r->brss_conn = (brss1 - brss0) / (double)conns;
 	}
+	/*
+	 * A durable backlog: the server's memory before and after the row
+	 * (flat while a million messages are stored and drained: README).
+	 * VmRSS counts the store's pages mapped from its file (LMDB reads
+	 * through mmap: the page cache, given back under pressure); RssAnon
+	 * is the process's own memory.
+	 */
+	if ((o->wl == WL_DURABLE || o->wl == WL_MQTT_SESSION) && r->exact &&
+	    rss0 >= 0 && rss1 >= 0)
+		snprintf(r->detail, sizeof(r->detail), "server VmRSS before "
+		    "%.1f MiB after %.1f MiB; RssAnon before %.1f MiB after "
+		    "%.1f MiB", rss0 / 1048576, rss1 / 1048576,
+		    anon0 / 1048576, anon1 / 1048576);
 	if (!r->exact)
 		rc = 1;
 
@@ -742,7 +802,8 @@ print_row(const struct row *r)
 			printf(" %7s", "-");
 		printf("\n");
 		if (r->detail[0] != '\0')
-			printf("  FAILED: %s\n", r->detail);
+			printf("  %s%s\n", r->exact ? "" : "FAILED: ",
+			    r->detail);
 		if (r->skipped > 0)
 			printf("  FAILED: the daemon skipped %llu deliveries "
 			    "(receivers over max_output_buffer)\n",
@@ -798,7 +859,7 @@ int
 main(int argc, char **argv)
 {
 	enum { O_KEY = 256, O_INSECURE, O_MODE, O_PID, O_CSV, O_JSON,
-		O_NOHDR, O_RAW, O_ECHO, O_CEILING };
+		O_NOHDR, O_RAW, O_ECHO, O_CEILING, O_QOS, O_CAFILE };
 	static const struct option longopts[] = {
 		{ "server-key", required_argument, NULL, O_KEY },
 		{ "insecure-any-key", no_argument, NULL, O_INSECURE },
@@ -810,6 +871,8 @@ main(int argc, char **argv)
 		{ "raw", no_argument, NULL, O_RAW },
 		{ "echo-server", required_argument, NULL, O_ECHO },
 		{ "crypto-ceiling", required_argument, NULL, O_CEILING },
+		{ "qos", required_argument, NULL, O_QOS },
+		{ "mqtt-cafile", required_argument, NULL, O_CAFILE },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -817,8 +880,10 @@ main(int argc, char **argv)
 	struct row r;
 	uint32_t concs[BENCH_MAXLIST], sizes[BENCH_MAXLIST], v;
 	int nconc = 0, nsize = 0, ch, i, j, rc = 0;
+	double secs;
+	bool stored;
 	const char *keydir = NULL, *wl;
-	bool insecure = false;
+	bool insecure = false, mqtt, twophase, nset = false;
 	size_t need;
 
 	/* A peer that closes must cost a connection (EPIPE), not the run. */
@@ -863,8 +928,12 @@ main(int argc, char **argv)
 				usage(2);
 			break;
 		case 'n':
-			if (parse_num(optarg, 1, 1000000, &o.idle_n) == -1)
+			/* idle: connections; durable: messages per thread. */
+			if (parse_num(optarg, 1, 100000000, &v) == -1)
 				usage(2);
+			o.idle_n = v;
+			o.dur_count = v;
+			nset = true;
 			break;
 		case 'P':
 			if (parse_num(optarg, 1, 1024, &o.pubs) == -1)
@@ -925,6 +994,15 @@ main(int argc, char **argv)
 		case O_RAW:
 			o.raw = true;
 			break;
+		case O_QOS:
+			if (strcmp(optarg, "0") != 0 &&
+			    strcmp(optarg, "1") != 0)
+				usage(2);
+			o.qos = optarg[0] - '0';
+			break;
+		case O_CAFILE:
+			o.cafile = optarg;
+			break;
 		case O_ECHO:
 			return (bench_echo_server(optarg));
 		case O_CEILING:
@@ -938,11 +1016,18 @@ main(int argc, char **argv)
 			usage(2);
 		}
 	}
-	/* --raw has no server key; otherwise one choice is required. */
-	if (optind != argc - 1 || o.server == NULL ||
-	    (o.raw ? o.pin : o.pin == insecure))
+	if (optind != argc - 1)
 		usage(2);
 	wl = argv[optind];
+	mqtt = strcmp(wl, "mqtt") == 0 || strcmp(wl, "mqtt-session") == 0;
+	/* --raw and MQTT have no server key; else one choice is required. */
+	if (o.server == NULL || (o.raw || mqtt ? o.pin : o.pin == insecure))
+		usage(2);
+	if (mqtt && !mqtt_available()) {
+		fprintf(stderr, "secmsg-bench: %s: unavailable (built without "
+		    "libmosquitto)\n", wl);
+		return (2);
+	}
 	if (strcmp(wl, "handshake") == 0)
 		o.wl = WL_HANDSHAKE;
 	else if (strcmp(wl, "ping") == 0)
@@ -954,16 +1039,35 @@ main(int argc, char **argv)
 		o.mode = RELAY_SELF;
 	} else if (strcmp(wl, "idle") == 0)
 		o.wl = WL_IDLE;
+	else if (strcmp(wl, "durable") == 0)
+		o.wl = WL_DURABLE;
+	else if (strcmp(wl, "mqtt") == 0)
+		o.wl = WL_MQTT;
+	else if (strcmp(wl, "mqtt-session") == 0)
+		o.wl = WL_MQTT_SESSION;
 	else
 		usage(2);
-	if (o.raw && o.wl == WL_RELAY) {
+	if (o.wl != WL_IDLE && o.wl != WL_DURABLE && o.wl != WL_MQTT &&
+	    o.wl != WL_MQTT_SESSION && nset)
+		usage(2);
+	if (o.wl != WL_DURABLE && o.wl != WL_MQTT &&
+	    o.wl != WL_MQTT_SESSION)
+		o.dur_count = 0;
+	if (o.wl == WL_IDLE && o.idle_n > 1000000)
+		usage(2);
+	/* The MQTT clients run in one thread of their own. */
+	if (mqtt)
+		o.threads = 1;
+	twophase = o.wl == WL_DURABLE || o.wl == WL_MQTT_SESSION;
+	if (o.raw && o.wl != WL_HANDSHAKE && o.wl != WL_PING &&
+	    o.wl != WL_BULK && o.wl != WL_IDLE) {
 		fprintf(stderr, "secmsg-bench: --raw: handshake, ping, bulk "
 		    "and idle only\n");
 		return (2);
 	}
 	if (nconc == 0) {
-		concs[0] = o.wl == WL_HANDSHAKE ? 32 : o.wl == WL_IDLE ?
-		    64 : 64;
+		concs[0] = o.wl == WL_HANDSHAKE ? 32 : o.wl == WL_DURABLE ?
+		    4 : 64;
 		nconc = 1;
 	}
 	if (nsize == 0) {
@@ -976,10 +1080,14 @@ main(int argc, char **argv)
 		need = o.idle_n;
 	else if (o.wl == WL_RELAY && o.mode == RELAY_DIRECT)
 		need = 1 + (size_t)o.threads * o.pubs;
-	else if (o.wl == WL_BULK)
+	else if (o.wl == WL_BULK || o.wl == WL_DURABLE)
 		need = 1 + o.threads;
 	else
 		need = 1;
+#ifdef HAVE_LIBMOSQUITTO
+	if (mqtt)
+		mosquitto_lib_init();
+#endif
 	if (keydir != NULL ? load_keys(&o, keydir) == -1 :
 	    gen_keys(&o, need) == -1) {
 		fprintf(stderr, "secmsg-bench: cannot set up client keys\n");
@@ -996,13 +1104,39 @@ main(int argc, char **argv)
 		for (j = 0; j < nsize; j++) {
 			o.conc = concs[i];
 			o.size = sizes[j];
+			o.phase = DUR_STORE;
 			if (run_row(&o, &r) != 0)
 				rc = 1;
 			print_row(&r);
+			if (!twophase)
+				continue;
+			/*
+			 * The drain of that backlog: timed by its end, not by
+			 * -d, with room for a drain slower than the store.
+			 */
+			secs = o.seconds;
+			stored = r.exact;
+			o.phase = DUR_DRAIN;
+			o.seconds = r.exact ? 4 * (r.secs > secs ? r.secs :
+			    secs) + 30 : 5;
+			if (run_row(&o, &r) != 0)
+				rc = 1;
+			if (!stored && r.exact) {
+				r.exact = false;
+				rc = 1;
+				snprintf(r.detail, sizeof(r.detail),
+				    "the store row failed");
+			}
+			print_row(&r);
+			o.seconds = secs;
 		}
 	}
 	if (format == OUT_JSON)
 		printf("%s]\n", json_first ? "[" : "\n");
+#ifdef HAVE_LIBMOSQUITTO
+	if (mqtt)
+		mosquitto_lib_cleanup();
+#endif
 	for (need = 0; o.paths != NULL && need < o.nkeys; need++)
 		free(o.paths[need]);
 	free(o.paths);

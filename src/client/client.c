@@ -141,6 +141,9 @@ client_load_identity(struct client *c)
 {
 	char	err[KEYS_ERRLEN];
 
+	/* Loaded once: send --durable connects again for each retry. */
+	if (c->kp != NULL)
+		return (0);
 	if (access(c->identity, F_OK) == -1 && errno == ENOENT) {
 		client_warnx("%s: no identity key; create one with "
 		    "`secmsg-client keygen` (or choose one with -i FILE)",

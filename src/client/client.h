@@ -136,7 +136,10 @@ double	client_mono_ms(void);
  */
 bool	client_channel_arg(const char *arg, const char **name);
 
-/* client_load_identity(c): load c->identity into c->kp; an exit status. */
+/*
+ * client_load_identity(c): load c->identity into c->kp, unless it is
+ * loaded already; an exit status.
+ */
 int	client_load_identity(struct client *c);
 
 /*

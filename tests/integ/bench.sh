@@ -11,7 +11,7 @@ BENCH="$top_builddir/bench/secmsg-bench"
 [ -x "$BENCH" ] || skip_all "bench/secmsg-bench not built"
 [ -x "$PY" ] || skip_all "no python3 to parse the output"
 
-plan 17
+plan 21
 
 # Fresh client keys (client_auth any); the per-address handshake rate
 # would refuse a handshake loop from one address, so it is off.
@@ -148,3 +148,82 @@ ceiling() {
 	    grep -q "$_bk | [1-9][0-9]* |\$" "$T/ceiling.md"
 }
 ok "--crypto-ceiling prints the crypto figures and ceilings" ceiling
+
+# durable (issue 17): store to an offline name, then the drain of that
+# backlog, both rows exact and the drain's count the store's; with -n, an
+# exact number of messages per thread.
+stop_daemon
+start_daemon "client_auth = \"any\";
+handshake_rate = 0;
+store = \"lmdb\";
+store_map_size = 64;
+store_max_messages = 0;
+store_max_bytes = 0;
+pid_file = \"$T/secmsgd.pid\";" || exit 1
+DAEMON=$(cat "$T/secmsgd.pid")
+# dur_ok FILE [COUNT]: two rows, store then drain, with the same count
+# (COUNT when given).
+dur_ok() {
+	"$PY" - "$T/$1" "${2:-}" <<'EOF'
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+assert [r["variant"] for r in rows] == ["store", "drain"], rows
+assert rows[0]["count"] == rows[1]["count"], rows
+assert sys.argv[2] == "" or rows[0]["count"] == sys.argv[2], rows
+EOF
+}
+durable_run() {
+	b dur.csv -d 0.3 -j 2 -c 2 -w 16 --daemon-pid "$DAEMON" --csv \
+	    durable && csv_ok dur.csv 2 && dur_ok dur.csv
+}
+ok "durable store and drain, two threads: exact, the drain got the store's" \
+    durable_run
+durable_n() {
+	b durn.csv -n 300 -d 30 --csv durable && csv_ok durn.csv 2 &&
+	    dur_ok durn.csv 300
+}
+ok "durable -n 300: exactly 300 stored and drained" durable_n
+
+# mqtt, against a mosquitto of our own (persistence in $T), when the tool
+# has libmosquitto and mosquitto is installed.
+MOSQ=$(command -v mosquitto || echo /usr/sbin/mosquitto)
+if "$BENCH" --help | grep -q 'mqtt workloads unavailable' ||
+    [ ! -x "$MOSQ" ]; then
+	for i in 1 2; do
+		echo "ok $((TAP_N + i)) # SKIP no libmosquitto or mosquitto"
+	done
+	exit 0
+fi
+MPORT=$(random_port)
+mkdir -p "$T/mqdata"
+{
+	echo "listener $MPORT 127.0.0.1"
+	echo "allow_anonymous true"
+	echo "persistence true"
+	echo "persistence_location $T/mqdata/"
+	echo "max_queued_messages 0"
+	echo "log_dest stderr"
+	[ "$(id -u)" -ne 0 ] || echo "user root"
+} > "$T/mosquitto.conf"
+timeout -k 5 60 "$MOSQ" -c "$T/mosquitto.conf" 2> "$T/mosq.log" &
+PIDS="$PIDS $!"
+wait_for "$T/mosq.log" "listen socket on port $MPORT" 50
+# mq OUT ARGS...: the tool against mosquitto (bounded).
+mq() {
+	out=$1
+	shift
+	timeout -k 10 60 "$BENCH" -s "127.0.0.1:$MPORT" "$@" > "$T/$out" \
+	    2> "$T/$out.err"
+}
+mqtt_relay() {
+	mq q0.csv -d 0.3 --csv --qos 0 mqtt &&
+	    mq q1.csv -d 0.3 --csv --no-header --qos 1 mqtt &&
+	    cat "$T/q1.csv" >> "$T/q0.csv" && csv_ok q0.csv 2
+}
+ok "mqtt relay at QoS 0 and 1 through libmosquitto, exact" mqtt_relay
+mqtt_session() {
+	mq sess.csv -d 0.3 --csv mqtt-session && csv_ok sess.csv 2 &&
+	    dur_ok sess.csv
+}
+ok "mqtt persistent session: store and drain, exact, the same count" \
+    mqtt_session
