@@ -34,6 +34,23 @@ int	dservice_live(struct session *s);
 /* dservice_reply(s, p): the reply of a PEND_D* request, its answer in. */
 void	dservice_reply(struct session *s, struct pend *p);
 
+/*
+ * dservice_loop_init(l), dservice_loop_teardown(l): the durable part of
+ * loop l: with a store, a timer that sends again, flagged, the STOREDs
+ * not acknowledged within store_ack_timeout (one timer per loop; it
+ * looks at every session once a tick).  0, or -1 when out of memory.
+ */
+int	dservice_loop_init(struct sloop *l);
+void	dservice_loop_teardown(struct sloop *l);
+
+/*
+ * dservice_revoke(l, name, len): a reload removed name from the
+ * authorized keys: have the store thread drop its mailbox and its durable
+ * subscriptions (store_drop_name); l logs how many messages went when
+ * the answer comes back.  Any thread; nothing without a store.
+ */
+void	dservice_revoke(struct sloop *l, const char *name, size_t len);
+
 /* dservice_stored(l, mails): the runtime hook: the store's answers. */
 void	dservice_stored(struct sloop *l, struct mail_list *mails);
 

@@ -92,7 +92,8 @@ route_next(const uint8_t **pp, size_t *lenp, struct route_rec *r)
 	memcpy(&h, p, sizeof(h));
 	need = sizeof(h) + (size_t)h.targetlen + h.hdrlen + h.bodylen;
 	if (need > len || (h.kind != ROUTE_SEND &&
-	    h.kind != ROUTE_PUBLISH && h.kind != ROUTE_RESULT))
+	    h.kind != ROUTE_PUBLISH && h.kind != ROUTE_RESULT &&
+	    h.kind != ROUTE_DSEND))
 		return (-1);
 	memset(r, 0, sizeof(*r));
 	r->kind = h.kind;

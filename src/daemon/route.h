@@ -8,6 +8,9 @@
  *   ROUTE_SEND, ROUTE_PUBLISH: deliver hdr + body to the local connections
  *     of target (a name) or the local subscribers of target (a channel),
  *     and answer with a ROUTE_RESULT carrying token back.
+ *   ROUTE_DSEND: like ROUTE_SEND, to the connections of target that are
+ *     not durable only (a DSEND's plain copies, doc/PROTOCOL.md 11.3: the
+ *     durable ones get it from the store).
  *   ROUTE_RESULT: token's answer: n (connections or subscribers found),
  *     delivered, skipped, and toolarge: how many of skipped were skipped
  *     because the DELIVER was above their max_message.
@@ -23,6 +26,7 @@
 #define ROUTE_SEND	1
 #define ROUTE_PUBLISH	2
 #define ROUTE_RESULT	4
+#define ROUTE_DSEND	5
 
 struct route_rec {
 	uint8_t		 kind;

@@ -218,6 +218,7 @@ router_waiting(struct sloop *l, uint64_t token)
 /* State of one fan-out. */
 struct fanout {
 	struct session	*from;		/* not to this one */
+	bool		 plain_only;	/* not to durable connections */
 	const uint8_t	*hdr;
 	size_t		 hdrlen;
 	const uint8_t	*body;
@@ -235,7 +236,7 @@ fanout_visit(struct relay_member *m, void *arg)
 	struct session *to = m->owner;
 	int rc;
 
-	if (to == f->from)
+	if (to == f->from || (f->plain_only && to->durable))
 		return;
 	if ((rc = session_send(to, f->hdr, f->hdrlen, f->body,
 	    f->bodylen)) == 0) {
@@ -255,7 +256,7 @@ static uint32_t
 deliver_local(struct sloop *l, int kind, const char *target, size_t tlen,
     struct fanout *f)
 {
-	if (kind == ROUTE_SEND)
+	if (kind == ROUTE_SEND || kind == ROUTE_DSEND)
 		return ((uint32_t)relay_each_named(l->relay, target, tlen,
 		    fanout_visit, f));
 	return ((uint32_t)relay_each_subscriber(l->relay, target, tlen,
@@ -377,6 +378,54 @@ router_deliver(struct session *s, const struct router_msg *m,
 	return (route_out(s, m, c));
 }
 
+void
+router_deliver_plain(struct sloop *l, struct pend *p,
+    const struct router_msg *m)
+{
+	struct route_rec r;
+	struct fanout f;
+	unsigned i, lost = 0;
+	size_t slot;
+
+	memset(&f, 0, sizeof(f));
+	f.plain_only = true;
+	f.hdr = m->hdr;
+	f.hdrlen = m->hdrlen;
+	f.body = m->body;
+	f.bodylen = m->bodylen;
+	(void)deliver_local(l, ROUTE_DSEND, m->target, m->targetlen, &f);
+	p->delivered += f.delivered;
+	p->skipped += f.skipped;
+	p->toolarge += f.toolarge;
+	if (sloop_count(l) < 2)
+		return;
+	slot = relay_presence_slot(l->relay, RELAY_NAME, m->target,
+	    m->targetlen);
+	memset(&r, 0, sizeof(r));
+	r.kind = ROUTE_DSEND;
+	r.token = p->token;
+	r.target = m->target;
+	r.targetlen = m->targetlen;
+	r.hdr = m->hdr;
+	r.hdrlen = m->hdrlen;
+	r.body = m->body;
+	r.bodylen = m->bodylen;
+	for (i = 0; i < sloop_count(l); i++) {
+		if (i == l->idx || !sloop_maybe_present(l, i, slot))
+			continue;
+		if (router_queue(l, i, &r) == -1) {
+			lost++;
+			continue;
+		}
+		p->waiting++;
+		session_pend_add_bytes(l, p, m->hdrlen + m->bodylen);
+	}
+	if (lost > 0)
+		log_warnx("loop %u: out of memory routing a durable message "
+		    "to %u loops: their plain connections miss it", l->idx,
+		    lost);
+}
+
 /* Another loop's request r: deliver to our own, answer with counts. */
 static void
 router_serve(struct sloop *l, unsigned from, const struct route_rec *r)
@@ -388,6 +437,7 @@ router_serve(struct sloop *l, unsigned from, const struct route_rec *r)
 	a.kind = ROUTE_RESULT;
 	a.token = r->token;
 	memset(&f, 0, sizeof(f));
+	f.plain_only = r->kind == ROUTE_DSEND;
 	f.hdr = r->hdr;
 	f.hdrlen = r->hdrlen;
 	f.body = r->body;

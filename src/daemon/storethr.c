@@ -226,6 +226,10 @@ serve(struct storethr *t, struct storethr_req *r, uint64_t now)
 		r->err = store_fetch(t->st, r->name, r->namelen, r->after,
 		    r->maxn, r->maxbytes, now, r->mark, &r->batch);
 		break;
+	case STORETHR_REFETCH:
+		r->err = store_fetch_ids(t->st, r->name, r->namelen, r->ids,
+		    r->nids, now, r->mark, &r->batch);
+		break;
 	case STORETHR_ACK:
 		r->err = store_ack(t->st, r->name, r->namelen, r->ids,
 		    r->nids, &r->count);
