@@ -727,7 +727,7 @@ dservice_revoke(struct sloop *l, const char *name, size_t len)
 
 /* The store dropped a revoked name's mailbox: say how much. */
 static void
-ddropped(struct sloop *l, const struct storethr_req *r)
+ddropped(const struct storethr_req *r)
 {
 	if (r->err != STORE_OK) {
 		log_warnx("store: dropping the mailbox of revoked name=%.*s "
@@ -735,7 +735,6 @@ ddropped(struct sloop *l, const struct storethr_req *r)
 		    store_strerror(r->err));
 		return;
 	}
-	stats_add(l->idx, STATS_D_DROPPED, r->count);
 	log_info("store: name=%.*s revoked: dropped messages=%u and its "
 	    "durable subscriptions", (int)r->namelen, r->name,
 	    (unsigned)r->count);
@@ -753,7 +752,7 @@ dservice_stored(struct sloop *l, struct mail_list *mails)
 		if (m->type == DS_REPLY)
 			danswered(l, r);
 		else if (m->type == DS_DROPPED)
-			ddropped(l, r);
+			ddropped(r);
 		else
 			ddelivery(l, m->type, r);
 		storethr_req_free(r);

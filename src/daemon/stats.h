@@ -57,7 +57,6 @@ enum stats_counter {
 	STATS_REFUSE_RATE,	/* handshake_rate */
 	STATS_REFUSE_NOMEM,	/* out of memory */
 	STATS_D_REDELIVERED,	/* STOREDs sent again: timeout, reconnect */
-	STATS_D_DROPPED,	/* stored messages of revoked names */
 	/* Gauges kept as up/down counts on the loop's own slot. */
 	STATS_G_SESSIONS,	/* sessions on the loop */
 	STATS_G_QUEUED,		/* output bytes queued on the loop */

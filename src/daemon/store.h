@@ -212,6 +212,7 @@ struct store_stats {
 	uint64_t	 dropped;	/* removed by store_drop_name */
 	size_t		 map_size;
 	size_t		 used;		/* bytes of the map in use */
+	uint64_t	 mailboxes;	/* names with a message stored */
 };
 
 /* store_stats(st, s): counts for metrics and logs. */

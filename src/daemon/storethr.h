@@ -135,9 +135,17 @@ struct storethr_counts {
 	uint64_t	 commits;	/* put batches committed */
 	uint64_t	 expired;	/* messages the sweeps removed */
 	uint64_t	 failures;	/* requests answered with an error */
+	uint64_t	 stored;	/* messages into mailboxes (one each) */
+	uint64_t	 acked;		/* messages ACK removed */
+	uint64_t	 dropped;	/* messages of revoked names */
+	uint64_t	 refused_quota;	/* puts refused: mailbox quota */
+	uint64_t	 refused_full;	/* puts refused: store full */
+	uint64_t	 refused_error;	/* puts failed: outcome unknown */
+	struct store_stats st;		/* at the last sweep (about 1 s) */
 };
 
-/* storethr_counts(t, c): what the thread has done so far. */
+/* storethr_counts(t, c): what the thread has done so far, and what the
+ * store held at its last sweep. */
 void	storethr_counts(struct storethr *t, struct storethr_counts *c);
 
 /*
