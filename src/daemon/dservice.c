@@ -10,13 +10,19 @@
  * that has gone finds nothing and is dropped.  A connection has at most
  * one of those out at a time (d_busy); a wake-up that comes meanwhile
  * is remembered (d_again).
+ *
+ * Each loop has one timer (store_ack_timeout): once a second it looks
+ * for STOREDs its connections have not acknowledged in time and asks the
+ * store for those ids again (REFETCH, the handouts counted on disk), so
+ * the cost is a walk of the loop's sessions, not a timer per message.
+ * A committed DSEND is also copied, as a plain DELIVER, to the name's
+ * connections that are not durable (router_deliver_plain).
  */
 #include <sys/time.h>
 
-#include <time.h>
-
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/event.h>
 #include <sodium.h>

@@ -8,7 +8,9 @@
  * commit and sync that it reports.  A durable connection gets its
  * mailbox as STORED messages, at most store_max_unacked unacknowledged,
  * then DRAINED; a message stored for a name that has durable
- * connections wakes their loops (sloop_call) to send it.
+ * connections wakes their loops (sloop_call) to send it.  A STORED not
+ * acknowledged within store_ack_timeout is sent again, flagged; a DSEND
+ * also reaches the name's plain connections as a DELIVER.
  *
  * This slice serves DSEND, ACK and PENDING; DPUBLISH, DJOIN and DLEAVE
  * get ERROR store-error ("not yet served") without touching the store.
