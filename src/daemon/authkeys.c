@@ -674,6 +674,20 @@ authkeys_name_known(const struct authkeys *ak, const char *name, size_t len)
 	return (ak_find_name(ak, name, len) != NULL);
 }
 
+void
+authkeys_each_name(const struct authkeys *ak,
+    void (*fn)(void *, const char *, size_t), void *arg)
+{
+	const struct authkeys_entry *e;
+	size_t i;
+
+	if (ak == NULL)
+		return;
+	for (i = 0; i < ak->nnb; i++)
+		for (e = ak->nb[i]; e != NULL; e = e->nnext)
+			fn(arg, e->name, e->namelen);
+}
+
 const struct authkeys_entry *
 authkeys_any_entry(void)
 {

@@ -78,6 +78,13 @@ bool	authkeys_name_known(const struct authkeys *ak, const char *name,
 	    size_t len);
 
 /*
+ * authkeys_each_name(ak, fn, arg): fn(arg, name, len) once for every
+ * distinct name of ak (in no particular order).  NULL: none.
+ */
+void	authkeys_each_name(const struct authkeys *ak,
+	    void (*fn)(void *, const char *, size_t), void *arg);
+
+/*
  * authkeys_any_entry(): the entry used under client_auth "any": every
  * permission, no name (the caller names the peer by fingerprint).
  */

@@ -175,6 +175,7 @@ static const struct conf_row conf_rows[] = {
 	U(store_dedup_window, 1, 86400, 120, CF_ZERO_OFF),
 	U(store_max_subscriptions, 1, 4096, 256, 0),
 	U(store_max_unacked, 1, 1024, 64, 0),
+	U(store_ack_timeout, 1, 86400, 60, CF_ZERO_OFF),
 	E(bus, CONF_BUS_NONE, conf_buses),
 	{ "log_level", CT_LEVEL, O(log_level), 0, 0, LOG_LVL_INFO, NULL, 0,
 	    NULL },

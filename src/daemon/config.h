@@ -97,6 +97,7 @@ struct secmsgd_conf {
 	uint32_t	 store_dedup_window;	/* seconds; 0: off */
 	uint32_t	 store_max_subscriptions; /* durable, per name */
 	uint32_t	 store_max_unacked;	/* STORED in flight, per conn */
+	uint32_t	 store_ack_timeout;	/* s, then again; 0: reconnect */
 	enum conf_bus	 bus;
 
 	int		 log_level;		/* LOG_LVL_* */

@@ -10,11 +10,21 @@
  * that has gone finds nothing and is dropped.  A connection has at most
  * one of those out at a time (d_busy); a wake-up that comes meanwhile
  * is remembered (d_again).
+ *
+ * Each loop has one timer (store_ack_timeout): once a second it looks
+ * for STOREDs its connections have not acknowledged in time and asks the
+ * store for those ids again (REFETCH, the handouts counted on disk), so
+ * the cost is a walk of the loop's sessions, not a timer per message.
+ * A committed DSEND is also copied, as a plain DELIVER, to the name's
+ * connections that are not durable (router_deliver_plain).
  */
+#include <sys/time.h>
+
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include <event2/event.h>
 #include <sodium.h>
 
 #include "authkeys.h"
@@ -29,6 +39,7 @@
 #include "router.h"
 #include "session.h"
 #include "sloop.h"
+#include "stats.h"
 #include "storethr.h"
 #include "dservice.h"
 
@@ -36,6 +47,11 @@
 #define DS_LIVE		2	/* token: session id; MAILBOX at start */
 #define DS_FETCH	3	/* token: session id; FETCH */
 #define DS_DRAIN	4	/* token: session id; MAILBOX for DRAINED */
+#define DS_RESEND	5	/* token: session id; REFETCH, timed out */
+#define DS_DROPPED	6	/* token: 0; DROP of a revoked name */
+
+/* How often a loop looks for STOREDs unacknowledged too long. */
+#define DS_ACK_TICK_MS	1000
 
 /* Bodies one fetch brings at most (it brings one message at least). */
 #define DS_FETCH_BYTES	(4u << 20)
@@ -286,11 +302,9 @@ dservice_reply(struct session *s, struct pend *p)
 		ok.flags = p->dflags;
 		ok.stored = p->dstored;
 		ok.full = p->dfull;
-		if (p->kind == PEND_DPUBLISH) {
-			/* The plain DELIVER's counts (router_dpublish). */
-			ok.delivered = p->delivered;
-			ok.skipped = p->skipped;
-		}
+		/* The plain copies' counts (router_dpublish, dsend_plain). */
+		ok.delivered = p->delivered;
+		ok.skipped = p->skipped;
 		dreply(s, MSG_OK, p->id, 0, data, dmsg_ok_put(&ok, data));
 		break;
 	case PEND_DJOIN:
@@ -310,6 +324,25 @@ dservice_reply(struct session *s, struct pend *p)
 }
 
 /* ------------------------------------------------------- delivery */
+
+/* The monotonic clock in ms (coarse: the ack timer ticks in seconds). */
+static uint64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return ((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000);
+}
+
+/* Take entry i out of s's in-flight set (the last one takes its place). */
+static void
+dinflight_remove(struct session *s, uint32_t i)
+{
+	s->d_ninflight--;
+	s->d_inflight[i] = s->d_inflight[s->d_ninflight];
+	s->d_sentat[i] = s->d_sentat[s->d_ninflight];
+}
 
 /* Ask the store for s's mailbox (op MAILBOX or FETCH, as kind). */
 static void
@@ -361,12 +394,13 @@ dservice_live(struct session *s)
 	    !proto_feature(s->proto, DMSG_FEATURE_DURABLE))
 		return (0);
 	s->d_maxinflight = l->conf->store_max_unacked;
-	if ((s->d_inflight = calloc(s->d_maxinflight,
+	if ((s->d_inflight = calloc(2 * (size_t)s->d_maxinflight,
 	    sizeof(*s->d_inflight))) == NULL) {
 		session_goodbye(s, MSG_GOODBYE, MSG_E_INTERNAL,
 		    "server out of memory", SESSION_R_NOMEM);
 		return (-1);
 	}
+	s->d_sentat = s->d_inflight + s->d_maxinflight;
 	s->durable = true;
 	s->d_live = true;
 	dpull(s, STORETHR_MAILBOX, DS_LIVE);
@@ -397,6 +431,8 @@ dsend_stored(struct session *s, const struct store_msg *sm)
 	 * store_max_unacked, and a STORED counted as handed out must go.
 	 */
 	(void)session_reply(s, hdr, hl, sm->body, sm->bodylen);
+	if (st.flags & DMSG_F_REDELIVERY)
+		stats_add(s->loop->idx, STATS_D_REDELIVERED, 1);
 	return (true);
 }
 
@@ -404,6 +440,7 @@ dsend_stored(struct session *s, const struct store_msg *sm)
 static void
 dfetched(struct session *s, struct storethr_req *r)
 {
+	uint64_t now;
 	size_t i;
 
 	if (r->err != STORE_OK) {
@@ -411,11 +448,14 @@ dfetched(struct session *s, struct storethr_req *r)
 		    (unsigned long long)s->id, store_strerror(r->err));
 		return;
 	}
+	now = mono_ms();
 	for (i = 0; i < r->batch.n; i++) {
 		s->d_after = r->batch.m[i].id;
 		if (dsend_stored(s, &r->batch.m[i]) &&
-		    s->d_ninflight < s->d_maxinflight)
+		    s->d_ninflight < s->d_maxinflight) {
+			s->d_sentat[s->d_ninflight] = now;
 			s->d_inflight[s->d_ninflight++] = r->batch.m[i].id;
+		}
 	}
 	if (!s->d_drained && (r->batch.n < r->maxn ||
 	    s->d_after >= s->d_upto)) {
@@ -424,6 +464,44 @@ dfetched(struct session *s, struct storethr_req *r)
 		return;
 	}
 	if (r->batch.n == r->maxn || s->d_again)
+		dkick(s);
+}
+
+/*
+ * A redelivery for s came back: the timed-out messages still in the
+ * mailbox go again, flagged (their handouts were counted); those gone
+ * (acknowledged meanwhile, expired) leave s's window.
+ */
+static void
+dresent(struct session *s, struct storethr_req *r)
+{
+	uint64_t now = mono_ms();
+	uint32_t i;
+	size_t j, k;
+	bool sent;
+
+	if (r->err != STORE_OK) {
+		log_warnx("session %016llx: mailbox refetch failed: %s",
+		    (unsigned long long)s->id, store_strerror(r->err));
+		/* They stay in flight: the next tick tries again. */
+		return;
+	}
+	for (j = 0; j < r->nids; j++) {
+		for (i = 0; i < s->d_ninflight &&
+		    s->d_inflight[i] != r->ids[j]; i++)
+			;
+		if (i == s->d_ninflight)
+			continue;	/* acknowledged while out */
+		for (k = 0; k < r->batch.n && r->batch.m[k].id != r->ids[j];
+		    k++)
+			;
+		sent = k < r->batch.n && dsend_stored(s, &r->batch.m[k]);
+		if (sent)
+			s->d_sentat[i] = now;
+		else
+			dinflight_remove(s, i);
+	}
+	if (s->d_again || s->d_ninflight < s->d_maxinflight)
 		dkick(s);
 }
 
@@ -448,12 +526,87 @@ ddelivery(struct sloop *l, int kind, struct storethr_req *r)
 	case DS_FETCH:
 		dfetched(s, r);
 		break;
+	case DS_RESEND:
+		dresent(s, r);
+		break;
 	case DS_DRAIN:
 		s->d_drained = true;
 		(void)session_reply(s, d, dmsg_drained(s->d_upto,
 		    r->err == STORE_OK ? r->count : 0, d), NULL, 0);
 		dkick(s);
 		break;
+	}
+}
+
+/*
+ * s's STOREDs sent more than timeout ms before now and not acknowledged:
+ * ask the store for them again (one request per session at a time).
+ */
+static void
+dresend(struct session *s, uint64_t now, uint64_t timeout)
+{
+	struct storethr_req *r;
+	uint64_t ids[DMSG_ACK_MAX];
+	size_t n = 0;
+	uint32_t i;
+
+	if (!s->durable || !s->d_live || s->d_busy ||
+	    s->state != SESSION_OPEN || s->d_ninflight == 0)
+		return;
+	for (i = 0; i < s->d_ninflight && n < DMSG_ACK_MAX; i++)
+		if (now - s->d_sentat[i] >= timeout)
+			ids[n++] = s->d_inflight[i];
+	if (n == 0)
+		return;
+	if ((r = dreq(s, STORETHR_REFETCH, DS_RESEND, s->id)) == NULL ||
+	    storethr_req_name(r, s->name, strlen(s->name), NULL, 0) == -1 ||
+	    storethr_req_ack(r, ids, n) == -1) {
+		storethr_req_free(r);
+		return;		/* the next tick tries again */
+	}
+	r->mark = 1;	/* counted as a handout on disk before it goes */
+	s->d_busy = true;
+	s->d_again = false;
+	storethr_post(s->loop->storethr, r);
+}
+
+/* The loop's ack timer: store_ack_timeout (read at each tick: reload). */
+static void
+dack_tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct sloop *l = arg;
+	struct session *s;
+	uint64_t now, timeout = (uint64_t)l->conf->store_ack_timeout * 1000;
+
+	(void)fd;
+	(void)what;
+	if (timeout == 0)
+		return;		/* only a new connection gets them again */
+	now = mono_ms();
+	TAILQ_FOREACH(s, &l->sessions, loop_link)
+		dresend(s, now, timeout);
+}
+
+int
+dservice_loop_init(struct sloop *l)
+{
+	struct timeval tv = { DS_ACK_TICK_MS / 1000,
+	    (DS_ACK_TICK_MS % 1000) * 1000 };
+
+	if (l->storethr == NULL)
+		return (0);
+	if ((l->dack_ev = event_new(l->base, -1, EV_PERSIST, dack_tick_cb,
+	    l)) == NULL || event_add(l->dack_ev, &tv) == -1)
+		return (-1);
+	return (0);
+}
+
+void
+dservice_loop_teardown(struct sloop *l)
+{
+	if (l->dack_ev != NULL) {
+		event_free(l->dack_ev);
+		l->dack_ev = NULL;
 	}
 }
 
@@ -474,8 +627,7 @@ dacked(struct sloop *l, const char *name, size_t len,
 			for (j = 0; j < n && ids[j] != s->d_inflight[i]; j++)
 				;
 			if (j < n)
-				s->d_inflight[i] =
-				    s->d_inflight[--s->d_ninflight];
+				dinflight_remove(s, i);
 			else
 				i++;
 		}
@@ -608,6 +760,39 @@ dpublish_plain(struct sloop *l, struct pend *p, struct storethr_req *r)
 	free(skip);
 }
 
+/*
+ * A DSEND is committed: its plain copies to the name's connections that
+ * are not durable (PROTOCOL.md 11.3), counted in p; not for a retry.
+ */
+static void
+dsend_plain(struct sloop *l, struct pend *p, const struct storethr_req *r)
+{
+	uint8_t hdr[MSG_HDR_MAX];
+	struct router_msg m;
+	struct timeval tv;
+	struct msg d;
+
+	if (r->put.kind != STORE_PUT_SEND || r->put.dup ||
+	    r->put.targetlen > MSG_NAME_MAX || r->put.fromlen > MSG_NAME_MAX)
+		return;
+	memset(&d, 0, sizeof(d));
+	d.type = MSG_DELIVER;
+	d.name = r->put.from;
+	d.namelen = r->put.fromlen;
+	event_base_gettimeofday_cached(l->base, &tv);
+	d.timestamp = (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
+	memset(&m, 0, sizeof(m));
+	m.kind = ROUTE_DSEND;
+	m.id = p->id;
+	m.target = r->put.target;
+	m.targetlen = r->put.targetlen;
+	m.hdr = hdr;
+	m.hdrlen = msg_encode_header(&d, hdr);
+	m.body = r->put.body;
+	m.bodylen = r->put.bodylen;
+	router_deliver_plain(l, p, &m);
+}
+
 /* The answer of a request whose reply waits: into its pend. */
 static void
 danswered(struct sloop *l, struct storethr_req *r)
@@ -624,10 +809,12 @@ danswered(struct sloop *l, struct storethr_req *r)
 			p->dflags = r->put.dup ? DMSG_F_DUPLICATE : 0;
 			p->dstored = r->put.stored;
 			p->dfull = r->put.full;
-			/* Committed, not a retry: to the plain subscribers. */
+			/* Committed, not a retry: the plain copies. */
 			if (p->kind == PEND_DPUBLISH && p->derr == STORE_OK &&
 			    !r->put.dup)
 				dpublish_plain(l, p, r);
+			else if (p->derr == STORE_OK)
+				dsend_plain(l, p, r);
 			break;
 		case STORETHR_ACK:
 			p->dstored = r->count;
@@ -650,6 +837,38 @@ danswered(struct sloop *l, struct storethr_req *r)
 }
 
 void
+dservice_revoke(struct sloop *l, const char *name, size_t len)
+{
+	struct storethr_req *r;
+
+	if (l->storethr == NULL)
+		return;
+	if ((r = storethr_req_new(STORETHR_DROP, &l->sbox, DS_DROPPED,
+	    0)) == NULL || storethr_req_name(r, name, len, NULL, 0) == -1) {
+		storethr_req_free(r);
+		log_warnx("store: out of memory: the mailbox of revoked "
+		    "name=%.*s is kept", (int)len, name);
+		return;
+	}
+	storethr_post(l->storethr, r);
+}
+
+/* The store dropped a revoked name's mailbox: say how much. */
+static void
+ddropped(const struct storethr_req *r)
+{
+	if (r->err != STORE_OK) {
+		log_warnx("store: dropping the mailbox of revoked name=%.*s "
+		    "failed: %s", (int)r->namelen, r->name,
+		    store_strerror(r->err));
+		return;
+	}
+	log_info("store: name=%.*s revoked: dropped messages=%u and its "
+	    "durable subscriptions", (int)r->namelen, r->name,
+	    (unsigned)r->count);
+}
+
+void
 dservice_stored(struct sloop *l, struct mail_list *mails)
 {
 	struct mail *m;
@@ -660,6 +879,8 @@ dservice_stored(struct sloop *l, struct mail_list *mails)
 		r = m->ptr;
 		if (m->type == DS_REPLY)
 			danswered(l, r);
+		else if (m->type == DS_DROPPED)
+			ddropped(r);
 		else
 			ddelivery(l, m->type, r);
 		storethr_req_free(r);

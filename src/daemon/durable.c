@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "authkeys.h"
 #include "config.h"
+#include "dservice.h"
 #include "log.h"
 #include "store.h"
 #include "storethr.h"
@@ -129,4 +131,46 @@ durable_keep_restart_only(struct secmsgd_conf *nc,
 		nc->store_dedup_window = oc->store_dedup_window;
 		nc->store_max_subscriptions = oc->store_max_subscriptions;
 	}
+}
+
+/* What durable_revoke_one looks at. */
+struct revoke {
+	struct sloop		*l;
+	const struct authkeys	*now;	/* the new keys */
+	unsigned		 n;
+};
+
+/* authkeys_each_name visitor: a name of the old keys not in the new. */
+static void
+durable_revoke_one(void *arg, const char *name, size_t len)
+{
+	struct revoke *rv = arg;
+
+	if (authkeys_name_known(rv->now, name, len))
+		return;
+	dservice_revoke(rv->l, name, len);
+	rv->n++;
+}
+
+void
+durable_revoke(const struct durable *d, struct sloop *l,
+    const struct secmsgd_conf *oc, const struct authkeys *old,
+    const struct secmsgd_conf *nc, const struct authkeys *ak)
+{
+	struct revoke rv = { l, ak, 0 };
+
+	if (d == NULL || oc->client_auth != CONF_AUTH_AUTHORIZED ||
+	    nc->client_auth != CONF_AUTH_AUTHORIZED)
+		return;
+	if (authkeys_count(ak) == 0) {
+		if (authkeys_count(old) > 0)
+			log_warnx("reload: no authorized keys: stored "
+			    "mailboxes are kept (remove names one by one to "
+			    "drop theirs)");
+		return;
+	}
+	authkeys_each_name(old, durable_revoke_one, &rv);
+	if (rv.n > 0)
+		log_notice("reload: %u names revoked: dropping their stored "
+		    "messages", rv.n);
 }

@@ -10,7 +10,9 @@
 #ifndef SECMSG_DURABLE_H
 #define SECMSG_DURABLE_H
 
+struct authkeys;
 struct secmsgd_conf;
+struct sloop;
 struct durable;
 struct storethr;
 
@@ -37,5 +39,19 @@ void	durable_stop(struct durable *d);
  */
 void	durable_keep_restart_only(struct secmsgd_conf *nc,
 	    const struct secmsgd_conf *oc);
+
+/*
+ * durable_revoke(d, l, oc, old, nc, ak): a reload replaced the keys old
+ * (of config oc) with ak (of nc): under client_auth "authorized" both
+ * times, every name of old that ak no longer has loses its mailbox and
+ * its durable subscriptions (doc/PROTOCOL.md 11.6), on the store thread;
+ * loop l logs each drop with its count.  Not when ak is empty: a missing
+ * or emptied file is more often a mistake than the revocation of
+ * everyone, and a drop cannot be undone (a warning says so).  d NULL
+ * (no store): nothing.
+ */
+void	durable_revoke(const struct durable *d, struct sloop *l,
+	    const struct secmsgd_conf *oc, const struct authkeys *old,
+	    const struct secmsgd_conf *nc, const struct authkeys *ak);
 
 #endif /* !SECMSG_DURABLE_H */

@@ -42,7 +42,9 @@
 #include "pool.h"
 #include "server.h"
 #include "session.h"
+#include "sloop.h"
 #include "stats.h"
+#include "storethr.h"
 #include "metrics.h"
 
 #define METRICS_PENDING_MAX	1024	/* metrics_max_connections' max */
@@ -496,6 +498,53 @@ render_process(struct render *r)
 	}
 }
 
+/*
+ * The durable store (store = "lmdb"), when there is one: what its thread
+ * counted, and what the store held at its last sweep (a second ago at
+ * most).  The lock taken is the store thread's queue lock, held for a
+ * copy: never across a disk write.
+ */
+static void
+render_store(struct render *r, struct server *srv)
+{
+	struct storethr_counts c;
+
+	if (!srv->durable || srv->loops == NULL ||
+	    srv->loops[0].storethr == NULL)
+		return;
+	storethr_counts(srv->loops[0].storethr, &c);
+	one(r, "secmsgd_store_stored_total", "counter", "Durable messages "
+	    "stored, one per mailbox they went into (retries not counted).",
+	    c.stored);
+	one(r, "secmsgd_store_acknowledged_total", "counter", "Stored "
+	    "messages removed by an ACK.", c.acked);
+	one(r, "secmsgd_store_expired_total", "counter", "Stored messages "
+	    "removed unacknowledged after store_ttl.", c.expired);
+	one(r, "secmsgd_store_redelivered_total", "counter", "STOREDs sent "
+	    "again, flagged: after store_ack_timeout, or to a new connection "
+	    "of the name.", stats_total(STATS_D_REDELIVERED));
+	one(r, "secmsgd_store_dropped_total", "counter", "Stored messages "
+	    "dropped because a reload revoked their recipient's key.",
+	    c.dropped);
+	head(r, "secmsgd_store_refused_total", "counter", "Durable messages "
+	    "refused, by the error code answered.");
+	out(r, "secmsgd_store_refused_total{reason=\"quota-exceeded\"} %"
+	    PRIu64 "\n", c.refused_quota);
+	out(r, "secmsgd_store_refused_total{reason=\"store-full\"} %" PRIu64
+	    "\n", c.refused_full);
+	out(r, "secmsgd_store_refused_total{reason=\"store-error\"} %"
+	    PRIu64 "\n", c.refused_error);
+	one(r, "secmsgd_store_messages", "gauge", "Messages in the "
+	    "mailboxes, not yet acknowledged.", c.st.messages);
+	one(r, "secmsgd_store_mailboxes", "gauge", "Mailboxes holding at "
+	    "least one message.", c.st.mailboxes);
+	one(r, "secmsgd_store_used_bytes", "gauge", "Bytes of the store's "
+	    "map in use (its data file's pages).", (uint64_t)c.st.used);
+	one(r, "secmsgd_store_map_size_bytes", "gauge", "The store's fixed "
+	    "size (store_map_size): durable sends get store-full near it.",
+	    (uint64_t)c.st.map_size);
+}
+
 int
 metrics_render(struct server *srv, struct evbuffer *b)
 {
@@ -568,6 +617,7 @@ metrics_render(struct server *srv, struct evbuffer *b)
 	    stats_total(STATS_RELOAD_OK));
 	out(&r, "secmsgd_reloads_total{result=\"failed\"} %" PRIu64 "\n",
 	    stats_total(STATS_RELOAD_FAILED));
+	render_store(&r, srv);
 	render_loops(&r, srv);
 	render_process(&r);
 	return (r.err);

@@ -97,7 +97,8 @@ route_next(const uint8_t **pp, size_t *lenp, struct route_rec *r)
 	need = sizeof(h) + (size_t)h.targetlen + h.hdrlen + h.skiplen +
 	    h.bodylen;
 	if (need > len || (h.kind != ROUTE_SEND && h.kind != ROUTE_PUBLISH &&
-	    h.kind != ROUTE_DPUBLISH && h.kind != ROUTE_RESULT))
+	    h.kind != ROUTE_DPUBLISH && h.kind != ROUTE_DSEND &&
+	    h.kind != ROUTE_RESULT))
 		return (-1);
 	memset(r, 0, sizeof(*r));
 	r->kind = h.kind;

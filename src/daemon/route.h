@@ -12,6 +12,9 @@
  *     11.3): as ROUTE_PUBLISH, but not to a durable connection whose name
  *     is in skip, the channel's durable subscribers (n1 name, back to
  *     back), who get the message from the store instead.
+ *   ROUTE_DSEND: like ROUTE_SEND, to the connections of target that are
+ *     not durable only (a DSEND's plain copies, doc/PROTOCOL.md 11.3: the
+ *     durable ones get it from the store).
  *   ROUTE_RESULT: token's answer: n (connections or subscribers found),
  *     delivered, skipped, and toolarge: how many of skipped were skipped
  *     because the DELIVER was above their max_message.
@@ -27,6 +30,7 @@
 #define ROUTE_SEND	1
 #define ROUTE_PUBLISH	2
 #define ROUTE_RESULT	4
+#define ROUTE_DSEND	5
 #define ROUTE_DPUBLISH	6
 
 struct route_rec {

@@ -220,6 +220,7 @@ struct fanout {
 	struct session	*from;		/* not to this one */
 	const uint8_t	*skip;		/* nor to durable ones named here */
 	size_t		 skiplen;
+	bool		 plain_only;	/* not to durable connections */
 	const uint8_t	*hdr;
 	size_t		 hdrlen;
 	const uint8_t	*body;
@@ -255,7 +256,7 @@ fanout_visit(struct relay_member *m, void *arg)
 	struct session *to = m->owner;
 	int rc;
 
-	if (to == f->from)
+	if (to == f->from || (f->plain_only && to->durable))
 		return;
 	/* A durable subscriber's connection gets it from the store. */
 	if (f->skiplen > 0 && to->durable &&
@@ -279,7 +280,7 @@ static uint32_t
 deliver_local(struct sloop *l, int kind, const char *target, size_t tlen,
     struct fanout *f)
 {
-	if (kind == ROUTE_SEND)
+	if (kind == ROUTE_SEND || kind == ROUTE_DSEND)
 		return ((uint32_t)relay_each_named(l->relay, target, tlen,
 		    fanout_visit, f));
 	return ((uint32_t)relay_each_subscriber(l->relay, target, tlen,
@@ -401,33 +402,44 @@ router_deliver(struct session *s, const struct router_msg *m,
 	return (route_out(s, m, c));
 }
 
-void
-router_dpublish(struct sloop *l, struct pend *p, struct session *from,
-    const struct router_msg *m, const uint8_t *skip, size_t skiplen)
+/*
+ * The plain copies of a committed durable message m (kind ROUTE_DSEND: to
+ * the name's connections that are not durable; ROUTE_DPUBLISH: to the
+ * channel's subscribers but from and the durable connections named in
+ * skip), on l at once and on the other loops by message, counted in p.
+ */
+static void
+deliver_plain(struct sloop *l, struct pend *p, int kind,
+    struct session *from, const struct router_msg *m, const uint8_t *skip,
+    size_t skiplen)
 {
 	struct route_rec r;
 	struct fanout f;
 	unsigned i, lost = 0;
+	uint32_t n;
 	size_t slot;
 
 	memset(&f, 0, sizeof(f));
 	f.from = from;
 	f.skip = skip;
 	f.skiplen = skiplen;
+	f.plain_only = kind == ROUTE_DSEND;
 	f.hdr = m->hdr;
 	f.hdrlen = m->hdrlen;
 	f.body = m->body;
 	f.bodylen = m->bodylen;
-	p->n += deliver_local(l, ROUTE_PUBLISH, m->target, m->targetlen, &f);
+	n = deliver_local(l, kind, m->target, m->targetlen, &f);
+	if (kind == ROUTE_DPUBLISH)
+		p->n += n;
 	p->delivered += f.delivered;
 	p->skipped += f.skipped;
 	p->toolarge += f.toolarge;
 	if (sloop_count(l) < 2)
 		return;
-	slot = relay_presence_slot(l->relay, RELAY_CHANNEL, m->target,
-	    m->targetlen);
+	slot = relay_presence_slot(l->relay, kind == ROUTE_DSEND ? RELAY_NAME :
+	    RELAY_CHANNEL, m->target, m->targetlen);
 	memset(&r, 0, sizeof(r));
-	r.kind = ROUTE_DPUBLISH;
+	r.kind = kind;
 	r.token = p->token;
 	r.target = m->target;
 	r.targetlen = m->targetlen;
@@ -449,9 +461,23 @@ router_dpublish(struct sloop *l, struct pend *p, struct session *from,
 		    skiplen);
 	}
 	if (lost > 0)
-		log_warnx("loop %u: out of memory routing a durable publish "
-		    "to %u loops: their plain subscribers miss it", l->idx,
+		log_warnx("loop %u: out of memory routing a durable message "
+		    "to %u loops: their plain connections miss it", l->idx,
 		    lost);
+}
+
+void
+router_dpublish(struct sloop *l, struct pend *p, struct session *from,
+    const struct router_msg *m, const uint8_t *skip, size_t skiplen)
+{
+	deliver_plain(l, p, ROUTE_DPUBLISH, from, m, skip, skiplen);
+}
+
+void
+router_deliver_plain(struct sloop *l, struct pend *p,
+    const struct router_msg *m)
+{
+	deliver_plain(l, p, ROUTE_DSEND, NULL, m, NULL, 0);
 }
 
 /* Another loop's request r: deliver to our own, answer with counts. */
@@ -465,14 +491,14 @@ router_serve(struct sloop *l, unsigned from, const struct route_rec *r)
 	a.kind = ROUTE_RESULT;
 	a.token = r->token;
 	memset(&f, 0, sizeof(f));
+	f.plain_only = r->kind == ROUTE_DSEND;
 	f.hdr = r->hdr;
 	f.hdrlen = r->hdrlen;
 	f.body = r->body;
 	f.bodylen = r->bodylen;
 	f.skip = r->skip;
 	f.skiplen = r->skiplen;
-	a.n = deliver_local(l, r->kind == ROUTE_SEND ? ROUTE_SEND :
-	    ROUTE_PUBLISH, r->target, r->targetlen, &f);
+	a.n = deliver_local(l, r->kind, r->target, r->targetlen, &f);
 	a.delivered = f.delivered;
 	a.skipped = f.skipped;
 	a.toolarge = f.toolarge;

@@ -113,6 +113,18 @@ void	router_dpublish(struct sloop *l, struct pend *p,
 	    const uint8_t *skip, size_t skiplen);
 
 /*
+ * router_deliver_plain(l, p, m): a DSEND (m->kind ROUTE_DSEND) is
+ * committed: deliver it, best effort, to every connection of its name
+ * that is not durable (doc/PROTOCOL.md 11.3), on l at once and on the
+ * other loops by message.  p, waiting (router_wait) for the store's
+ * answer and not yet answered, counts delivered and skipped and waits
+ * for the other loops' counts too.  p's session may be gone.
+ */
+struct pend;
+void	router_deliver_plain(struct sloop *l, struct pend *p,
+	    const struct router_msg *m);
+
+/*
  * A request of a session that waits for another thread's answer (the
  * store thread's): router_wait(l, p) gives p (from session_pend_new) a
  * token, p->token, and one answer to wait for; router_waiting(l, token)

@@ -512,6 +512,7 @@ server_loop_teardown(struct sloop *l)
 	session_loop_teardown(l);
 	router_teardown(l);
 	service_loop_teardown(l);
+	dservice_loop_teardown(l);
 }
 
 /* How the runtime and the sessions call up (sloop.h, session.h). */
@@ -576,7 +577,8 @@ server_loop_setup(struct server *srv, unsigned i, struct event_base *base,
 	if (sp.store == NULL || sp.bus == NULL)
 		return (-1);
 	if (sloop_init(&srv->loops[i], &sp, i, base, threaded) == -1 ||
-	    router_init(&srv->loops[i]) == -1)
+	    router_init(&srv->loops[i]) == -1 ||
+	    dservice_loop_init(&srv->loops[i]) == -1)
 		return (-1);
 	return (0);
 }
@@ -730,6 +732,7 @@ server_reload(struct server *srv)
 	struct secmsgd_conf *nc = NULL, *oc = srv->conf;
 	struct authkeys *ak = NULL;
 	struct policy *np = NULL, *op = srv->pol;
+	const struct authkeys *oak = srv->authkeys;
 	char err[CONF_ERRLEN + KEYS_ERRLEN], status[sizeof(err) + 128];
 	unsigned i;
 
@@ -776,6 +779,7 @@ server_reload(struct server *srv)
 	server_check_fds(nc, srv->nloops);
 	for (i = 0; i < srv->nloops; i++)
 		sloop_reload(&srv->loops[i], policy_ref(np));
+	durable_revoke(srv->priv->durable, &srv->loops[0], oc, oak, nc, ak);
 	policy_unref(op);
 	log_notice("reloaded configuration file=%s authorized_keys=%zu",
 	    srv->conf_path ? srv->conf_path : "(built-in defaults)",

@@ -186,6 +186,8 @@ struct session {
 	uint64_t		 d_after;	/* the last msgid sent */
 	uint64_t		 d_upto;	/* the mailbox's last, at live */
 	uint64_t		*d_inflight;	/* sent, not acknowledged */
+	uint64_t		*d_sentat;	/* when, monotonic ms (the
+						   same block, [d_maxinflight]) */
 	uint32_t		 d_ninflight, d_maxinflight;
 
 	TAILQ_ENTRY(session)	 loop_link;	/* its loop's sessions */

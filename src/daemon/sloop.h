@@ -103,6 +103,8 @@ struct sloop {
 	const struct store_ops	*store;		/* absent recipients */
 	struct storethr		*storethr;	/* durable store, or NULL */
 	struct mbox		 sbox;		/* its answers (storethr) */
+	struct event		*dack_ev;	/* store_ack_timeout's timer
+						   (dservice_loop_init) */
 	struct session_list	 sessions;
 	struct session_list	 dirty;		/* output to flush */
 	struct session_list	 flushing;	/* being flushed now */

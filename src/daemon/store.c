@@ -403,6 +403,7 @@ enum store_err
 store_stats(struct store *st, struct store_stats *s)
 {
 	struct storerec_state state;
+	MDB_stat ms;
 	MDB_txn *txn;
 	int rc;
 
@@ -414,6 +415,9 @@ store_stats(struct store *st, struct store_stats *s)
 		s->bodies = state.bodies;
 		s->bytes = state.bytes;
 		s->used = storedb_used(st);
+		/* An empty mailbox's counts are deleted (storedb_box_put). */
+		if ((rc = mdb_stat(txn, st->box, &ms)) == MDB_SUCCESS)
+			s->mailboxes = ms.ms_entries;
 	}
 	mdb_txn_abort(txn);
 	s->expired = st->expired;

@@ -143,6 +143,17 @@ enum store_err store_fetch(struct store *st, const char *name, size_t len,
 	    uint64_t after, size_t maxn, size_t maxbytes, uint64_t now,
 	    int mark, struct store_batch *out);
 
+/*
+ * store_fetch_ids(st, name, len, ids, n, now, mark, out): as store_fetch,
+ * the messages of name's mailbox with these ids, in the order of ids;
+ * an id not there (acknowledged, expired, never there) is skipped.  For
+ * a redelivery (store_ack_timeout): the ids handed out and not
+ * acknowledged in time.
+ */
+enum store_err store_fetch_ids(struct store *st, const char *name,
+	    size_t len, const uint64_t *ids, size_t n, uint64_t now,
+	    int mark, struct store_batch *out);
+
 /* store_batch_free(b): wipe and free; b is then empty. */
 void	store_batch_free(struct store_batch *b);
 
@@ -203,6 +214,7 @@ struct store_stats {
 	uint64_t	 dropped;	/* removed by store_drop_name */
 	size_t		 map_size;
 	size_t		 used;		/* bytes of the map in use */
+	uint64_t	 mailboxes;	/* names with a message stored */
 };
 
 /* store_stats(st, s): counts for metrics and logs. */

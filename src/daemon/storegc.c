@@ -4,7 +4,8 @@
  * acknowledgements, expiry (the exp table, ordered by time, so a sweep
  * reads only what is due) and the revocation of a name.  Each call is
  * one transaction; one that removes nothing commits nothing, and so
- * costs no sync.
+ * costs no sync (and one that frees pages of a store whose file is past
+ * half its map costs a second, so that they can be reused at once: settle).
  */
 #include <string.h>
 
@@ -12,6 +13,34 @@
 
 #include "storedb.h"
 #include "store.h"
+
+/*
+ * settle(st): after a commit that freed pages, when the data file has
+ * grown past half the map, commit once more (the state record rewritten as it
+ * is).  LMDB reuses the pages a transaction freed only once a later one
+ * has committed (the previous meta page still points to them): without
+ * this, a store that acknowledgements emptied would still refuse puts
+ * with store-full until some other write came.  Best effort.
+ */
+static void
+settle(struct store *st)
+{
+	struct storerec_state s;
+	MDB_envinfo ei;
+	MDB_txn *txn;
+
+	if (mdb_env_info(st->env, &ei) != MDB_SUCCESS ||
+	    (ei.me_last_pgno + 1) * st->psize < st->conf.map_size / 2)
+		return;
+	if (mdb_txn_begin(st->env, NULL, 0, &txn) != MDB_SUCCESS)
+		return;
+	if (storedb_state_get(st, txn, &s) != MDB_SUCCESS ||
+	    storedb_state_put(st, txn, &s) != MDB_SUCCESS) {
+		mdb_txn_abort(txn);
+		return;
+	}
+	(void)mdb_txn_commit(txn);
+}
 
 enum store_err
 store_ack(struct store *st, const char *name, size_t len,
@@ -58,6 +87,7 @@ store_ack(struct store *st, const char *name, size_t len,
 	if ((rc = mdb_txn_commit(txn)) != MDB_SUCCESS)
 		return (storedb_err(rc));
 	*removed = count;
+	settle(st);
 	return (STORE_OK);
 fail:
 	mdb_txn_abort(txn);
@@ -178,6 +208,7 @@ store_expire(struct store *st, uint64_t now, size_t max,
 	st->expired += nm;
 	*messages = nm;
 	*dedups = nd;
+	settle(st);
 	return (STORE_OK);
 fail:
 	if (c != NULL)
@@ -288,6 +319,7 @@ store_drop_name(struct store *st, const char *name, size_t len,
 		return (storedb_err(rc));
 	st->dropped += count;
 	*removed = count;
+	settle(st);
 	return (STORE_OK);
 fail:
 	if (c != NULL)

@@ -555,69 +555,19 @@ fetch_one(struct store *st, MDB_txn *txn, uint64_t id,
 	return (MDB_SUCCESS);
 }
 
-enum store_err
-store_fetch(struct store *st, const char *name, size_t len, uint64_t after,
-    size_t maxn, size_t maxbytes, uint64_t now, int mark,
-    struct store_batch *out)
+/*
+ * fetch_end(st, txn, name, len, f, n, mark, out): the n messages of f,
+ * collected in txn: count their handouts (mark), commit, and hand them
+ * out in *out.  Ends txn and frees f, whatever happens.
+ */
+static enum store_err
+fetch_end(struct store *st, MDB_txn *txn, const char *name, size_t len,
+    struct fetched *f, size_t n, int mark, struct store_batch *out)
 {
 	uint8_t k[STOREREC_KEYMAX], v2[STOREREC_ENV_LEN];
-	struct storerec_envkey ek;
-	struct fetched *f = NULL, *nf;
-	size_t i, n = 0, fcap = 0, cap = 0, total = 0, klen;
-	MDB_cursor *c = NULL;
-	MDB_txn *txn;
-	MDB_val key, v;
-	int rc;
+	size_t i, klen;
+	int rc = MDB_SUCCESS;
 
-	memset(out, 0, sizeof(*out));
-	if ((klen = storerec_envkey_put(k, name, len, after + 1)) == 0)
-		return (STORE_INVAL);
-	if (after == UINT64_MAX || maxn == 0)
-		return (STORE_OK);
-	rc = mdb_txn_begin(st->env, NULL, mark ? 0 : MDB_RDONLY, &txn);
-	if (rc != MDB_SUCCESS)
-		return (storedb_err(rc));
-	if ((rc = mdb_cursor_open(txn, st->envl, &c)) != MDB_SUCCESS)
-		goto fail;
-	key.mv_data = k;
-	key.mv_size = klen;
-	for (rc = mdb_cursor_get(c, &key, &v, MDB_SET_RANGE);
-	    rc == MDB_SUCCESS && n < maxn;
-	    rc = mdb_cursor_get(c, &key, &v, MDB_NEXT)) {
-		if (storerec_envkey_get(key.mv_data, key.mv_size, &ek) == -1) {
-			rc = MDB_CORRUPTED;
-			break;
-		}
-		if (ek.namelen != len || memcmp(ek.name, name, len) != 0)
-			break;
-		if (n == fcap) {
-			fcap = fcap ? 2 * fcap : 16;
-			if ((nf = reallocarray(f, fcap, sizeof(*f))) == NULL) {
-				rc = ENOMEM;
-				break;
-			}
-			f = nf;
-		}
-		if (storerec_env_get(v.mv_data, v.mv_size, &f[n].e) == -1) {
-			rc = MDB_CORRUPTED;
-			break;
-		}
-		if (f[n].e.expiry != 0 && f[n].e.expiry <= now)
-			continue;	/* store_expire() takes it away */
-		if (n > 0 && total + f[n].e.len > maxbytes)
-			break;
-		f[n].id = ek.id;
-		f[n].before = f[n].e.deliveries;
-		if ((rc = fetch_one(st, txn, ek.id, out, &cap, &f[n])) != 0)
-			break;
-		total += f[n].e.len;
-		n++;
-	}
-	if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND)
-		goto fail;
-	mdb_cursor_close(c);
-	c = NULL;
-	rc = MDB_SUCCESS;
 	/* Count the handouts, on disk before anything is sent. */
 	for (i = 0; mark && i < n; i++) {
 		if (f[i].e.deliveries < UINT16_MAX)
@@ -654,13 +604,142 @@ store_fetch(struct store *st, const char *name, size_t len, uint64_t after,
 	free(f);
 	return (STORE_OK);
 fail:
-	if (c != NULL)
-		mdb_cursor_close(c);
 	if (txn != NULL)
 		mdb_txn_abort(txn);
 	free(f);
 	store_batch_free(out);
 	return (storedb_err(rc));
+}
+
+/* fetch_grow(&f, &fcap, n): room in f for message n; 0 or ENOMEM. */
+static int
+fetch_grow(struct fetched **f, size_t *fcap, size_t n)
+{
+	struct fetched *nf;
+
+	if (n < *fcap)
+		return (MDB_SUCCESS);
+	*fcap = *fcap ? 2 * *fcap : 16;
+	if ((nf = reallocarray(*f, *fcap, sizeof(**f))) == NULL)
+		return (ENOMEM);
+	*f = nf;
+	return (MDB_SUCCESS);
+}
+
+enum store_err
+store_fetch(struct store *st, const char *name, size_t len, uint64_t after,
+    size_t maxn, size_t maxbytes, uint64_t now, int mark,
+    struct store_batch *out)
+{
+	uint8_t k[STOREREC_KEYMAX];
+	struct storerec_envkey ek;
+	struct fetched *f = NULL;
+	size_t n = 0, fcap = 0, cap = 0, total = 0, klen;
+	MDB_cursor *c = NULL;
+	MDB_txn *txn;
+	MDB_val key, v;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((klen = storerec_envkey_put(k, name, len, after + 1)) == 0)
+		return (STORE_INVAL);
+	if (after == UINT64_MAX || maxn == 0)
+		return (STORE_OK);
+	rc = mdb_txn_begin(st->env, NULL, mark ? 0 : MDB_RDONLY, &txn);
+	if (rc != MDB_SUCCESS)
+		return (storedb_err(rc));
+	if ((rc = mdb_cursor_open(txn, st->envl, &c)) != MDB_SUCCESS)
+		goto fail;
+	key.mv_data = k;
+	key.mv_size = klen;
+	for (rc = mdb_cursor_get(c, &key, &v, MDB_SET_RANGE);
+	    rc == MDB_SUCCESS && n < maxn;
+	    rc = mdb_cursor_get(c, &key, &v, MDB_NEXT)) {
+		if (storerec_envkey_get(key.mv_data, key.mv_size, &ek) == -1) {
+			rc = MDB_CORRUPTED;
+			break;
+		}
+		if (ek.namelen != len || memcmp(ek.name, name, len) != 0)
+			break;
+		if ((rc = fetch_grow(&f, &fcap, n)) != MDB_SUCCESS)
+			break;
+		if (storerec_env_get(v.mv_data, v.mv_size, &f[n].e) == -1) {
+			rc = MDB_CORRUPTED;
+			break;
+		}
+		if (f[n].e.expiry != 0 && f[n].e.expiry <= now)
+			continue;	/* store_expire() takes it away */
+		if (n > 0 && total + f[n].e.len > maxbytes)
+			break;
+		f[n].id = ek.id;
+		f[n].before = f[n].e.deliveries;
+		if ((rc = fetch_one(st, txn, ek.id, out, &cap, &f[n])) != 0)
+			break;
+		total += f[n].e.len;
+		n++;
+	}
+	if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND)
+		goto fail;
+	mdb_cursor_close(c);
+	return (fetch_end(st, txn, name, len, f, n, mark, out));
+fail:
+	if (c != NULL)
+		mdb_cursor_close(c);
+	mdb_txn_abort(txn);
+	free(f);
+	store_batch_free(out);
+	return (storedb_err(rc));
+}
+
+enum store_err
+store_fetch_ids(struct store *st, const char *name, size_t len,
+    const uint64_t *ids, size_t nids, uint64_t now, int mark,
+    struct store_batch *out)
+{
+	uint8_t k[STOREREC_KEYMAX];
+	struct fetched *f = NULL;
+	size_t i, n = 0, fcap = 0, cap = 0, klen;
+	MDB_txn *txn;
+	MDB_val v;
+	int rc = MDB_SUCCESS;
+
+	memset(out, 0, sizeof(*out));
+	if (storerec_envkey_put(k, name, len, 0) == 0)
+		return (STORE_INVAL);
+	if (nids == 0)
+		return (STORE_OK);
+	rc = mdb_txn_begin(st->env, NULL, mark ? 0 : MDB_RDONLY, &txn);
+	if (rc != MDB_SUCCESS)
+		return (storedb_err(rc));
+	for (i = 0; i < nids; i++) {
+		klen = storerec_envkey_put(k, name, len, ids[i]);
+		rc = storedb_get(txn, st->envl, k, klen, &v);
+		if (rc == MDB_NOTFOUND) {
+			rc = MDB_SUCCESS;
+			continue;	/* acknowledged, expired, never there */
+		}
+		if (rc != MDB_SUCCESS ||
+		    (rc = fetch_grow(&f, &fcap, n)) != MDB_SUCCESS)
+			break;
+		if (storerec_env_get(v.mv_data, v.mv_size, &f[n].e) == -1) {
+			rc = MDB_CORRUPTED;
+			break;
+		}
+		if (f[n].e.expiry != 0 && f[n].e.expiry <= now)
+			continue;
+		f[n].id = ids[i];
+		f[n].before = f[n].e.deliveries;
+		if ((rc = fetch_one(st, txn, ids[i], out, &cap, &f[n])) != 0)
+			break;
+		n++;
+	}
+	if (rc != MDB_SUCCESS) {
+		mdb_txn_abort(txn);
+		free(f);
+		store_batch_free(out);
+		return (storedb_err(rc));
+	}
+	return (fetch_end(st, txn, name, len, f, n, mark, out));
 }
 
 void

@@ -156,10 +156,29 @@ answer(struct storethr *t, struct storethr_req *r)
 
 	pthread_mutex_lock(&t->mu);
 	t->counts.requests++;
-	if (r->op == STORETHR_PUT)
-		t->counts.puts++;
 	if (r->err != STORE_OK)
 		t->counts.failures++;
+	switch (r->op) {
+	case STORETHR_PUT:
+		t->counts.puts++;
+		if (r->err == STORE_OK && !r->put.dup)
+			t->counts.stored += r->put.stored;
+		else if (r->err == STORE_QUOTA)
+			t->counts.refused_quota++;
+		else if (r->err == STORE_FULL)
+			t->counts.refused_full++;
+		else if (r->err != STORE_OK)
+			t->counts.refused_error++;
+		break;
+	case STORETHR_ACK:
+		if (r->err == STORE_OK)
+			t->counts.acked += r->count;
+		break;
+	case STORETHR_DROP:
+		if (r->err == STORE_OK)
+			t->counts.dropped += r->count;
+		break;
+	}
 	pthread_mutex_unlock(&t->mu);
 	r->mail = NULL;
 	m->ptr = r;
@@ -226,6 +245,10 @@ serve(struct storethr *t, struct storethr_req *r, uint64_t now)
 		r->err = store_fetch(t->st, r->name, r->namelen, r->after,
 		    r->maxn, r->maxbytes, now, r->mark, &r->batch);
 		break;
+	case STORETHR_REFETCH:
+		r->err = store_fetch_ids(t->st, r->name, r->namelen, r->ids,
+		    r->nids, now, r->mark, &r->batch);
+		break;
 	case STORETHR_ACK:
 		r->err = store_ack(t->st, r->name, r->namelen, r->ids,
 		    r->nids, &r->count);
@@ -257,8 +280,10 @@ serve(struct storethr *t, struct storethr_req *r, uint64_t now)
 static void
 sweep(struct storethr *t, uint64_t now)
 {
+	struct store_stats ss;
 	uint32_t m, d;
 	uint64_t total = 0;
+	int have;
 
 	t->last_sweep = now;
 	do {
@@ -266,8 +291,12 @@ sweep(struct storethr *t, uint64_t now)
 			break;
 		total += m;
 	} while (m == SWEEP_MAX || d == SWEEP_MAX);
+	/* What the metrics show of the store: read here, on its thread. */
+	have = store_stats(t->st, &ss) == STORE_OK;
 	pthread_mutex_lock(&t->mu);
 	t->counts.expired += total;
+	if (have)
+		t->counts.st = ss;
 	pthread_mutex_unlock(&t->mu);
 }
 
@@ -307,6 +336,7 @@ storethr_main(void *arg)
 	int stop;
 
 	(void)prctl(PR_SET_NAME, "secmsgd-store", 0, 0, 0);
+	sweep(t, t->clock());	/* and the first figures for the metrics */
 
 	for (;;) {
 		pthread_mutex_lock(&t->mu);

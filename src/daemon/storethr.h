@@ -35,6 +35,7 @@ struct storethr;
 #define STORETHR_SUB_DEL	5	/* store_sub_del */
 #define STORETHR_MAILBOX	6	/* store_mailbox */
 #define STORETHR_DROP		7	/* store_drop_name */
+#define STORETHR_REFETCH	8	/* store_fetch_ids */
 
 /* A mailbox a put went into, or (id 0) a subscriber's that was full. */
 struct storethr_rcpt {
@@ -61,14 +62,14 @@ struct storethr_req {
 	uint64_t	 after;
 	size_t		 maxn, maxbytes;
 	int		 mark;
-	/* ACK: ids point into data. */
+	/* ACK, REFETCH: ids point into data (storethr_req_ack). */
 	const uint64_t	*ids;
 	size_t		 nids;
 	uint8_t		*data;		/* the request's own copies */
 
 	/* The answer. */
 	enum store_err	 err;
-	struct store_batch batch;	/* FETCH */
+	struct store_batch batch;	/* FETCH, REFETCH */
 	uint32_t	 count;		/* ACK, DROP: removed; MAILBOX */
 	uint64_t	 bytes, last;	/* MAILBOX */
 	struct storethr_rcpt *rcpts;	/* PUT: where it went */
@@ -94,7 +95,8 @@ int	storethr_req_put(struct storethr_req *r, int kind, const char *from,
 	    size_t fromlen, const char *target, size_t targetlen,
 	    const uint8_t *key, const uint8_t *body, size_t bodylen);
 
-/* storethr_req_ack(r, ids, n): fill an ACK with a copy of ids. */
+/* storethr_req_ack(r, ids, n): fill an ACK (or a REFETCH) with a copy
+ * of ids. */
 int	storethr_req_ack(struct storethr_req *r, const uint64_t *ids,
 	    size_t n);
 
@@ -133,9 +135,17 @@ struct storethr_counts {
 	uint64_t	 commits;	/* put batches committed */
 	uint64_t	 expired;	/* messages the sweeps removed */
 	uint64_t	 failures;	/* requests answered with an error */
+	uint64_t	 stored;	/* messages into mailboxes (one each) */
+	uint64_t	 acked;		/* messages ACK removed */
+	uint64_t	 dropped;	/* messages of revoked names */
+	uint64_t	 refused_quota;	/* puts refused: mailbox quota */
+	uint64_t	 refused_full;	/* puts refused: store full */
+	uint64_t	 refused_error;	/* puts failed: outcome unknown */
+	struct store_stats st;		/* at the last sweep (about 1 s) */
 };
 
-/* storethr_counts(t, c): what the thread has done so far. */
+/* storethr_counts(t, c): what the thread has done so far, and what the
+ * store held at its last sweep. */
 void	storethr_counts(struct storethr *t, struct storethr_counts *c);
 
 /*

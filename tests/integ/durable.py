@@ -19,6 +19,14 @@ the independent implementation (tests/interop/secmsg_noise.py).
                              each get STORED 1; A acknowledges it; prints
                              "b got 2" when B then gets message 2 (its
                              window freed by A's ACK), "b stalled" if not
+    plain                    a connection without bit 1: wait (10 s at
+                             most) for one DELIVER, print "deliver FROM
+                             BODY"
+    noack                    read STORED until DRAINED and never ACK them;
+                             then wait (20 s at most) for the first of
+                             them to come again: "again ID FLAGS AFTER"
+                             (AFTER: seconds since it first came, one
+                             decimal), or "no redelivery"
 One line per event; exit 0, or 1 with "fail WHY".
 """
 import base64
@@ -26,6 +34,7 @@ import os
 import socket
 import struct
 import sys
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(
     __file__)), "..", "interop"))
@@ -166,6 +175,34 @@ def main(argv):
         else:
             print("ok msgid=%d flags=%d stored=%d full=%d delivered=%d "
                   "skipped=%d" % struct.unpack(">QBIIII", r["data"]))
+        return 0
+    if cmd == "plain":
+        sock.settimeout(10)
+        while True:
+            m = recv(ch)
+            if m["type"] == "deliver":
+                print("deliver %s %s" % (m["from"],
+                      m["body"].decode("ascii", "replace")))
+                return 0
+    if cmd == "noack":
+        first = {}
+        while True:
+            m = recv(ch)
+            show(m)
+            if m["type"] == "drained":
+                break
+            if m["type"] == "stored" and m["id"] not in first:
+                first[m["id"]] = time.monotonic()
+        sock.settimeout(20)
+        try:
+            while True:
+                m = recv(ch)
+                if m["type"] == "stored" and m["id"] in first:
+                    print("again %d %d %.1f" % (m["id"], m["flags"],
+                          time.monotonic() - first[m["id"]]))
+                    return 0
+        except OSError:
+            print("no redelivery")
         return 0
     if cmd == "djoin":
         ch.send(struct.pack(">BI", sn.MSG_DJOIN, 6) + sn._name(args[0]))

@@ -14,7 +14,11 @@
 # acknowledged come again flagged as redeliveries; a message stored while
 # the recipient is connected is pushed to it.  With two session loops
 # and store_max_unacked = 1, an ACK on one connection of a name frees the
-# window of another on the other loop.
+# window of another on the other loop.  A DSEND is also delivered, as a
+# plain DELIVER, to the recipient's connections without bit 1 (counted in
+# the OK).  A STORED not acknowledged within store_ack_timeout comes
+# again, flagged.  A name whose key a reload removes loses its mailbox,
+# logged with the count.
 
 . "${top_srcdir:-.}/tests/integ/lib.sh"
 
@@ -22,7 +26,7 @@
 "$PY" -c 'import dissononce' 2>/dev/null ||
     skip_all "no python3-dissononce"
 
-plan 26
+plan 38
 
 keygen alice
 keygen bob
@@ -151,4 +155,78 @@ ok "carol's two connections, on both loops, each get the first" \
     grep -qx 'b stored $n1' '$T/two.out'"
 ok "an ACK on one frees the other's window: it gets the second" \
     sh -c "grep -qx 'b got $((n1 + 1))' '$T/two.out'"
+
+# wait_auth NAME N0: wait (10 s at most) until the log has more than N0
+# lines of NAME authenticated.
+wait_auth() {
+	_i=0
+	while [ $_i -lt 100 ] &&
+	    [ "$(count_in "$T/daemon.log" "authenticated name=$1")" -le "$2" ]
+	do
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+}
+
+# bob has only a plain connection (no bit 1): a DSEND to him is stored
+# and also delivered to it as a plain DELIVER (PROTOCOL.md 11.3), on
+# whichever loop it is.
+n0=$(count_in "$T/daemon.log" 'authenticated name=bob')
+timeout -k 10 30 "$PY" "$DPY" "$PORT" "$SERVER_KEY" "$T/bob.key" 0 \
+    plain > "$T/p.out" 2>&1 &
+WPID=$!
+PIDS="$PIDS $WPID"
+wait_auth bob "$n0"
+d p1.out alice 2 dsend bob plainmsg "$K0"
+wait "$WPID"
+ok "DSEND to bob with a plain connection: stored, delivered=1 in the OK" \
+    grep -q '^ok msgid=[0-9]* flags=0 stored=1 full=0 delivered=1 skipped=0$' \
+    "$T/p1.out"
+ok "his plain connection got it as a DELIVER from alice" \
+    has p.out "deliver alice plainmsg"
+d pf.out bob 2 fetch 1
+ok "and it waits in his mailbox for his durable connections" \
+    sh -c "grep -q '^stored [0-9]* 0 alice - plainmsg$' '$T/pf.out' &&
+    grep -qx 'pending 0 0' '$T/pf.out'"
+stop_daemon
+
+# store_ack_timeout: a STORED not acknowledged in time comes again to
+# the same connection, flagged as a redelivery.
+ok "secmsgd restarts with store_ack_timeout = 2" start_daemon "$CONF
+store_ack_timeout = 2;"
+d a1.out alice 2 dsend bob late "$K0"
+d na.out bob 2 noack
+ok "a STORED not acknowledged within store_ack_timeout comes again" \
+    grep -q '^again [0-9]* 1 ' "$T/na.out"
+ok "flagged, and not before the timeout" \
+    awk '/^again/ { f = 1; if ($3 != 1 || $4 < 1.5) exit 1 }
+    END { exit !f }' "$T/na.out"
+d na2.out bob 2 fetch 1
+ok "bob acknowledges it on his next connection" has na2.out "pending 0 0"
+
+# Revocation: bob's key removed at a reload drops his mailbox (and his
+# durable subscriptions), logged with the count; his key back, his
+# mailbox is empty.
+d r1.out alice 2 dsend bob gone1 "$K0"
+d r2.out alice 2 dsend bob gone2 "$K0"
+cp "$T/authorized_keys" "$T/ak.saved"
+grep -v ' bob *$' "$T/ak.saved" > "$T/authorized_keys"
+ok "bob's key removed, secmsgd reloads" \
+    reload_daemon "reloaded configuration"
+i=0
+while [ $i -lt 50 ] && ! logged 'name=bob revoked: dropped messages='; do
+	sleep 0.1
+	i=$((i + 1))
+done
+ok "the log says bob's mailbox was dropped, with its count" \
+    logged 'store: name=bob revoked: dropped messages=2 '
+cp "$T/ak.saved" "$T/authorized_keys"
+ok "his key back, secmsgd reloads" reload_daemon "reloaded configuration"
+d r3.out bob 2 fetch 1
+ok "bob connects: his mailbox is empty" \
+    sh -c "grep -qx 'drained 0 0' '$T/r3.out' &&
+    ! grep -q '^stored' '$T/r3.out' && grep -qx 'pending 0 0' '$T/r3.out'"
+ok "alice, whose key stayed, kept hers" \
+    sh -c "! grep -q 'name=alice revoked' '$T/daemon.log'"
+stop_daemon
 exit 0

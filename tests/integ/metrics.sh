@@ -4,8 +4,8 @@
 # that promtool accepts; counters that move by the right amounts as
 # clients connect, send, fail a handshake, rekey and the daemon reloads;
 # 404 and 405; a cap on the endpoint's connections that idle clients cannot
-# pass (it answers again once they go); a Unix socket endpoint; and the
-# Grafana dashboard, whose every query names a metric the daemon exports.
+# pass (it answers again once they go); a Unix socket endpoint; the
+# durable store's series; and the Grafana dashboard, whose every query names a metric the daemon exports.
 
 . "${top_srcdir:-.}/tests/integ/lib.sh"
 
@@ -14,7 +14,7 @@ command -v promtool > /dev/null 2>&1 ||
 [ -x "$PY" ] && "$PY" -c 'import dissononce' 2>/dev/null ||
     skip_all "no /usr/bin/python3 with dissononce (python3-dissononce)"
 
-plan 51
+plan 65
 
 MP="$top_srcdir/tests/integ/metrics.py"
 DASH="$top_srcdir/contrib/grafana/secmsgd.json"
@@ -214,13 +214,6 @@ ok "a scrape waits while they are held" \
 ok "once they go, the endpoint answers" \
     grep -qx 'scrape-after status 200' "$T/hold.out"
 
-# ---------------------------------------------------------------- dashboard
-ok "the dashboard is valid JSON" "$PY" -m json.tool "$DASH" /dev/null
-mp dashboard "$DASH" "$T/s1" > "$T/dash.out"
-sed 's/^/# /' "$T/dash.out"
-ok "every metric the dashboard queries is exported" \
-    mp dashboard "$DASH" "$T/s1"
-
 # ---------------------------------------------------------------- Unix
 stop_daemon
 ok "daemon stopped cleanly" [ "$DSTATUS" -eq 0 ]
@@ -232,3 +225,59 @@ ok "scrape over the Unix socket" scrape su "unix:$T/metrics.sock"
 ok "promtool accepts it" promcheck su
 stop_daemon
 ok "the Unix socket is removed at exit" [ ! -e "$T/metrics.sock" ]
+
+# ---------------------------------------------------------------- store
+# The durable store's series (issue 17): messages stored, refused by
+# reason, redelivered (store_ack_timeout and a new connection),
+# acknowledged; the store's size.
+DPY="$top_srcdir/tests/integ/durable.py"
+K0=00000000000000000000000000000000
+# d OUT WHO CMD ARGS...: the durable client (feature bit 1), bounded.
+d() {
+	_o=$1 _w=$2
+	shift 2
+	timeout -k 10 30 "$PY" "$DPY" "$PORT" "$SERVER_KEY" "$T/$_w.key" \
+	    2 "$@" > "$T/$_o" 2>&1
+}
+ok "secmsgd starts with a store and the endpoint" start_metrics \
+    'store = "lmdb";
+store_map_size = 16;
+store_max_messages = 2;
+store_ack_timeout = 1;'
+ok "scrape with a store" scrape d0
+d ds1.out alice dsend bob one "$K0"
+d ds2.out alice dsend bob two "$K0"
+d ds3.out alice dsend bob three "$K0"
+ok "a third DSEND to bob is over his quota" grep -qx 'error 10' "$T/ds3.out"
+d na.out bob noack
+ok "bob, who does not acknowledge, gets his first message again" \
+    grep -q '^again ' "$T/na.out"
+d fe.out bob fetch 1
+ok "then fetches and acknowledges both" grep -qx 'ack removed 2' "$T/fe.out"
+ok "scrape after" scrape d1
+A=d0
+B=d1
+ok "store stored: +2" delta secmsgd_store_stored_total 2
+ok "store refused quota-exceeded: +1" \
+    delta 'secmsgd_store_refused_total{reason="quota-exceeded"}' 1
+ok "store refused store-full: +0" \
+    delta 'secmsgd_store_refused_total{reason="store-full"}' 0
+ok "store acknowledged: +2" delta secmsgd_store_acknowledged_total 2
+# At least 1 after the timeout and 2 to bob's next connection.
+rd=$(( $(val d1 secmsgd_store_redelivered_total) -
+    $(val d0 secmsgd_store_redelivered_total) ))
+ok "store redelivered: +3 at least" [ "$rd" -ge 3 ]
+ok "store map size: store_map_size in bytes" \
+    [ "$(val d1 secmsgd_store_map_size_bytes)" = 16777216 ]
+used=$(val d1 secmsgd_store_used_bytes)
+ok "store used bytes: some, below the map size" \
+    [ "${used:-0}" -gt 0 -a "${used:-0}" -lt 16777216 ]
+ok "promtool accepts the store's series" promcheck d1
+stop_daemon
+
+# ---------------------------------------------------------------- dashboard
+ok "the dashboard is valid JSON" "$PY" -m json.tool "$DASH" /dev/null
+mp dashboard "$DASH" "$T/d1" > "$T/dash.out"
+sed 's/^/# /' "$T/dash.out"
+ok "every metric the dashboard queries is exported" \
+    mp dashboard "$DASH" "$T/d1"

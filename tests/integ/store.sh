@@ -5,11 +5,13 @@
 # name with no connection is still "offline" (durability is per
 # message); a store it cannot read (not LMDB, its key file missing, the
 # wrong key) stops the start-up with a line that names the file, and the
-# store is never replaced by an empty one.
+# store is never replaced by an empty one.  A full store (a small
+# store_map_size) refuses durable messages with store-full, keeps
+# serving, and loses nothing it stored.
 
 . "${top_srcdir:-.}/tests/integ/lib.sh"
 
-plan 15
+plan 22
 
 keygen alice
 keygen bob
@@ -72,5 +74,64 @@ head -c 16384 /dev/urandom > "$S/data.mdb"
 ok "a data file that is not LMDB is refused" start_fails
 cp "$T/data.saved" "$S/data.mdb"
 ok "the store put back, secmsgd starts again" start_daemon "$CONF"
+stop_daemon
+
+# A full store refuses cleanly and loses nothing stored (issue 17): with
+# a 1 MiB store, durable messages of 100 KB each to bob (offline) until
+# one is refused with store-full; the daemon keeps serving; after a
+# restart bob gets every message that got OK, and once he has
+# acknowledged them a new one is stored again.
+[ -x "$CLIENT" ] || {
+	for i in 1 2 3 4 5 6 7; do
+		TAP_N=$((TAP_N + 1))
+		echo "ok $TAP_N - full store # SKIP no secmsg-client"
+	done
+	exit 0
+}
+rm -rf "$S" "$K"
+SMALL='store = "lmdb";
+store_map_size = 1;'
+# dsend OUT I: a durable message "m-I" and 100 KB of padding to bob.
+dsend() {
+	{ printf 'm-%s ' "$2"; head -c 100000 /dev/zero | tr '\0' x; } |
+	    timeout -k 10 30 "$CLIENT" -s "127.0.0.1:$PORT" \
+	    -i "$T/alice.key" --server-key "$SERVER_KEY" \
+	    send --durable bob > "$T/$1" 2> "$T/$1.err"
+}
+ok "secmsgd starts with a 1 MiB store" start_daemon "$SMALL"
+n=0
+full=
+while [ $n -lt 40 ]; do
+	if dsend fill.out $((n + 1)); then
+		n=$((n + 1))
+		continue
+	fi
+	grep -q 'store-full' "$T/fill.out.err" && full=1
+	sed 's/^/# /' "$T/fill.out.err"
+	break
+done
+echo "# $n messages stored before the store was full"
+ok "some messages are stored, then one is refused with store-full" \
+    [ -n "$full" -a "$n" -gt 0 ]
+cl full-ping.out alice ping
+ok "the daemon keeps serving (a PING is answered)" \
+    has full-ping.out "ping ok"
+stop_daemon
+ok "it stops cleanly" test "$DSTATUS" -eq 0
+ok "and restarts on the full store" start_daemon "$SMALL"
+timeout -k 10 60 "$CLIENT" -s "127.0.0.1:$PORT" -i "$T/bob.key" \
+    --server-key "$SERVER_KEY" fetch > "$T/full-fetch.out" \
+    2> "$T/full-fetch.err" < /dev/null
+got=$(grep -c ' alice: m-[0-9]* x' "$T/full-fetch.out")
+seq_ok=$(awk -v n="$n" '{ sub(/.* alice: m-/, ""); sub(/ .*/, "")
+    if ($0 != NR) bad = 1 } END { print (NR == n && !bad) ? "yes" : "no" }' \
+    "$T/full-fetch.out")
+ok "bob gets every message that got OK, in order ($got of $n)" \
+    [ "$got" -eq "$n" -a "$seq_ok" = yes ]
+dsend after.out 99
+RC=$?
+sed 's/^/# /' "$T/full-fetch.err" "$T/after.out.err"
+ok "acknowledged, they make room: a new durable message is stored" \
+    [ "$RC" -eq 0 ]
 stop_daemon
 exit 0

@@ -168,6 +168,7 @@ conf_diff(const struct secmsgd_conf *a, const struct secmsgd_conf *b)
 	CMPU(store_dedup_window);
 	CMPU(store_max_subscriptions);
 	CMPU(store_max_unacked);
+	CMPU(store_ack_timeout);
 	CMPU(log_level);
 	CMPU(syslog_facility);
 	CMPU(log_destination);
@@ -571,7 +572,7 @@ static const char *const uint_settings[] = {
 	"rate_burst", "workers", "metrics_max_connections",
 	"store_map_size", "store_max_messages", "store_max_bytes",
 	"store_ttl", "store_dedup_window", "store_max_subscriptions",
-	"store_max_unacked",
+	"store_max_unacked", "store_ack_timeout",
 };
 static const char *const string_settings[] = {
 	"state_dir", "server_key", "next_server_key", "client_auth",
@@ -667,6 +668,7 @@ test_reject_range(void)
 		{ "store_dedup_window", "-1", "86401" },
 		{ "store_max_subscriptions", "0", "4097" },
 		{ "store_max_unacked", "0", "1025" },
+		{ "store_ack_timeout", "-1", "86401" },
 		/* libconfig 1.5 would wrap these to 1 and 0 unguarded. */
 		{ "max_connections", "-4294967295", "4294967297" },
 		{ "workers", "-99999999999999999999", "0x100000000" },
@@ -1140,6 +1142,7 @@ test_store_settings(void)
 	TAP_CHECK(c->store_ttl == 604800 && c->store_dedup_window == 120);
 	TAP_CHECK(c->store_max_subscriptions == 256);
 	TAP_CHECK(c->store_max_unacked == 64);
+	TAP_CHECK(c->store_ack_timeout == 60);
 	conf_free(c);
 	c = NULL;
 	TAP_CHECK(load_text(
@@ -1152,7 +1155,8 @@ test_store_settings(void)
 	    "store_ttl = 0;\n"
 	    "store_dedup_window = 86400;\n"
 	    "store_max_subscriptions = 4096;\n"
-	    "store_max_unacked = 1024;\n", &c, err, sizeof(err)) == 0);
+	    "store_max_unacked = 1024;\n"
+	    "store_ack_timeout = 0;\n", &c, err, sizeof(err)) == 0);
 	TAP_CHECK(c->store == CONF_STORE_LMDB);
 	TAP_CHECK(strcmp(conf_store_name(c->store), "lmdb") == 0);
 	TAP_CHECK(strcmp(c->store_path, "/d/s") == 0);
@@ -1162,6 +1166,7 @@ test_store_settings(void)
 	TAP_CHECK(c->store_ttl == 0 && c->store_dedup_window == 86400);
 	TAP_CHECK(c->store_max_subscriptions == 4096);
 	TAP_CHECK(c->store_max_unacked == 1024);
+	TAP_CHECK(c->store_ack_timeout == 0);
 	TAP_CHECK(check_print(c) == 0);
 	conf_free(c);
 	TAP_CHECK(check_rejects(r, NITEMS(r)) == 0);

@@ -353,6 +353,85 @@ test_full(void)
 }
 
 /*
+ * Bodies on overflow pages, each larger than the room kept free, fill
+ * the store; once every one is
+ * acknowledged, one as large is stored again at once (the pages the
+ * acks freed are reusable without waiting for another write: settle).
+ */
+static int
+test_full_large_acked(void)
+{
+	struct store_conf c = conf(512 * 1024);
+	struct store_put p;
+	struct store *st;
+	/* More pages than the reserve: it cannot go past the last page. */
+	static char body[70000];
+	uint64_t ids[64];
+	uint32_t n;
+	int i, stored = 0;
+
+	fresh();
+	TAP_CHECK((st = open_ok(&c)) != NULL);
+	memset(body, 'z', sizeof(body) - 1);
+	for (i = 0; i < 64; i++) {
+		p = send1(st, "plc1", "ops", body, NULL, T0);
+		if (p.err == STORE_FULL)
+			break;
+		TAP_CHECK(p.err == STORE_OK);
+		ids[stored++] = p.id;
+	}
+	printf("# %d messages of 69999 bytes stored in 512 KiB\n", stored);
+	TAP_CHECK(i < 64 && stored > 2);
+	TAP_CHECK(store_ack(st, "ops", 3, ids, (size_t)stored, &n) == 0 &&
+	    n == (uint32_t)stored);
+	TAP_CHECK(send1(st, "plc1", "ops", body, NULL, T0).err == STORE_OK);
+	store_close(st);
+	return (0);
+}
+
+/*
+ * store_fetch_ids (a redelivery after store_ack_timeout): the messages
+ * asked for, in the order asked, those gone skipped; marked handouts.
+ */
+static int
+test_fetch_ids(void)
+{
+	struct store_conf c = conf(MIB);
+	struct store_batch b;
+	struct store *st;
+	uint64_t ids[3], ask[3];
+	uint32_t n;
+	int i;
+
+	fresh();
+	TAP_CHECK((st = open_ok(&c)) != NULL);
+	for (i = 0; i < 3; i++)
+		ids[i] = send1(st, "plc1", "ops", i == 0 ? "a" : "b", NULL,
+		    T0).id;
+	ask[0] = ids[2];
+	ask[1] = 999999;
+	ask[2] = ids[0];
+	TAP_CHECK(store_fetch_ids(st, "ops", 3, ask, 3, T0, 1, &b) == 0);
+	TAP_CHECK(b.n == 2 && b.m[0].id == ids[2] && b.m[1].id == ids[0] &&
+	    b.m[1].bodylen == 1 && b.m[1].body[0] == 'a' &&
+	    b.m[0].deliveries == 0);
+	store_batch_free(&b);
+	TAP_CHECK(store_fetch_ids(st, "ops", 3, ask, 3, T0, 1, &b) == 0);
+	TAP_CHECK(b.n == 2 && b.m[0].deliveries == 1);
+	store_batch_free(&b);
+	/* Another name's mailbox has none of them. */
+	TAP_CHECK(store_fetch_ids(st, "plc1", 4, ask, 3, T0, 1, &b) == 0);
+	TAP_CHECK(b.n == 0);
+	store_batch_free(&b);
+	TAP_CHECK(store_ack(st, "ops", 3, ids, 1, &n) == 0 && n == 1);
+	TAP_CHECK(store_fetch_ids(st, "ops", 3, ask, 3, T0, 0, &b) == 0);
+	TAP_CHECK(b.n == 1 && b.m[0].id == ids[2] && b.m[0].deliveries == 2);
+	store_batch_free(&b);
+	store_close(st);
+	return (0);
+}
+
+/*
  * A full map that the estimate does not see: a reader (another process)
  * holds a snapshot from before the acks, so the pages they freed, which
  * count as free, cannot be reused yet.  LMDB runs out of map in the
@@ -850,6 +929,10 @@ static const struct tap_test tests[] = {
 	    test_full },
 	{ "full behind a reader: a batch stores what fits, refuses the rest",
 	    test_full_behind_reader },
+	{ "large bodies fill it; all acknowledged, a large one fits again",
+	    test_full_large_acked },
+	{ "fetch by ids: in the order asked, those gone skipped, marked",
+	    test_fetch_ids },
 	{ "TTL: expired messages are not fetched, then swept",
 	    test_ttl },
 	{ "acks remove; unacknowledged come again, counted",
