@@ -17,7 +17,7 @@ have_haproxy || skip_all "no haproxy"
     skip_all "no /usr/bin/python3 with dissononce (python3-dissononce)"
 [ -x "$CTL" ] || skip_all "no secmsgctl binary"
 
-plan 22
+plan 26
 
 keygen alice
 keygen bob
@@ -158,6 +158,22 @@ print('closed' if c and time.monotonic() - t < 6 else 'open')" \
     > "$T/stall.out" 2>&1
 ok "a stalled header: closed within the handshake timeout" \
     grep -qx closed "$T/stall.out"
+# A header dripped a byte every 0.4 s: the deadline does not move with
+# each byte, so it is closed about handshake_timeout (3 s) after connect.
+raw 127.0.0.1 "$PPORT" "t = time.monotonic(); c = False
+for b in $SIG + bytes([0x21, 0x11, 0, 12]):
+    try:
+        s.send(bytes([b]))
+    except OSError:
+        c = True
+        break
+    if closed(0.4):
+        c = True
+        break
+print('closed' if c and time.monotonic() - t < 4.5 else 'open')" \
+    > "$T/drip.out" 2>&1
+ok "a dripped header: closed at the deadline, not extended by each byte" \
+    grep -qx closed "$T/drip.out"
 ok "log: each refusal says why" \
     sh -c 'grep -q "reason=proxy-header-bad-header-bad-signature" "$0" &&
     grep -q "reason=proxy-header-bad-header-too-long" "$0" &&
@@ -178,6 +194,19 @@ ok "health checks happened (debug lines from haproxy's address)" \
 ok "none of them logged at info or above" \
     sh -c '! grep -v "\[debug\]" "$0" | grep -q "peer=127\.0\.0\.1:[0-9]"' \
     "$T/daemon.log"
+
+# ------------------------------------------------------------ reload
+# proxy_trusted changes on reload for the listener kept open: without
+# 127.0.0.1 in it, haproxy's connections are refused from then on.
+sed -i 's|proxy_trusted = \[ "127.0.0.1", |proxy_trusted = [ |' \
+    "$T/secmsgd.conf"
+ok "reload with 127.0.0.1 no longer trusted" \
+    reload_daemon "reloaded configuration"
+swarm client "$FE" "$T/alice.key" --src 127.0.0.2 ping > "$T/after.out" 2>&1
+ok "then a client through haproxy is refused" \
+    sh -c '! grep -q "^ping ok" "$0"' "$T/after.out"
+ok "as untrusted-proxy from haproxy's address" \
+    logged 'refused reason=untrusted-proxy peer=127\.0\.0\.1$'
 
 stop_haproxy px
 stop_daemon
