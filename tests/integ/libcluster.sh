@@ -14,6 +14,7 @@
 #                                   stdout
 #   stop_haproxy NAME               stop it (bounded) and wait
 #
+# NAME is a shell identifier (letters, digits, _).
 # Files: $T/haproxy-NAME.cfg, .log (its stderr), .sock (admin socket),
 # .pid.  HAPROXY_BALANCE (default roundrobin) and HAPROXY_EXTRA (lines
 # added to the backend) adjust the backend.  Every haproxy runs under
