@@ -338,9 +338,9 @@ server_proxy_done(const struct proxyconn_result *r, void *arg)
 		    "(health check)");
 		return;
 	}
-	(void)snprintf(why, sizeof(why), "proxy-header-%s%s%s",
-	    proxyconn_end_name(r->end), r->detail != NULL ? "-" : "",
-	    r->detail != NULL ? r->detail : "");
+	/* "proxy-header-timeout", "proxy-header-bad-signature", ... */
+	(void)snprintf(why, sizeof(why), "proxy-header-%s",
+	    r->detail != NULL ? r->detail : proxyconn_end_name(r->end));
 	refuse(srv, why, STATS_REFUSE_PROXYHDR, r->peer);
 }
 
