@@ -17,7 +17,8 @@
 # NAME is a shell identifier (letters, digits, _).
 # Files: $T/haproxy-NAME.cfg, .log (its stderr), .sock (admin socket),
 # .pid.  HAPROXY_BALANCE (default roundrobin) and HAPROXY_EXTRA (lines
-# added to the backend) adjust the backend.  Every haproxy runs under
+# added to the backend) adjust the backend; HAPROXY_FRONTEND_EXTRA adds
+# lines to the frontend, with @PORT@ for its port ("bind ::1:@PORT@").  Every haproxy runs under
 # timeout(1), in the foreground (-db), with one thread, and is in $PIDS.
 
 HAPROXY=${HAPROXY:-haproxy}
@@ -44,6 +45,7 @@ defaults
 
 frontend fe
 	bind 127.0.0.1:$_hp
+$(printf '%s' "${HAPROXY_FRONTEND_EXTRA:-}" | sed "s/@PORT@/$_hp/g")
 	default_backend be
 
 backend be

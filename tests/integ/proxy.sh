@@ -17,7 +17,7 @@ have_haproxy || skip_all "no haproxy"
     skip_all "no /usr/bin/python3 with dissononce (python3-dissononce)"
 [ -x "$CTL" ] || skip_all "no secmsgctl binary"
 
-plan 26
+plan 28
 
 keygen alice
 keygen bob
@@ -34,6 +34,11 @@ start_daemon 'max_connections_per_address = 2;
 handshake_timeout = 3;
 handshake_rate = 0;' || { echo "Bail out! no daemon"; exit 1; }
 PPORT=$((PORT + 1))
+# IPv6 clients too, where the host has ::1.
+HAVE6=1
+"$PY" -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' \
+    2>/dev/null || HAVE6=0
+[ $HAVE6 -eq 1 ] && HAPROXY_FRONTEND_EXTRA='	bind ::1:@PORT@ v6only'
 start_haproxy px "127.0.0.1:$PPORT" ||
     { echo "Bail out! no haproxy"; exit 1; }
 FE=$HAPROXY_PORT
@@ -97,6 +102,27 @@ ok "log: accepted peer=127.0.0.2 proxy=127.0.0.1" \
 ok "the port in the log is the client's own" \
     logged "accepted peer=127\.0\.0\.2:$(sed -n 's/^connected //p' \
     "$T/alice.out") "
+
+# Over IPv6, from ::1: HAProxy's header then carries an IPv6 address.
+if [ $HAVE6 -eq 1 ]; then
+	SWARM_HOST=::1 swarm client "$FE" "$T/carol.key" --src ::1 ping \
+	    touch "$T/6-in" waitfile "$T/6-stop" 30 > "$T/six.out" 2>&1 &
+	SIX=$!
+	wait_for_file "$T/6-in"
+	timeout 10 "$CTL" -s "$T/control.sock" --json sessions \
+	    > "$T/sessions" 2>&1
+	ok "an IPv6 client through haproxy: welcome and ping" \
+	    grep -q "^ping ok" "$T/six.out"
+	ok "secmsgctl sessions: carol at [::1], from the IPv6 header" \
+	    sh -c 'case "$0" in "[::1]:"*) exit 0;; esac; exit 1' \
+	    "$(peer_of carol 2>/dev/null)"
+	touch "$T/6-stop"
+	wait "$SIX"
+else
+	TAP_N=$((TAP_N + 2))
+	echo "ok $((TAP_N - 1)) # SKIP no IPv6 loopback"
+	echo "ok $TAP_N # SKIP no IPv6 loopback"
+fi
 
 # ------------------------------------------------------------ per address
 # max_connections_per_address = 2 counts 127.0.0.2, not haproxy: a second
