@@ -17,7 +17,7 @@ have_haproxy || skip_all "no haproxy"
     skip_all "no /usr/bin/python3 with dissononce (python3-dissononce)"
 [ -x "$CTL" ] || skip_all "no secmsgctl binary"
 
-plan 28
+plan 30
 
 keygen alice
 keygen bob
@@ -219,6 +219,28 @@ ok "health checks happened (debug lines from haproxy's address)" \
     "$T/daemon.log"
 ok "none of them logged at info or above" \
     sh -c '! grep -v "\[debug\]" "$0" | grep -q "peer=127\.0\.0\.1:[0-9]"' \
+    "$T/daemon.log"
+
+# A plain TCP check (connect, close or reset, not a byte): counted and
+# logged at debug only, not as a refusal.
+before=$(count_in "$T/daemon.log" 'proxy connection closed before its header')
+raw 127.0.0.1 "$PPORT" "s.close()"
+raw 127.0.0.1 "$PPORT" "import struct
+s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))
+s.close()"
+checks_logged() {
+	i=0
+	while [ $i -lt 50 ]; do
+		[ "$(count_in "$T/daemon.log" '\[debug\]: proxy connection closed before its header')" -ge $((before + 2)) ] &&
+		    return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
+}
+ok "plain TCP checks (close, reset): two debug lines" checks_logged
+ok "and no refusal logged for them" \
+    sh -c '! grep -Eq "refused reason=proxy-header-(eof|io-error|closed)" "$0"' \
     "$T/daemon.log"
 
 # ------------------------------------------------------------ reload
