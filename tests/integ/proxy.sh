@@ -17,7 +17,7 @@ have_haproxy || skip_all "no haproxy"
     skip_all "no /usr/bin/python3 with dissononce (python3-dissononce)"
 [ -x "$CTL" ] || skip_all "no secmsgctl binary"
 
-plan 30
+plan 31
 
 keygen alice
 keygen bob
@@ -258,3 +258,4 @@ ok "as untrusted-proxy from haproxy's address" \
 
 stop_haproxy px
 stop_daemon
+ok "daemon exits 0 on SIGTERM" test "$DSTATUS" -eq 0
