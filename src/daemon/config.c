@@ -327,18 +327,91 @@ conf_free_listen(struct secmsgd_conf *c)
 	size_t i;
 
 	for (i = 0; i < c->nlisten; i++)
-		free(c->listen[i].text);
+		conf_listen_clear(&c->listen[i]);
 	free(c->listen);
 	c->listen = NULL;
 	c->nlisten = 0;
 }
 
-/* Two listen entries name the same socket address. */
-static bool
-conf_listen_same(const struct conf_listen *a, const struct conf_listen *b)
+/* The line of setting s, or else of its parent p. */
+static int
+conf_line(const config_setting_t *s, const config_setting_t *p)
 {
-	return (a->family == b->family && a->addrlen == b->addrlen &&
-	    memcmp(&a->addr, &b->addr, a->addrlen) == 0);
+	int line = s != NULL ? (int)config_setting_source_line(s) : 0;
+
+	return (line != 0 ? line : (int)config_setting_source_line(p));
+}
+
+/*
+ * A listen entry written as a group: { address = "host:port";
+ * proxy_protocol = true; proxy_trusted = [ "10.0.0.0/8", ... ]; }.
+ * Returns 0, or -1 with a message in ctx.
+ */
+static int
+conf_listen_group(struct conf_ctx *ctx, const config_setting_t *e,
+    struct conf_listen *l)
+{
+	const config_setting_t *m, *a, *pp, *pt;
+	const char *name;
+	char msg[CONF_ERRLEN];
+	int i, n;
+
+	for (i = 0; i < config_setting_length(e); i++) {
+		m = config_setting_get_elem(e, (unsigned int)i);
+		name = config_setting_name(m);
+		if (name == NULL || (strcmp(name, "address") != 0 &&
+		    strcmp(name, "proxy_protocol") != 0 &&
+		    strcmp(name, "proxy_trusted") != 0))
+			return (conf_err(ctx, conf_line(m, e), "listen",
+			    "unknown setting in a listen entry (address, "
+			    "proxy_protocol, proxy_trusted)"));
+	}
+	a = config_setting_get_member(e, "address");
+	if (a == NULL || config_setting_type(a) != CONFIG_TYPE_STRING)
+		return (conf_err(ctx, conf_line(a, e), "listen", "a listen "
+		    "entry needs address = \"host:port\""));
+	if (conf_parse_listen(config_setting_get_string(a), l, msg,
+	    sizeof(msg)) == -1)
+		return (conf_err(ctx, conf_line(a, e), "listen", "%s", msg));
+	if ((pp = config_setting_get_member(e, "proxy_protocol")) != NULL) {
+		if (config_setting_type(pp) != CONFIG_TYPE_BOOL)
+			return (conf_err(ctx, conf_line(pp, e),
+			    "proxy_protocol", "must be true or false"));
+		l->proxy_protocol = config_setting_get_bool(pp) != 0;
+	}
+	pt = config_setting_get_member(e, "proxy_trusted");
+	n = pt != NULL ? config_setting_length(pt) : 0;
+	if (pt != NULL && ((config_setting_type(pt) != CONFIG_TYPE_ARRAY &&
+	    config_setting_type(pt) != CONFIG_TYPE_LIST) || n == 0 ||
+	    n > CONF_PROXY_TRUSTED_MAX))
+		return (conf_err(ctx, conf_line(pt, e), "proxy_trusted",
+		    "must be an array of 1 to %d networks",
+		    CONF_PROXY_TRUSTED_MAX));
+	if (pt != NULL && !l->proxy_protocol)
+		return (conf_err(ctx, conf_line(pt, e), "proxy_trusted",
+		    "only means something with proxy_protocol = true"));
+	if (pt != NULL && l->family == AF_UNIX)
+		return (conf_err(ctx, conf_line(pt, e), "proxy_trusted",
+		    "not for a Unix socket (its mode and group say who may "
+		    "connect)"));
+	if (pt == NULL && l->proxy_protocol && l->family != AF_UNIX)
+		return (conf_err(ctx, conf_line(pp, e), "proxy_protocol",
+		    "needs proxy_trusted: the load balancers' addresses"));
+	if (n > 0 && (l->proxy_trusted = calloc((size_t)n,
+	    sizeof(*l->proxy_trusted))) == NULL)
+		return (conf_err(ctx, 0, "proxy_trusted", "out of memory"));
+	for (i = 0; i < n; i++) {
+		m = config_setting_get_elem(pt, (unsigned int)i);
+		if (config_setting_type(m) != CONFIG_TYPE_STRING)
+			return (conf_err(ctx, conf_line(m, pt),
+			    "proxy_trusted", "must be an array of strings"));
+		if (conf_parse_cidr(config_setting_get_string(m),
+		    &l->proxy_trusted[i], msg, sizeof(msg)) == -1)
+			return (conf_err(ctx, conf_line(m, pt),
+			    "proxy_trusted", "%s", msg));
+		l->nproxy_trusted++;
+	}
+	return (0);
 }
 
 /*
@@ -364,18 +437,25 @@ conf_set_listen(struct secmsgd_conf *c, struct conf_ctx *ctx,
 		text = strs != NULL ? strs[i] : NULL;
 		if (s != NULL) {
 			e = config_setting_get_elem(s, (unsigned int)i);
-			line = config_setting_source_line(e);
-			if (line == 0)
-				line = config_setting_source_line(s);
+			line = conf_line(e, s);
+			if (config_setting_type(e) == CONFIG_TYPE_GROUP) {
+				c->nlisten++;	/* freed on error too */
+				if (conf_listen_group(ctx, e,
+				    &c->listen[i]) == -1)
+					return (-1);
+				goto added;
+			}
 			if (config_setting_type(e) != CONFIG_TYPE_STRING)
 				return (conf_err(ctx, line, "listen",
-				    "must be an array of strings"));
+				    "must be a list of addresses or "
+				    "listen entries"));
 			text = config_setting_get_string(e);
 		}
 		if (conf_parse_listen(text, &c->listen[i], msg,
 		    sizeof(msg)) == -1)
 			return (conf_err(ctx, line, "listen", "%s", msg));
 		c->nlisten++;
+added:
 		for (j = 0; j < i; j++)
 			if (conf_listen_same(&c->listen[i], &c->listen[j]))
 				return (conf_err(ctx, line, "listen",
@@ -475,7 +555,7 @@ conf_set(struct secmsgd_conf *c, struct conf_ctx *ctx,
 	if (r->type == CT_LISTEN) {
 		if (type != CONFIG_TYPE_ARRAY && type != CONFIG_TYPE_LIST)
 			return (conf_err(ctx, line, r->name,
-			    "must be an array of strings"));
+			    "must be a list of addresses or listen entries"));
 		if (config_setting_length(s) == 0)
 			return (conf_err(ctx, line, r->name,
 			    "must list at least one address"));
@@ -799,13 +879,49 @@ conf_print_str(FILE *f, const char *s)
 	(void)fputc('"', f);
 }
 
+/*
+ * The listen setting: an array of strings, or, once an entry has the
+ * PROXY protocol, a list in which those entries are groups.
+ */
+static void
+conf_print_listen(const struct secmsgd_conf *c, FILE *f)
+{
+	const struct conf_listen *l;
+	char net[INET6_ADDRSTRLEN + 8];
+	bool groups = false;
+	size_t i, j;
+
+	for (i = 0; i < c->nlisten; i++)
+		groups = groups || c->listen[i].proxy_protocol;
+	(void)fputs(groups ? "( " : "[ ", f);
+	for (i = 0; i < c->nlisten; i++) {
+		l = &c->listen[i];
+		(void)fputs(i > 0 ? ", " : "", f);
+		if (!l->proxy_protocol) {
+			conf_print_str(f, l->text);
+			continue;
+		}
+		(void)fputs("{ address = ", f);
+		conf_print_str(f, l->text);
+		(void)fputs("; proxy_protocol = true;", f);
+		for (j = 0; j < l->nproxy_trusted; j++) {
+			conf_cidr_format(&l->proxy_trusted[j], net,
+			    sizeof(net));
+			(void)fputs(j == 0 ? " proxy_trusted = [ " : ", ", f);
+			conf_print_str(f, net);
+		}
+		(void)fputs(l->nproxy_trusted > 0 ? " ]; }" : " }", f);
+	}
+	(void)fputs(groups ? " )" : " ]", f);
+}
+
 int
 conf_print(const struct secmsgd_conf *c, FILE *f)
 {
 	const struct conf_row *r;
 	const struct conf_enum *e;
 	const void *p;
-	size_t i, j;
+	size_t i;
 
 	for (i = 0; i < CONF_NROWS; i++) {
 		r = &conf_rows[i];
@@ -813,12 +929,7 @@ conf_print(const struct secmsgd_conf *c, FILE *f)
 		(void)fprintf(f, "%s = ", r->name);
 		switch (r->type) {
 		case CT_LISTEN:
-			(void)fputs("[ ", f);
-			for (j = 0; j < c->nlisten; j++) {
-				(void)fputs(j > 0 ? ", " : "", f);
-				conf_print_str(f, c->listen[j].text);
-			}
-			(void)fputs(" ]", f);
+			conf_print_listen(c, f);
 			break;
 		case CT_UINT:
 			(void)fprintf(f, "%" PRIu32, *(const uint32_t *)p);

@@ -44,12 +44,28 @@ enum conf_log_dest {
 	CONF_LOG_JOURNAL	/* stderr with "<N>" priority prefixes */
 };
 
-/* One listen address: "host:port", "[v6]:port" or "unix:/path". */
+/* A network, "10.0.0.0/8", "::1" (a /32 or /128), for proxy_trusted. */
+struct conf_cidr {
+	int			 family;	/* AF_INET, AF_INET6 */
+	uint8_t			 addr[16];	/* host bits zero */
+	unsigned		 bits;
+};
+
+#define CONF_PROXY_TRUSTED_MAX	64	/* networks per listen entry */
+
+/*
+ * One listen address: "host:port", "[v6]:port" or "unix:/path", and, when
+ * written as a group, whether the connections on it start with a PROXY
+ * protocol v2 header (from a load balancer) and whom to believe it from.
+ */
 struct conf_listen {
 	char			*text;		/* as written */
 	int			 family;	/* AF_INET, AF_INET6, AF_UNIX */
 	struct sockaddr_storage	 addr;
 	socklen_t		 addrlen;
+	bool			 proxy_protocol;
+	struct conf_cidr	*proxy_trusted;	/* NULL when none */
+	size_t			 nproxy_trusted;
 };
 
 struct secmsgd_conf {
@@ -155,6 +171,34 @@ int	conf_parse_listen(const char *s, struct conf_listen *l, char *err,
  */
 int	conf_parse_metrics_listen(const char *s, struct conf_listen *l,
 	    char *err, size_t errlen);
+
+/*
+ * conf_parse_cidr(s, c, err, errlen): parse "address" or "address/bits"
+ * (numeric IPv4 or IPv6; host bits must be zero).  Returns 0, or -1 with
+ * a message.
+ */
+int	conf_parse_cidr(const char *s, struct conf_cidr *c, char *err,
+	    size_t errlen);
+
+/* conf_cidr_format(c, buf, len): c as conf_parse_cidr reads it back. */
+void	conf_cidr_format(const struct conf_cidr *c, char *buf, size_t len);
+
+/*
+ * conf_listen_trusts(l, sa): may a PROXY header be believed from a
+ * connection to l from sa?  Any connection to a Unix socket (its mode and
+ * group decide who reaches it); on TCP, a source in one of l's
+ * proxy_trusted networks (an IPv4-mapped IPv6 source as its IPv4
+ * address).
+ */
+bool	conf_listen_trusts(const struct conf_listen *l,
+	    const struct sockaddr *sa);
+
+/* conf_listen_same(a, b): a and b name the same socket address. */
+bool	conf_listen_same(const struct conf_listen *a,
+	    const struct conf_listen *b);
+
+/* conf_listen_clear(l): free what l holds (text, proxy_trusted). */
+void	conf_listen_clear(struct conf_listen *l);
 
 /* conf_store_name(v), conf_bus_name(v): the name a value is set by. */
 const char *conf_store_name(enum conf_store v);

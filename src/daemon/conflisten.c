@@ -2,7 +2,9 @@
 /*
  * conflisten.c: one listen address of secmsgd.conf, "host:port",
  * "[v6]:port" or "unix:/path", into a socket address (config.h,
- * conf_parse_listen).  Numeric hosts only: the daemon resolves no names.
+ * conf_parse_listen), and the proxy_trusted networks of a listen entry
+ * with the PROXY protocol (conf_parse_cidr, conf_listen_trusts).  Numeric
+ * hosts only: the daemon resolves no names.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -170,4 +172,126 @@ conf_parse_metrics_listen(const char *s, struct conf_listen *l, char *err,
 	free(l->text);
 	l->text = NULL;
 	return (-1);
+}
+
+int
+conf_parse_cidr(const char *s, struct conf_cidr *c, char *err, size_t errlen)
+{
+	char host[INET6_ADDRSTRLEN + 1], shown[80];
+	const char *slash;
+	size_t hlen, i, max;
+	long bits;
+	char *end;
+
+	memset(c, 0, sizeof(*c));
+	(void)log_escape(s, strlen(s), shown, sizeof(shown));
+	slash = strchr(s, '/');
+	hlen = slash != NULL ? (size_t)(slash - s) : strlen(s);
+	if (hlen == 0 || hlen >= sizeof(host))
+		goto bad;
+	memcpy(host, s, hlen);
+	host[hlen] = '\0';
+	if (inet_pton(AF_INET, host, c->addr) == 1) {
+		c->family = AF_INET;
+		max = 32;
+	} else if (inet_pton(AF_INET6, host, c->addr) == 1) {
+		c->family = AF_INET6;
+		max = 128;
+	} else
+		goto bad;
+	c->bits = (unsigned)max;
+	if (slash != NULL) {
+		if (slash[1] < '0' || slash[1] > '9' || strlen(slash + 1) > 3)
+			goto bad;
+		bits = strtol(slash + 1, &end, 10);
+		if (*end != '\0' || bits < 0 || (size_t)bits > max)
+			goto bad;
+		c->bits = (unsigned)bits;
+	}
+	/* "10.1.2.3/8" is more likely a mistake than a way to say 10/8. */
+	for (i = c->bits; i < max; i++)
+		if (c->addr[i / 8] & (0x80 >> (i % 8))) {
+			(void)snprintf(err, errlen, "\"%s\": host bits set "
+			    "past the /%u prefix", shown, c->bits);
+			return (-1);
+		}
+	return (0);
+
+bad:
+	(void)snprintf(err, errlen, "\"%s\": not a numeric address or "
+	    "address/bits network", shown);
+	return (-1);
+}
+
+void
+conf_cidr_format(const struct conf_cidr *c, char *buf, size_t len)
+{
+	char host[INET6_ADDRSTRLEN];
+
+	if (inet_ntop(c->family, c->addr, host, sizeof(host)) == NULL)
+		(void)snprintf(host, sizeof(host), "?");
+	(void)snprintf(buf, len, "%s/%u", host, c->bits);
+}
+
+/* Do the first bits bits of a and b agree? */
+static bool
+prefix_match(const uint8_t *a, const uint8_t *b, unsigned bits)
+{
+	unsigned whole = bits / 8, rest = bits % 8;
+	uint8_t mask;
+
+	if (memcmp(a, b, whole) != 0)
+		return (false);
+	if (rest == 0)
+		return (true);
+	mask = (uint8_t)(0xff << (8 - rest));
+	return ((a[whole] & mask) == (b[whole] & mask));
+}
+
+bool
+conf_listen_trusts(const struct conf_listen *l, const struct sockaddr *sa)
+{
+	const struct in6_addr *a6;
+	const uint8_t *a;
+	int fam = sa->sa_family;
+	size_t i;
+
+	if (fam == AF_UNIX)
+		return (true);
+	if (fam == AF_INET)
+		a = (const uint8_t *)&((const struct sockaddr_in *)
+		    (const void *)sa)->sin_addr;
+	else if (fam == AF_INET6) {
+		a6 = &((const struct sockaddr_in6 *)(const void *)sa)
+		    ->sin6_addr;
+		a = a6->s6_addr;
+		if (IN6_IS_ADDR_V4MAPPED(a6)) {
+			fam = AF_INET;
+			a += 12;
+		}
+	} else
+		return (false);
+	for (i = 0; i < l->nproxy_trusted; i++)
+		if (l->proxy_trusted[i].family == fam &&
+		    prefix_match(a, l->proxy_trusted[i].addr,
+		    l->proxy_trusted[i].bits))
+			return (true);
+	return (false);
+}
+
+bool
+conf_listen_same(const struct conf_listen *a, const struct conf_listen *b)
+{
+	return (a->family == b->family && a->addrlen == b->addrlen &&
+	    memcmp(&a->addr, &b->addr, a->addrlen) == 0);
+}
+
+void
+conf_listen_clear(struct conf_listen *l)
+{
+	free(l->text);
+	free(l->proxy_trusted);
+	l->text = NULL;
+	l->proxy_trusted = NULL;
+	l->nproxy_trusted = 0;
 }

@@ -82,8 +82,15 @@ handshake_close(struct hs_conn *h, enum session_reason reason,
 	if (reason == SESSION_R_PROTO || reason == SESSION_R_BAD_FRAME ||
 	    reason == SESSION_R_HANDSHAKE_EVICTED)
 		level = LOG_LVL_NOTICE;
+	/*
+	 * A load balancer's health check: connect, LOCAL header, close
+	 * (HAProxy resets: an io-error), every few seconds.
+	 */
+	if (h->quiet && (reason == SESSION_R_EOF || reason == SESSION_R_IO))
+		level = LOG_LVL_DEBUG;
 	if (level <= log_getlevel())
-		(level == LOG_LVL_INFO ? log_info : log_notice)(
+		(level == LOG_LVL_INFO ? log_info : level == LOG_LVL_DEBUG ?
+		    log_debug : log_notice)(
 		    "session %016llx closed reason=%s%s%s peer=%s "
 		    "duration=%llu.%03llus in=0/0B out=0/0B",
 		    (unsigned long long)h->id, session_reason_name(reason),
@@ -105,10 +112,12 @@ handshake_close(struct hs_conn *h, enum session_reason reason,
 
 int
 handshake_start(struct server *srv, int fd, const struct sockaddr *sa,
-    struct srcaddr *src)
+    struct srcaddr *src, const struct handshake_via *via)
 {
 	const struct secmsgd_conf *c = srv->conf;
 	struct hs_conn *h;
+	char proxy[64];
+	uint64_t spent;
 	int one = 1;
 
 	/* Counted from here; server_session_gone() uncounts. */
@@ -124,7 +133,8 @@ handshake_start(struct server *srv, int fd, const struct sockaddr *sa,
 	h->srv = srv;
 	h->src = src;
 	h->id = ++srv->next_id;
-	h->started = session_now_ms();
+	h->started = via != NULL ? via->started : session_now_ms();
+	h->quiet = via != NULL && via->proxy_local;
 	format_peer(sa, h->peer, sizeof(h->peer));
 	if (sa->sa_family != AF_UNIX)
 		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
@@ -141,6 +151,11 @@ handshake_start(struct server *srv, int fd, const struct sockaddr *sa,
 	 */
 	h->job.fd = fd;
 	h->job.timeout = c->handshake_timeout;
+	/* One handshake_timeout from accept, PROXY header included. */
+	spent = (session_now_ms() - h->started + 999) / 1000;
+	if (via != NULL)
+		h->job.timeout = spent < c->handshake_timeout ?
+		    c->handshake_timeout - (uint32_t)spent : 1;
 	h->job.params.max_message = c->max_message_size + MSG_HDR_MAX;
 	h->job.params.rekey_messages = c->rekey_messages;
 	h->job.params.rekey_seconds = c->rekey_seconds;
@@ -158,8 +173,14 @@ handshake_start(struct server *srv, int fd, const struct sockaddr *sa,
 	TAILQ_INSERT_TAIL(&srv->handshaking, h, link);
 	h->in_list = true;
 	srv->nhandshakes++;
-	log_info("session %016llx accepted peer=%s", (unsigned long long)h->id,
-	    h->peer);
+	if (via != NULL && via->proxy != NULL) {
+		format_peer(via->proxy, proxy, sizeof(proxy));
+		(h->quiet ? log_debug : log_info)("session %016llx accepted "
+		    "peer=%s proxy=%s", (unsigned long long)h->id, h->peer,
+		    proxy);
+	} else
+		log_info("session %016llx accepted peer=%s",
+		    (unsigned long long)h->id, h->peer);
 	if (hswork_start(srv->hswork, &h->job) == -1) {
 		handshake_close(h, SESSION_R_NOMEM, NULL);
 		return (-1);

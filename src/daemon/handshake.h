@@ -24,6 +24,15 @@
 struct server;
 struct srcaddr;
 
+/* How a connection reached us when not directly (NULL: directly). */
+struct handshake_via {
+	uint64_t		 started;	/* monotonic ms, at accept */
+	const struct sockaddr	*proxy;		/* the socket's peer */
+	bool			 proxy_local;	/* a PROXY header's LOCAL
+						   command: the load
+						   balancer's health check */
+};
+
 struct hs_conn {
 	struct hs_job		 job;		/* hswork's while under way */
 	struct server		*srv;
@@ -31,6 +40,9 @@ struct hs_conn {
 	uint64_t		 id;
 	uint64_t		 started;	/* monotonic ms */
 	char			 peer[64];
+	bool			 quiet;		/* a health check: its
+						   accept and close (EOF,
+						   reset) at debug */
 	enum session_reason	 cancel_reason;	/* why it was cancelled */
 	bool			 in_list;	/* on srv->handshaking */
 	bool			 succeeded;	/* atomic: a worker took it */
@@ -40,14 +52,15 @@ struct hs_conn {
 TAILQ_HEAD(hs_conn_list, hs_conn);
 
 /*
- * handshake_start(srv, fd, sa, src): take over accepted socket fd (counted
- * already against src and the server) and hand its handshake to the
- * workers.  Returns 0, or -1 (fd closed, uncounted) after logging.  No
+ * handshake_start(srv, fd, sa, src, via): take over accepted socket fd
+ * (counted already against src and the server) from client sa and hand
+ * its handshake to the workers; via (NULL: a direct connection) says when
+ * a PROXY header read began, which the handshake timeout counts from.  Returns 0, or -1 (fd closed, uncounted) after logging.  No
  * record comes back: without worker threads the handshake may already be
  * over by the time this returns.
  */
 int	handshake_start(struct server *srv, int fd, const struct sockaddr *sa,
-	    struct srcaddr *src);
+	    struct srcaddr *src, const struct handshake_via *via);
 
 /*
  * handshake_done(job, arg): hswork's done callback, on the main loop: the

@@ -204,6 +204,9 @@ listener_open(struct event_base *base, const struct conf_listen *a,
 	}
 	evconnlistener_set_error_cb(out->l, ecb);
 	out->addr = *a;
+	/* The config's, freed on reload: listener_set_find looks them up. */
+	out->addr.proxy_trusted = NULL;
+	out->addr.nproxy_trusted = 0;
 	if ((out->text = strdup(a->text)) == NULL) {
 		(void)snprintf(err, errlen, "listen on %s failed: out of "
 		    "memory", a->text);
@@ -225,13 +228,6 @@ listener_close(struct listener *l)
 	free(l->text);
 }
 
-/* Two listen addresses are the same socket address. */
-static bool
-listen_same(const struct conf_listen *a, const struct conf_listen *b)
-{
-	return (a->family == b->family && a->addrlen == b->addrlen &&
-	    memcmp(&a->addr, &b->addr, a->addrlen) == 0);
-}
 
 int
 listener_set_update(struct listener_set *ls, struct event_base *base,
@@ -253,7 +249,7 @@ listener_set_update(struct listener_set *ls, struct event_base *base,
 	}
 	for (i = 0; i < conf->nlisten; i++) {
 		for (j = 0; j < ls->n; j++) {
-			if (!kept[j] && listen_same(&conf->listen[i],
+			if (!kept[j] && conf_listen_same(&conf->listen[i],
 			    &ls->v[j].addr)) {
 				nl[n++] = ls->v[j];
 				kept[j] = reused[n - 1] = true;
@@ -313,6 +309,24 @@ listener_bind(struct event_base *base, const struct conf_listen *a,
 		return (NULL);
 	free(l.text);
 	return (l.l);
+}
+
+const struct conf_listen *
+listener_set_find(const struct listener_set *ls,
+    const struct evconnlistener *l, const struct secmsgd_conf *conf)
+{
+	size_t i, j;
+
+	for (i = 0; i < ls->n; i++) {
+		if (ls->v[i].l != l)
+			continue;
+		for (j = 0; j < conf->nlisten; j++)
+			if (conf_listen_same(&conf->listen[j],
+			    &ls->v[i].addr))
+				return (&conf->listen[j]);
+		break;
+	}
+	return (NULL);
 }
 
 void

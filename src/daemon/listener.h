@@ -69,6 +69,14 @@ struct evconnlistener *listener_bind(struct event_base *base,
 	    const struct conf_listen *a, const struct listener_unix *ux,
 	    char *err, size_t errlen);
 
+/*
+ * listener_set_find(ls, l, conf): the entry of conf's listen list that
+ * evconnlistener l (one of ls) listens for, by its address, so that a
+ * reload's new settings apply to a listener kept open; NULL if none.
+ */
+const struct conf_listen *listener_set_find(const struct listener_set *ls,
+	    const struct evconnlistener *l, const struct secmsgd_conf *conf);
+
 /* listener_set_enable(ls, on): start or stop accepting on every one. */
 void	listener_set_enable(struct listener_set *ls, bool on);
 

@@ -579,6 +579,16 @@ metrics_render(struct server *srv, struct evbuffer *b)
 	    " %" PRIu64 "\n", stats_total(STATS_REFUSE_RATE));
 	out(&r, "secmsgd_connections_refused_total{reason=\"out-of-memory\"}"
 	    " %" PRIu64 "\n", stats_total(STATS_REFUSE_NOMEM));
+	out(&r, "secmsgd_connections_refused_total{reason="
+	    "\"untrusted-proxy\"} %" PRIu64 "\n",
+	    stats_total(STATS_REFUSE_UNTRUSTED));
+	out(&r, "secmsgd_connections_refused_total{reason="
+	    "\"proxy-header\"} %" PRIu64 "\n",
+	    stats_total(STATS_REFUSE_PROXYHDR));
+	one(&r, "secmsgd_proxy_empty_connections_total", "counter",
+	    "Connections on a proxy_protocol listener closed before sending "
+	    "a byte (a load balancer's TCP health checks).",
+	    stats_total(STATS_PROXY_CHECKS));
 	one(&r, "secmsgd_handshakes_completed_total", "counter", "Handshakes "
 	    "that ended with the client authenticated.",
 	    stats_total(STATS_HS_OK));

@@ -17,6 +17,12 @@
  * server-full, service.c), which a close at accept could not say.
  * srv->nsessions counts every socket, srv->nadmitted the authenticated
  * ones (sloop_admit on the loops).
+ *
+ * On a listener with proxy_protocol, a connection is first checked
+ * against proxy_trusted (its socket's peer is the load balancer), then
+ * waits for its PROXY header (proxyconn.h: bounded by max_handshakes and
+ * the handshake timeout), and only then goes through the admission above
+ * as the client the header names.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -50,6 +56,7 @@
 #include "notify.h"
 #include "policy.h"
 #include "pool.h"
+#include "proxyconn.h"
 #include "relay.h"
 #include "roster.h"
 #include "router.h"
@@ -82,6 +89,7 @@ struct server_private {
 	struct event	*sweep_timer;
 	struct metrics	*metrics;	/* NULL: no metrics_listen */
 	struct durable	*durable;	/* store = "lmdb": durable.h */
+	struct proxyconns *proxy;	/* reading PROXY headers */
 	struct srcaddr	*buckets[SRCADDR_BUCKETS];
 	size_t		 nsrc;
 	uint8_t		 hashkey[crypto_shorthash_KEYBYTES];
@@ -256,21 +264,18 @@ server_evict_oldest_handshake(struct server *srv)
 		handshake_cancel(old, SESSION_R_HANDSHAKE_EVICTED);
 }
 
-/* A new connection on one of our listeners. */
+/*
+ * Admit connection fd from client sa (after its PROXY header: via), or
+ * close it, refused by the first limit it is over.
+ */
 static void
-server_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
-    struct sockaddr *sa, int salen, void *arg)
+server_admit(struct server *srv, int fd, const struct sockaddr *sa,
+    const struct handshake_via *via)
 {
-	struct server *srv = arg;
 	const struct secmsgd_conf *c = srv->conf;
 	uint8_t key[SRCADDR_KEYLEN];
 	struct srcaddr *src = NULL;
 
-	(void)l;
-	if (srv->stopping) {
-		close(fd);
-		return;
-	}
 	/*
 	 * Every socket: max_connections sessions (some closing after a
 	 * REFUSED) and max_handshakes handshakes.  What bounds descriptors
@@ -299,12 +304,98 @@ server_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 	/* Only now, once the newcomer has passed every check. */
 	if (srv->nhandshakes >= c->max_handshakes)
 		server_evict_oldest_handshake(srv);
-	(void)salen;
-	(void)handshake_start(srv, fd, sa, src);
+	(void)handshake_start(srv, fd, sa, src, via);
 	return;
 
 drop:
 	close(fd);
+}
+
+/*
+ * A PROXY header read has ended.  Failures are refusals (rate-limited
+ * log lines), except a connection closed before its first byte: what a
+ * load balancer's TCP health check does every few seconds, counted and
+ * logged at debug only.
+ */
+static void
+server_proxy_done(const struct proxyconn_result *r, void *arg)
+{
+	struct server *srv = arg;
+	struct handshake_via via;
+	char why[64];
+
+	if (r->end == PROXYCONN_OK) {
+		memset(&via, 0, sizeof(via));
+		via.started = r->started;
+		via.proxy = r->peer;
+		via.proxy_local = r->local;
+		server_admit(srv, r->fd, r->client, &via);
+		return;
+	}
+	if (r->end == PROXYCONN_EOF) {
+		stats_add(STATS_MAIN, STATS_PROXY_CHECKS, 1);
+		log_debug("proxy connection closed before its header "
+		    "(health check)");
+		return;
+	}
+	/* "proxy-header-timeout", "proxy-header-bad-signature", ... */
+	(void)snprintf(why, sizeof(why), "proxy-header-%s",
+	    r->detail != NULL ? r->detail : proxyconn_end_name(r->end));
+	refuse(srv, why, STATS_REFUSE_PROXYHDR, r->peer);
+}
+
+/*
+ * A connection on a proxy_protocol listener: from a trusted proxy, wait
+ * for its header (bounded in number and time); from anyone else, close
+ * it at once, whatever it would send: a header is believed only from
+ * proxy_trusted.
+ */
+static void
+server_accept_proxied(struct server *srv, const struct conf_listen *lc,
+    int fd, const struct sockaddr *sa, int salen)
+{
+	const struct secmsgd_conf *c = srv->conf;
+	uint64_t now = session_now_ms();
+
+	if (!conf_listen_trusts(lc, sa)) {
+		refuse(srv, "untrusted-proxy", STATS_REFUSE_UNTRUSTED, sa);
+		goto drop;
+	}
+	if (__atomic_load_n(&srv->nsessions, __ATOMIC_RELAXED) +
+	    proxyconn_count(srv->priv->proxy) >=
+	    c->max_connections + c->max_handshakes) {
+		refuse(srv, "max-connections", STATS_REFUSE_MAXCONN, sa);
+		goto drop;
+	}
+	if (proxyconn_count(srv->priv->proxy) >= c->max_handshakes) {
+		refuse(srv, "max-handshakes", STATS_REFUSE_MAXCONN, sa);
+		goto drop;
+	}
+	(void)proxyconn_start(srv->priv->proxy, fd, sa, (socklen_t)salen,
+	    now, now + (uint64_t)c->handshake_timeout * 1000);
+	return;
+
+drop:
+	close(fd);
+}
+
+/* A new connection on one of our listeners. */
+static void
+server_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	struct server *srv = arg;
+	const struct conf_listen *lc;
+
+	if (srv->stopping) {
+		close(fd);
+		return;
+	}
+	lc = listener_set_find(&srv->priv->ls, l, srv->conf);
+	if (lc != NULL && lc->proxy_protocol)
+		server_accept_proxied(srv, lc, fd, sa, salen);
+	else
+		server_admit(srv, fd, sa, NULL);
 }
 
 /* Re-enable accepting after a pause for EMFILE/ENFILE. */
@@ -475,7 +566,8 @@ server_new(struct event_base *base, struct secmsgd_conf *conf,
 	    server_sweep_cb, srv);
 	srv->priv->stop_poll = event_new(base, -1, EV_PERSIST,
 	    server_stop_poll_cb, srv);
-	if (srv->priv->accept_resume == NULL ||
+	srv->priv->proxy = proxyconns_new(base, server_proxy_done, srv);
+	if (srv->priv->accept_resume == NULL || srv->priv->proxy == NULL ||
 	    srv->priv->shutdown_timer == NULL ||
 	    srv->priv->sweep_timer == NULL || srv->priv->stop_poll == NULL) {
 		log_err("server: out of memory; exiting");
@@ -824,6 +916,9 @@ server_stop(struct server *srv)
 	srv->stopping = true;
 	(void)notify_send("STOPPING=1");
 	listener_set_close(&p->ls);
+	/* No header awaited any more: those connections just close. */
+	proxyconns_free(p->proxy);
+	p->proxy = NULL;
 	for (i = 0; i < srv->nloops; i++)
 		sloop_stop(&srv->loops[i]);
 	/* Handshakes still under way end here; sessions on their loops. */
@@ -869,6 +964,7 @@ server_free(struct server *srv)
 	free(srv->presence);
 	roster_free(srv->roster);
 	listener_set_close(&p->ls);
+	proxyconns_free(p->proxy);
 	metrics_free(p->metrics);
 	if (p->sig_term)
 		event_free(p->sig_term);

@@ -54,7 +54,7 @@ rank() {
 	session|sessread|sessout|sessionpriv) echo 2 ;;
 	router) echo 3 ;;
 	service|dservice) echo 4 ;;
-	server|handshake|listener|privdrop|memory|watchdog|control|ctlloop|metrics|durable) echo 5 ;;
+	server|handshake|proxyconn|listener|privdrop|memory|watchdog|control|ctlloop|metrics|durable) echo 5 ;;
 	secmsgd) echo 6 ;;
 	*) echo 0 ;;	# src/lib
 	esac

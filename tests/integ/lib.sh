@@ -82,14 +82,16 @@ count_in() { grep -c -- "$2" "$1" 2>/dev/null || true; }
 # one, which parallel tests would share).
 # SECMSG_TEST_CONF, when set, adds lines to every test's config (CI runs
 # the suite once with handshake threads and once with "workers = 1;").  LISTEN_EXTRA,
-# when set, is appended to the listen list (", \"unix:/p\""); @PORT@ in
-# it stands for $PORT.
+# when set, is appended to the listen list (", \"unix:/p\"", or a listen
+# entry group: the list is written with parentheses, which hold both);
+# @PORT@ in it stands for $PORT, @PORT1@ for $PORT + 1.
 write_conf() {
 	mkdir -p "$T/state"
 	chmod 700 "$T/state"
-	_extra=$(printf '%s' "${LISTEN_EXTRA:-}" | sed "s/@PORT@/$PORT/g")
+	_extra=$(printf '%s' "${LISTEN_EXTRA:-}" |
+	    sed "s/@PORT@/$PORT/g; s/@PORT1@/$((PORT + 1))/g")
 	cat > "$T/secmsgd.conf" <<EOC
-listen = [ "127.0.0.1:$PORT"$_extra ];
+listen = ( "127.0.0.1:$PORT"$_extra );
 state_dir = "$T/state";
 authorized_keys = "$T/authorized_keys";
 log_destination = "stderr";

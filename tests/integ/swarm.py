@@ -40,7 +40,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "interop"))
 
 import secmsg_noise as sn  # noqa: E402
 
-HOST = "127.0.0.1"
+HOST = os.environ.get("SWARM_HOST", "127.0.0.1")   # "::1": over IPv6
 UNIX = os.environ.get("SWARM_UNIX")     # connect there instead of HOST
 
 
@@ -73,7 +73,8 @@ def tcp(port, src=None, rcvbuf=None, timeout=10):
         s.settimeout(timeout)
         s.connect(UNIX)
         return s
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s = socket.socket(socket.AF_INET6 if ":" in HOST else socket.AF_INET,
+                      socket.SOCK_STREAM)
     if rcvbuf:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
     if src:

@@ -132,7 +132,15 @@ conf_diff(const struct secmsgd_conf *a, const struct secmsgd_conf *b)
 		if (strcmp(a->listen[i].text, b->listen[i].text) != 0 ||
 		    a->listen[i].addrlen != b->listen[i].addrlen ||
 		    memcmp(&a->listen[i].addr, &b->listen[i].addr,
-		    a->listen[i].addrlen) != 0) {
+		    a->listen[i].addrlen) != 0 ||
+		    a->listen[i].proxy_protocol !=
+		    b->listen[i].proxy_protocol ||
+		    a->listen[i].nproxy_trusted !=
+		    b->listen[i].nproxy_trusted ||
+		    (a->listen[i].nproxy_trusted > 0 &&
+		    memcmp(a->listen[i].proxy_trusted,
+		    b->listen[i].proxy_trusted, a->listen[i].nproxy_trusted *
+		    sizeof(*a->listen[i].proxy_trusted)) != 0)) {
 			printf("# listen[%zu] differs\n", i);
 			d++;
 		}
@@ -625,7 +633,7 @@ test_reject_types(void)
 		(void)snprintf(text, sizeof(text), "# t\nlisten = %s;\n",
 		    not_listen[j]);
 		r.setting = "listen";
-		r.fragment = "must be an array of strings";
+		r.fragment = "must be a list of addresses or listen entries";
 		failed += check_reject(&r);
 	}
 	/* A list with a number in it: the element's line. */
@@ -1005,6 +1013,152 @@ test_control_socket(void)
 	return (0);
 }
 
+/* A sockaddr for address text (IPv4 or IPv6), for conf_listen_trusts. */
+static const struct sockaddr *
+sa_of(const char *text, struct sockaddr_storage *ss)
+{
+	struct sockaddr_in *s4 = (struct sockaddr_in *)(void *)ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)(void *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (inet_pton(AF_INET, text, &s4->sin_addr) == 1)
+		s4->sin_family = AF_INET;
+	else if (inet_pton(AF_INET6, text, &s6->sin6_addr) == 1)
+		s6->sin6_family = AF_INET6;
+	return ((const struct sockaddr *)ss);
+}
+
+/*
+ * Listen entries as groups: proxy_protocol with its proxy_trusted
+ * networks, who they trust, and what is refused, on its line.
+ */
+static int
+test_listen_proxy(void)
+{
+	static const struct reject r[] = {
+		{ "listen = ( { address = \"1.2.3.4:5\"; port = 1; } );\n",
+		    1, "listen", "unknown setting in a listen entry" },
+		{ "listen = ( { proxy_protocol = true; } );\n", 1, "listen",
+		    "needs address" },
+		{ "listen = ( { address = 5; } );\n", 1, "listen",
+		    "needs address" },
+		{ "listen = ( { address = \"1.2.3.4\"; } );\n", 1, "listen",
+		    "port" },
+		{ "listen = ( { address = \"1.2.3.4:5\";\n"
+		    "  proxy_protocol = \"yes\"; } );\n", 2,
+		    "proxy_protocol", "true or false" },
+		{ "listen = ( { address = \"1.2.3.4:5\";\n"
+		    "  proxy_protocol = true; } );\n", 2, "proxy_protocol",
+		    "needs proxy_trusted" },
+		{ "listen = ( { address = \"1.2.3.4:5\";\n"
+		    "  proxy_trusted = [ \"10.0.0.1\" ]; } );\n", 2,
+		    "proxy_trusted", "only means something" },
+		{ "listen = ( { address = \"unix:/run/s\";\n"
+		    "  proxy_protocol = true;\n"
+		    "  proxy_trusted = [ \"10.0.0.1\" ]; } );\n", 3,
+		    "proxy_trusted", "not for a Unix socket" },
+		{ "listen = ( { address = \"1.2.3.4:5\"; proxy_protocol = "
+		    "true;\n  proxy_trusted = [ ]; } );\n", 2,
+		    "proxy_trusted", "1 to 64" },
+		{ "listen = ( { address = \"1.2.3.4:5\"; proxy_protocol = "
+		    "true;\n  proxy_trusted = \"10.0.0.1\"; } );\n", 2,
+		    "proxy_trusted", "1 to 64" },
+		{ "listen = ( { address = \"1.2.3.4:5\"; proxy_protocol = "
+		    "true;\n  proxy_trusted = ( \"10.0.0.1\", 7 ); } );\n",
+		    2, "proxy_trusted", "array of strings" },
+		{ "listen = ( { address = \"1.2.3.4:5\"; proxy_protocol = "
+		    "true;\n  proxy_trusted = [ \"10.0.0.1/8\" ]; } );\n",
+		    2, "proxy_trusted", "host bits" },
+		{ "listen = ( { address = \"1.2.3.4:5\"; proxy_protocol = "
+		    "true;\n  proxy_trusted = [ \"10.0.0.0/33\" ]; } );\n",
+		    2, "proxy_trusted", "network" },
+		{ "listen = ( { address = \"1.2.3.4:5\"; proxy_protocol = "
+		    "true;\n  proxy_trusted = [ \"lb.example\" ]; } );\n",
+		    2, "proxy_trusted", "numeric" },
+		{ "listen = ( { address = \"1.2.3.4:5\"; proxy_protocol = "
+		    "true;\n  proxy_trusted = [ \"10.0.0.0/\" ]; } );\n",
+		    2, "proxy_trusted", "numeric" },
+		{ "listen = ( { address = \"1.2.3.4:5\"; proxy_protocol = "
+		    "true;\n  proxy_trusted = [ \"::1/-1\" ]; } );\n",
+		    2, "proxy_trusted", "numeric" },
+		{ "listen = ( \"1.2.3.4:5\",\n  { address = \"1.2.3.4:5\"; "
+		    "} );\n", 2, "listen", "duplicate" },
+	};
+	static const struct { const char *addr; int trusted; } who[] = {
+		{ "127.0.0.1", 1 }, { "127.0.0.2", 0 }, { "10.255.0.9", 1 },
+		{ "11.0.0.1", 0 }, { "192.0.2.128", 1 }, { "192.0.2.127", 0 },
+		{ "::1", 1 }, { "::2", 0 }, { "2001:db8:1:2::7", 1 },
+		{ "2001:db8:1:3::7", 0 }, { "::ffff:10.1.2.3", 1 },
+		{ "::ffff:127.0.0.2", 0 },
+	};
+	struct secmsgd_conf *c = NULL;
+	struct sockaddr_storage ss;
+	struct conf_cidr n;
+	char err[CONF_ERRLEN], big[4096];
+	const struct conf_listen *l;
+	size_t i, o;
+	int failed;
+
+	TAP_CHECK(check_rejects(r, NITEMS(r)) == 0);
+	TAP_CHECK(load_text("listen = ( \"127.0.0.1:7300\",\n"
+	    "  { address = \"127.0.0.1:7301\"; proxy_protocol = true;\n"
+	    "    proxy_trusted = [ \"127.0.0.1\", \"10.0.0.0/8\", \"::1\",\n"
+	    "      \"192.0.2.128/25\", \"2001:db8:1:2::/64\" ]; },\n"
+	    "  { address = \"unix:/run/px.sock\"; proxy_protocol = true; },\n"
+	    "  { address = \"[::1]:7302\"; proxy_protocol = false; } );\n",
+	    &c, err, sizeof(err)) == 0);
+	TAP_CHECK(c->nlisten == 4);
+	TAP_CHECK(!c->listen[0].proxy_protocol && !c->listen[3].proxy_protocol);
+	l = &c->listen[1];
+	TAP_CHECK(l->proxy_protocol && l->nproxy_trusted == 5);
+	for (i = 0; i < NITEMS(who); i++) {
+		if (conf_listen_trusts(l, sa_of(who[i].addr, &ss)) !=
+		    (who[i].trusted != 0)) {
+			printf("# %s: trusted is not %d\n", who[i].addr,
+			    who[i].trusted);
+			TAP_CHECK(0);
+		}
+	}
+	/* A Unix socket's mode and group decide: any client is trusted. */
+	TAP_CHECK(c->listen[2].proxy_protocol &&
+	    c->listen[2].nproxy_trusted == 0);
+	ss.ss_family = AF_UNIX;
+	TAP_CHECK(conf_listen_trusts(&c->listen[2],
+	    (const struct sockaddr *)&ss));
+	/* conf_print writes groups and reads back the same. */
+	failed = check_print(c);
+	conf_free(c);
+	TAP_CHECK(failed == 0);
+
+	/* "::1" is a /128, "0.0.0.0/0" everyone; printed as address/bits. */
+	TAP_CHECK(conf_parse_cidr("::1", &n, err, sizeof(err)) == 0 &&
+	    n.family == AF_INET6 && n.bits == 128);
+	conf_cidr_format(&n, err, sizeof(err));
+	TAP_CHECK(strcmp(err, "::1/128") == 0);
+	TAP_CHECK(conf_parse_cidr("0.0.0.0/0", &n, err, sizeof(err)) == 0 &&
+	    n.bits == 0);
+	TAP_CHECK(conf_parse_cidr("1.2.3.4/32", &n, err, sizeof(err)) == 0);
+	TAP_CHECK(conf_parse_cidr("1.2.3.4/0032", &n, err, sizeof(err)) ==
+	    -1);
+
+	/* 64 networks are accepted, 65 refused. */
+	for (i = 64; i <= 65; i++) {
+		o = (size_t)snprintf(big, sizeof(big), "listen = ( { address = "
+		    "\"127.0.0.1:1\"; proxy_protocol = true; proxy_trusted = "
+		    "[ ");
+		for (n.bits = 0; n.bits < i; n.bits++)
+			o += (size_t)snprintf(big + o, sizeof(big) - o,
+			    "%s\"10.0.%u.0/24\"", n.bits ? ", " : "",
+			    n.bits);
+		(void)snprintf(big + o, sizeof(big) - o, " ]; } );\n");
+		c = NULL;
+		TAP_CHECK((load_text(big, &c, err, sizeof(err)) == 0) ==
+		    (i == 64));
+		conf_free(c);
+	}
+	return (0);
+}
+
 /* conf_print (secmsgd -T): every setting, read back to the same values. */
 static int
 test_print(void)
@@ -1191,6 +1345,7 @@ static const struct tap_test tests[] = {
 	{ "conf_load_string", test_load_string },
 	{ "unix_socket_mode and _group", test_unix_socket },
 	{ "conf_print reads back the same", test_print },
+	{ "listen entries: proxy_protocol, proxy_trusted", test_listen_proxy },
 	{ "control_socket", test_control_socket },
 	{ "the durable store's settings", test_store_settings },
 };
