@@ -36,6 +36,7 @@ struct storethr {
 	struct storethr_counts	 counts;	/* guarded by mu */
 	struct store_put	*puts;		/* the thread's scratch */
 	struct storethr_req	**reqs;
+	struct storethr_req	**run;		/* serve_all's */
 	uint64_t		 last_sweep;	/* the thread's */
 };
 
@@ -304,7 +305,7 @@ sweep(struct storethr *t, uint64_t now)
 static void
 serve_all(struct storethr *t, struct storethr_list *q)
 {
-	struct storethr_req *r, *run[64];
+	struct storethr_req *r, **run = t->run;
 	uint64_t now = t->clock();
 	size_t n;
 
@@ -317,7 +318,7 @@ serve_all(struct storethr *t, struct storethr_list *q)
 		/* A run of consecutive puts: one transaction, one sync. */
 		n = 0;
 		while (r != NULL && r->op == STORETHR_PUT &&
-		    n < t->max_batch && n < sizeof(run) / sizeof(run[0])) {
+		    n < t->max_batch) {
 			TAILQ_REMOVE(q, r, link);
 			run[n++] = r;
 			r = TAILQ_FIRST(q);
@@ -371,7 +372,8 @@ storethr_new(struct store *st, size_t max_batch, uint64_t (*clock)(void))
 	TAILQ_INIT(&t->q);
 	t->puts = calloc(t->max_batch, sizeof(*t->puts));
 	t->reqs = calloc(t->max_batch, sizeof(*t->reqs));
-	if (t->puts == NULL || t->reqs == NULL)
+	t->run = calloc(t->max_batch, sizeof(*t->run));
+	if (t->puts == NULL || t->reqs == NULL || t->run == NULL)
 		goto err;
 	if (pthread_mutex_init(&t->mu, NULL) != 0)
 		goto err;
@@ -383,6 +385,7 @@ storethr_new(struct store *st, size_t max_batch, uint64_t (*clock)(void))
 err:
 	free(t->puts);
 	free(t->reqs);
+	free(t->run);
 	free(t);
 	return (NULL);
 }
@@ -439,5 +442,6 @@ storethr_free(struct storethr *t)
 	pthread_mutex_destroy(&t->mu);
 	free(t->puts);
 	free(t->reqs);
+	free(t->run);
 	free(t);
 }
