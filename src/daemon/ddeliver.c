@@ -328,29 +328,61 @@ ddeliver_loop_teardown(struct sloop *l)
 	}
 }
 
-/* Drop acknowledged ids from s's in-flight set; wake its delivery. */
+/* The ids of an ACK, sorted (ddeliver_wake). */
+struct acked {
+	const uint64_t	*ids;
+	size_t		 n;
+};
+
+static int
+id_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return (x < y ? -1 : x > y);
+}
+
+/*
+ * relay visitor: drop the acknowledged ids from one connection's
+ * in-flight set and wake its delivery.  Only the name's connections are
+ * visited, and each in-flight id is looked up in the sorted ids: an ACK
+ * costs store_max_unacked x log(1024) per connection of the name, not a
+ * walk of the loop's sessions and 1024 x 1024 compares.
+ */
+static void
+dacked_visit(struct relay_member *m, void *arg)
+{
+	const struct acked *a = arg;
+	struct session *s = m->owner;
+	uint32_t i;
+
+	if (!s->durable)
+		return;
+	for (i = 0; i < s->d_ninflight; ) {
+		if (bsearch(&s->d_inflight[i], a->ids, a->n, sizeof(*a->ids),
+		    id_cmp) != NULL)
+			dinflight_remove(s, i);
+		else
+			i++;
+	}
+	dkick(s);
+}
+
+/* Drop acknowledged ids (sorted) from the in-flight sets of name's
+ * connections on l; wake their delivery. */
 static void
 dacked(struct sloop *l, const char *name, size_t len,
     const uint64_t *ids, size_t n)
 {
-	struct session *s;
-	uint32_t i;
-	size_t j;
+	struct acked a = { ids, n };
 
-	TAILQ_FOREACH(s, &l->sessions, loop_link) {
-		if (!s->durable || strlen(s->name) != len ||
-		    memcmp(s->name, name, len) != 0)
-			continue;
-		for (i = 0; i < s->d_ninflight; ) {
-			for (j = 0; j < n && ids[j] != s->d_inflight[i]; j++)
-				;
-			if (j < n)
-				dinflight_remove(s, i);
-			else
-				i++;
-		}
-		dkick(s);
-	}
+	(void)relay_each_named(l->relay, name, len, dacked_visit, &a);
+}
+
+void
+ddeliver_sort_ids(uint64_t *ids, size_t n)
+{
+	qsort(ids, n, sizeof(*ids), id_cmp);
 }
 
 /*

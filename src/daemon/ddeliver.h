@@ -41,10 +41,15 @@ void	ddeliver_answer(struct sloop *l, int kind, struct storethr_req *r);
 /*
  * ddeliver_wake(l, name, len, ids, n): on every loop that may have
  * connections of name: a message was stored for it (n 0), or these n ids
- * of its mailbox were acknowledged (they leave the windows).
+ * of its mailbox were acknowledged (they leave the windows; sorted by
+ * ddeliver_sort_ids).
  */
 void	ddeliver_wake(struct sloop *l, const char *name, size_t len,
 	    const uint64_t *ids, size_t n);
+
+/* ddeliver_sort_ids(ids, n): in increasing order, as ddeliver_wake
+ * wants them. */
+void	ddeliver_sort_ids(uint64_t *ids, size_t n);
 
 /* ddeliver_loop_init(l), ddeliver_loop_teardown(l): l's ack timer (see
  * dservice_loop_init). */

@@ -446,8 +446,11 @@ danswered(struct sloop *l, struct storethr_req *r)
 			if (r->rcpts[i].id != 0)	/* 0: full, not in */
 				ddeliver_wake(l, r->rcpts[i].name,
 				    r->rcpts[i].len, NULL, 0);
-	if (r->op == STORETHR_ACK && r->err == STORE_OK)
+	if (r->op == STORETHR_ACK && r->err == STORE_OK) {
+		/* The request's own copy (storethr_req_ack): ours to sort. */
+		ddeliver_sort_ids((uint64_t *)(void *)r->data, r->nids);
 		ddeliver_wake(l, r->name, r->namelen, r->ids, r->nids);
+	}
 	router_answered(l, r->token);
 }
 
