@@ -35,6 +35,7 @@ struct storethr {
 	pthread_cond_t		 cv;
 	struct storethr_list	 q;		/* guarded by mu */
 	size_t			 qputs, qother;	/* in q; guarded by mu */
+	size_t			 want;		/* lingering for; guarded by mu */
 	int			 stop;		/* guarded by mu */
 	struct storethr_counts	 counts;	/* guarded by mu */
 	struct store_put	*puts;		/* the thread's scratch */
@@ -372,10 +373,13 @@ linger(struct storethr *t)
 	ns = (uint64_t)until.tv_nsec + t->linger_ns;
 	until.tv_sec += (time_t)(ns / 1000000000);
 	until.tv_nsec = (long)(ns % 1000000000);
+	/* A post wakes us only once there are want puts (storethr_post). */
+	t->want = t->answered;
 	while (!t->stop && t->qother == 0 && t->qputs < t->answered)
 		if (pthread_cond_timedwait(&t->cv, &t->mu, &until) ==
 		    ETIMEDOUT)
 			break;
+	t->want = 0;
 }
 
 static void *
@@ -472,7 +476,9 @@ storethr_post(struct storethr *t, struct storethr_req *r)
 		t->qputs++;
 	else
 		t->qother++;
-	pthread_cond_signal(&t->cv);
+	/* Lingering for want puts: not a wake-up per put (linger()). */
+	if (t->want == 0 || r->op != STORETHR_PUT || t->qputs >= t->want)
+		pthread_cond_signal(&t->cv);
 	pthread_mutex_unlock(&t->mu);
 }
 
