@@ -267,9 +267,10 @@ dservice_reply(struct session *s, struct pend *p)
 	uint8_t data[DMSG_OK_LEN];
 
 	if (p->derr == STORE_LIMIT) {
-		/* DJOIN: the name has store_max_subscriptions already. */
+		/* DJOIN: the name has store_max_subscriptions already,
+		 * or the channel store_max_channel_subscribers. */
 		derror(s, p->id, MSG_E_TOO_LARGE,
-		    "too many durable subscriptions for this name");
+		    "too many durable subscriptions for this name or channel");
 		return;
 	}
 	if (p->derr != STORE_OK) {

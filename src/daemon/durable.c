@@ -43,6 +43,7 @@ durable_start(const struct secmsgd_conf *c, struct durable **out)
 	sc.max_messages = c->store_max_messages;
 	sc.max_bytes = c->store_max_bytes;
 	sc.max_subscriptions = c->store_max_subscriptions;
+	sc.max_chan_subs = c->store_max_channel_subscribers;
 	sc.ttl = c->store_ttl;
 	sc.dedup_window = c->store_dedup_window;
 	if ((d = calloc(1, sizeof(*d))) == NULL) {
@@ -112,7 +113,9 @@ durable_keep_restart_only(struct secmsgd_conf *nc,
 	    nc->store_max_bytes != oc->store_max_bytes ||
 	    nc->store_ttl != oc->store_ttl ||
 	    nc->store_dedup_window != oc->store_dedup_window ||
-	    nc->store_max_subscriptions != oc->store_max_subscriptions) {
+	    nc->store_max_subscriptions != oc->store_max_subscriptions ||
+	    nc->store_max_channel_subscribers !=
+	    oc->store_max_channel_subscribers) {
 		np = strdup(oc->store_path);
 		nk = strdup(oc->store_key);
 		if (np == NULL || nk == NULL) {
@@ -133,6 +136,8 @@ durable_keep_restart_only(struct secmsgd_conf *nc,
 		nc->store_ttl = oc->store_ttl;
 		nc->store_dedup_window = oc->store_dedup_window;
 		nc->store_max_subscriptions = oc->store_max_subscriptions;
+		nc->store_max_channel_subscribers =
+		    oc->store_max_channel_subscribers;
 	}
 }
 
