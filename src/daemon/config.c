@@ -174,6 +174,7 @@ static const struct conf_row conf_rows[] = {
 	U(store_ttl, 60, 31536000, 604800, CF_ZERO_OFF),
 	U(store_dedup_window, 1, 86400, 120, CF_ZERO_OFF),
 	U(store_max_subscriptions, 1, 4096, 256, 0),
+	U(store_max_channel_subscribers, 1, 1000000, 1024, 0),
 	U(store_max_unacked, 1, 1024, 64, 0),
 	U(store_ack_timeout, 1, 86400, 60, CF_ZERO_OFF),
 	E(bus, CONF_BUS_NONE, conf_buses),

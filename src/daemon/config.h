@@ -112,6 +112,7 @@ struct secmsgd_conf {
 	uint32_t	 store_ttl;		/* seconds; 0: forever */
 	uint32_t	 store_dedup_window;	/* seconds; 0: off */
 	uint32_t	 store_max_subscriptions; /* durable, per name */
+	uint32_t	 store_max_channel_subscribers; /* durable, per chan */
 	uint32_t	 store_max_unacked;	/* STORED in flight, per conn */
 	uint32_t	 store_ack_timeout;	/* s, then again; 0: reconnect */
 	enum conf_bus	 bus;

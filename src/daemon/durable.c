@@ -11,12 +11,15 @@
 #include "config.h"
 #include "dservice.h"
 #include "log.h"
+#include "sloop.h"
 #include "store.h"
 #include "storethr.h"
 #include "durable.h"
 
-/* The most puts that share one commit. */
-#define DURABLE_BATCH	256
+/* The most puts that share one commit: as many as a few busy senders
+ * keep in flight (4 x 256), so that one sync carries what queued up
+ * while the last one ran. */
+#define DURABLE_BATCH	1024
 
 struct durable {
 	struct store	*st;
@@ -40,6 +43,7 @@ durable_start(const struct secmsgd_conf *c, struct durable **out)
 	sc.max_messages = c->store_max_messages;
 	sc.max_bytes = c->store_max_bytes;
 	sc.max_subscriptions = c->store_max_subscriptions;
+	sc.max_chan_subs = c->store_max_channel_subscribers;
 	sc.ttl = c->store_ttl;
 	sc.dedup_window = c->store_dedup_window;
 	if ((d = calloc(1, sizeof(*d))) == NULL) {
@@ -109,7 +113,9 @@ durable_keep_restart_only(struct secmsgd_conf *nc,
 	    nc->store_max_bytes != oc->store_max_bytes ||
 	    nc->store_ttl != oc->store_ttl ||
 	    nc->store_dedup_window != oc->store_dedup_window ||
-	    nc->store_max_subscriptions != oc->store_max_subscriptions) {
+	    nc->store_max_subscriptions != oc->store_max_subscriptions ||
+	    nc->store_max_channel_subscribers !=
+	    oc->store_max_channel_subscribers) {
 		np = strdup(oc->store_path);
 		nk = strdup(oc->store_key);
 		if (np == NULL || nk == NULL) {
@@ -130,13 +136,37 @@ durable_keep_restart_only(struct secmsgd_conf *nc,
 		nc->store_ttl = oc->store_ttl;
 		nc->store_dedup_window = oc->store_dedup_window;
 		nc->store_max_subscriptions = oc->store_max_subscriptions;
+		nc->store_max_channel_subscribers =
+		    oc->store_max_channel_subscribers;
 	}
 }
 
+/*
+ * The names a reload revoked, dropped once every loop has switched to
+ * the new keys.  A loop checks a DSEND's or a DJOIN's name against the
+ * keys it has and posts the put to the store thread at once, and the
+ * thread serves its queue in order: so once every loop has run its
+ * revoke_pass (posted after its reload mail, so run after it), every
+ * put a loop accepted under the old keys is queued before the drops,
+ * and none can land in a dropped mailbox after them.
+ */
+struct revocation {
+	unsigned	 left;		/* atomic: loops still to pass */
+	unsigned	 n;		/* names */
+	size_t		 len;
+	uint8_t		 names[];	/* n1 name, back to back */
+};
+
+struct revoke_call {
+	struct sloop_call	 call;
+	struct revocation	*rv;
+};
+
 /* What durable_revoke_one looks at. */
 struct revoke {
-	struct sloop		*l;
 	const struct authkeys	*now;	/* the new keys */
+	struct revocation	*rv;	/* NULL: counting, no memory yet */
+	size_t			 len;	/* bytes of names */
 	unsigned		 n;
 };
 
@@ -146,10 +176,35 @@ durable_revoke_one(void *arg, const char *name, size_t len)
 {
 	struct revoke *rv = arg;
 
-	if (authkeys_name_known(rv->now, name, len))
+	if (len > UINT8_MAX || authkeys_name_known(rv->now, name, len))
 		return;
-	dservice_revoke(rv->l, name, len);
+	if (rv->rv != NULL) {
+		rv->rv->names[rv->len] = (uint8_t)len;
+		memcpy(rv->rv->names + rv->len + 1, name, len);
+	}
+	rv->len += 1 + len;
 	rv->n++;
+}
+
+/* On loop l: l has switched; the last loop to pass posts the drops. */
+static void
+revoke_pass(struct sloop *l, struct revocation *rv)
+{
+	size_t off, n;
+
+	if (__atomic_sub_fetch(&rv->left, 1, __ATOMIC_ACQ_REL) != 0)
+		return;
+	for (off = 0; off < rv->len; off += 1 + n) {
+		n = rv->names[off];
+		dservice_revoke(l, (const char *)rv->names + off + 1, n);
+	}
+	free(rv);
+}
+
+static void
+revoke_call(struct sloop *l, struct sloop_call *c)
+{
+	revoke_pass(l, ((struct revoke_call *)(void *)c)->rv);
 }
 
 void
@@ -157,7 +212,9 @@ durable_revoke(const struct durable *d, struct sloop *l,
     const struct secmsgd_conf *oc, const struct authkeys *old,
     const struct secmsgd_conf *nc, const struct authkeys *ak)
 {
-	struct revoke rv = { l, ak, 0 };
+	struct revoke rv = { ak, NULL, 0, 0 };
+	struct revoke_call *c;
+	unsigned i, nloops = sloop_count(l);
 
 	if (d == NULL || oc->client_auth != CONF_AUTH_AUTHORIZED ||
 	    nc->client_auth != CONF_AUTH_AUTHORIZED)
@@ -170,7 +227,32 @@ durable_revoke(const struct durable *d, struct sloop *l,
 		return;
 	}
 	authkeys_each_name(old, durable_revoke_one, &rv);
-	if (rv.n > 0)
-		log_notice("reload: %u names revoked: dropping their stored "
-		    "messages", rv.n);
+	if (rv.n == 0)
+		return;
+	if ((rv.rv = malloc(sizeof(*rv.rv) + rv.len)) == NULL) {
+		log_warnx("reload: out of memory: the mailboxes of %u revoked "
+		    "names are kept", rv.n);
+		return;
+	}
+	rv.rv->left = nloops;
+	rv.len = 0;
+	rv.n = 0;
+	authkeys_each_name(old, durable_revoke_one, &rv);
+	rv.rv->n = rv.n;
+	rv.rv->len = rv.len;
+	log_notice("reload: %u names revoked: dropping their stored "
+	    "messages once every loop has the new keys", rv.n);
+	/* l is the first of the loops; each hears after its reload mail. */
+	for (i = 0; i < nloops; i++) {
+		if ((c = calloc(1, sizeof(*c))) != NULL) {
+			c->call.fn = revoke_call;
+			c->rv = rv.rv;
+			if (sloop_call(&l->loops[i], &c->call,
+			    sizeof(*c)) == 0)
+				continue;
+			free(c);
+		}
+		/* No memory to ask loop i: pass for it (the race again). */
+		revoke_pass(l, rv.rv);
+	}
 }

@@ -44,8 +44,10 @@ void	durable_keep_restart_only(struct secmsgd_conf *nc,
  * durable_revoke(d, l, oc, old, nc, ak): a reload replaced the keys old
  * (of config oc) with ak (of nc): under client_auth "authorized" both
  * times, every name of old that ak no longer has loses its mailbox and
- * its durable subscriptions (doc/PROTOCOL.md 11.6), on the store thread;
- * loop l logs each drop with its count.  Not when ak is empty: a missing
+ * its durable subscriptions (doc/PROTOCOL.md 11.6), on the store thread,
+ * once every loop (l is the first of them) has switched to ak: so no
+ * DSEND a loop accepted under the old keys is stored after the drop.
+ * The last loop to switch logs each drop with its count.  Not when ak is empty: a missing
  * or emptied file is more often a mistake than the revocation of
  * everyone, and a drop cannot be undone (a warning says so).  d NULL
  * (no store): nothing.

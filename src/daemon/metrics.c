@@ -516,6 +516,12 @@ render_store(struct render *r, struct server *srv)
 	one(r, "secmsgd_store_stored_total", "counter", "Durable messages "
 	    "stored, one per mailbox they went into (retries not counted).",
 	    c.stored);
+	one(r, "secmsgd_store_puts_total", "counter", "Durable SENDs and "
+	    "PUBLISHes the store thread served, retries and refusals "
+	    "included.", c.puts);
+	one(r, "secmsgd_store_commits_total", "counter", "Group commits of "
+	    "durable puts, each one transaction and one sync: puts over "
+	    "commits is the batch size.", c.commits);
 	one(r, "secmsgd_store_acknowledged_total", "counter", "Stored "
 	    "messages removed by an ACK.", c.acked);
 	one(r, "secmsgd_store_expired_total", "counter", "Stored messages "

@@ -233,6 +233,42 @@ subkeys(uint8_t *kn, size_t *knlen, uint8_t *kc, size_t *kclen,
 	return (*knlen == 0 || *kclen == 0 ? -1 : 0);
 }
 
+/*
+ * chan_full(st, txn, prefix, plen): -1 when the channel whose 'c' keys
+ * start with prefix has max_chan_subs subscribers already (counted up
+ * to that bound, no further), else MDB_SUCCESS or an LMDB error.  The
+ * bound is what one durable PUBLISH to it costs: an envelope per
+ * subscriber, and the daemon's list of them for the plain DELIVER.
+ */
+static int
+chan_full(struct store *st, MDB_txn *txn, const uint8_t *prefix,
+    size_t plen)
+{
+	MDB_cursor *c;
+	MDB_val key, v;
+	uint32_t n = 0;
+	int rc;
+
+	if (st->conf.max_chan_subs == 0)
+		return (MDB_SUCCESS);
+	if ((rc = mdb_cursor_open(txn, st->sub, &c)) != MDB_SUCCESS)
+		return (rc);
+	key.mv_data = (void *)(uintptr_t)prefix;
+	key.mv_size = plen;
+	for (rc = mdb_cursor_get(c, &key, &v, MDB_SET_RANGE); rc == 0 &&
+	    n < st->conf.max_chan_subs;
+	    rc = mdb_cursor_get(c, &key, &v, MDB_NEXT)) {
+		if (key.mv_size < plen || memcmp(key.mv_data, prefix,
+		    plen) != 0)
+			break;
+		n++;
+	}
+	mdb_cursor_close(c);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return (rc);
+	return (n >= st->conf.max_chan_subs ? -1 : MDB_SUCCESS);
+}
+
 enum store_err
 store_sub_add(struct store *st, const char *name, size_t len,
     const char *chan, size_t clen)
@@ -260,6 +296,10 @@ store_sub_add(struct store *st, const char *name, size_t len,
 	    b.subs >= st->conf.max_subscriptions) {
 		mdb_txn_abort(txn);
 		return (STORE_LIMIT);
+	}
+	if ((rc = chan_full(st, txn, kc, 2 + clen)) != MDB_SUCCESS) {
+		mdb_txn_abort(txn);
+		return (rc == -1 ? STORE_LIMIT : storedb_err(rc));
 	}
 	b.subs++;
 	if ((rc = storedb_put(txn, st->sub, kn, knlen, "", 0)) != 0 ||

@@ -42,6 +42,7 @@ struct store_conf {
 	uint32_t	 max_messages;	/* per mailbox; 0: no limit */
 	uint64_t	 max_bytes;	/* per mailbox, bodies; 0: no limit */
 	uint32_t	 max_subscriptions; /* per name; 0: no limit */
+	uint32_t	 max_chan_subs;	/* names per channel; 0: no limit */
 	uint32_t	 ttl;		/* seconds; 0: messages never expire */
 	uint32_t	 dedup_window;	/* seconds; 0: no idempotency */
 };
@@ -183,7 +184,7 @@ enum store_err store_drop_name(struct store *st, const char *name,
  * store_sub_add(st, name, len, chan, clen), store_sub_del(...): a durable
  * subscription of name to chan.  Adding one that exists, or removing one
  * that does not, changes nothing.  STORE_LIMIT: the name has
- * max_subscriptions already.
+ * max_subscriptions already, or the channel max_chan_subs subscribers.
  */
 enum store_err store_sub_add(struct store *st, const char *name,
 	    size_t len, const char *chan, size_t clen);

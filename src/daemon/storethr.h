@@ -6,7 +6,10 @@
  * loop's mailbox (mbox.h), in the order posted.  Whatever is queued when
  * the thread wakes is served together, and consecutive puts share one
  * transaction and one sync (group commit): under load many messages
- * cost one fsync, and an OK still never leaves before its sync.  The
+ * cost one fsync, and an OK still never leaves before its sync.  When
+ * the last commit's OKs are likely to bring as many puts back at once
+ * (their senders were waiting for them), the thread waits for those a
+ * little (at most half a commit's time, 2 ms) before it commits again.  The
  * thread also sweeps expired messages, about once a second.
  *
  * A request carries its own copies of what it needs (the asker's buffers

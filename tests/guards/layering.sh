@@ -53,7 +53,7 @@ rank() {
 	mbox|pool|evsink|sloop|hswork|storethr) echo 1 ;;
 	session|sessread|sessout|sessionpriv) echo 2 ;;
 	router) echo 3 ;;
-	service|dservice) echo 4 ;;
+	service|dservice|ddeliver) echo 4 ;;
 	server|handshake|proxyconn|listener|privdrop|memory|watchdog|control|ctlloop|metrics|durable) echo 5 ;;
 	secmsgd) echo 6 ;;
 	*) echo 0 ;;	# src/lib

@@ -27,6 +27,11 @@ the independent implementation (tests/interop/secmsg_noise.py).
                              them to come again: "again ID FLAGS AFTER"
                              (AFTER: seconds since it first came, one
                              decimal), or "no redelivery"
+    flood NAME SECS          DSENDs to NAME (no key), 32 in flight,
+                             until one is refused unknown-peer (a reload
+                             revoked NAME) or SECS passed; then wait for
+                             the replies out: "flood ok=N refused=M
+                             code=C" (C: the first refusal's code)
 One line per event; exit 0, or 1 with "fail WHY".
 """
 import base64
@@ -145,6 +150,35 @@ def two(port, expect, kp):
     return 0
 
 
+def flood(ch, name, secs):
+    end = time.monotonic() + secs
+    nextid, out, ok, refused, stop, code = 100, 0, 0, 0, False, 0
+    while True:
+        while not stop and out < 32:
+            ch.send(struct.pack(">BI", sn.MSG_DSEND, nextid) + bytes(16) +
+                    sn._name(name) + b"f%d" % nextid)
+            nextid += 1
+            out += 1
+        if out == 0:
+            break
+        m = recv(ch)
+        if m["type"] == "goodbye":
+            raise sn.ProtocolError("goodbye %d" % m["code"])
+        if m["type"] not in ("ok", "error"):
+            continue
+        out -= 1
+        if m["type"] == "ok":
+            ok += 1
+        else:
+            refused += 1
+            code = code or m["code"]
+            stop = True
+        if time.monotonic() > end:
+            stop = True
+    print("flood ok=%d refused=%d code=%d" % (ok, refused, code))
+    return 0
+
+
 def main(argv):
     port, skey, keyfile, features, cmd = argv[:5]
     args = argv[5:]
@@ -176,6 +210,8 @@ def main(argv):
             print("ok msgid=%d flags=%d stored=%d full=%d delivered=%d "
                   "skipped=%d" % struct.unpack(">QBIIII", r["data"]))
         return 0
+    if cmd == "flood":
+        return flood(ch, args[0], float(args[1]))
     if cmd == "plain":
         sock.settimeout(10)
         while True:

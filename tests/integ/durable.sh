@@ -26,7 +26,7 @@
 "$PY" -c 'import dissononce' 2>/dev/null ||
     skip_all "no python3-dissononce"
 
-plan 38
+plan 40
 
 keygen alice
 keygen bob
@@ -228,5 +228,48 @@ ok "bob connects: his mailbox is empty" \
     ! grep -q '^stored' '$T/r3.out' && grep -qx 'pending 0 0' '$T/r3.out'"
 ok "alice, whose key stayed, kept hers" \
     sh -c "! grep -q 'name=alice revoked' '$T/daemon.log'"
+
+# The revocation races DSENDs to bob: alice floods him from the other
+# loop while a reload revokes him.  Every DSEND the loop accepted under
+# the old keys must be in the store before the drop (the drop waits for
+# every loop to switch), so nothing is left for bob when his key comes
+# back: five rounds, each with its flood, reload and drop.
+stop_daemon
+ok "secmsgd restarts with two loops and no quota" start_daemon 'store = "lmdb";
+store_map_size = 64;
+store_max_messages = 0;
+store_max_bytes = 0;
+workers = 2;'
+left=0
+okall=0
+for round in 1 2 3 4 5; do
+	nd=$(count_in "$T/daemon.log" 'name=bob revoked: dropped')
+	timeout -k 10 40 "$PY" "$DPY" "$PORT" "$SERVER_KEY" "$T/alice.key" 2 \
+	    flood bob 30 > "$T/fl$round.out" 2>&1 &
+	FPID=$!
+	PIDS="$PIDS $FPID"
+	sleep 0.5
+	grep -v ' bob *$' "$T/ak.saved" > "$T/authorized_keys"
+	reload_daemon "reloaded configuration" || break
+	wait "$FPID"
+	i=0
+	while [ $i -lt 100 ] &&
+	    [ "$(count_in "$T/daemon.log" 'name=bob revoked: dropped')" -le \
+	    "$nd" ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	n=$(sed -n 's/^flood ok=\([0-9]*\) refused=[1-9][0-9]* code=3$/\1/p' \
+	    "$T/fl$round.out")
+	[ -n "$n" ] || { sed 's/^/# /' "$T/fl$round.out"; break; }
+	okall=$((okall + n))
+	cp "$T/ak.saved" "$T/authorized_keys"
+	reload_daemon "reloaded configuration" || break
+	d rr$round.out bob 2 fetch 1
+	left=$((left + $(grep -c '^stored' "$T/rr$round.out")))
+done
+echo "# $round rounds: $okall DSENDs stored before a drop, $left left after"
+ok "a DSEND racing bob's revocation is dropped with his mailbox (5 rounds)" \
+    test "$round" = 5 -a "$okall" -gt 0 -a "$left" = 0
 stop_daemon
 exit 0

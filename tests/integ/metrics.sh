@@ -14,7 +14,7 @@ command -v promtool > /dev/null 2>&1 ||
 [ -x "$PY" ] && "$PY" -c 'import dissononce' 2>/dev/null ||
     skip_all "no /usr/bin/python3 with dissononce (python3-dissononce)"
 
-plan 65
+plan 67
 
 MP="$top_srcdir/tests/integ/metrics.py"
 DASH="$top_srcdir/contrib/grafana/secmsgd.json"
@@ -263,6 +263,9 @@ ok "store refused quota-exceeded: +1" \
 ok "store refused store-full: +0" \
     delta 'secmsgd_store_refused_total{reason="store-full"}' 0
 ok "store acknowledged: +2" delta secmsgd_store_acknowledged_total 2
+ok "store puts: +3 (the refused one too)" delta secmsgd_store_puts_total 3
+# One client after the other: each put has a commit of its own.
+ok "store commits: +3" delta secmsgd_store_commits_total 3
 # At least 1 after the timeout and 2 to bob's next connection.
 rd=$(( $(val d1 secmsgd_store_redelivered_total) -
     $(val d0 secmsgd_store_redelivered_total) ))

@@ -175,6 +175,7 @@ conf_diff(const struct secmsgd_conf *a, const struct secmsgd_conf *b)
 	CMPU(store_ttl);
 	CMPU(store_dedup_window);
 	CMPU(store_max_subscriptions);
+	CMPU(store_max_channel_subscribers);
 	CMPU(store_max_unacked);
 	CMPU(store_ack_timeout);
 	CMPU(log_level);
@@ -580,6 +581,7 @@ static const char *const uint_settings[] = {
 	"rate_burst", "workers", "metrics_max_connections",
 	"store_map_size", "store_max_messages", "store_max_bytes",
 	"store_ttl", "store_dedup_window", "store_max_subscriptions",
+	"store_max_channel_subscribers",
 	"store_max_unacked", "store_ack_timeout",
 };
 static const char *const string_settings[] = {
@@ -675,6 +677,7 @@ test_reject_range(void)
 		{ "store_ttl", "59", "31536001" },
 		{ "store_dedup_window", "-1", "86401" },
 		{ "store_max_subscriptions", "0", "4097" },
+		{ "store_max_channel_subscribers", "0", "1000001" },
 		{ "store_max_unacked", "0", "1025" },
 		{ "store_ack_timeout", "-1", "86401" },
 		/* libconfig 1.5 would wrap these to 1 and 0 unguarded. */
@@ -1295,6 +1298,7 @@ test_store_settings(void)
 	TAP_CHECK(c->store_max_bytes == 67108864);
 	TAP_CHECK(c->store_ttl == 604800 && c->store_dedup_window == 120);
 	TAP_CHECK(c->store_max_subscriptions == 256);
+	TAP_CHECK(c->store_max_channel_subscribers == 1024);
 	TAP_CHECK(c->store_max_unacked == 64);
 	TAP_CHECK(c->store_ack_timeout == 60);
 	conf_free(c);
@@ -1309,6 +1313,7 @@ test_store_settings(void)
 	    "store_ttl = 0;\n"
 	    "store_dedup_window = 86400;\n"
 	    "store_max_subscriptions = 4096;\n"
+	    "store_max_channel_subscribers = 1000000;\n"
 	    "store_max_unacked = 1024;\n"
 	    "store_ack_timeout = 0;\n", &c, err, sizeof(err)) == 0);
 	TAP_CHECK(c->store == CONF_STORE_LMDB);
@@ -1319,6 +1324,7 @@ test_store_settings(void)
 	TAP_CHECK(c->store_max_messages == 0 && c->store_max_bytes == 1024);
 	TAP_CHECK(c->store_ttl == 0 && c->store_dedup_window == 86400);
 	TAP_CHECK(c->store_max_subscriptions == 4096);
+	TAP_CHECK(c->store_max_channel_subscribers == 1000000);
 	TAP_CHECK(c->store_max_unacked == 1024);
 	TAP_CHECK(c->store_ack_timeout == 0);
 	TAP_CHECK(check_print(c) == 0);

@@ -682,6 +682,37 @@ collect(void *arg, const char *name, size_t len)
 	    (int)len, name);
 }
 
+/*
+ * store_max_channel_subscribers: a channel takes that many durable
+ * subscribers, the next name is refused (STORE_LIMIT), a name already
+ * subscribed may DJOIN again, another channel is not affected, and a
+ * DLEAVE makes room.
+ */
+static int
+test_chan_subs_limit(void)
+{
+	struct store_conf c = conf(MIB);
+	struct store *st;
+	char names[128] = "";
+
+	fresh();
+	c.max_chan_subs = 2;
+	TAP_CHECK((st = open_ok(&c)) != NULL);
+	TAP_CHECK(store_sub_add(st, "ops", 3, "a", 1) == STORE_OK);
+	TAP_CHECK(store_sub_add(st, "log", 3, "a", 1) == STORE_OK);
+	TAP_CHECK(store_sub_add(st, "plc", 3, "a", 1) == STORE_LIMIT);
+	TAP_CHECK(store_sub_add(st, "ops", 3, "a", 1) == STORE_OK);
+	TAP_CHECK(store_sub_add(st, "plc", 3, "ab", 2) == STORE_OK);
+	TAP_CHECK(store_sub_add(st, "plc", 3, "b", 1) == STORE_OK);
+	TAP_CHECK(store_sub_each(st, "a", 1, collect, names) == STORE_OK);
+	TAP_CHECK(strcmp(names, "log,ops") == 0);
+	TAP_CHECK(store_sub_del(st, "log", 3, "a", 1) == STORE_OK);
+	TAP_CHECK(store_sub_add(st, "plc", 3, "a", 1) == STORE_OK);
+	TAP_CHECK(store_sub_add(st, "log", 3, "a", 1) == STORE_LIMIT);
+	store_close(st);
+	return (0);
+}
+
 static int
 test_subs_drop(void)
 {
@@ -941,6 +972,8 @@ static const struct tap_test tests[] = {
 	    test_idempotency },
 	{ "durable subscriptions; revocation drops a name",
 	    test_subs_drop },
+	{ "store_max_channel_subscribers bounds a channel's subscribers",
+	    test_chan_subs_limit },
 	{ "a writer killed mid-batch loses nothing it committed",
 	    test_killed_writer },
 	{ "stores that cannot be read are refused, never emptied",

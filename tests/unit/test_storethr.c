@@ -211,6 +211,48 @@ test_group_commit(void)
 	return (0);
 }
 
+/*
+ * A commit takes up to max_batch puts, however many that is: 300 queued
+ * with max_batch 256 are two commits (a cap of 64 once made them five),
+ * and max_batch 8 makes 20 three.
+ */
+static int
+test_batch_size(void)
+{
+	static const struct { int n, batch; uint64_t commits; } c[] = {
+		{ 300, 256, 2 }, { 20, 8, 3 },
+	};
+	struct storethr_counts k;
+	static struct loop l;	/* static: see test_two_producers */
+	struct storethr *t;
+	struct store *st;
+	size_t j;
+	int i;
+
+	TAP_CHECK(loop_init(&l) == 0);
+	TAP_CHECK((st = open_store(0, 0)) != NULL);
+	for (j = 0; j < sizeof(c) / sizeof(c[0]); j++) {
+		TAP_CHECK((t = storethr_new(st, c[j].batch, test_clock)) !=
+		    NULL);
+		for (i = 0; i < c[j].n; i++)
+			storethr_post(t, put(&l, "plc2", i, NULL));
+		TAP_CHECK(storethr_start(t) == 0);
+		TAP_CHECK(wait_for(&l, c[j].n));
+		storethr_counts(t, &k);
+		printf("# %d puts, max_batch %d: %llu commits\n", c[j].n,
+		    c[j].batch, (unsigned long long)k.commits);
+		TAP_CHECK(k.puts == (uint64_t)c[j].n &&
+		    k.commits == c[j].commits);
+		for (i = 0; i < c[j].n; i++)
+			TAP_CHECK(l.got[i]->err == STORE_OK);
+		storethr_free(t);
+		loop_reset(&l);
+	}
+	store_close(st);
+	loop_free(&l);
+	return (0);
+}
+
 struct producer {
 	struct storethr	*t;
 	struct loop	*l;
@@ -388,6 +430,8 @@ rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 static const struct tap_test tests[] = {
 	{ "puts queued together share one commit; answers in order",
 	    test_group_commit },
+	{ "a commit takes up to max_batch puts (above 64 too)",
+	    test_batch_size },
 	{ "two threads posting: nothing lost, each sender in order, "
 	    "retries recognised, acks empty the mailbox", test_two_producers },
 	{ "expired messages are swept", test_sweep },
