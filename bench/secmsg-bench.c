@@ -697,7 +697,11 @@ run_row(const struct bench_opts *o, struct row *r)
 					snprintf(r->detail, sizeof(r->detail),
 					    "thread %u: counts not exact: %s",
 					    i, d);
-			}
+			} else if ((o->wl == WL_NATS ||
+			    o->wl == WL_NATS_IDLE) && r->detail[0] == '\0')
+				/* The counts and the TLS as negotiated. */
+				snprintf(r->detail, sizeof(r->detail), "%s",
+				    d);
 		}
 	}
 	if (r->errors > 0 || r->skipped > 0)

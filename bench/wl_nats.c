@@ -76,6 +76,7 @@ struct nrelay {
 	uint64_t	  delivered, gaps, dups, strays;
 	struct worker	 *w;
 	uint32_t	  tag;		/* this run's, in every subject */
+	char		  tls[96];	/* as negotiated, for the row */
 	/* idle */
 	struct natsconn	**idle;
 	uint32_t	  nidle;
@@ -167,6 +168,8 @@ nw_connect(struct worker *w, struct nrelay *r, struct nsub *arg,
 	    host, o->cafile, name, NW_SETUP_MS, nw_on_msg, arg, err,
 	    sizeof(err))) == NULL)
 		bench_fail(w, "nats: %s", err);
+	else if (r->tls[0] == '\0')
+		snprintf(r->tls, sizeof(r->tls), "%s", natsconn_tls(c));
 	return (c);
 }
 
@@ -407,8 +410,8 @@ nats_exact(struct worker *w, char *detail, size_t len)
 	if (r == NULL)
 		return (false);
 	if (w->o->wl == WL_NATS_IDLE) {
-		snprintf(detail, len, "connections=%u of %u", r->nidle,
-		    w->o->idle_n);
+		snprintf(detail, len, "connections=%u of %u tls=%s", r->nidle,
+		    w->o->idle_n, r->tls);
 		return (r->nidle == w->o->idle_n);
 	}
 	for (p = 0; p < r->np; p++)
@@ -419,10 +422,11 @@ nats_exact(struct worker *w, char *detail, size_t len)
 			have += r->got[(size_t)s * r->np + p];
 		}
 	snprintf(detail, len, "sent=%llu expected=%llu received=%llu "
-	    "gaps=%llu dups=%llu strays=%llu",
+	    "gaps=%llu dups=%llu strays=%llu tls=%s",
 	    (unsigned long long)(want / r->fanout), (unsigned long long)want,
 	    (unsigned long long)r->delivered, (unsigned long long)r->gaps,
-	    (unsigned long long)r->dups, (unsigned long long)r->strays);
+	    (unsigned long long)r->dups, (unsigned long long)r->strays,
+	    r->tls);
 	return (want == have && want == r->delivered && r->gaps == 0 &&
 	    r->dups == 0 && r->strays == 0);
 }
