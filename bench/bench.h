@@ -306,6 +306,18 @@ uint32_t mqtt_win(const struct worker *w);
 bool	mqtt_available(void);
 
 /*
+ * The mqtt workload's shapes beyond one publisher and one subscriber
+ * (wl_mqttfan.c): mqfan_wanted(o) says whether o asks for one (-P or -S
+ * not 1, or --mode direct); wl_mqtt.c then hands the row to the others.
+ */
+bool	mqfan_wanted(const struct bench_opts *o);
+int	mqfan_setup(struct worker *w);
+void	mqfan_run(struct worker *w);
+void	mqfan_teardown(struct worker *w);
+bool	mqfan_exact(struct worker *w, char *detail, size_t len);
+uint32_t mqfan_win(const struct worker *w);
+
+/*
  * nats_exact(w, detail, len): after a nats row: every message received
  * exactly once, in order, by each of its subscribers (nats-idle: every
  * connection opened).  nats_win(w): the window.  nats_available(): whether

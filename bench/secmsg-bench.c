@@ -141,6 +141,7 @@ usage(int status)
 "           [--csv | --json] [--no-header] [--raw] [-v] WORKLOAD\n"
 "       secmsg-bench -s HOST:PORT [--qos 0|1] [--mqtt-cafile FILE] [-m SIZE]\n"
 "           [-w WINDOW] [-n COUNT] [-d SECONDS] mqtt | mqtt-session\n"
+"           (mqtt: also [-P PUBS] [-S SUBS] [--mode publish|direct])\n"
 "       secmsg-bench -s HOST:PORT [--cafile FILE] [-m SIZE[,SIZE..]]\n"
 "           [-w WINDOW] [-P PUBS] [-S SUBS] [--mode publish|direct]\n"
 "           [-d SECONDS] [--daemon-pid PID] nats | nats-idle\n"
@@ -158,7 +159,8 @@ usage(int status)
 "             SENDs each in flight, to an offline name; -n COUNT: that\n"
 "             many per thread, else for -d) and drain (that backlog\n"
 "             fetched and acknowledged); needs store = \"lmdb\"\n"
-"  mqtt       an MQTT broker (mosquitto): 1 publisher -> 1 subscriber\n"
+"  mqtt       an MQTT broker (mosquitto): -P (1) publishers -> topic ->\n"
+"             -S (1) subscribers (--mode direct: a topic per recipient)\n"
 "             at --qos (0), -w (256) ahead (libmosquitto)\n"
 "  mqtt-session  QoS 1 to an offline persistent session (clean session\n"
 "             off): store and drain rows, as durable\n"
@@ -571,6 +573,10 @@ row_init(struct row *r, const struct bench_opts *o)
 		r->size = o->size;
 		break;
 	case WL_MQTT:
+		r->conc = o->pubs;
+		r->fanout = o->mode == RELAY_PUBLISH ? o->subs : 1;
+		r->size = o->size;
+		break;
 	case WL_MQTT_SESSION:
 		r->conc = 1;
 		r->size = o->size;
@@ -698,7 +704,8 @@ run_row(const struct bench_opts *o, struct row *r)
 					    "thread %u: counts not exact: %s",
 					    i, d);
 			} else if ((o->wl == WL_NATS ||
-			    o->wl == WL_NATS_IDLE) && r->detail[0] == '\0')
+			    o->wl == WL_NATS_IDLE || o->wl == WL_MQTT) &&
+			    r->detail[0] == '\0')
 				/* The counts and the TLS as negotiated. */
 				snprintf(r->detail, sizeof(r->detail), "%s",
 				    d);
@@ -711,7 +718,7 @@ run_row(const struct bench_opts *o, struct row *r)
 	if (wall > 0) {
 		r->rate = (double)r->count / wall;
 		if (o->wl == WL_RELAY || o->wl == WL_BULK ||
-		    o->wl == WL_NATS)
+		    o->wl == WL_NATS || o->wl == WL_MQTT)
 			r->mbps = (double)r->count * r->size / wall / 1e6;
 		if (d0 >= 0 && d1 >= 0)
 			r->dcpu = (d1 - d0) / wall * 100;
@@ -913,6 +920,7 @@ main(int argc, char **argv)
 	bool stored;
 	const char *keydir = NULL, *wl;
 	bool insecure = false, mqtt, nats, twophase, nset = false;
+	bool psset = false;
 	size_t need;
 
 	/* A peer that closes must cost a connection (EPIPE), not the run. */
@@ -967,10 +975,12 @@ main(int argc, char **argv)
 		case 'P':
 			if (parse_num(optarg, 1, 1024, &o.pubs) == -1)
 				usage(2);
+			psset = true;
 			break;
 		case 'S':
 			if (parse_num(optarg, 1, 1024, &o.subs) == -1)
 				usage(2);
+			psset = true;
 			break;
 		case 's':
 			if (parse_server(&o, optarg) == -1) {
@@ -1098,6 +1108,12 @@ main(int argc, char **argv)
 	/* The MQTT and NATS clients run in one thread of their own. */
 	if (mqtt || nats)
 		o.threads = 1;
+	/* Their relay is one publisher to one subscriber unless told. */
+	if ((mqtt || nats) && !psset)
+		o.pubs = o.subs = 1;
+	if (o.wl == WL_MQTT_SESSION && (o.pubs != 1 || o.subs != 1 ||
+	    o.mode != RELAY_PUBLISH))
+		usage(2);
 	twophase = o.wl == WL_DURABLE || o.wl == WL_MQTT_SESSION;
 	if (o.raw && o.wl != WL_HANDSHAKE && o.wl != WL_PING &&
 	    o.wl != WL_BULK && o.wl != WL_IDLE) {

@@ -11,7 +11,7 @@ BENCH="$top_builddir/bench/secmsg-bench"
 [ -x "$BENCH" ] || skip_all "bench/secmsg-bench not built"
 [ -x "$PY" ] || skip_all "no python3 to parse the output"
 
-plan 27
+plan 28
 
 # Fresh client keys (client_auth any); the per-address handshake rate
 # would refuse a handshake loop from one address, so it is off.
@@ -300,7 +300,7 @@ fi
 MOSQ=$(command -v mosquitto || echo /usr/sbin/mosquitto)
 if "$BENCH" --help | grep -q 'mqtt workloads unavailable' ||
     [ ! -x "$MOSQ" ]; then
-	for i in 1 2; do
+	for i in 1 2 3; do
 		echo "ok $((TAP_N + i)) # SKIP no libmosquitto or mosquitto"
 	done
 	exit 0
@@ -332,6 +332,28 @@ mqtt_relay() {
 	    cat "$T/q1.csv" >> "$T/q0.csv" && csv_ok q0.csv 2
 }
 ok "mqtt relay at QoS 0 and 1 through libmosquitto, exact" mqtt_relay
+# Issue 20's other shapes: fan-out 1 -> 3 and fan-in 3 -> 1 at QoS 0, a
+# topic per recipient (3 pairs) at QoS 1; every delivery counted.
+mqtt_shapes() {
+	mq mf.csv -d 0.3 --csv --qos 0 -P 1 -S 3 mqtt &&
+	    mq mi.csv -d 0.3 --csv --no-header --qos 0 -P 3 -S 1 mqtt &&
+	    mq md.csv -d 0.3 --csv --no-header --qos 1 -P 3 --mode direct \
+	    mqtt && cat "$T/mi.csv" "$T/md.csv" >> "$T/mf.csv" &&
+	    csv_ok mf.csv 3 &&
+	"$PY" - "$T/mf.csv" <<'EOF'
+import csv, re, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+assert [(r["concurrency"], r["fanout"]) for r in rows] == \
+    [("1", "3"), ("3", "1"), ("3", "1")], rows
+for r, f in zip(rows, (3, 1, 1)):
+    d = dict(re.findall(r"(\w+)=(\S+)", r["detail"]))
+    assert int(d["expected"]) == f * int(d["sent"]) > 0, r
+    assert int(d["received"]) == int(d["expected"]) == int(r["count"]), r
+    assert d["gaps"] == d["dups"] == d["strays"] == d["unacked"] == "0", r
+EOF
+}
+ok "mqtt fan-out, fan-in and direct through libmosquitto, exact" \
+    mqtt_shapes
 mqtt_session() {
 	mq sess.csv -d 0.3 --csv mqtt-session && csv_ok sess.csv 2 &&
 	    dur_ok sess.csv
