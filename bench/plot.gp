@@ -22,7 +22,8 @@ set title charttitle . "\n" . subtitle
 set style fill solid 0.7 border -1
 set boxwidth 0.6
 set ylabel ylab
-set yrange [0:*]
+# At least 110, so that the 100 % line shows when every bar is under it.
+set yrange [0:110<*]
 set grid ytics
 set key off
 set xtics nomirror font ",9"
