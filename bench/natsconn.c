@@ -5,9 +5,9 @@
  * expects the client's TLS handshake when it requires TLS; everything
  * after (CONNECT, SUB, PUB, MSG) goes inside TLS.
  *
- * Buffers are bounded: input holds at most one whole operation beyond a
- * read (the server's max_payload, itself capped here, plus a control
- * line), output at most NC_OUT_MAX bytes queued (the workload's window
+ * Buffers are bounded: input grows to hold at most one whole operation
+ * beyond a read (the server's max_payload, itself capped here, plus a
+ * control line), output at most NC_OUT_MAX bytes queued (the workload's window
  * keeps it far below).
  */
 #include <sys/types.h>
@@ -45,6 +45,7 @@ struct natsconn {
 	void		*arg;
 	uint8_t		*in;
 	size_t		 in_len, in_cap;
+	size_t		 in_max;	/* one whole MSG and a read */
 	uint8_t		*out;
 	size_t		 out_off, out_len, out_cap;
 	size_t		 wpend;		/* an SSL_write to repeat */
@@ -291,6 +292,32 @@ nc_parse(struct natsconn *c)
 	return (0);
 }
 
+/*
+ * The input buffer is full with an incomplete operation: double it, up to
+ * in_max.  It starts small, so that a thousand idle connections do not
+ * each hold the server's max_payload.
+ */
+static int
+nc_grow(struct natsconn *c)
+{
+	size_t cap = c->in_cap * 2;
+	uint8_t *p;
+
+	if (c->in_cap >= c->in_max) {
+		nc_err(c, "an operation over the input bound");
+		return (-1);
+	}
+	if (cap > c->in_max)
+		cap = c->in_max;
+	if ((p = realloc(c->in, cap)) == NULL) {
+		nc_err(c, "out of memory");
+		return (-1);
+	}
+	c->in = p;
+	c->in_cap = cap;
+	return (0);
+}
+
 int
 natsconn_read(struct natsconn *c)
 {
@@ -298,10 +325,8 @@ natsconn_read(struct natsconn *c)
 	int i;
 
 	for (i = 0; i < NC_READS_MAX; i++) {
-		if (c->in_len == c->in_cap) {
-			nc_err(c, "an operation over the input bound");
+		if (c->in_len == c->in_cap && nc_grow(c) == -1)
 			return (-1);
-		}
 		if ((r = nc_io_read(c, c->in + c->in_len,
 		    c->in_cap - c->in_len)) == -1)
 			return (-1);
@@ -491,12 +516,8 @@ natsconn_open(const struct sockaddr *sa, socklen_t salen, const char *host,
 	if (nc_tcp(c, sa, salen, deadline) == -1 ||
 	    nc_info(c, &tls_required, deadline) == -1)
 		goto fail;
-	/* Room for the largest MSG the server may send, and a read. */
-	c->in_cap = c->max_payload + NATS_LINE_MAX + NC_READ_ROOM;
-	if ((c->in = realloc(c->in, c->in_cap)) == NULL) {
-		nc_err(c, "out of memory");
-		goto fail;
-	}
+	/* Room, when needed, for the largest MSG the server may send. */
+	c->in_max = c->max_payload + NATS_LINE_MAX + NC_READ_ROOM;
 	if (cafile == NULL && tls_required) {
 		nc_err(c, "the server requires TLS (give its CA file)");
 		goto fail;

@@ -96,10 +96,13 @@ static int
 nw_on_msg(void *arg, const struct nats_frame *f)
 {
 	struct nsub *a = arg;
-	struct nrelay *r = a->r;
+	struct nrelay *r;
 	uint64_t seq, *next;
 	uint32_t p;
 
+	if (a == NULL)		/* a publisher's or idle connection's */
+		return (-1);
+	r = a->r;
 	if (f->text_len < NW_HDR) {
 		r->strays++;
 		return (0);
