@@ -41,7 +41,10 @@ enum bench_workload {
 	WL_IDLE,
 	WL_DURABLE,	/* durable SENDs to an offline name, its drain */
 	WL_MQTT,	/* mosquitto through libmosquitto (wl_mqtt.c) */
-	WL_MQTT_SESSION	/* its persistent session: store, then drain */
+	WL_MQTT_SESSION,/* its persistent session: store, then drain */
+	WL_NATS,	/* nats-server over TLS, the relay's shapes
+			   (wl_nats.c) */
+	WL_NATS_IDLE	/* its memory per idle TLS connection */
 };
 
 /* The two rows of the durable workloads. */
@@ -91,7 +94,7 @@ struct bench_opts {
 	uint64_t		 dur_count;	/* durable: messages to store
 						   per thread; 0: for -d */
 	int			 qos;		/* mqtt: 0 or 1 */
-	const char		*cafile;	/* mqtt: TLS, this CA */
+	const char		*cafile;	/* mqtt, nats: TLS, this CA */
 	uint32_t		 threads;
 	pid_t			 daemon_pid;	/* 0: unknown */
 	/*
@@ -282,7 +285,7 @@ struct workload {
 };
 
 extern const struct workload wl_handshake, wl_ping, wl_relay, wl_idle,
-	    wl_durable, wl_mqtt;
+	    wl_durable, wl_mqtt, wl_nats;
 
 /*
  * durable_exact(w, detail, len): after a durable row: store, every request
@@ -301,6 +304,28 @@ uint32_t durable_win(const struct worker *w);
 bool	mqtt_exact(struct worker *w, char *detail, size_t len);
 uint32_t mqtt_win(const struct worker *w);
 bool	mqtt_available(void);
+
+/*
+ * The mqtt workload's shapes beyond one publisher and one subscriber
+ * (wl_mqttfan.c): mqfan_wanted(o) says whether o asks for one (-P or -S
+ * not 1, or --mode direct); wl_mqtt.c then hands the row to the others.
+ */
+bool	mqfan_wanted(const struct bench_opts *o);
+int	mqfan_setup(struct worker *w);
+void	mqfan_run(struct worker *w);
+void	mqfan_teardown(struct worker *w);
+bool	mqfan_exact(struct worker *w, char *detail, size_t len);
+uint32_t mqfan_win(const struct worker *w);
+
+/*
+ * nats_exact(w, detail, len): after a nats row: every message received
+ * exactly once, in order, by each of its subscribers (nats-idle: every
+ * connection opened).  nats_win(w): the window.  nats_available(): whether
+ * the tool was built with OpenSSL.
+ */
+bool	nats_exact(struct worker *w, char *detail, size_t len);
+uint32_t nats_win(const struct worker *w);
+bool	nats_available(void);
 
 /*
  * relay_exact(w, detail, len): after a relay or bulk run: every message

@@ -141,6 +141,10 @@ usage(int status)
 "           [--csv | --json] [--no-header] [--raw] [-v] WORKLOAD\n"
 "       secmsg-bench -s HOST:PORT [--qos 0|1] [--mqtt-cafile FILE] [-m SIZE]\n"
 "           [-w WINDOW] [-n COUNT] [-d SECONDS] mqtt | mqtt-session\n"
+"           (mqtt: also [-P PUBS] [-S SUBS] [--mode publish|direct])\n"
+"       secmsg-bench -s HOST:PORT [--cafile FILE] [-m SIZE[,SIZE..]]\n"
+"           [-w WINDOW] [-P PUBS] [-S SUBS] [--mode publish|direct]\n"
+"           [-d SECONDS] [--daemon-pid PID] nats | nats-idle\n"
 "       secmsg-bench --echo-server HOST:PORT\n"
 "       secmsg-bench --crypto-ceiling SECONDS\n"
 "workloads:\n"
@@ -155,10 +159,15 @@ usage(int status)
 "             SENDs each in flight, to an offline name; -n COUNT: that\n"
 "             many per thread, else for -d) and drain (that backlog\n"
 "             fetched and acknowledged); needs store = \"lmdb\"\n"
-"  mqtt       an MQTT broker (mosquitto): 1 publisher -> 1 subscriber\n"
+"  mqtt       an MQTT broker (mosquitto): -P (1) publishers -> topic ->\n"
+"             -S (1) subscribers (--mode direct: a topic per recipient)\n"
 "             at --qos (0), -w (256) ahead (libmosquitto)\n"
 "  mqtt-session  QoS 1 to an offline persistent session (clean session\n"
 "             off): store and drain rows, as durable\n"
+"  nats       nats-server (TLS with --cafile): -P publishers -> subject\n"
+"             -> -S subscribers (--mode direct: a subject per\n"
+"             recipient), -w (256) ahead of the slowest subscriber\n"
+"  nats-idle  hold -n TLS connections to nats-server (its RSS growth)\n"
 "Without -k, fresh client keys are generated: the daemon must have\n"
 "client_auth = \"any\".  -k DIR loads DIR/0.key, DIR/1.key, ...\n"
 "--raw: plain TCP echo of 64-byte requests, or of -m chunks for bulk\n"
@@ -168,6 +177,9 @@ usage(int status)
 	if (!mqtt_available())
 		fprintf(status ? stderr : stdout, "(mqtt workloads unavailable: "
 		    "built without libmosquitto)\n");
+	if (!nats_available())
+		fprintf(status ? stderr : stdout, "(nats workloads unavailable: "
+		    "built without OpenSSL)\n");
 	exit(status);
 }
 
@@ -517,14 +529,16 @@ static void
 row_init(struct row *r, const struct bench_opts *o)
 {
 	static const char *const wl[] = { "handshake", "ping", "relay",
-		"bulk", "idle", "durable", "mqtt", "mqtt-session" };
+		"bulk", "idle", "durable", "mqtt", "mqtt-session", "nats",
+		"nats-idle" };
 	static const char *const mode[] = { "publish", "direct", "self" };
 	static const char *const phase[] = { "store", "drain" };
 	static const char *const qos[] = { "qos0", "qos1" };
 
 	memset(r, 0, sizeof(*r));
 	r->workload = wl[o->wl];
-	r->variant = o->raw ? "raw" : o->wl == WL_RELAY || o->wl == WL_BULK ?
+	r->variant = o->raw ? "raw" : o->wl == WL_RELAY || o->wl == WL_BULK ||
+	    o->wl == WL_NATS ?
 	    mode[o->mode] : o->wl == WL_DURABLE || o->wl == WL_MQTT_SESSION ?
 	    phase[o->phase] : o->wl == WL_MQTT ? qos[o->qos] : "-";
 	r->threads = o->threads;
@@ -543,7 +557,13 @@ row_init(struct row *r, const struct bench_opts *o)
 		r->conc = o->threads;
 		r->size = o->size;
 		break;
+	case WL_NATS:
+		r->conc = o->pubs;
+		r->fanout = o->mode == RELAY_PUBLISH ? o->subs : 1;
+		r->size = o->size;
+		break;
 	case WL_IDLE:
+	case WL_NATS_IDLE:
 		r->conc = o->idle_n;
 		r->size = 0;
 		break;
@@ -553,6 +573,10 @@ row_init(struct row *r, const struct bench_opts *o)
 		r->size = o->size;
 		break;
 	case WL_MQTT:
+		r->conc = o->pubs;
+		r->fanout = o->mode == RELAY_PUBLISH ? o->subs : 1;
+		r->size = o->size;
+		break;
 	case WL_MQTT_SESSION:
 		r->conc = 1;
 		r->size = o->size;
@@ -578,7 +602,7 @@ run_row(const struct bench_opts *o, struct row *r)
 
 	static const struct workload *const wls[] = { &wl_handshake,
 		&wl_ping, &wl_relay, &wl_relay, &wl_idle, &wl_durable,
-		&wl_mqtt, &wl_mqtt };
+		&wl_mqtt, &wl_mqtt, &wl_nats, &wl_nats };
 
 	row_init(r, o);
 	R.wl = wls[o->wl];
@@ -653,13 +677,18 @@ run_row(const struct bench_opts *o, struct row *r)
 		}
 		if (o->wl == WL_RELAY || o->wl == WL_BULK ||
 		    o->wl == WL_DURABLE || o->wl == WL_MQTT ||
-		    o->wl == WL_MQTT_SESSION) {
+		    o->wl == WL_MQTT_SESSION || o->wl == WL_NATS ||
+		    o->wl == WL_NATS_IDLE) {
 			char d[200];
 			bool ex;
 
 			if (o->wl == WL_DURABLE) {
 				r->window = durable_win(w);
 				ex = durable_exact(w, d, sizeof(d));
+			} else if (o->wl == WL_NATS ||
+			    o->wl == WL_NATS_IDLE) {
+				r->window = nats_win(w);
+				ex = nats_exact(w, d, sizeof(d));
 			} else if (o->wl == WL_MQTT ||
 			    o->wl == WL_MQTT_SESSION) {
 				r->window = mqtt_win(w);
@@ -674,7 +703,12 @@ run_row(const struct bench_opts *o, struct row *r)
 					snprintf(r->detail, sizeof(r->detail),
 					    "thread %u: counts not exact: %s",
 					    i, d);
-			}
+			} else if ((o->wl == WL_NATS ||
+			    o->wl == WL_NATS_IDLE || o->wl == WL_MQTT) &&
+			    r->detail[0] == '\0')
+				/* The counts and the TLS as negotiated. */
+				snprintf(r->detail, sizeof(r->detail), "%s",
+				    d);
 		}
 	}
 	if (r->errors > 0 || r->skipped > 0)
@@ -683,7 +717,8 @@ run_row(const struct bench_opts *o, struct row *r)
 	r->secs = wall;
 	if (wall > 0) {
 		r->rate = (double)r->count / wall;
-		if (o->wl == WL_RELAY || o->wl == WL_BULK)
+		if (o->wl == WL_RELAY || o->wl == WL_BULK ||
+		    o->wl == WL_NATS || o->wl == WL_MQTT)
 			r->mbps = (double)r->count * r->size / wall / 1e6;
 		if (d0 >= 0 && d1 >= 0)
 			r->dcpu = (d1 - d0) / wall * 100;
@@ -694,7 +729,7 @@ run_row(const struct bench_opts *o, struct row *r)
 	r->p50 = (double)hist_quantile(&h, 0.50) / 1e3;
 	r->p99 = (double)hist_quantile(&h, 0.99) / 1e3;
 	r->max = (double)h.max / 1e3;
-	if (o->wl == WL_IDLE) {
+	if (o->wl == WL_IDLE || o->wl == WL_NATS_IDLE) {
 		uint64_t conns = 0;
 
 		for (i = 0; i < n; i++)
@@ -873,6 +908,7 @@ main(int argc, char **argv)
 		{ "crypto-ceiling", required_argument, NULL, O_CEILING },
 		{ "qos", required_argument, NULL, O_QOS },
 		{ "mqtt-cafile", required_argument, NULL, O_CAFILE },
+		{ "cafile", required_argument, NULL, O_CAFILE },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -883,7 +919,8 @@ main(int argc, char **argv)
 	double secs;
 	bool stored;
 	const char *keydir = NULL, *wl;
-	bool insecure = false, mqtt, twophase, nset = false;
+	bool insecure = false, mqtt, nats, twophase, nset = false;
+	bool psset = false;
 	size_t need;
 
 	/* A peer that closes must cost a connection (EPIPE), not the run. */
@@ -938,10 +975,12 @@ main(int argc, char **argv)
 		case 'P':
 			if (parse_num(optarg, 1, 1024, &o.pubs) == -1)
 				usage(2);
+			psset = true;
 			break;
 		case 'S':
 			if (parse_num(optarg, 1, 1024, &o.subs) == -1)
 				usage(2);
+			psset = true;
 			break;
 		case 's':
 			if (parse_server(&o, optarg) == -1) {
@@ -1020,9 +1059,16 @@ main(int argc, char **argv)
 		usage(2);
 	wl = argv[optind];
 	mqtt = strcmp(wl, "mqtt") == 0 || strcmp(wl, "mqtt-session") == 0;
-	/* --raw and MQTT have no server key; else one choice is required. */
-	if (o.server == NULL || (o.raw || mqtt ? o.pin : o.pin == insecure))
+	nats = strcmp(wl, "nats") == 0 || strcmp(wl, "nats-idle") == 0;
+	/* --raw, MQTT and NATS have no server key; else one is required. */
+	if (o.server == NULL || (o.raw || mqtt || nats ? o.pin :
+	    o.pin == insecure))
 		usage(2);
+	if (nats && !nats_available()) {
+		fprintf(stderr, "secmsg-bench: %s: unavailable (built without "
+		    "OpenSSL)\n", wl);
+		return (2);
+	}
 	if (mqtt && !mqtt_available()) {
 		fprintf(stderr, "secmsg-bench: %s: unavailable (built without "
 		    "libmosquitto)\n", wl);
@@ -1045,19 +1091,29 @@ main(int argc, char **argv)
 		o.wl = WL_MQTT;
 	else if (strcmp(wl, "mqtt-session") == 0)
 		o.wl = WL_MQTT_SESSION;
+	else if (strcmp(wl, "nats") == 0)
+		o.wl = WL_NATS;
+	else if (strcmp(wl, "nats-idle") == 0)
+		o.wl = WL_NATS_IDLE;
 	else
 		usage(2);
 	if (o.wl != WL_IDLE && o.wl != WL_DURABLE && o.wl != WL_MQTT &&
-	    o.wl != WL_MQTT_SESSION && nset)
+	    o.wl != WL_MQTT_SESSION && o.wl != WL_NATS_IDLE && nset)
 		usage(2);
 	if (o.wl != WL_DURABLE && o.wl != WL_MQTT &&
 	    o.wl != WL_MQTT_SESSION)
 		o.dur_count = 0;
-	if (o.wl == WL_IDLE && o.idle_n > 1000000)
+	if ((o.wl == WL_IDLE || o.wl == WL_NATS_IDLE) && o.idle_n > 1000000)
 		usage(2);
-	/* The MQTT clients run in one thread of their own. */
-	if (mqtt)
+	/* The MQTT and NATS clients run in one thread of their own. */
+	if (mqtt || nats)
 		o.threads = 1;
+	/* Their relay is one publisher to one subscriber unless told. */
+	if ((mqtt || nats) && !psset)
+		o.pubs = o.subs = 1;
+	if (o.wl == WL_MQTT_SESSION && (o.pubs != 1 || o.subs != 1 ||
+	    o.mode != RELAY_PUBLISH))
+		usage(2);
 	twophase = o.wl == WL_DURABLE || o.wl == WL_MQTT_SESSION;
 	if (o.raw && o.wl != WL_HANDSHAKE && o.wl != WL_PING &&
 	    o.wl != WL_BULK && o.wl != WL_IDLE) {
@@ -1098,7 +1154,8 @@ main(int argc, char **argv)
 		    need, keydir);
 		return (2);
 	}
-	raise_nofile(o.wl == WL_IDLE ? o.idle_n : 1024);
+	raise_nofile(o.wl == WL_IDLE || o.wl == WL_NATS_IDLE ? o.idle_n :
+	    1024);
 
 	for (i = 0; i < nconc; i++) {
 		for (j = 0; j < nsize; j++) {

@@ -22,6 +22,9 @@
  * checks that each arrives once and in order.  One thread: the clients
  * are driven by poll(2) here, in the worker's thread, with libmosquitto's
  * loop_read/loop_write/loop_misc (no libmosquitto thread).
+ *
+ * Several publishers or subscribers, or a topic per recipient (-P, -S,
+ * --mode direct): wl_mqttfan.c runs those rows.
  */
 #include <errno.h>
 #include <poll.h>
@@ -280,6 +283,8 @@ mq_setup(struct worker *w)
 	struct mq *q;
 	bool session = o->wl == WL_MQTT_SESSION;
 
+	if (mqfan_wanted(o))
+		return (mqfan_setup(w));
 	if (session && o->phase == DUR_DRAIN) {
 		w->wl = S;	/* the store row's, subscriber offline */
 		return (S != NULL ? 0 : -1);
@@ -345,6 +350,10 @@ mq_run(struct worker *w)
 
 	/* Everything happens here: the event loop has nothing to do. */
 	evtimer_del(w->timer);
+	if (mqfan_wanted(o)) {
+		mqfan_run(w);
+		return;
+	}
 	if (q == NULL || w->failed)
 		return;
 	q->w = w;
@@ -394,6 +403,10 @@ mq_teardown(struct worker *w)
 {
 	struct mq *q = w->wl;
 
+	if (mqfan_wanted(w->o)) {
+		mqfan_teardown(w);
+		return;
+	}
 	w->wl = NULL;
 	if (q != NULL)
 		q->w = NULL;
@@ -412,6 +425,8 @@ mqtt_exact(struct worker *w, char *detail, size_t len)
 	const struct mq *q = w->wl;
 	const struct bench_opts *o = w->o;
 
+	if (mqfan_wanted(o))
+		return (mqfan_exact(w, detail, len));
 	if (q == NULL)
 		return (false);
 	if (o->wl == WL_MQTT_SESSION && o->phase == DUR_STORE) {
@@ -432,6 +447,8 @@ mqtt_win(const struct worker *w)
 {
 	const struct mq *q = w->wl;
 
+	if (mqfan_wanted(w->o))
+		return (mqfan_win(w));
 	return (q != NULL ? q->win : 0);
 }
 

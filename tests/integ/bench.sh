@@ -11,7 +11,7 @@ BENCH="$top_builddir/bench/secmsg-bench"
 [ -x "$BENCH" ] || skip_all "bench/secmsg-bench not built"
 [ -x "$PY" ] || skip_all "no python3 to parse the output"
 
-plan 21
+plan 28
 
 # Fresh client keys (client_auth any); the per-address handshake rate
 # would refuse a handshake loop from one address, so it is off.
@@ -184,12 +184,128 @@ durable_n() {
 }
 ok "durable -n 300: exactly 300 stored and drained" durable_n
 
+# nats (issue 20), against a nats-server of our own over TLS (its own
+# config and certificate in $T), when the tool has OpenSSL and nats-server
+# and openssl are installed.  Every row's counts are exact: each message
+# received once, in order, by each of its subscribers.
+NATS=$(command -v nats-server || echo /usr/bin/nats-server)
+if "$BENCH" --help | grep -q 'nats workloads unavailable' ||
+    [ ! -x "$NATS" ] || ! command -v openssl > /dev/null 2>&1; then
+	for i in 1 2 3 4 5 6; do
+		echo "ok $((TAP_N + i)) # SKIP no OpenSSL in the tool, nats-server or openssl"
+	done
+	TAP_N=$((TAP_N + 6))
+else
+	# cert NAME: a self-signed ECDSA P-256 certificate for 127.0.0.1.
+	cert() {
+		openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 \
+		    -nodes -days 2 -subj "/CN=$1" \
+		    -addext subjectAltName=IP:127.0.0.1 -keyout "$T/$1.key.pem" \
+		    -out "$T/$1.pem" > /dev/null 2>&1
+	}
+	cert nats
+	cert other
+	NPORT=$(random_port)
+	cat > "$T/nats.conf" <<EOC
+listen: 127.0.0.1:$NPORT
+tls {
+  cert_file: "$T/nats.pem"
+  key_file: "$T/nats.key.pem"
+  timeout: 5
+}
+EOC
+	timeout -k 5 120 "$NATS" -c "$T/nats.conf" 2> "$T/nats.log" &
+	NATSPID=$!
+	PIDS="$PIDS $NATSPID"
+	wait_for "$T/nats.log" "Server is ready" 50
+	NSRV=$(pgrep -P "$NATSPID" | head -n 1)	# the server, not timeout
+	# nb OUT ARGS...: the tool against nats-server (bounded).
+	nb() {
+		out=$1
+		shift
+		timeout -k 10 60 "$BENCH" -s "127.0.0.1:$NPORT" "$@" \
+		    > "$T/$out" 2> "$T/$out.err"
+		nrc=$?
+		[ $nrc -eq 0 ] && return 0
+		# Why, in the test's log (the wrong-CA row expects this).
+		tail -n 3 "$T/$out" "$T/$out.err" | sed 's/^/# /'
+		return $nrc
+	}
+	# nats_counts FILE FANOUT...: per row, expected = sent x FANOUT =
+	# received, and the connection was TLS 1.3.
+	nats_counts() {
+		"$PY" - "$T/$1" "$@" <<'EOF2'
+import csv, re, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+fan = [int(x) for x in sys.argv[3:]]
+assert len(rows) == len(fan), rows
+for r, f in zip(rows, fan):
+    d = dict(re.findall(r"(\w+)=(\S+)", r["detail"]))
+    assert int(d["sent"]) > 0, r
+    assert int(d["expected"]) == f * int(d["sent"]), r
+    assert int(d["received"]) == int(d["expected"]) == int(r["count"]), r
+    assert d["gaps"] == d["dups"] == d["strays"] == "0", r
+    assert d["tls"] == "TLSv1.3", r
+    assert int(r["fanout"]) == f, r
+EOF2
+	}
+	nats_one() {
+		nb n1.csv --cafile "$T/nats.pem" -d 0.3 -P 1 -S 1 -w 256 \
+		    --csv nats &&
+		    nb n1w1.csv --cafile "$T/nats.pem" -d 0.3 -P 1 -S 1 -w 1 \
+		    --csv --no-header nats &&
+		    cat "$T/n1w1.csv" >> "$T/n1.csv" && csv_ok n1.csv 2 &&
+		    nats_counts n1.csv 1 1
+	}
+	ok "nats 1 -> 1 over TLS 1.3 at windows 256 and 1: exact counts" \
+	    nats_one
+	nats_fan() {
+		nb nf.csv --cafile "$T/nats.pem" -d 0.3 -P 1 -S 3 -m 64,1K \
+		    --csv nats && csv_ok nf.csv 2 && nats_counts nf.csv 3 3
+	}
+	ok "nats fan-out 1 -> 3, 64 B and 1 KiB: each delivery counted" \
+	    nats_fan
+	nats_in() {
+		nb ni.csv --cafile "$T/nats.pem" -d 0.3 -P 3 -S 1 --csv nats &&
+		    csv_ok ni.csv 1 && nats_counts ni.csv 1
+	}
+	ok "nats fan-in 3 -> 1: exact per publisher" nats_in
+	nats_direct() {
+		nb nd.csv --cafile "$T/nats.pem" -d 0.3 -P 3 --mode direct \
+		    --csv nats && csv_ok nd.csv 1 && nats_counts nd.csv 1 &&
+		    grep -q '^nats,direct,3,1,' "$T/nd.csv"
+	}
+	ok "nats direct, a subject per recipient, 3 pairs: exact" nats_direct
+	nats_idle() {
+		nb nidle.json --cafile "$T/nats.pem" -d 0.2 -n 20 \
+		    --daemon-pid "${NSRV:-0}" --json nats-idle &&
+		"$PY" - "$T/nidle.json" <<'EOF2'
+import json, sys
+r = json.load(open(sys.argv[1]))[0]
+assert r["exact"] is True and r["count"] == 20, r
+# The server's memory was read (its peak; the growth per connection
+# is null when Go's heap shrank meanwhile, which 20 connections allow).
+assert r["daemon_rss_peak"] is not None, r
+EOF2
+	}
+	ok "nats-idle holds 20 TLS connections, reads the server's memory" \
+	    nats_idle
+	# A certificate that does not chain to the CA given: refused, exit 1.
+	nats_wrong_ca() {
+		nb nbad.csv --cafile "$T/other.pem" -d 0.2 -P 1 -S 1 --csv nats
+		[ $? -eq 1 ] && grep -q 'certificate verify failed' \
+		    "$T/nbad.csv"
+	}
+	ok "nats: a server certificate not from --cafile is refused" \
+	    nats_wrong_ca
+fi
+
 # mqtt, against a mosquitto of our own (persistence in $T), when the tool
 # has libmosquitto and mosquitto is installed.
 MOSQ=$(command -v mosquitto || echo /usr/sbin/mosquitto)
 if "$BENCH" --help | grep -q 'mqtt workloads unavailable' ||
     [ ! -x "$MOSQ" ]; then
-	for i in 1 2; do
+	for i in 1 2 3; do
 		echo "ok $((TAP_N + i)) # SKIP no libmosquitto or mosquitto"
 	done
 	exit 0
@@ -207,13 +323,16 @@ mkdir -p "$T/mqdata"
 } > "$T/mosquitto.conf"
 timeout -k 5 60 "$MOSQ" -c "$T/mosquitto.conf" 2> "$T/mosq.log" &
 PIDS="$PIDS $!"
-wait_for "$T/mosq.log" "listen socket on port $MPORT" 50
+wait_for "$T/mosq.log" "listen socket on port $MPORT" 100 ||
+    sed 's/^/# mosquitto: /' "$T/mosq.log"
 # mq OUT ARGS...: the tool against mosquitto (bounded).
 mq() {
 	out=$1
 	shift
 	timeout -k 10 60 "$BENCH" -s "127.0.0.1:$MPORT" "$@" > "$T/$out" \
-	    2> "$T/$out.err"
+	    2> "$T/$out.err" && return 0
+	tail -n 3 "$T/$out" "$T/$out.err" "$T/mosq.log" | sed 's/^/# /'
+	return 1
 }
 mqtt_relay() {
 	mq q0.csv -d 0.3 --csv --qos 0 mqtt &&
@@ -221,6 +340,28 @@ mqtt_relay() {
 	    cat "$T/q1.csv" >> "$T/q0.csv" && csv_ok q0.csv 2
 }
 ok "mqtt relay at QoS 0 and 1 through libmosquitto, exact" mqtt_relay
+# Issue 20's other shapes: fan-out 1 -> 3 and fan-in 3 -> 1 at QoS 0, a
+# topic per recipient (3 pairs) at QoS 1; every delivery counted.
+mqtt_shapes() {
+	mq mf.csv -d 0.3 --csv --qos 0 -P 1 -S 3 mqtt &&
+	    mq mi.csv -d 0.3 --csv --no-header --qos 0 -P 3 -S 1 mqtt &&
+	    mq md.csv -d 0.3 --csv --no-header --qos 1 -P 3 --mode direct \
+	    mqtt && cat "$T/mi.csv" "$T/md.csv" >> "$T/mf.csv" &&
+	    csv_ok mf.csv 3 &&
+	"$PY" - "$T/mf.csv" <<'EOF'
+import csv, re, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+assert [(r["concurrency"], r["fanout"]) for r in rows] == \
+    [("1", "3"), ("3", "1"), ("3", "1")], rows
+for r, f in zip(rows, (3, 1, 1)):
+    d = dict(re.findall(r"(\w+)=(\S+)", r["detail"]))
+    assert int(d["expected"]) == f * int(d["sent"]) > 0, r
+    assert int(d["received"]) == int(d["expected"]) == int(r["count"]), r
+    assert d["gaps"] == d["dups"] == d["strays"] == d["unacked"] == "0", r
+EOF
+}
+ok "mqtt fan-out, fan-in and direct through libmosquitto, exact" \
+    mqtt_shapes
 mqtt_session() {
 	mq sess.csv -d 0.3 --csv mqtt-session && csv_ok sess.csv 2 &&
 	    dur_ok sess.csv
