@@ -101,6 +101,10 @@ struct bench_opts {
 	 * tool (README.md).
 	 */
 	bool			 raw;
+	bool			 batch;		/* --batch: announce hello bit 2,
+						   send bursts as BATCH records */
+	bool			 quiet;		/* --quiet: relay publishes want
+						   no OK (hello bit 3) */
 	int			 verbose;
 };
 
@@ -178,6 +182,12 @@ struct bconn {
 	bool			 dirty;		/* on w->dirty */
 	bool			 writing;	/* the bufferevent writes (after
 						   a short write) */
+	bool			 quiet;		/* PUBLISH asks for no OK where
+						   the server has the bit */
+	/* Requests of this loop turn, sealed as one BATCH by the flush. */
+	uint8_t			*bbuf;		/* BATCH_MAX bytes, or NULL */
+	size_t			 blen;
+	size_t			 bcount;
 	TAILQ_ENTRY(bconn)	 dirty_link;
 };
 
