@@ -302,6 +302,13 @@ bconn_batch_add(struct bconn *c, const uint8_t *hdr, size_t hl,
 }
 
 bool
+bconn_quiet(const struct bconn *c)
+{
+	return (c->quiet && c->p != NULL && proto_feature(c->p,
+	    PROTO_F_QUIET));
+}
+
+bool
 bconn_durable(const struct bconn *c)
 {
 	return (c->p != NULL && proto_feature(c->p, DMSG_FEATURE_DURABLE));

@@ -231,6 +231,12 @@ int	bconn_start(struct bconn *c, size_t srcidx);
 uint32_t bconn_request(struct bconn *c, uint8_t type, const char *target,
 	    const uint8_t *body, size_t len);
 
+/*
+ * bconn_quiet(c): c asked for quiet publishes (c->quiet) and both hellos
+ * set bit 3: its PUBLISH requests get no OK.
+ */
+bool	bconn_quiet(const struct bconn *c);
+
 /* bconn_durable(c): both hellos set the durable feature bit. */
 bool	bconn_durable(const struct bconn *c);
 
