@@ -345,7 +345,7 @@ publish_no_reply(struct client *c, const char *target, const uint8_t *body,
 	if (!clientconn_quiet(c->cc)) {
 		snprintf(err, sizeof(err), "the server does not offer "
 		    "publishing without a reply (an older version)");
-		e = CLIENTCONN_ERR_OTHER;
+		e = CLIENTCONN_ERR_REQUEST;
 		goto fail;
 	}
 	if ((e = clientconn_publish_quiet(c->cc, target, body, len, &id, err,
