@@ -455,7 +455,10 @@ proto_recv_batch(struct proto *p, const uint8_t *data, size_t dlen,
 {
 	enum batch_err be;
 
-	if (!proto_feature(p, PROTO_F_BATCH) || p->rlen != 0)
+	/* Without the bit it is an unknown type, as for an old peer. */
+	if (!proto_feature(p, PROTO_F_BATCH))
+		return PROTO_ERR_RECORD;
+	if (p->rlen != 0)
 		return PROTO_ERR_BATCH;
 	be = batch_check(data, dlen, p->ours.max_message, NULL);
 	if (be == BATCH_ERR_TOOBIG)
