@@ -27,6 +27,7 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 
+#include "batch.h"
 #include "dmsg.h"
 #include "evsink.h"
 #include "frame.h"
@@ -37,6 +38,8 @@
 
 /* As secmsg-client: room for the largest message a server may allow. */
 #define BCONN_MAX_MESSAGE	(16U * 1024 * 1024 + 4096)
+/* Requests up to this size go into a turn's BATCH; longer ones alone. */
+#define BCONN_BATCH_MSG		4096
 /* Read and write in large gulps: fewer system calls per message. */
 #define BCONN_IO_CHUNK		(256 * 1024)
 /* One read when the socket is readable (a frame past it: topped up). */
@@ -49,6 +52,11 @@ static void	bconn_readable_cb(evutil_socket_t, short, void *);
 static void	bconn_write_cb(struct bufferevent *, void *);
 static void	bconn_event_cb(struct bufferevent *, short, void *);
 static void	bconn_mark_dirty(struct bconn *);
+static int	bconn_seal(struct bconn *);
+static int	bconn_batch_add(struct bconn *, const uint8_t *, size_t,
+		    const uint8_t *, size_t);
+static int	bconn_batch(struct bconn *, const uint8_t *, size_t);
+static int	bconn_message(struct bconn *, const uint8_t *, size_t);
 
 uint64_t
 bench_now_ns(void)
@@ -114,6 +122,10 @@ bconn_start(struct bconn *c, size_t srcidx)
 	params.max_message = BCONN_MAX_MESSAGE;
 	if (!o->raw && (c->p = proto_new(true, c->kp, &params)) == NULL)
 		return (-1);
+	if (!o->raw && o->batch)
+		c->features |= PROTO_F_BATCH;
+	if (!o->raw && c->quiet)
+		c->features |= PROTO_F_QUIET;
 	if (c->features != 0 && proto_set_features(c->p, c->features) == -1)
 		return (-1);
 	fd = socket(o->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
@@ -181,6 +193,7 @@ bconn_free(struct bconn *c)
 	if (c->bev != NULL)
 		bufferevent_free(c->bev);
 	proto_free(c->p);
+	free(c->bbuf);
 	free(c);
 }
 
@@ -224,7 +237,17 @@ bconn_request(struct bconn *c, uint8_t type, const char *target,
 		m.channel = target;
 		m.chanlen = strlen(target);
 	}
+	/* Quiet: the top bit of the id (PROTOCOL.md 7.1); never 0. */
+	if (type == MSG_PUBLISH && c->quiet &&
+	    proto_feature(c->p, PROTO_F_QUIET))
+		m.id |= MSG_QUIET_ID;
 	if ((hl = msg_encode_header(&m, hdr)) == 0)
+		return (0);
+	if (bconn_batch_add(c, hdr, hl, body, len) == 0) {
+		bconn_mark_dirty(c);
+		return (m.id);
+	}
+	if (bconn_seal(c) == -1)
 		return (0);
 	bsink_init(c, &k, &out);
 	/* The rekey clock only needs seconds: the coarse ns clock will do. */
@@ -233,6 +256,56 @@ bconn_request(struct bconn *c, uint8_t type, const char *target,
 		return (0);
 	bconn_mark_dirty(c);
 	return (m.id);
+}
+
+/*
+ * Seal the requests this loop turn queued: one BATCH record, or a plain
+ * one for a lone request (what an old server would see anyway).
+ */
+static int
+bconn_seal(struct bconn *c)
+{
+	struct proto_out out;
+	struct evsink k;
+	enum proto_err e;
+	uint64_t now = bench_now_ns() / 1000000000;
+
+	if (c->bcount == 0)
+		return (0);
+	bsink_init(c, &k, &out);
+	if (c->bcount == 1)
+		e = proto_send(c->p, c->bbuf + BATCH_ENTRY_HDR, c->blen -
+		    BATCH_ENTRY_HDR, NULL, 0, now, &out);
+	else
+		e = proto_send_batch(c->p, c->bbuf, c->blen, now, &out);
+	c->blen = c->bcount = 0;
+	return (e == PROTO_OK ? 0 : -1);
+}
+
+/*
+ * Queue a request for this turn's BATCH when the server has the bit and
+ * it fits; -1: send it alone (after sealing what is queued, for order).
+ */
+static int
+bconn_batch_add(struct bconn *c, const uint8_t *hdr, size_t hl,
+    const uint8_t *body, size_t len)
+{
+	if (!proto_feature(c->p, PROTO_F_BATCH) || hl + len > BCONN_BATCH_MSG)
+		return (-1);
+	if (c->bbuf == NULL && (c->bbuf = malloc(BATCH_MAX)) == NULL)
+		return (-1);
+	if (!batch_room(c->blen, hl + len) && bconn_seal(c) == -1)
+		return (-1);
+	c->blen = batch_put(c->bbuf, c->blen, hdr, hl, body, len);
+	c->bcount++;
+	return (0);
+}
+
+bool
+bconn_quiet(const struct bconn *c)
+{
+	return (c->quiet && c->p != NULL && proto_feature(c->p,
+	    PROTO_F_QUIET));
 }
 
 bool
@@ -256,6 +329,8 @@ bconn_drequest(struct bconn *c, struct dmsg *m, const uint8_t *body,
 		c->nextid = 1;
 	m->id = c->nextid;
 	if ((hl = dmsg_request_header(m, hdr, sizeof(hdr))) == 0)
+		return (0);
+	if (bconn_seal(c) == -1)
 		return (0);
 	bsink_init(c, &k, &out);
 	if (proto_send(c->p, hdr, hl, body, len, bench_now_ns() / 1000000000,
@@ -292,7 +367,6 @@ bconn_frame(struct bconn *c, uint8_t *frame, size_t len)
 	struct proto_event ev;
 	struct proto_out out;
 	struct evsink k;
-	struct msg m;
 	enum proto_err e;
 
 	bsink_init(c, &k, &out);
@@ -317,7 +391,36 @@ bconn_frame(struct bconn *c, uint8_t *frame, size_t len)
 		return (0);
 	case PROTO_EV_MESSAGE:
 		break;
+	case PROTO_EV_BATCH:
+		return (bconn_batch(c, ev.data, ev.len));
 	}
+	return (bconn_message(c, ev.data, ev.len));
+}
+
+/* A BATCH record: its messages one by one, while c lives. */
+static int
+bconn_batch(struct bconn *c, const uint8_t *data, size_t len)
+{
+	struct batch_iter it;
+	const uint8_t *p;
+	size_t n;
+
+	batch_iter_init(&it, data, len);
+	while (batch_next(&it, &p, &n))
+		if (bconn_message(c, p, n) == -1 || c->state == BCONN_DEAD)
+			return (-1);
+	return (0);
+}
+
+/* One application message: returns 0 to go on, -1 when c is gone. */
+static int
+bconn_message(struct bconn *c, const uint8_t *data, size_t len)
+{
+	struct msg m;
+	struct proto_event ev;
+
+	ev.data = data;
+	ev.len = len;
 	/*
 	 * STORED and DRAINED have no struct msg layout: handed on whole
 	 * (type byte included) in m.body, on a durable connection only, as
@@ -433,7 +536,8 @@ bconn_mark_dirty(struct bconn *c)
 {
 	struct worker *w = c->w;
 
-	if (c->dirty || c->writing)
+	/* Even while the bufferevent writes: a BATCH may wait sealing. */
+	if (c->dirty)
 		return;
 	c->dirty = true;
 	TAILQ_INSERT_TAIL(&w->dirty, c, dirty_link);
@@ -450,8 +554,13 @@ bconn_flush(struct bconn *c)
 {
 	struct evbuffer *out = bufferevent_get_output(c->bev);
 
-	if (c->state == BCONN_DEAD || c->writing ||
-	    evbuffer_get_length(out) == 0)
+	if (c->state == BCONN_DEAD)
+		return;
+	if (bconn_seal(c) == -1) {
+		bconn_fail(c, "cannot seal a batch");
+		return;
+	}
+	if (c->writing || evbuffer_get_length(out) == 0)
 		return;
 	if (evsink_write(out, bufferevent_getfd(c->bev)) == -1) {
 		bconn_fail(c, evutil_socket_error_to_string(errno));

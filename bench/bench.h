@@ -104,6 +104,10 @@ struct bench_opts {
 	 * tool (README.md).
 	 */
 	bool			 raw;
+	bool			 batch;		/* --batch: announce hello bit 2,
+						   send bursts as BATCH records */
+	bool			 quiet;		/* --quiet: relay publishes want
+						   no OK (hello bit 3) */
 	int			 verbose;
 };
 
@@ -181,6 +185,12 @@ struct bconn {
 	bool			 dirty;		/* on w->dirty */
 	bool			 writing;	/* the bufferevent writes (after
 						   a short write) */
+	bool			 quiet;		/* PUBLISH asks for no OK where
+						   the server has the bit */
+	/* Requests of this loop turn, sealed as one BATCH by the flush. */
+	uint8_t			*bbuf;		/* BATCH_MAX bytes, or NULL */
+	size_t			 blen;
+	size_t			 bcount;
 	TAILQ_ENTRY(bconn)	 dirty_link;
 };
 
@@ -223,6 +233,12 @@ int	bconn_start(struct bconn *c, size_t srcidx);
  */
 uint32_t bconn_request(struct bconn *c, uint8_t type, const char *target,
 	    const uint8_t *body, size_t len);
+
+/*
+ * bconn_quiet(c): c asked for quiet publishes (c->quiet) and both hellos
+ * set bit 3: its PUBLISH requests get no OK.
+ */
+bool	bconn_quiet(const struct bconn *c);
 
 /* bconn_durable(c): both hellos set the durable feature bit. */
 bool	bconn_durable(const struct bconn *c);

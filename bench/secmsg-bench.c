@@ -138,7 +138,8 @@ usage(int status)
 "           [-k DIR] [-c N[,N..]] [-m SIZE[,SIZE..]] [-d SECONDS]\n"
 "           [-j THREADS] [-w WINDOW] [-P PUBS] [-S SUBS] [-n CONNS]\n"
 "           [-b ADDR[,ADDR..]] [--mode publish|direct] [--daemon-pid PID]\n"
-"           [--csv | --json] [--no-header] [--raw] [-v] WORKLOAD\n"
+"           [--batch] [--quiet] [--csv | --json] [--no-header] [--raw]\n"
+"           [-v] WORKLOAD\n"
 "       secmsg-bench -s HOST:PORT [--qos 0|1] [--mqtt-cafile FILE] [-m SIZE]\n"
 "           [-w WINDOW] [-n COUNT] [-d SECONDS] mqtt | mqtt-session\n"
 "           (mqtt: also [-P PUBS] [-S SUBS] [--mode publish|direct])\n"
@@ -170,6 +171,10 @@ usage(int status)
 "  nats-idle  hold -n TLS connections to nats-server (its RSS growth)\n"
 "Without -k, fresh client keys are generated: the daemon must have\n"
 "client_auth = \"any\".  -k DIR loads DIR/0.key, DIR/1.key, ...\n"
+"--batch: announce hello bit 2: requests one loop turn makes on a\n"
+"       connection go as one BATCH record, and the daemon batches too\n"
+"--quiet: relay --mode publish: PUBLISH asks for no OK (hello bit 3);\n"
+"       deliveries are still counted by sequence number\n"
 "--raw: plain TCP echo of 64-byte requests, or of -m chunks for bulk\n"
 "       (stunnel, spiped; README.md)\n"
 "--crypto-ceiling: this machine's X25519 and ChaCha20-Poly1305 speed on\n"
@@ -534,6 +539,7 @@ row_init(struct row *r, const struct bench_opts *o)
 	static const char *const mode[] = { "publish", "direct", "self" };
 	static const char *const phase[] = { "store", "drain" };
 	static const char *const qos[] = { "qos0", "qos1" };
+	static char variant[32];
 
 	memset(r, 0, sizeof(*r));
 	r->workload = wl[o->wl];
@@ -541,6 +547,14 @@ row_init(struct row *r, const struct bench_opts *o)
 	    o->wl == WL_NATS ?
 	    mode[o->mode] : o->wl == WL_DURABLE || o->wl == WL_MQTT_SESSION ?
 	    phase[o->phase] : o->wl == WL_MQTT ? qos[o->qos] : "-";
+	/* --batch, --quiet: the row says so (publish+batch+quiet). */
+	if (!o->raw && (o->batch || o->quiet) && (o->wl == WL_RELAY ||
+	    o->wl == WL_BULK || o->wl == WL_PING)) {
+		snprintf(variant, sizeof(variant), "%s%s%s", o->wl == WL_PING ?
+		    "ping" : r->variant, o->batch ? "+batch" : "",
+		    o->quiet ? "+quiet" : "");
+		r->variant = variant;
+	}
 	r->threads = o->threads;
 	r->conc = o->conc;
 	r->fanout = 1;
@@ -894,7 +908,8 @@ int
 main(int argc, char **argv)
 {
 	enum { O_KEY = 256, O_INSECURE, O_MODE, O_PID, O_CSV, O_JSON,
-		O_NOHDR, O_RAW, O_ECHO, O_CEILING, O_QOS, O_CAFILE };
+		O_NOHDR, O_RAW, O_ECHO, O_CEILING, O_QOS, O_CAFILE, O_BATCH,
+		O_QUIET };
 	static const struct option longopts[] = {
 		{ "server-key", required_argument, NULL, O_KEY },
 		{ "insecure-any-key", no_argument, NULL, O_INSECURE },
@@ -904,6 +919,8 @@ main(int argc, char **argv)
 		{ "json", no_argument, NULL, O_JSON },
 		{ "no-header", no_argument, NULL, O_NOHDR },
 		{ "raw", no_argument, NULL, O_RAW },
+		{ "batch", no_argument, NULL, O_BATCH },
+		{ "quiet", no_argument, NULL, O_QUIET },
 		{ "echo-server", required_argument, NULL, O_ECHO },
 		{ "crypto-ceiling", required_argument, NULL, O_CEILING },
 		{ "qos", required_argument, NULL, O_QOS },
@@ -1033,6 +1050,12 @@ main(int argc, char **argv)
 		case O_RAW:
 			o.raw = true;
 			break;
+		case O_BATCH:
+			o.batch = true;
+			break;
+		case O_QUIET:
+			o.quiet = true;
+			break;
 		case O_QOS:
 			if (strcmp(optarg, "0") != 0 &&
 			    strcmp(optarg, "1") != 0)
@@ -1119,6 +1142,11 @@ main(int argc, char **argv)
 	    o.wl != WL_BULK && o.wl != WL_IDLE) {
 		fprintf(stderr, "secmsg-bench: --raw: handshake, ping, bulk "
 		    "and idle only\n");
+		return (2);
+	}
+	if (o.quiet && (o.wl != WL_RELAY || o.mode != RELAY_PUBLISH)) {
+		fprintf(stderr, "secmsg-bench: --quiet: relay --mode publish "
+		    "only\n");
 		return (2);
 	}
 	if (nconc == 0) {

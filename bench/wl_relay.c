@@ -135,6 +135,12 @@ pub_fill(struct worker *w, uint32_t p)
 			return;
 		}
 		r->sent[p]++;
+		/*
+		 * Quiet: no OK will come; the window waits for deliveries
+		 * alone, and a skipped one shows as a gap or a shortfall.
+		 */
+		if (bconn_quiet(c))
+			r->oks[p]++;
 	}
 	r->blocked[p] = true;
 }
@@ -367,6 +373,7 @@ relay_setup(struct worker *w)
 		    r, i);
 		if (r->pub[i] == NULL)
 			return (-1);
+		r->pub[i]->quiet = o->quiet && r->mode == RELAY_PUBLISH;
 	}
 	if (r->mode == RELAY_SELF)
 		r->sub[0] = r->pub[0];

@@ -358,6 +358,8 @@ client_connect(struct client *c)
 		clientconn_want_next_key(c->cc);
 	if (e == CLIENTCONN_OK && c->durable)
 		clientconn_want_durable(c->cc);
+	if (e == CLIENTCONN_OK && c->no_reply)
+		clientconn_want_quiet(c->cc);
 	if (e == CLIENTCONN_OK)
 		e = clientconn_handshake(c->cc, check_server_key, c,
 		    client_wait_ms(c), err, sizeof(err));

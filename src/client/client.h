@@ -48,6 +48,7 @@ struct msg;
 #define OPT_LIMIT		0x08
 #define OPT_WAIT		0x10
 #define OPT_DURABLE		0x20
+#define OPT_NO_REPLY		0x40
 
 /* send --durable: tries in all when the outcome is unknown, and the pause
    between them (secmsg-client(1)). */
@@ -72,6 +73,7 @@ struct client {
 	int			 subopts;	/* OPT_* given */
 	bool			 force;
 	bool			 durable;	/* send --durable, fetch */
+	bool			 no_reply;	/* publish --no-reply */
 	const char		*output;
 	unsigned long		 count;		/* ping -c, subscribe -n */
 	long			 wait_s;	/* subscribe -W, 0: none */

@@ -327,6 +327,47 @@ clientcmd_who(struct client *c, int argc, char **argv)
 	return (0);
 }
 
+/*
+ * publish --no-reply: a PUBLISH that gets no OK, then a PING: replies come
+ * in order, so its OK says the publish was carried out, unless an ERROR
+ * for it came first (doc/PROTOCOL.md 7.1).
+ */
+static int
+publish_no_reply(struct client *c, const char *target, const uint8_t *body,
+    size_t len)
+{
+	struct msg		 rep;
+	enum clientconn_err	 e;
+	char			 err[ERRLEN];
+	uint32_t		 id;
+
+	memset(&rep, 0, sizeof(rep));
+	if (!clientconn_quiet(c->cc)) {
+		snprintf(err, sizeof(err), "the server does not offer "
+		    "publishing without a reply (an older version)");
+		e = CLIENTCONN_ERR_REQUEST;
+		goto fail;
+	}
+	if ((e = clientconn_publish_quiet(c->cc, target, body, len, &id, err,
+	    sizeof(err))) != CLIENTCONN_OK)
+		goto fail;
+	if ((e = clientconn_sync(c->cc, c->timeout_ms, client_on_message, c,
+	    &rep, err, sizeof(err))) != CLIENTCONN_OK)
+		goto fail;
+	if (c->verbose > 0)
+		fprintf(stderr, "publish: %zu bytes to #%s, no reply asked\n",
+		    len, target);
+	return (0);
+fail:
+	client_warnx("publish to #%s: %s", target, err);
+	if (c->json) {
+		(void)clientout_json_reply(stdout, "publish", target, e,
+		    client_exit_status(e), &rep, err);
+		c->reported = true;
+	}
+	return (client_exit_status(e));
+}
+
 /* send and publish: one message to target, from args or stdin. */
 static int
 send_common(struct client *c, uint8_t type, int argc, char **argv)
@@ -380,6 +421,10 @@ send_common(struct client *c, uint8_t type, int argc, char **argv)
 		    "server's maximum of %zu", len, max);
 		e = CLIENTCONN_ERR_TOOBIG;
 		goto fail;
+	}
+	if (c->no_reply) {
+		rv = publish_no_reply(c, target, body, len);
+		goto out;
 	}
 	memset(&req, 0, sizeof(req));
 	req.type = type;

@@ -64,8 +64,10 @@ static const struct command commands[] = {
 	  "list online peers and channels", 0 },
 	{ "send", clientcmd_send, "[--durable] NAME [MESSAGE...]",
 	  "send a direct message (stdin if no MESSAGE)", OPT_DURABLE },
-	{ "publish", clientcmd_publish, "[--durable] CHANNEL [MESSAGE...]",
-	  "publish to a channel (stdin if no MESSAGE)", OPT_DURABLE },
+	{ "publish", clientcmd_publish,
+	  "[--durable | --no-reply] CHANNEL [MESSAGE...]",
+	  "publish to a channel (stdin if no MESSAGE)",
+	  OPT_DURABLE | OPT_NO_REPLY },
 	{ "subscribe", clientchat_subscribe,
 	  "[--durable] [-n N] [-W SECS] CHANNEL...",
 	  "print messages published to the channels",
@@ -131,7 +133,8 @@ enum {
 	OPT_L_TIMEOUT,
 	OPT_L_VERSION,
 	OPT_L_FORCE,
-	OPT_L_DURABLE
+	OPT_L_DURABLE,
+	OPT_L_NO_REPLY
 };
 
 static const struct option longopts[] = {
@@ -150,6 +153,7 @@ static const struct option longopts[] = {
 	{ "version",	 no_argument,	    NULL, OPT_L_VERSION },
 	{ "force",	 no_argument,	    NULL, OPT_L_FORCE },
 	{ "durable",	 no_argument,	    NULL, OPT_L_DURABLE },
+	{ "no-reply",	 no_argument,	    NULL, OPT_L_NO_REPLY },
 	{ "output",	 required_argument, NULL, 'o' },
 	{ "count",	 required_argument, NULL, 'c' },
 	{ "max-wait",	 required_argument, NULL, 'W' },
@@ -243,6 +247,10 @@ parse_options(struct client *c, int argc, char **argv, const char **idset,
 		case OPT_L_DURABLE:
 			c->durable = true;
 			c->subopts |= OPT_DURABLE;
+			break;
+		case OPT_L_NO_REPLY:
+			c->no_reply = true;
+			c->subopts |= OPT_NO_REPLY;
 			break;
 		case 'o':
 			c->output = optarg;
@@ -382,6 +390,10 @@ main(int argc, char **argv)
 	if ((c.subopts & ~cmd->opts) != 0) {
 		client_warnx("%s: option not valid for this command",
 		    cmd->name);
+		goto usage;
+	}
+	if (c.durable && c.no_reply) {
+		client_warnx("--durable and --no-reply exclude each other");
 		goto usage;
 	}
 	if (c.json && c.raw) {

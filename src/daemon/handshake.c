@@ -168,6 +168,8 @@ handshake_start(struct server *srv, int fd, const struct sockaddr *sa,
 	/* Bit 1: "I keep durable messages" (doc/PROTOCOL.md 11.1). */
 	if (srv->durable)
 		h->job.params.features |= DMSG_FEATURE_DURABLE;
+	/* Bits 2 and 3: BATCH records, PUBLISH without an OK (5.1, 7.1). */
+	h->job.params.features |= PROTO_F_BATCH | PROTO_F_QUIET;
 	h->job.owner = h;
 
 	TAILQ_INSERT_TAIL(&srv->handshaking, h, link);

@@ -300,6 +300,17 @@ do_send(struct session *s, const struct msg *m)
 		    c.skipped, c.toolarge);
 }
 
+/*
+ * A quiet PUBLISH (PROTOCOL.md 7.1): both hellos have bit 3 and its id the
+ * top bit.  Its OK is left out; an ERROR still comes, with its id.
+ */
+static bool
+quiet(const struct session *s, uint32_t id)
+{
+	return ((id & MSG_QUIET_ID) != 0 &&
+	    proto_feature(s->proto, PROTO_F_QUIET));
+}
+
 /* PUBLISH: to every subscriber of a channel but the publisher. */
 static void
 do_publish(struct session *s, const struct msg *m)
@@ -314,7 +325,7 @@ do_publish(struct session *s, const struct msg *m)
 		return;
 	}
 	routed(m, hdr, deliver_header(s, m, hdr), &r);
-	if (router_deliver(s, &r, &c) == 0)
+	if (router_deliver(s, &r, &c) == 0 && !quiet(s, m->id))
 		reply_counts(s, m->id, c.delivered, c.skipped);
 }
 
@@ -406,7 +417,9 @@ service_pend_reply(struct session *s, struct pend *p)
 		    p->delivered, p->skipped, p->toolarge);
 		break;
 	case PEND_PUBLISH:
-		reply_counts(s, p->id, p->delivered, p->skipped);
+		/* Quiet: it kept its place in order, and has nothing to say. */
+		if (!quiet(s, p->id))
+			reply_counts(s, p->id, p->delivered, p->skipped);
 		break;
 	case PEND_DSEND:
 	case PEND_DACK:

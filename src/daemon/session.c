@@ -221,6 +221,7 @@ session_start(struct sloop *l, struct hs_job *job,
 	}
 	s->in = bufferevent_get_input(s->bev);
 	s->out = bufferevent_get_output(s->bev);
+	s->batching = proto_feature(s->proto, PROTO_F_BATCH);
 	bufferevent_setcb(s->bev, session_read_cb, session_write_cb,
 	    session_event_cb, s);
 	/* We write; the bufferevent only takes over after a short write. */
@@ -301,6 +302,7 @@ session_leave_loop(struct session *s)
 		TAILQ_REMOVE(&l->waiters, s, wait_link);
 	l->held -= s->reserved;
 	s->reserved = 0;
+	session_batch_drop(s);
 	if (s->throttle != NULL)
 		event_free(s->throttle);
 	if (s->dirty == SESSION_DIRTY)
@@ -423,6 +425,9 @@ session_goodbye(struct session *s, uint8_t type, uint16_t code,
 	if (proto_established(s->proto) && session_send_now(s, hdr, hl,
 	    (const uint8_t *)text, strlen(text)) == -1 &&
 	    s->pending_reason >= 0)
+		return;
+	/* The last message is in the output, not in an open batch. */
+	if (session_batch_seal(s) == -1)
 		return;
 	relay_detach(s->loop->relay, &s->member);
 	s->entry = NULL;
@@ -591,6 +596,8 @@ session_loop_teardown(struct sloop *l)
 		TAILQ_REMOVE(&l->spare, p, link);
 		free(p);
 	}
+	free(l->batch_spare);
+	l->batch_spare = NULL;
 }
 
 

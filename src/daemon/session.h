@@ -190,6 +190,13 @@ struct session {
 						   same block, [d_maxinflight]) */
 	uint32_t		 d_ninflight, d_maxinflight;
 
+	/* BATCH records (sessbatch.c): both hellos have bit 2. */
+	bool			 batching;
+	uint8_t			*obuf;		/* the open batch, or NULL */
+	size_t			 oblen, obcount;
+	uint8_t			*held;		/* a batch's unread rest */
+	size_t			 heldlen;
+
 	TAILQ_ENTRY(session)	 loop_link;	/* its loop's sessions */
 };
 

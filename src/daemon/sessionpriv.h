@@ -59,4 +59,35 @@ void	session_sink_init(struct session *s, struct evsink *k,
 int	session_send_now(struct session *s, const uint8_t *hdr, size_t hdrlen,
 	    const uint8_t *body, size_t bodylen);
 
+/* sessread.c */
+/*
+ * session_message(s, data, len): one application message from s: 0 to go
+ * on, else stop reading (s is closing).
+ */
+int	session_message(struct session *s, const uint8_t *data, size_t len);
+
+/* sessbatch.c */
+/*
+ * session_batch_add(s, hdr, hdrlen, body, bodylen): put one message in s's
+ * open batch (sealed by the loop's flush): 0; 1 when it must go alone
+ * (what was open is sealed first); -1 when sealing failed (s closes).
+ */
+int	session_batch_add(struct session *s, const uint8_t *hdr,
+	    size_t hdrlen, const uint8_t *body, size_t bodylen);
+/*
+ * session_batch_seal(s): encrypt s's open batch into its output, as one
+ * BATCH record (or a plain one for a lone message).  0, or -1 when that
+ * failed (s closes, later).
+ */
+int	session_batch_seal(struct session *s);
+/* session_batch_drop(s): free the open batch and a kept rest, unsent. */
+void	session_batch_drop(struct session *s);
+/*
+ * session_batch_in(s, data, len): handle a checked BATCH record's
+ * messages; session_batch_resume(s): those kept when s had to stop.  0 to
+ * go on reading, 1 to stop.
+ */
+int	session_batch_in(struct session *s, const uint8_t *data, size_t len);
+int	session_batch_resume(struct session *s);
+
 #endif /* !SECMSG_SESSIONPRIV_H */

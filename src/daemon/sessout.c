@@ -65,7 +65,8 @@ session_mark_dirty(struct session *s)
 static bool
 session_holds(const struct session *s)
 {
-	return (evbuffer_get_length(s->out) > 0 || !TAILQ_EMPTY(&s->pends));
+	return (evbuffer_get_length(s->out) > 0 || s->obcount > 0 ||
+	    !TAILQ_EMPTY(&s->pends));
 }
 
 /*
@@ -144,8 +145,8 @@ session_eof_check(struct session *s)
 {
 	if (s->peer_eof && s->state == SESSION_OPEN &&
 	    s->pending_reason < 0 && TAILQ_EMPTY(&s->pends) &&
-	    evbuffer_get_length(s->out) == 0 && !s->writing &&
-	    !session_whole_frame(s))
+	    evbuffer_get_length(s->out) == 0 && s->obcount == 0 &&
+	    !s->writing && s->held == NULL && !session_whole_frame(s))
 		session_close_later(s, SESSION_R_EOF);
 }
 
@@ -170,9 +171,12 @@ session_output_drained(struct session *s)
 static void
 session_flush(struct session *s)
 {
+	/* What this turn batched goes out now: never later. */
+	if (s->bev == NULL || s->pending_reason >= 0 ||
+	    session_batch_seal(s) == -1)
+		return;
 	/* While the bufferevent writes (after a short write), let it. */
-	if (s->bev == NULL || s->writing || s->pending_reason >= 0 ||
-	    evbuffer_get_length(s->out) == 0)
+	if (s->writing || evbuffer_get_length(s->out) == 0)
 		return;
 	if (evsink_write(s->out, s->fd) == -1) {
 		s->detail = evutil_socket_error_to_string(errno);
@@ -260,7 +264,7 @@ session_sink_init(struct session *s, struct evsink *k, struct proto_out *out)
 bool
 session_output_full(const struct session *s)
 {
-	return (evbuffer_get_length(s->out) >=
+	return (evbuffer_get_length(s->out) + s->oblen >=
 	    s->loop->conf->max_output_buffer);
 }
 
@@ -281,6 +285,14 @@ session_send_now(struct session *s, const uint8_t *hdr, size_t hdrlen,
 	 */
 	if (hdrlen + bodylen > proto_peer_params(s->proto)->max_message)
 		return (SESSION_TOOLARGE);
+	switch (session_batch_add(s, hdr, hdrlen, body, bodylen)) {
+	case 0:
+		goto sent;
+	case 1:
+		break;
+	default:
+		return (-1);
+	}
 	session_sink_init(s, &k, &out);
 	rekeys = proto_rekeys(s->proto, true);
 	e = proto_send(s->proto, hdr, hdrlen, body, bodylen, session_now_s(),
@@ -295,6 +307,7 @@ session_send_now(struct session *s, const uint8_t *hdr, size_t hdrlen,
 		    SESSION_R_PROTO);
 		return (-1);
 	}
+sent:
 	s->msgs_out++;
 	s->bytes_out += hdrlen + bodylen;
 	session_mark_dirty(s);

@@ -108,7 +108,7 @@ session_dmessage(struct session *s, const uint8_t *data, size_t len)
 }
 
 /* An application message arrived: parse it and hand it to the service. */
-static int
+int
 session_message(struct session *s, const uint8_t *data, size_t len)
 {
 	struct msg m;
@@ -272,6 +272,10 @@ session_frame(struct session *s, uint8_t *frame, size_t len)
 		/* A reassembled plaintext must not outlive its handling. */
 		proto_release(s->proto);
 		return (rc == 0 ? 0 : 1);
+	case PROTO_EV_BATCH:
+		if (s->state != SESSION_OPEN)
+			return (1);
+		return (session_batch_in(s, ev.data, ev.len));
 	}
 	return (0);
 }
@@ -322,6 +326,9 @@ session_read_frames(struct session *s)
 		evbuffer_drain(in, evbuffer_get_length(in));
 		return;
 	}
+	/* The rest of a batch comes before the frames behind it. */
+	if (s->held != NULL && session_batch_resume(s) != 0)
+		return;
 	while (s->state != SESSION_CLOSING && s->pending_reason < 0) {
 		if ((avail = evbuffer_get_length(in)) < FRAME_HDRLEN)
 			break;

@@ -126,6 +126,7 @@ struct sloop {
 	uint64_t		 heartbeat;	/* atomic: main loop reads */
 	struct log_limit	 who_log;	/* truncated WHO lines */
 	uint8_t			*who_buf;	/* WHO replies are built here */
+	uint8_t			*batch_spare;	/* a sealed batch's buffer */
 	uint64_t		 next_seq;	/* session seq (sloop_call) */
 };
 

@@ -25,6 +25,7 @@
 
 #include <sodium.h>
 
+#include "batch.h"
 #include "dmsg.h"
 #include "frame.h"
 #include "keys.h"
@@ -37,6 +38,8 @@
 #define CLIENTCONN_INBUF	65536
 /* Output buffers above this are released once flushed. */
 #define CLIENTCONN_OUTKEEP	(256 * 1024)
+/* Quiet publishes up to this size are batched. */
+#define CLIENTCONN_BATCH_MSG	4096
 
 struct clientconn {
 	int			 fd;
@@ -60,6 +63,15 @@ struct clientconn {
 
 	uint32_t		 nextid;
 	uint32_t		 idle;
+
+	/* BATCH records (hello bit 2) and quiet PUBLISH (bit 3). */
+	struct batch_iter	 bin;		/* a received batch's rest */
+	uint8_t			*bbuf;		/* quiet publishes not yet
+						   sealed, BATCH_MAX bytes */
+	size_t			 blen, bcount;
+	uint32_t		 qerrors;	/* ERRORs to quiet publishes */
+	struct msg		 qerr;		/* the first one: id, code */
+	char			 qtext[128];	/* and its text, escaped */
 	char			 name[MSG_NAME_MAX + 1];
 
 	uint8_t			 frame[FRAME_MAXLEN];
@@ -179,14 +191,42 @@ wait_fd(struct clientconn *cc, short events, int64_t deadline,
 	return (CLIENTCONN_OK);
 }
 
+/*
+ * Seal the quiet publishes queued so far: one BATCH record, or a plain one
+ * for a lone message.
+ */
+static enum proto_err
+seal(struct clientconn *cc)
+{
+	enum proto_err	pe;
+	uint64_t	now = (uint64_t)(now_ms() / 1000);
+
+	if (cc->bcount == 0)
+		return (PROTO_OK);
+	if (cc->bcount == 1)
+		pe = proto_send(cc->p, cc->bbuf + BATCH_ENTRY_HDR, cc->blen -
+		    BATCH_ENTRY_HDR, NULL, 0, now, &cc->sink);
+	else
+		pe = proto_send_batch(cc->p, cc->bbuf, cc->blen, now,
+		    &cc->sink);
+	sodium_memzero(cc->bbuf, cc->blen);
+	cc->blen = cc->bcount = 0;
+	return (pe);
+}
+
 /* Write out everything buffered before deadline. */
 static enum clientconn_err
 flush(struct clientconn *cc, int64_t deadline, char *err, size_t errlen)
 {
 	enum clientconn_err e;
+	enum proto_err	pe;
 	ssize_t		n;
 	size_t		off = 0;
 
+	if ((pe = seal(cc)) != PROTO_OK) {
+		snprintf(err, errlen, "send: %s", proto_strerror(pe));
+		return (CLIENTCONN_ERR_NETWORK);
+	}
 	while (off < cc->outlen) {
 		n = send(cc->fd, cc->out + off, cc->outlen - off, MSG_NOSIGNAL);
 		if (n > 0) {
@@ -254,6 +294,13 @@ next_event(struct clientconn *cc, int64_t deadline, struct proto_event *ev,
 	size_t			 used, bodylen;
 
 	for (;;) {
+		/* A batch's messages, one per call, before the next frame. */
+		if (cc->bin.left > 0 &&
+		    batch_next(&cc->bin, &ev->data, &ev->len)) {
+			ev->type = PROTO_EV_MESSAGE;
+			return (CLIENTCONN_OK);
+		}
+		cc->bin.left = 0;
 		while (cc->inoff < cc->inlen) {
 			fs = frame_decoder_feed(&cc->dec, cc->in + cc->inoff,
 			    cc->inlen - cc->inoff, &used, &bodylen);
@@ -277,9 +324,15 @@ next_event(struct clientconn *cc, int64_t deadline, struct proto_event *ev,
 			    (rv = flush(cc, deadline, err, errlen)) !=
 			    CLIENTCONN_OK)
 				return (rv);
+			if (ev->type == PROTO_EV_BATCH) {
+				batch_iter_init(&cc->bin, ev->data, ev->len);
+				break;
+			}
 			if (ev->type != PROTO_EV_NONE)
 				return (CLIENTCONN_OK);
 		}
+		if (cc->bin.left > 0)
+			continue;
 		if ((rv = fill(cc, deadline, err, errlen)) != CLIENTCONN_OK)
 			return (rv);
 	}
@@ -527,6 +580,8 @@ clientconn_connect(const char *addr, const struct keys_keypair *self,
 	}
 	memset(&params, 0, sizeof(params));
 	params.max_message = CLIENTCONN_MAX_MESSAGE;
+	/* Batched deliveries: fewer records to open (PROTOCOL.md 5.1). */
+	cc->features = params.features = PROTO_F_BATCH;
 	if ((cc->p = proto_new(true, self, &params)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		why = CLIENTCONN_ERR_OTHER;
@@ -620,8 +675,10 @@ send_and_wait(struct clientconn *cc, const uint8_t *hdr, size_t hdrlen,
 	enum proto_err		 pe;
 	enum clientconn_err	 rv;
 
-	pe = proto_send(cc->p, hdr, hdrlen, body, bodylen,
-	    (uint64_t)(now_ms() / 1000), &cc->sink);
+	/* Quiet publishes queued before this request go first. */
+	if ((pe = seal(cc)) == PROTO_OK)
+		pe = proto_send(cc->p, hdr, hdrlen, body, bodylen,
+		    (uint64_t)(now_ms() / 1000), &cc->sink);
 	if (pe == PROTO_ERR_TOOBIG) {
 		snprintf(err, errlen, "message too large: the server accepts "
 		    "at most %zu bytes", clientconn_max_body(cc));
@@ -639,6 +696,19 @@ send_and_wait(struct clientconn *cc, const uint8_t *hdr, size_t hdrlen,
 		if ((rv = next_msg(cc, deadline, &r, err, errlen)) !=
 		    CLIENTCONN_OK)
 			return (rv);
+		if (r.type == MSG_ERROR && r.id != id &&
+		    (r.id & MSG_QUIET_ID) != 0 &&
+		    proto_feature(cc->p, PROTO_F_QUIET)) {
+			/* A quiet publish was not carried out. */
+			if (cc->qerrors++ == 0) {
+				cc->qerr = r;
+				put_peer_text(cc->qtext, sizeof(cc->qtext), "",
+				    r.code, r.body, r.bodylen);
+			}
+			if (cb != NULL)
+				cb(&r, arg);
+			continue;
+		}
 		if ((r.type == MSG_OK || r.type == MSG_ERROR) &&
 		    r.id != id)
 			continue;	/* late reply to an abandoned request */
@@ -780,6 +850,101 @@ clientconn_want_durable(struct clientconn *cc)
 	(void)proto_set_features(cc->p, cc->features);
 }
 
+void
+clientconn_want_quiet(struct clientconn *cc)
+{
+	cc->features |= PROTO_F_QUIET;
+	(void)proto_set_features(cc->p, cc->features);
+}
+
+bool
+clientconn_quiet(const struct clientconn *cc)
+{
+	return (proto_feature(cc->p, PROTO_F_QUIET));
+}
+
+enum clientconn_err
+clientconn_publish_quiet(struct clientconn *cc, const char *channel,
+    const uint8_t *body, size_t bodylen, uint32_t *id, char *err,
+    size_t errlen)
+{
+	struct msg		 m;
+	uint8_t			 hdr[MSG_HDR_MAX];
+	size_t			 hl;
+	enum proto_err		 pe;
+
+	if (!proto_established(cc->p) || cc->name[0] == '\0' ||
+	    !proto_feature(cc->p, PROTO_F_QUIET)) {
+		snprintf(err, errlen, "not connected, or the server does not "
+		    "offer publishing without an answer");
+		return (CLIENTCONN_ERR_OTHER);
+	}
+	if (bodylen > clientconn_max_body(cc)) {
+		snprintf(err, errlen, "message too large: the server accepts "
+		    "at most %zu bytes", clientconn_max_body(cc));
+		return (CLIENTCONN_ERR_TOOBIG);
+	}
+	memset(&m, 0, sizeof(m));
+	m.type = MSG_PUBLISH;
+	m.id = (next_id(cc) & ~MSG_QUIET_ID) | MSG_QUIET_ID;
+	m.channel = channel;
+	m.chanlen = strlen(channel);
+	hl = msg_encode_header(&m, hdr);
+	*id = m.id;
+	/* Small ones wait for the next flush, sealed together. */
+	if (proto_feature(cc->p, PROTO_F_BATCH) &&
+	    hl + bodylen <= CLIENTCONN_BATCH_MSG) {
+		if (cc->bbuf == NULL && (cc->bbuf = malloc(BATCH_MAX)) ==
+		    NULL) {
+			snprintf(err, errlen, "out of memory");
+			return (CLIENTCONN_ERR_OTHER);
+		}
+		if (!batch_room(cc->blen, hl + bodylen) &&
+		    (pe = seal(cc)) != PROTO_OK)
+			goto fail;
+		cc->blen = batch_put(cc->bbuf, cc->blen, hdr, hl, body,
+		    bodylen);
+		cc->bcount++;
+		return (CLIENTCONN_OK);
+	}
+	if ((pe = seal(cc)) != PROTO_OK ||
+	    (pe = proto_send(cc->p, hdr, hl, body, bodylen,
+	    (uint64_t)(now_ms() / 1000), &cc->sink)) != PROTO_OK)
+		goto fail;
+	return (CLIENTCONN_OK);
+fail:
+	snprintf(err, errlen, "send: %s", cc->oom ? "out of memory" :
+	    proto_strerror(pe));
+	return (CLIENTCONN_ERR_NETWORK);
+}
+
+enum clientconn_err
+clientconn_sync(struct clientconn *cc, int timeout_ms, clientconn_msg_cb cb,
+    void *arg, struct msg *error, char *err, size_t errlen)
+{
+	struct msg		 ping;
+	enum clientconn_err	 rv;
+
+	memset(&ping, 0, sizeof(ping));
+	ping.type = MSG_PING;
+	rv = clientconn_request(cc, &ping, NULL, 0, timeout_ms, cb, arg, NULL,
+	    err, errlen);
+	if (rv != CLIENTCONN_OK)
+		return (rv);
+	if (cc->qerrors == 0)
+		return (CLIENTCONN_OK);
+	if (error != NULL) {
+		*error = cc->qerr;
+		error->body = NULL;	/* its buffer is gone: see err */
+		error->bodylen = 0;
+	}
+	snprintf(err, errlen, "%u quiet publish%s not carried out, the first "
+	    "(id %u): %s", cc->qerrors, cc->qerrors == 1 ? "" : "es",
+	    (unsigned)(cc->qerr.id & ~MSG_QUIET_ID), cc->qtext);
+	cc->qerrors = 0;
+	return (CLIENTCONN_ERR_REQUEST);
+}
+
 bool
 clientconn_durable(const struct clientconn *cc)
 {
@@ -838,6 +1003,10 @@ clientconn_free(struct clientconn *cc)
 		close(cc->fd);
 	proto_free(cc->p);
 	free(cc->out);
+	if (cc->bbuf != NULL) {
+		sodium_memzero(cc->bbuf, BATCH_MAX);
+		free(cc->bbuf);
+	}
 	/* Decrypted messages passed through these. */
 	sodium_memzero(cc->frame, sizeof(cc->frame));
 	sodium_memzero(cc->in, sizeof(cc->in));

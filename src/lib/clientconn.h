@@ -187,6 +187,37 @@ enum clientconn_nextkey clientconn_next_key(const struct clientconn *cc,
  */
 void	clientconn_want_durable(struct clientconn *cc);
 
+/*
+ * clientconn_want_quiet(cc): before clientconn_handshake(): announce hello
+ * feature bit 3, publishing without an answer (doc/PROTOCOL.md 7.1).
+ * clientconn_quiet(cc): both hellos had it.
+ */
+void	clientconn_want_quiet(struct clientconn *cc);
+bool	clientconn_quiet(const struct clientconn *cc);
+
+/*
+ * clientconn_publish_quiet(cc, channel, body, bodylen, &id, err, errlen):
+ * queue a PUBLISH that gets no OK (its id, top bit set, in *id).  Small
+ * ones are sealed together, as one BATCH record where the server has bit
+ * 2, at the next request or clientconn_sync(); nothing is read here.
+ * CLIENTCONN_ERR_OTHER when the server lacks bit 3.
+ */
+enum clientconn_err clientconn_publish_quiet(struct clientconn *cc,
+	    const char *channel, const uint8_t *body, size_t bodylen,
+	    uint32_t *id, char *err, size_t errlen);
+
+/*
+ * clientconn_sync(cc, timeout_ms, cb, arg, &error, err, errlen): send what
+ * is queued and a PING, and wait for its OK: replies come in request
+ * order, so every quiet publish before it has been carried out or
+ * answered with an ERROR by then.  CLIENTCONN_ERR_REQUEST when ERRORs
+ * came since the last sync: the first one's id and code in *error (may be
+ * NULL), a summary in err.  Other messages go to cb, ERRORs too.
+ */
+enum clientconn_err clientconn_sync(struct clientconn *cc, int timeout_ms,
+	    clientconn_msg_cb cb, void *arg, struct msg *error, char *err,
+	    size_t errlen);
+
 /* clientconn_durable(cc): both hellos had the durable bit. */
 bool	clientconn_durable(const struct clientconn *cc);
 

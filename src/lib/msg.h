@@ -43,6 +43,13 @@
  * added later is sent only to a peer that announced the hello feature bit
  * that goes with it (proto.h, PROTO_F_*).
  */
+/*
+ * A PUBLISH whose id has this bit set, on a connection where both hellos
+ * set feature bit 3 (PROTO_F_QUIET), gets no OK: only an ERROR, with that
+ * id, when it was not carried out (doc/PROTOCOL.md 7.1).
+ */
+#define MSG_QUIET_ID	0x80000000U
+
 #define MSG_PING	0x01
 #define MSG_SEND	0x02
 #define MSG_JOIN	0x03

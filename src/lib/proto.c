@@ -17,6 +17,7 @@
 
 #include <sodium.h>
 
+#include "batch.h"
 #include "frame.h"
 #include "noise.h"
 #include "proto.h"
@@ -443,6 +444,38 @@ proto_rbuf_append(struct proto *p, const uint8_t *data, size_t len)
 	return PROTO_OK;
 }
 
+/*
+ * A BATCH record: only where both hellos set the bit, never between the
+ * fragments of a message (its entries are whole messages), and checked
+ * whole before the caller acts on any entry.
+ */
+static enum proto_err
+proto_recv_batch(struct proto *p, const uint8_t *data, size_t dlen,
+    struct proto_event *ev)
+{
+	enum batch_err be;
+
+	/* Without the bit it is an unknown type, as for an old peer. */
+	if (!proto_feature(p, PROTO_F_BATCH))
+		return PROTO_ERR_RECORD;
+	if (p->rlen != 0)
+		return PROTO_ERR_BATCH;
+	be = batch_check(data, dlen, p->ours.max_message, NULL);
+	if (be == BATCH_ERR_TOOBIG)
+		return PROTO_ERR_TOOBIG;
+	if (be != BATCH_OK)
+		return PROTO_ERR_BATCH;
+	/* One data record, whatever it carries: it counts once. */
+	p->rx_count++;
+	if (p->ours.rekey_messages != 0 &&
+	    p->rx_count > p->ours.rekey_messages)
+		return PROTO_ERR_REKEY;
+	ev->type = PROTO_EV_BATCH;
+	ev->data = data;
+	ev->len = dlen;
+	return PROTO_OK;
+}
+
 /* One transport frame: decrypt, check the record, reassemble. */
 static enum proto_err
 proto_recv_transport(struct proto *p, uint8_t *frame, size_t len,
@@ -480,6 +513,8 @@ proto_recv_transport(struct proto *p, uint8_t *frame, size_t len,
 		p->rekeys_rx++;
 		return PROTO_OK;
 	}
+	if (type == PROTO_REC_BATCH)
+		return proto_recv_batch(p, data, dlen, ev);
 	if (type != PROTO_REC_FINAL && type != PROTO_REC_MORE)
 		return PROTO_ERR_RECORD;
 	if (type == PROTO_REC_MORE && dlen == 0)
@@ -663,6 +698,26 @@ proto_send(struct proto *p, const uint8_t *hdr, size_t hdrlen,
 	return PROTO_OK;
 }
 
+enum proto_err
+proto_send_batch(struct proto *p, const uint8_t *data, size_t len,
+    uint64_t now, struct proto_out *out)
+{
+	enum proto_err e;
+
+	if (p->state != PROTO_S_OPEN || !proto_feature(p, PROTO_F_BATCH))
+		return proto_fail(p, PROTO_ERR_STATE);
+	if (batch_check(data, len, p->peer.max_message, NULL) != BATCH_OK)
+		return proto_fail(p, PROTO_ERR_BATCH);
+	if ((e = proto_maybe_rekey(p, now, out)) != PROTO_OK)
+		return proto_fail(p, e);
+	e = proto_send_record(p, PROTO_REC_BATCH, data, len, NULL, 0, len,
+	    out);
+	if (e != PROTO_OK)
+		return proto_fail(p, e);
+	p->tx_count++;
+	return PROTO_OK;
+}
+
 size_t
 proto_wire_size(size_t len)
 {
@@ -742,6 +797,8 @@ proto_strerror(enum proto_err e)
 		return "output-full";
 	case PROTO_ERR_KEY:
 		return "invalid-static-key";
+	case PROTO_ERR_BATCH:
+		return "bad-batch";
 	}
 	return "unknown";
 }

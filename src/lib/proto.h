@@ -49,6 +49,8 @@ struct keys_keypair;
 #define PROTO_REC_FINAL		0x00
 #define PROTO_REC_MORE		0x01
 #define PROTO_REC_REKEY		0x02
+#define PROTO_REC_BATCH		0x03	/* several whole messages (batch.h);
+					   feature PROTO_F_BATCH only */
 
 /*
  * Hello feature bits.  A feature is in use on a connection only when both
@@ -57,6 +59,10 @@ struct keys_keypair;
  */
 #define PROTO_F_NEXTKEY		0x00000001	/* server key rotation:
 						   NEXTKEY after WELCOME */
+/* Bit 1 (0x2) is durable delivery: DMSG_FEATURE_DURABLE in dmsg.h. */
+#define PROTO_F_BATCH		0x00000004	/* BATCH records (0x03) */
+#define PROTO_F_QUIET		0x00000008	/* PUBLISH with the top id
+						   bit set gets no OK */
 
 /* Limits one side announces in its hello (all 0 = "no limit" except max). */
 struct proto_params {
@@ -81,20 +87,25 @@ enum proto_err {
 	PROTO_ERR_NONCE,	/* nonce counter exhausted */
 	PROTO_ERR_NOMEM,	/* out of memory (this connection only) */
 	PROTO_ERR_OUTPUT,	/* the output sink had no room */
-	PROTO_ERR_KEY		/* peer's static key is another encoding
+	PROTO_ERR_KEY,		/* peer's static key is another encoding
 				   than the canonical prime-order one */
+	PROTO_ERR_BATCH		/* a malformed BATCH record, or one the
+				   peer may not send (no feature bit) */
 };
 
 enum proto_event_type {
 	PROTO_EV_NONE = 0,	/* frame consumed, nothing to report */
 	PROTO_EV_PEER_KEY,	/* peer's static key is known: check it */
-	PROTO_EV_MESSAGE	/* a complete application message */
+	PROTO_EV_MESSAGE,	/* a complete application message */
+	PROTO_EV_BATCH		/* a BATCH record's data, checked whole
+				   (batch_check): iterate with batch_next */
 };
 
 struct proto_event {
 	enum proto_event_type	 type;
 	const uint8_t		*data;	/* PROTO_EV_MESSAGE: the message, */
-	size_t			 len;	/* valid until the next proto call */
+	size_t			 len;	/* valid until the next proto call;
+					   PROTO_EV_BATCH: the batch data */
 };
 
 /*
@@ -178,6 +189,18 @@ void	proto_release(struct proto *p);
 enum proto_err proto_send(struct proto *p, const uint8_t *hdr, size_t hdrlen,
 	    const uint8_t *body, size_t bodylen, uint64_t now,
 	    struct proto_out *out);
+
+/*
+ * proto_send_batch(p, data, len, now, out): send data, entries built with
+ * batch_put(), as one BATCH record (one frame, one AEAD), with a REKEY
+ * record first when due, as proto_send().  Only when both hellos set
+ * PROTO_F_BATCH; the caller keeps each entry within the peer's
+ * max_message.  PROTO_ERR_STATE when the feature is off, PROTO_ERR_BATCH
+ * when data is not a well-formed batch (nothing is written then; both
+ * are final, as every proto_send() error).
+ */
+enum proto_err proto_send_batch(struct proto *p, const uint8_t *data,
+	    size_t len, uint64_t now, struct proto_out *out);
 
 /*
  * proto_wire_size(len): how many bytes proto_send() writes for a message of

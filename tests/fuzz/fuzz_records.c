@@ -13,13 +13,18 @@
  * (the first plaintext byte is the record type).  flags bit 0: after
  * sending a REKEY-typed record, do NOT rekey our sending key (a peer out of
  * step).  Records are sent until the input ends or proto_recv() fails.
+ * Bit 1 of the first record's flags: the initiator's hello sets the batch
+ * feature bit (the responder always does), so BATCH records (0x03) are
+ * well-formed or not; their messages are checked as FINAL ones.
  */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <sodium.h>
 
+#include "batch.h"
 #include "keys.h"
 #include "msg.h"
 #include "noise.h"
@@ -74,9 +79,10 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 /* Run the XX handshake: raw initiator hs against responder p. */
 static int
 handshake(struct proto *p, struct noise_hs *hs, struct noise_cipher *tx,
-    struct noise_cipher *rx)
+    struct noise_cipher *rx, bool batch)
 {
-	static const struct proto_params ours = { 1 << 20, 0, 0 };
+	struct proto_params ours = { 1 << 20, 0, 0,
+	    batch ? PROTO_F_BATCH : 0 };
 	struct proto_out out = { fuzz_reserve, fuzz_commit, NULL };
 	struct proto_event ev;
 	uint8_t hello[PROTO_HELLO_LEN], msg[512], pl[512];
@@ -101,7 +107,11 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	/* Small limits, so fuzzing reaches them: 4 KiB, rekey every 4. */
-	static const struct proto_params params = { 4096, 4, 0 };
+	static const struct proto_params params = { 4096, 4, 0,
+	    PROTO_F_BATCH };
+	struct batch_iter it;
+	const uint8_t *bm;
+	size_t bl;
 	struct proto_out out = { fuzz_reserve, fuzz_commit, NULL };
 	struct noise_cipher tx, rx;
 	struct proto_event ev;
@@ -118,7 +128,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if ((hs = noise_hs_new(true, (const uint8_t *)PROTO_PROLOGUE,
 	    PROTO_PROLOGUE_LEN, client)) == NULL)
 		abort();
-	if (handshake(p, hs, &tx, &rx) != 0)
+	if (handshake(p, hs, &tx, &rx, size > 0 && (data[0] & 2) != 0) != 0)
 		abort();		/* a correct handshake must work */
 	noise_hs_free(hs);
 
@@ -147,6 +157,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort();	/* the limit must hold */
 			(void)msg_parse(ev.data, ev.len, &m);
 			proto_release(p);
+		}
+		if (ev.type == PROTO_EV_BATCH) {
+			if (!proto_feature(p, PROTO_F_BATCH))
+				abort();	/* only with the bit */
+			batch_iter_init(&it, ev.data, ev.len);
+			while (batch_next(&it, &bm, &bl)) {
+				if (bl == 0 || bl > params.max_message)
+					abort();
+				(void)msg_parse(bm, bl, &m);
+			}
+			if (it.left != 0)
+				abort();	/* checked whole */
 		}
 	}
 	noise_cipher_wipe(&tx);

@@ -9,7 +9,7 @@ src=$(cd "$(dirname "$0")" && pwd)
 secs=${FUZZ_SECONDS:-60}
 work=$(mktemp -d "${TMPDIR:-/tmp}/secmsg-fuzz.XXXXXX")
 trap 'rm -rf "$work"' EXIT
-for t in frame msg proto records keyfile authkeys config x25519 route \
+for t in frame msg proto records batch keyfile authkeys config x25519 route \
     ctlproto storerec dmsg proxyv2 natsproto; do
 	bin="$build/tests/fuzz/fuzz_$t"
 	if [ ! -x "$bin" ]; then

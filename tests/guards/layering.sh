@@ -51,7 +51,7 @@ rank() {
 	log|config|confwiden|authkeys|policy|relay|roster|route|bucket|\
 	notify|heartbeat|stats) echo 0 ;;
 	mbox|pool|evsink|sloop|hswork|storethr) echo 1 ;;
-	session|sessread|sessout|sessionpriv) echo 2 ;;
+	session|sessread|sessout|sessbatch|sessionpriv) echo 2 ;;
 	router) echo 3 ;;
 	service|dservice|ddeliver) echo 4 ;;
 	server|handshake|proxyconn|listener|privdrop|memory|watchdog|control|ctlloop|metrics|durable) echo 5 ;;
@@ -97,6 +97,6 @@ for f in $daemon; do
 	done)
 	check "src/daemon/$b includes no higher layer" "$bad"
 done
-bad=$(grep -l '"sessionpriv.h"' "$S"/daemon/*.c | grep -vE '/(session|sessread|sessout)\.c$')
+bad=$(grep -l '"sessionpriv.h"' "$S"/daemon/*.c | grep -vE '/(session|sessread|sessout|sessbatch)\.c$')
 check "sessionpriv.h is the session files' alone" "$bad"
 exit 0

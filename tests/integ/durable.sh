@@ -56,8 +56,8 @@ d() {
 
 ok "secmsgd starts with a store" start_daemon "$CONF"
 d f.out alice 2 features
-# Bit 0 (next-key) is always there too: 3.
-ok "its hello has feature bit 1 (durable)" has f.out "features 3"
+# Bits 0 (next-key), 2 (batch) and 3 (quiet) are always there too: 15.
+ok "its hello has feature bit 1 (durable)" has f.out "features 15"
 
 d nd.out alice 0 dsend bob x "$K1"
 ok "a DSEND on a connection without bit 1: GOODBYE unknown-request" \

@@ -100,13 +100,13 @@ t_nonext() {
 ok "no next key: ping, nothing learned, nothing logged" t_nonext
 t_py_nonext() {
 	py o0 nextkey-client "$PORT" "$A" "$T/alice.key" 1 &&
-	    grep -qx "features 1" "$T/o0" && grep -qx "nextkey none" "$T/o0" &&
+	    grep -qx "features 13" "$T/o0" && grep -qx "nextkey none" "$T/o0" &&
 	    grep -qx "ping ok" "$T/o0"
 }
 pyok "no next key: bit 0 set all the same, NEXTKEY \"none\"" t_py_nonext
 t_py_nonext_old() {
 	py o0 nextkey-client "$PORT" "$A" "$T/alice.key" 0 &&
-	    grep -qx "features 1" "$T/o0" && ! grep -q nextkey "$T/o0" &&
+	    grep -qx "features 13" "$T/o0" && ! grep -q nextkey "$T/o0" &&
 	    grep -qx "ping ok" "$T/o0"
 }
 pyok "no next key, client without bit 0: no NEXTKEY, the reply first" \
@@ -167,14 +167,14 @@ t_both() {
 ok "daemon with A current and B next: presents A, logs B" t_both
 t_py_valid() {
 	py o1 nextkey-client "$PORT" "$A" "$T/alice.key" 1 &&
-	    grep -qx "features 1" "$T/o1" &&
+	    grep -qx "features 13" "$T/o1" &&
 	    grep -qx "nextkey $B valid" "$T/o1" && grep -qx "ping ok" "$T/o1"
 }
 pyok "Python client, feature bit 0: NEXTKEY B with a valid proof" \
     t_py_valid
 t_py_old() {
 	py o2 nextkey-client "$PORT" "$A" "$T/alice.key" 0 &&
-	    grep -qx "features 1" "$T/o2" && ! grep -q nextkey "$T/o2" &&
+	    grep -qx "features 13" "$T/o2" && ! grep -q nextkey "$T/o2" &&
 	    grep -qx "ping ok" "$T/o2"
 }
 pyok "Python client without feature bit 0: no NEXTKEY, the reply first" \

@@ -1057,6 +1057,11 @@ def run_hs(port, keyfile, hello1, hello3, junk=0, echo=None):
         return 0
     buf = bytearray()
     cs = h.write_message(bytes.fromhex(hello3), buf)
+    # The channel uses the features this hello announced (BATCH records
+    # come when it set bit 2).
+    if len(bytes.fromhex(hello3)) >= 5:
+        ch.ours["features"] = int.from_bytes(bytes.fromhex(hello3)[1:5],
+                                             "big")
     data = sn.frame(buf)
     for i in range(junk):
         data += sn.frame(cs[0].encrypt_with_ad(

@@ -62,7 +62,12 @@ TAGLEN = 16
 REC_MAX = FRAME_MAX - TAGLEN - 1        # 65518 data bytes per record
 MIN_MESSAGE = 1024
 HELLO_LEN = 17
-REC_FINAL, REC_MORE, REC_REKEY = 0x00, 0x01, 0x02
+REC_FINAL, REC_MORE, REC_REKEY, REC_BATCH = 0x00, 0x01, 0x02, 0x03
+# Hello feature bits 2 and 3 (PROTOCOL.md 4.1, 5.1, 7.1); bits 0 and 1
+# are FEATURE_NEXT_KEY and FEATURE_DURABLE below.
+FEATURE_BATCH = 0x00000004
+FEATURE_QUIET = 0x00000008
+QUIET_ID = 0x80000000       # a PUBLISH id bit: no OK (with FEATURE_QUIET)
 
 MSG_PING, MSG_SEND, MSG_JOIN, MSG_LEAVE, MSG_PUBLISH, MSG_WHO = range(1, 7)
 MSG_WELCOME, MSG_REFUSED, MSG_OK, MSG_ERROR, MSG_DELIVER, MSG_GOODBYE = \
@@ -200,6 +205,10 @@ class Channel:
         self.peer_key = None
         self.handshake_hash = None
         self.tx = self.rx = None
+        # Messages of a BATCH record not yet returned by recv(), and the
+        # type of every data record received (FINAL, MORE, BATCH).
+        self.pending = []
+        self.record_types = []
 
     def _hello(self):
         o = self.ours
@@ -289,8 +298,41 @@ class Channel:
             if off >= len(message):
                 return
 
+    def send_batch(self, messages=None, data=None, now=None):
+        """Send messages as one BATCH record (PROTOCOL.md 5.1); or data,
+        raw record data, as it is (malformed on purpose, say)."""
+        if now is None:
+            now = int(time.monotonic())
+        if data is None:
+            data = b"".join(struct.pack(">H", len(m)) + m for m in messages)
+        self._maybe_rekey(now)
+        self._send_record(REC_BATCH, data)
+        self.tx_count += 1
+
+    def _batch(self, data):
+        """Check a BATCH record's data whole; its messages, in order."""
+        if not self.feature(FEATURE_BATCH):
+            raise ProtocolError("record type 3 without the batch bit")
+        if not data:
+            raise ProtocolError("empty BATCH")
+        out, off = [], 0
+        while off < len(data):
+            if len(data) - off < 2:
+                raise ProtocolError("BATCH: a lone length byte")
+            (n,) = struct.unpack(">H", data[off:off + 2])
+            off += 2
+            if n == 0 or n > len(data) - off:
+                raise ProtocolError("BATCH: bad entry length")
+            if n > self.ours["max_message"]:
+                raise ProtocolError("message too big")
+            out.append(bytes(data[off:off + n]))
+            off += n
+        return out
+
     def recv(self):
         """Receive one application message (bytes)."""
+        if self.pending:
+            return self.pending.pop(0)
         buf = bytearray()
         while True:
             ct = recv_frame(self.sock, FRAME_MAX)
@@ -308,6 +350,16 @@ class Channel:
                 self.rx_count = 0
                 self.rekeys_received += 1
                 continue
+            if rtype == REC_BATCH and self.feature(FEATURE_BATCH):
+                if buf:
+                    raise ProtocolError("BATCH between fragments")
+                self.rx_count += 1
+                lim = self.ours["rekey_messages"]
+                if lim and self.rx_count > lim:
+                    raise ProtocolError("peer did not rekey")
+                self.record_types.append(rtype)
+                self.pending = self._batch(data)
+                return self.pending.pop(0)
             if rtype not in (REC_FINAL, REC_MORE):
                 raise ProtocolError("record type %d" % rtype)
             if rtype == REC_MORE and not data:
@@ -318,6 +370,7 @@ class Channel:
                 raise ProtocolError("peer did not rekey")
             if len(buf) + len(data) > self.ours["max_message"]:
                 raise ProtocolError("message too big")
+            self.record_types.append(rtype)
             buf += data
             if rtype == REC_FINAL:
                 return bytes(buf)

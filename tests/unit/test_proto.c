@@ -11,6 +11,7 @@
 
 #include <sodium.h>
 
+#include "batch.h"
 #include "frame.h"
 #include "keys.h"
 #include "noise.h"
@@ -187,6 +188,21 @@ pump(struct proto *dst, struct sink *src, struct msglog *l)
 			break;
 		if (reply.len != 0)
 			abort();	/* no replies in transport */
+		if (ev.type == PROTO_EV_BATCH) {
+			struct batch_iter it;
+			const uint8_t *m;
+			size_t ml;
+
+			batch_iter_init(&it, ev.data, ev.len);
+			while (batch_next(&it, &m, &ml)) {
+				if (l->n == MAXLOG ||
+				    (l->data[l->n] = malloc(ml)) == NULL)
+					abort();
+				memcpy(l->data[l->n], m, ml);
+				l->len[l->n++] = ml;
+			}
+			continue;
+		}
 		if (ev.type != PROTO_EV_MESSAGE)
 			continue;
 		if (l->n == MAXLOG)
@@ -329,15 +345,15 @@ raw_free(struct raw *r)
  * ready to send records on r->tx.
  */
 static int
-raw_connect(struct raw *r, struct proto **s, struct keys_keypair **skp,
-    const struct proto_params *sp)
+raw_connect_as(struct raw *r, struct proto **s, struct keys_keypair **skp,
+    const struct proto_params *sp, const struct proto_params *cp)
 {
 	struct sink a = { 0 }, b = { 0 };
 	uint8_t hello[PROTO_HELLO_LEN];
 	enum proto_event_type t;
 
 	memset(r, 0, sizeof(*r));
-	proto_hello_encode(&defparams, hello);
+	proto_hello_encode(cp, hello);
 	TAP_CHECK((r->kp = keys_keypair_generate()) != NULL);
 	TAP_CHECK((*skp = keys_keypair_generate()) != NULL);
 	TAP_CHECK((*s = proto_new(false, *skp, sp)) != NULL);
@@ -355,6 +371,14 @@ raw_connect(struct raw *r, struct proto **s, struct keys_keypair **skp,
 	sink_free(&a);
 	sink_free(&b);
 	return 0;
+}
+
+/* raw_connect_as() with the raw client's hello from defparams. */
+static int
+raw_connect(struct raw *r, struct proto **s, struct keys_keypair **skp,
+    const struct proto_params *sp)
+{
+	return raw_connect_as(r, s, skp, sp, &defparams);
 }
 
 /* Append one raw transport record (type byte, data) to s. */
@@ -1081,6 +1105,154 @@ t_records(void)
 }
 
 /*
+ * BATCH records (feature bit 2): the messages in order, one data record for
+ * rekeying, and every malformed one ends the channel.
+ */
+static int
+t_batch_records(void)
+{
+	static const uint8_t good[] = { 0, 2, 'a', 'b', 0, 1, 'c', 0, 3,
+	    'd', 'e', 'f' };
+	static const uint8_t empty_entry[] = { 0, 1, 'a', 0, 0 };
+	static const uint8_t trunc[] = { 0, 5, 'a', 'b' };
+	static const uint8_t lone[] = { 0, 1, 'a', 0 };
+	struct proto_params bp = defparams, sp = defparams;
+	struct keys_keypair *skp;
+	struct proto *s;
+	struct raw r;
+	struct sink a = { 0 };
+	struct msglog l = { 0 };
+	uint8_t *big;
+	int i;
+
+	bp.features = PROTO_F_BATCH;
+	/* Well-formed, and counted once against rekey_messages = 2. */
+	sp = bp;
+	sp.rekey_messages = 2;
+	TAP_CHECK(raw_connect_as(&r, &s, &skp, &sp, &bp) == 0);
+	TAP_CHECK(proto_feature(s, PROTO_F_BATCH));
+	TAP_CHECK(raw_record(&r, PROTO_REC_BATCH, good, sizeof(good), true,
+	    &a) == 0);
+	TAP_CHECK(raw_record(&r, PROTO_REC_FINAL, (const uint8_t *)"g", 1,
+	    true, &a) == 0);
+	TAP_CHECK(pump(s, &a, &l) == PROTO_OK);
+	TAP_CHECK(l.n == 4 && l.len[0] == 2 && memcmp(l.data[0], "ab", 2) ==
+	    0 && l.len[1] == 1 && l.data[1][0] == 'c' && l.len[2] == 3 &&
+	    memcmp(l.data[2], "def", 3) == 0 && l.data[3][0] == 'g');
+	msglog_free(&l);
+	/* A third data record under the key breaks the contract. */
+	TAP_CHECK(raw_record(&r, PROTO_REC_BATCH, good, sizeof(good), true,
+	    &a) == 0);
+	TAP_CHECK(pump(s, &a, &l) == PROTO_ERR_REKEY && l.n == 0);
+	proto_free(s);
+	keys_keypair_free(skp);
+	raw_free(&r);
+
+	big = NULL;
+	for (i = 0; i < 8; i++) {
+		enum proto_err want = PROTO_ERR_BATCH;
+
+		sp = bp;
+		if (i == 6)
+			sp.max_message = 1024;
+		TAP_CHECK(raw_connect_as(&r, &s, &skp, i == 7 ? &defparams :
+		    &sp, &bp) == 0);
+		switch (i) {
+		case 0:	/* no entry */
+			TAP_CHECK(raw_record(&r, PROTO_REC_BATCH, NULL, 0, true,
+			    &a) == 0);
+			break;
+		case 1:	/* an entry of length 0 */
+			TAP_CHECK(raw_record(&r, PROTO_REC_BATCH, empty_entry,
+			    sizeof(empty_entry), true, &a) == 0);
+			break;
+		case 2:	/* an entry past the end */
+			TAP_CHECK(raw_record(&r, PROTO_REC_BATCH, trunc,
+			    sizeof(trunc), true, &a) == 0);
+			break;
+		case 3:	/* a lone byte where a length starts */
+			TAP_CHECK(raw_record(&r, PROTO_REC_BATCH, lone,
+			    sizeof(lone), true, &a) == 0);
+			break;
+		case 4:	/* after a MORE record */
+			TAP_CHECK(raw_record(&r, PROTO_REC_MORE,
+			    (const uint8_t *)"x", 1, true, &a) == 0);
+			TAP_CHECK(raw_record(&r, PROTO_REC_BATCH, good,
+			    sizeof(good), true, &a) == 0);
+			break;
+		case 5:	/* a full record whose entry is one byte long */
+			free(big);
+			TAP_CHECK((big = calloc(1, PROTO_REC_MAX)) != NULL);
+			big[0] = (PROTO_REC_MAX - 1) >> 8;
+			big[1] = (PROTO_REC_MAX - 1) & 0xff;
+			TAP_CHECK(raw_record(&r, PROTO_REC_BATCH, big,
+			    PROTO_REC_MAX, true, &a) == 0);
+			break;
+		case 6:	/* a message above max_message */
+			free(big);
+			TAP_CHECK((big = calloc(1, 2 + 1025)) != NULL);
+			big[0] = 1025 >> 8;
+			big[1] = 1025 & 0xff;
+			TAP_CHECK(raw_record(&r, PROTO_REC_BATCH, big, 2 + 1025,
+			    true, &a) == 0);
+			want = PROTO_ERR_TOOBIG;
+			break;
+		case 7:	/* the receiver did not set the bit */
+			TAP_CHECK(raw_record(&r, PROTO_REC_BATCH, good,
+			    sizeof(good), true, &a) == 0);
+			want = PROTO_ERR_RECORD;
+			break;
+		}
+		TAP_CHECK(pump(s, &a, &l) == want && l.n == 0);
+		proto_free(s);
+		keys_keypair_free(skp);
+		raw_free(&r);
+	}
+	free(big);
+	sink_free(&a);
+	return 0;
+}
+
+/* proto_send_batch: only with the bit on both sides; one frame. */
+static int
+t_batch_send(void)
+{
+	struct proto_params bp = defparams;
+	struct pair pp;
+	struct sink a = { 0 };
+	struct proto_out oa = sink_out(&a);
+	struct msglog l = { 0 };
+	uint8_t data[64];
+	size_t n = 0;
+
+	n = batch_put(data, n, (const uint8_t *)"\x01", 1,
+	    (const uint8_t *)"hi", 2);
+	n = batch_put(data, n, (const uint8_t *)"\x06", 1, NULL, 0);
+	bp.features = PROTO_F_BATCH;
+	TAP_CHECK(pair_open(&pp, &bp, &bp) == 0);
+	TAP_CHECK(proto_send_batch(pp.c, data, n, 0, &oa) == PROTO_OK);
+	TAP_CHECK(sink_frames(&a) == 1 && a.len == FRAME_HDRLEN + 1 + n +
+	    NOISE_TAGLEN);
+	TAP_CHECK(pump(pp.s, &a, &l) == PROTO_OK);
+	TAP_CHECK(l.n == 2 && l.len[0] == 3 && memcmp(l.data[0], "\x01hi",
+	    3) == 0 && l.len[1] == 1 && l.data[1][0] == 6);
+	msglog_free(&l);
+	/* Malformed data is refused before anything is written. */
+	TAP_CHECK(proto_send_batch(pp.s, data, 1, 0, &oa) == PROTO_ERR_BATCH &&
+	    a.len == 0);
+	pair_close(&pp);
+
+	/* One side without the bit: no BATCH. */
+	TAP_CHECK(pair_open(&pp, &bp, &defparams) == 0);
+	TAP_CHECK(!proto_feature(pp.c, PROTO_F_BATCH));
+	TAP_CHECK(proto_send_batch(pp.c, data, n, 0, &oa) == PROTO_ERR_STATE &&
+	    a.len == 0);
+	pair_close(&pp);
+	sink_free(&a);
+	return 0;
+}
+
+/*
  * Rekey by count with a limit of 3 data records per key: many messages of
  * 1 to 3 records each way stay in sync, and the extra bytes on the wire are
  * exactly the expected number of REKEY records.
@@ -1298,6 +1470,8 @@ static const struct tap_test tests[] = {
 	{ "all-zero ephemeral key", t_zero_key },
 	{ "bad hello in messages 1, 2, 3", t_bad_hello },
 	{ "malformed records", t_records },
+	{ "BATCH records: order, rekey count, malformed", t_batch_records },
+	{ "proto_send_batch: one frame, only with the bit", t_batch_send },
 	{ "rekey by count stays in sync", t_rekey_count },
 	{ "peer that does not rekey", t_rekey_missing },
 	{ "rekey by time", t_rekey_time },
