@@ -33,7 +33,8 @@ enum conf_store {
 	CONF_STORE_LMDB			/* the durable store (store.h) */
 };
 enum conf_bus {
-	CONF_BUS_NONE = 0
+	CONF_BUS_NONE = 0,
+	CONF_BUS_NATS			/* a cluster section (confcluster.h) */
 };
 
 enum conf_log_dest {
@@ -51,6 +52,8 @@ struct conf_listen {
 	struct sockaddr_storage	 addr;
 	socklen_t		 addrlen;
 };
+
+struct conf_cluster;
 
 struct secmsgd_conf {
 	char		*file;		/* NULL: built-in defaults */
@@ -98,6 +101,7 @@ struct secmsgd_conf {
 	uint32_t	 store_max_subscriptions; /* durable, per name */
 	uint32_t	 store_max_unacked;	/* STORED in flight, per conn */
 	enum conf_bus	 bus;
+	struct conf_cluster *cluster;	/* NULL: one node */
 
 	int		 log_level;		/* LOG_LVL_* */
 	int		 syslog_facility;	/* LOG_DAEMON, ... */

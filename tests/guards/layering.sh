@@ -48,7 +48,7 @@ pure="authkeys relay roster route confwiden bucket heartbeat stats storerec stor
 # The daemon's layers, lowest first (a header's layer is its module's).
 rank() {
 	case $1 in
-	log|config|confwiden|authkeys|policy|relay|roster|route|bucket|\
+	log|config|confcluster|confwiden|authkeys|policy|relay|roster|route|bucket|\
 	notify|heartbeat|stats) echo 0 ;;
 	mbox|pool|evsink|sloop|hswork|storethr) echo 1 ;;
 	session|sessread|sessout|sessionpriv) echo 2 ;;
