@@ -137,19 +137,20 @@ rot_left(struct roster_node **t)
  */
 static int
 insert(struct roster *r, struct roster_node **t, int kind, const char *name,
-    size_t len)
+    size_t len, uint32_t add, bool capped)
 {
 	struct roster_node *n = *t;
 	int c, rc;
 
 	if (n == NULL) {
-		if (kind == ROSTER_CHANNEL && r->nchannels >= r->max_channels)
+		if (capped && kind == ROSTER_CHANNEL &&
+		    r->nchannels >= r->max_channels)
 			return (-2);
 		if ((n = malloc(sizeof(*n) + len)) == NULL)
 			return (-1);
 		n->left = n->right = NULL;
 		n->prio = randombytes_random();
-		n->count = 1;
+		n->count = add;
 		n->kind = (uint8_t)kind;
 		n->len = (uint8_t)len;
 		memcpy(n->name, name, len);
@@ -159,16 +160,18 @@ insert(struct roster *r, struct roster_node **t, int kind, const char *name,
 		return (0);
 	}
 	if ((c = node_cmp(kind, name, len, n)) == 0) {
-		n->count++;
+		n->count += add;
 		return (0);
 	}
 	if (c < 0) {
-		if ((rc = insert(r, &n->left, kind, name, len)) != 0)
+		if ((rc = insert(r, &n->left, kind, name, len, add,
+		    capped)) != 0)
 			return (rc);
 		if (n->left->prio > n->prio)
 			rot_right(t);
 	} else {
-		if ((rc = insert(r, &n->right, kind, name, len)) != 0)
+		if ((rc = insert(r, &n->right, kind, name, len, add,
+		    capped)) != 0)
 			return (rc);
 		if (n->right->prio > n->prio)
 			rot_left(t);
@@ -184,7 +187,7 @@ roster_add(struct roster *r, int kind, const char *name, size_t len)
 	if (len == 0 || len > MSG_NAME_MAX)
 		return (-1);
 	pthread_mutex_lock(&r->lock);
-	rc = insert(r, &r->root, kind, name, len);
+	rc = insert(r, &r->root, kind, name, len, 1, true);
 	pthread_mutex_unlock(&r->lock);
 	return (rc);
 }
@@ -210,19 +213,49 @@ delete_node(struct roster *r, struct roster_node **t)
 	free(n);
 }
 
-void
-roster_remove(struct roster *r, int kind, const char *name, size_t len)
+/* Take n from the count of (kind, name), under the lock. */
+static void
+take(struct roster *r, int kind, const char *name, size_t len, uint32_t n)
 {
 	struct roster_node **t;
 	int c;
 
-	pthread_mutex_lock(&r->lock);
 	for (t = &r->root; *t != NULL; t = c < 0 ? &(*t)->left : &(*t)->right)
 		if ((c = node_cmp(kind, name, len, *t)) == 0)
 			break;
-	if (*t != NULL && --(*t)->count == 0)
+	if (*t == NULL)
+		return;
+	if ((*t)->count <= n)
 		delete_node(r, t);
+	else
+		(*t)->count -= n;
+}
+
+void
+roster_remove(struct roster *r, int kind, const char *name, size_t len)
+{
+	pthread_mutex_lock(&r->lock);
+	take(r, kind, name, len, 1);
 	pthread_mutex_unlock(&r->lock);
+}
+
+int
+roster_adjust(struct roster *r, int kind, const char *name, size_t len,
+    int64_t delta)
+{
+	int rc = 0;
+
+	if (len == 0 || len > MSG_NAME_MAX || delta == 0 ||
+	    delta > UINT32_MAX || delta < -(int64_t)UINT32_MAX)
+		return (delta == 0 ? 0 : -1);
+	pthread_mutex_lock(&r->lock);
+	if (delta > 0)
+		rc = insert(r, &r->root, kind, name, len, (uint32_t)delta,
+		    false);
+	else
+		take(r, kind, name, len, (uint32_t)-delta);
+	pthread_mutex_unlock(&r->lock);
+	return (rc);
 }
 
 /* An in-order listing into a bounded buffer. */

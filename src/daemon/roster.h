@@ -47,6 +47,15 @@ int	roster_add(struct roster *r, int kind, const char *name, size_t len);
 void	roster_remove(struct roster *r, int kind, const char *name,
 	    size_t len);
 
+/*
+ * roster_adjust(r, kind, name, len, delta): add delta (negative: take
+ * away) to the count of name, as for delta roster_add or roster_remove
+ * calls, but with no max_channels cap: other nodes' names and channels
+ * (buspres.h, bounded there).  Returns 0, or -1 when out of memory.
+ */
+int	roster_adjust(struct roster *r, int kind, const char *name,
+	    size_t len, int64_t delta);
+
 /* roster_channels(r): the number of channels in r. */
 uint32_t roster_channels(struct roster *r);
 

@@ -37,6 +37,9 @@
 
 #include "authkeys.h"
 #include "bucket.h"
+#ifdef HAVE_NATS
+#include "busnats.h"
+#endif
 #include "config.h"
 #include "durable.h"
 #include "dservice.h"
@@ -88,6 +91,7 @@ struct server_private {
 	uint64_t	 refuse_second;		/* refusal log rate */
 	unsigned	 refuse_logged, refuse_suppressed;
 	struct watchdog	*wd;			/* WATCHDOG=1, STATUS= */
+	struct busnats	*bus;			/* a cluster: busnats.h */
 };
 
 /*
@@ -523,6 +527,7 @@ static const struct sloop_hooks server_loop_hooks = {
 	session_loop_kill,
 	server_loop_teardown,
 	dservice_stored,
+	router_bus_mail,
 };
 static const struct session_hooks server_session_hooks = {
 	service_authenticate,
@@ -573,6 +578,12 @@ server_loop_setup(struct server *srv, unsigned i, struct event_base *base,
 	sp.bus = router_bus_find(conf_bus_name(srv->conf->bus));
 	sp.beat_us = watchdog_beat_us(srv->priv->wd);
 	sp.storethr = durable_thread(srv->priv->durable);
+#ifdef HAVE_NATS
+	if (srv->priv->bus != NULL) {
+		sp.bus_ctx = srv->priv->bus;
+		sp.bus_presence = busnats_presence;
+	}
+#endif
 	if (sp.store == NULL || sp.bus == NULL)
 		return (-1);
 	if (sloop_init(&srv->loops[i], &sp, i, base, threaded) == -1 ||
@@ -588,6 +599,7 @@ server_start(struct server *srv)
 	struct server_private *p = srv->priv;
 	unsigned nworkers = srv->conf->workers;
 	struct memory_bound mb;
+	char err[CONF_ERRLEN];
 	long ncpu;
 	unsigned i;
 
@@ -616,6 +628,16 @@ server_start(struct server *srv)
 		return (-1);
 	}
 	session_set_hooks(&server_session_hooks);
+#ifdef HAVE_NATS
+	/* The bus before the loops, which tell it their presence. */
+	if (srv->conf->cluster != NULL && (p->bus = busnats_new(
+	    srv->conf->cluster, srv->conf->max_message_size,
+	    srv->conf->max_total_output, srv->roster, err,
+	    sizeof(err))) == NULL) {
+		log_warnx("%s", err);
+		return (-1);
+	}
+#endif
 	/* Read before the loops are set up: they beat for the watchdog. */
 	if ((p->wd = watchdog_new(srv->base)) == NULL) {
 		log_warnx("cannot set up the watchdog: out of memory");
@@ -647,6 +669,13 @@ server_start(struct server *srv)
 		log_warn("cannot start %u worker threads", nworkers);
 		return (-1);
 	}
+#ifdef HAVE_NATS
+	if (p->bus != NULL && busnats_start(p->bus, srv->loops, srv->nloops,
+	    srv->base, err, sizeof(err)) == -1) {
+		log_warnx("%s", err);
+		return (-1);
+	}
+#endif
 	if (watchdog_start(p->wd, srv) == -1) {
 		log_warnx("cannot start the watchdog: out of memory");
 		return (-1);
@@ -849,6 +878,10 @@ server_free(struct server *srv)
 	 * then the loops, whose threads are joined, close what they hold. */
 	pool_stop(srv->pool, hswork_thread_stop, srv->hswork);
 	hswork_stop(srv->hswork);
+#ifdef HAVE_NATS
+	/* No bus callback posts to a loop once they are torn down. */
+	busnats_stop(p->bus);
+#endif
 	/*
 	 * No loop runs now, so none posts to the store thread: it answers
 	 * what is queued into their mailboxes, which their teardown empties.
@@ -863,6 +896,9 @@ server_free(struct server *srv)
 	srv->pool = NULL;
 	free(srv->loops);
 	free(srv->presence);
+#ifdef HAVE_NATS
+	busnats_free(p->bus);
+#endif
 	roster_free(srv->roster);
 	listener_set_close(&p->ls);
 	metrics_free(p->metrics);
