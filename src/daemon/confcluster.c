@@ -391,6 +391,46 @@ conf_cluster_preflight(const struct conf_cluster *cc, char *err,
 #endif
 }
 
+bool
+conf_cluster_same(const struct conf_cluster *a, const struct conf_cluster *b)
+{
+	const struct cc_row *r;
+	const char *pa, *pb;
+	size_t i;
+
+	if (a == NULL || b == NULL)
+		return (a == b);
+	if (a->nservers != b->nservers)
+		return (false);
+	for (i = 0; i < a->nservers; i++)
+		if (strcmp(a->servers[i], b->servers[i]) != 0)
+			return (false);
+	for (i = 0; i < CC_NROWS; i++) {
+		r = &cc_rows[i];
+		pa = (const char *)a + r->off;
+		pb = (const char *)b + r->off;
+		switch (r->type) {
+		case CC_STR:
+		case CC_PATH:
+			if (strcmp(*(char *const *)pa, *(char *const *)pb) != 0)
+				return (false);
+			break;
+		case CC_MS:
+		case CC_UINT:
+			if (*(const uint32_t *)pa != *(const uint32_t *)pb)
+				return (false);
+			break;
+		case CC_BOOL:
+			if (*(const bool *)pa != *(const bool *)pb)
+				return (false);
+			break;
+		case CC_SERVERS:
+			break;
+		}
+	}
+	return (true);
+}
+
 /* Print s quoted, as config.c does (no secrets reach here). */
 static void
 cc_print_str(FILE *f, const char *s)

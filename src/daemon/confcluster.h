@@ -62,6 +62,10 @@ int	conf_cluster_parse(const struct config_setting_t *s, const char *file,
 int	conf_cluster_preflight(const struct conf_cluster *cc, char *err,
 	    size_t errlen);
 
+/* conf_cluster_same(a, b): both NULL, or the same settings. */
+bool	conf_cluster_same(const struct conf_cluster *a,
+	    const struct conf_cluster *b);
+
 /* conf_cluster_print(cc, f): cc as a "cluster" group (secmsgd -T). */
 void	conf_cluster_print(const struct conf_cluster *cc, FILE *f);
 

@@ -40,6 +40,7 @@
 #ifdef HAVE_NATS
 #include "busnats.h"
 #endif
+#include "confcluster.h"
 #include "config.h"
 #include "durable.h"
 #include "dservice.h"
@@ -741,6 +742,12 @@ keep_restart_only(struct secmsgd_conf *nc, const struct secmsgd_conf *oc)
 		*s[i].nv = dup;
 	}
 	durable_keep_restart_only(nc, oc);
+	/* The bus keeps what it was started with (busnats.h). */
+	if (!conf_cluster_same(nc->cluster, oc->cluster) ||
+	    nc->bus != oc->bus)
+		log_warnx("reload: cluster changed; it takes effect at "
+		    "restart");
+	nc->bus = oc->bus;
 	if (nc->workers != oc->workers) {
 		log_warnx("reload: workers changed; it takes effect at "
 		    "restart");
