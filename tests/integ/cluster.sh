@@ -13,9 +13,12 @@
 [ -n "$NATS_SERVER" ] || skip_all "no nats-server (Debian package nats-server)"
 [ -x "$PY" ] && "$PY" -c 'import dissononce' 2>/dev/null ||
     skip_all "no /usr/bin/python3 with dissononce (python3-dissononce)"
-"$SECMSGD" -h 2>&1 | grep -q . || skip_all "no secmsgd"
+printf 'listen = [ "127.0.0.1:1" ];\nstate_dir = "%s";\ncluster = { servers = [ "nats://127.0.0.1:1" ]; };\n' \
+    "$T" > "$T/probe.conf"
+"$SECMSGD" -t -c "$T/probe.conf" 2>&1 | grep -q "not supported by this build" &&
+    skip_all "secmsgd built without libnats (configure --with-nats)"
 
-plan 28
+plan 31
 
 for k in alice bob carol dave erin frank; do
 	keygen "$k"
@@ -55,6 +58,25 @@ who_lacks() {
 	grep -q "^who ok" "$T/who$1.out" &&
 	    ! grep -q " p:$2:" "$T/who$1.out"
 }
+
+# -t checks the cluster section: a credentials file others can read is
+# refused, naming the key.
+NODE_PORT1=$(random_port)
+NATS_URLS='"nats://127.0.0.1:4222"'
+node_conf 1
+ok "secmsgd -t accepts a cluster section" \
+    sh -c "'$SECMSGD' -t -c '$T/node1.conf' >/dev/null 2>&1"
+: > "$T/creds"
+chmod 644 "$T/creds"
+node_conf 1 "credentials = \"$T/creds\";"
+"$SECMSGD" -t -c "$T/node1.conf" > "$T/t.out" 2>&1
+ok "secmsgd -t refuses a credentials file readable by others" \
+    grep -q "cluster.credentials .*readable by group or others" "$T/t.out"
+node_conf 1 "colour = 1;"
+"$SECMSGD" -t -c "$T/node1.conf" > "$T/t.out" 2>&1
+ok "secmsgd -t names file, line and key of a bad cluster setting" \
+    grep -q "node1.conf:[0-9]*: cluster.colour: unknown setting" "$T/t.out"
+unset NODE_PORT1
 
 ok "three NATS servers with JetStream and routes" nats_start_cluster
 start_nodes() { node_start 1 && node_start 2 && node_start 3; }
