@@ -373,7 +373,7 @@ conf_cluster_preflight(const struct conf_cluster *cc, char *err,
 	(void)snprintf(err, errlen, "cluster: not supported by this build "
 	    "(built without libnats: configure --with-nats)");
 	return (-1);
-#else
+#endif
 	if (cc_secret_file("credentials", cc->credentials, err, errlen) ==
 	    -1 || cc_secret_file("tls_key", cc->tls_key, err, errlen) == -1)
 		return (-1);
@@ -388,7 +388,6 @@ conf_cluster_preflight(const struct conf_cluster *cc, char *err,
 		return (-1);
 	}
 	return (0);
-#endif
 }
 
 bool

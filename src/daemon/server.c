@@ -600,7 +600,9 @@ server_start(struct server *srv)
 	struct server_private *p = srv->priv;
 	unsigned nworkers = srv->conf->workers;
 	struct memory_bound mb;
+#ifdef HAVE_NATS
 	char err[CONF_ERRLEN];
+#endif
 	long ncpu;
 	unsigned i;
 
