@@ -18,7 +18,7 @@ printf 'listen = [ "127.0.0.1:1" ];\nstate_dir = "%s";\ncluster = { servers = [ 
 "$SECMSGD" -t -c "$T/probe.conf" 2>&1 | grep -q "not supported by this build" &&
     skip_all "secmsgd built without libnats (configure --with-nats)"
 
-plan 31
+plan 35
 
 for k in alice bob carol dave erin frank; do
 	keygen "$k"
@@ -184,6 +184,20 @@ show_who() {
 }
 ok "WHO converged again on every node" eventually 10 show_who
 
+# A node that does not answer (SIGSTOPped): its names are still known,
+# so a SEND to one gets ERROR unavailable after reply_timeout (1 s here),
+# not a hang; the message may still reach it once it resumes.
+kill -STOP "$(node_pid 2)"
+t0=$(date +%s)
+ncl st.out 1 alice send bob text:late
+t1=$(date +%s)
+kill -CONT "$(node_pid 2)"
+ok "node 2 stopped: a SEND to bob gets ERROR 13 unavailable" \
+    has st.out "send error 13 unavailable"
+ok "... after the reply timeout, not a hang (within 3 s)" \
+    test $((t1 - t0)) -le 3
+ok "... and cross-node SEND works again" eventually 10 send_ok 1 bob s3.out
+
 # The bus down: every NATS server stopped.
 for i in 1 2 3; do kill -TERM "$(nats_pid "$i")"; done
 ok "bus down: every node logged the disconnection" \
@@ -202,6 +216,11 @@ ok "bus down: PUBLISH with subscribers elsewhere: unavailable" \
     has d2.out "publish error 13 unavailable"
 
 touch "$T/done"
+# The clients print what they were delivered once they stop waiting.
+sleep 2
+late=$("$PY" -c 'import hashlib; print(hashlib.sha256(b"late").hexdigest()[:16])')
+ok "node 2 resumed after the timeout: bob got the message after all" \
+    grep -q "^deliver alice - 4 $late" "$T/bob.bg"
 for i in 1 2 3; do kill -TERM "$(node_pid "$i")" 2>/dev/null; done
 sleep 1
 ok "no node crashed (no sanitizer report, no fatal)" sh -c "

@@ -77,6 +77,7 @@ cluster = {
   service = "secmsgtest";
   servers = [ $NATS_URLS ];
   heartbeat_interval = 300;
+  node_expiry = 3000;
   reply_timeout = 1000;
   reconnect_wait = 200;
   $2
