@@ -78,6 +78,7 @@ struct busnats {
 
 	/* Between nats.c's threads, the loops and the timer: atomics. */
 	int		 connected;
+	int		 stopping;	/* busnats_stop: closing on purpose */
 	int		 resync;	/* reconnected: announce everything */
 	int64_t		 max_payload;
 	uint64_t	 inflight;	/* bytes posted to loops, unhandled */
@@ -583,7 +584,8 @@ bus_disconnected_cb(natsConnection *nc, void *arg)
 	struct busnats *b = arg;
 
 	(void)nc;
-	if (__atomic_exchange_n(&b->connected, 0, __ATOMIC_ACQ_REL))
+	if (__atomic_exchange_n(&b->connected, 0, __ATOMIC_ACQ_REL) &&
+	    !__atomic_load_n(&b->stopping, __ATOMIC_ACQUIRE))
 		log_warnx("cluster: disconnected from NATS: messages to "
 		    "other nodes fail with \"unavailable\" until it is back");
 }
@@ -840,6 +842,7 @@ busnats_stop(struct busnats *b)
 		event_free(b->beat_ev);
 		b->beat_ev = NULL;
 	}
+	__atomic_store_n(&b->stopping, 1, __ATOMIC_RELEASE);
 	if (b->nc != NULL)
 		natsConnection_Close(b->nc);
 	natsSubscription_Destroy(b->sub_pres);
