@@ -135,6 +135,7 @@ usage(int status)
 "           [-k DIR] [-c N[,N..]] [-m SIZE[,SIZE..]] [-d SECONDS]\n"
 "           [-j THREADS] [-w WINDOW] [-P PUBS] [-S SUBS] [-n CONNS]\n"
 "           [-b ADDR[,ADDR..]] [--mode publish|direct] [--daemon-pid PID]\n"
+"           [--sub-server HOST:PORT] [--settle SECONDS]\n"
 "           [--csv | --json] [--no-header] [--raw] [-v] WORKLOAD\n"
 "       secmsg-bench --echo-server HOST:PORT\n"
 "       secmsg-bench --crypto-ceiling SECONDS\n"
@@ -148,6 +149,8 @@ usage(int status)
 "             --daemon-pid, the daemon's RSS growth per connection\n"
 "Without -k, fresh client keys are generated: the daemon must have\n"
 "client_auth = \"any\".  -k DIR loads DIR/0.key, DIR/1.key, ...\n"
+"--sub-server: relay receivers connect there (another node of a\n"
+"       cluster); --settle: seconds between set-up and run\n"
 "--raw: plain TCP echo of 64-byte requests, or of -m chunks for bulk\n"
 "       (stunnel, spiped; README.md)\n"
 "--crypto-ceiling: this machine's X25519 and ChaCha20-Poly1305 speed on\n"
@@ -199,9 +202,9 @@ parse_list(const char *s, uint32_t min, uint32_t max, uint32_t *out)
 	return (n > 0 ? n : -1);
 }
 
-/* Resolve "host:port" or "[v6]:port" into o->addr. */
+/* Resolve "host:port" or "[v6]:port" into *ss and *sslen. */
 static int
-parse_server(struct bench_opts *o, const char *s)
+parse_addr(const char *s, struct sockaddr_storage *ss, socklen_t *sslen)
 {
 	struct addrinfo hints, *res;
 	char host[256];
@@ -229,9 +232,18 @@ parse_server(struct bench_opts *o, const char *s)
 	hints.ai_flags = AI_NUMERICSERV;
 	if (getaddrinfo(host, port, &hints, &res) != 0)
 		return (-1);
-	memcpy(&o->addr, res->ai_addr, res->ai_addrlen);
-	o->addrlen = res->ai_addrlen;
+	memcpy(ss, res->ai_addr, res->ai_addrlen);
+	*sslen = res->ai_addrlen;
 	freeaddrinfo(res);
+	return (0);
+}
+
+/* -s: the server. */
+static int
+parse_server(struct bench_opts *o, const char *s)
+{
+	if (parse_addr(s, &o->addr, &o->addrlen) == -1)
+		return (-1);
 	o->server = s;
 	return (0);
 }
@@ -478,6 +490,9 @@ worker_main(void *arg)
 	}
 	evtimer_del(w->timer);
 	w->want = w->opened;	/* set up is over either way */
+	/* --settle: other nodes learn of the receivers (presence). */
+	if (w->o->settle > 0)
+		(void)usleep((useconds_t)(w->o->settle * 1e6));
 	pthread_barrier_wait(&R.start);
 
 	w->t_start = bench_now_ns();
@@ -798,7 +813,7 @@ int
 main(int argc, char **argv)
 {
 	enum { O_KEY = 256, O_INSECURE, O_MODE, O_PID, O_CSV, O_JSON,
-		O_NOHDR, O_RAW, O_ECHO, O_CEILING };
+		O_NOHDR, O_RAW, O_ECHO, O_CEILING, O_SUB, O_SETTLE };
 	static const struct option longopts[] = {
 		{ "server-key", required_argument, NULL, O_KEY },
 		{ "insecure-any-key", no_argument, NULL, O_INSECURE },
@@ -810,6 +825,8 @@ main(int argc, char **argv)
 		{ "raw", no_argument, NULL, O_RAW },
 		{ "echo-server", required_argument, NULL, O_ECHO },
 		{ "crypto-ceiling", required_argument, NULL, O_CEILING },
+		{ "sub-server", required_argument, NULL, O_SUB },
+		{ "settle", required_argument, NULL, O_SETTLE },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -896,6 +913,19 @@ main(int argc, char **argv)
 				return (2);
 			}
 			o.pin = true;
+			break;
+		case O_SUB:
+			if (parse_addr(optarg, &o.sub_addr,
+			    &o.sub_addrlen) == -1) {
+				fprintf(stderr, "secmsg-bench: %s: bad or "
+				    "unknown address\n", optarg);
+				return (2);
+			}
+			break;
+		case O_SETTLE:
+			o.settle = strtod(optarg, NULL);
+			if (!(o.settle >= 0 && o.settle <= 60))
+				usage(2);
 			break;
 		case O_INSECURE:
 			insecure = true;
