@@ -18,9 +18,9 @@ printf 'listen = [ "127.0.0.1:1" ];\nstate_dir = "%s";\ncluster = { servers = [ 
 "$SECMSGD" -t -c "$T/probe.conf" 2>&1 | grep -q "not supported by this build" &&
     skip_all "secmsgd built without libnats (configure --with-nats)"
 
-plan 35
+plan 42
 
-for k in alice bob carol dave erin frank; do
+for k in alice bob carol dave erin frank gina; do
 	keygen "$k"
 	authorize "$k"
 done
@@ -89,11 +89,11 @@ ok "every node sees the two others" eventually 10 sh -c "
 
 # Long-lived clients: bob on node 2, carol on node 3 (both in "news"),
 # dave on node 2 in "news" too.
-ncl bob.bg 2 bob join news touch "$T/bob-ready" waitfile "$T/done" 60 \
+ncl bob.bg 2 bob join news touch "$T/bob-ready" waitfile "$T/done" 240 \
     end 1 &
-ncl carol.bg 3 carol join news touch "$T/carol-ready" waitfile "$T/done" 60 \
+ncl carol.bg 3 carol join news touch "$T/carol-ready" waitfile "$T/done" 240 \
     end 1 &
-ncl dave.bg 2 dave join news touch "$T/dave-ready" waitfile "$T/done" 60 \
+ncl dave.bg 2 dave join news touch "$T/dave-ready" waitfile "$T/done" 240 \
     end 1 &
 wait_for_file() { eventually 10 test -e "$1"; }
 ok "clients on nodes 2 and 3 joined" sh -c "
@@ -126,7 +126,7 @@ ok "PUBLISH news from node 1: OK 3 delivered (nodes 2 and 3)" \
     has p1.out "publish ok 3 0"
 
 # Per-sender order across nodes: 40 messages alice -> erin (node 3).
-ncl erin.bg 3 erin touch "$T/erin-ready" waitfile "$T/done" 60 end 1 &
+ncl erin.bg 3 erin touch "$T/erin-ready" waitfile "$T/done" 240 end 1 &
 wait_for_file "$T/erin-ready"
 eventually 5 who_has 1 p:erin:1
 ops=""
@@ -135,6 +135,12 @@ for n in $(seq -w 1 40); do ops="$ops send erin text:m$n"; done
 ncl a2.out 1 alice $ops
 ok "40 SENDs to erin across nodes: 40 x OK 1" \
     sh -c "[ \$(grep -c '^send ok 1 0$' $T/a2.out) -eq 40 ]"
+
+# A client on node 1 in 1100 channels: node 3, restarted below, learns
+# them from a snapshot in parts (1024 entries at most each).
+ncl many.bg 1 gina joinmany many- 1100 touch "$T/many-ready" \
+    waitfile "$T/done" 240 end 1 &
+wait_for_file "$T/many-ready"
 
 # A node killed: its names leave the others' WHO within seconds.
 kill -KILL "$(node_pid 3)"
@@ -150,9 +156,17 @@ node_start 3
 ok "node 3 restarted: node 1 sees it join with a new incarnation" \
     eventually 8 sh -c "grep 'cluster: node node3 joined inc=' $T/node1.log |
 	grep -qv 'inc=$inc1'"
-ncl carol2.bg 3 carol join news touch "$T/carol2-ready" waitfile "$T/done" 60 end 1 &
+ncl carol2.bg 3 carol join news touch "$T/carol2-ready" waitfile "$T/done" 240 end 1 &
 wait_for_file "$T/carol2-ready"
 ok "WHO on node 1 lists carol again" eventually 5 who_has 1 p:carol:1
+# whoall_on I: the number of entries in node I's WHO.
+who_many() {
+	ncl whoall3.out 3 frank whoall || return 1
+	n=$(sed -n 's/^whoall \([0-9]*\) .*/\1/p' "$T/whoall3.out")
+	[ "${n:-0}" -ge 1100 ]
+}
+ok "restarted node 3 lists node 1's 1100 channels (snapshot in parts)" \
+    eventually 10 who_many
 
 # send_ok NODE TO OUT: a SEND from alice on NODE to TO got OK 1.
 send_ok() { ncl "$3" "$1" alice send "$2" text:x && has "$3" "send ok 1 0"; }
@@ -179,10 +193,36 @@ converged() {
 }
 show_who() {
 	converged && return 0
-	sed 's/^/# /' "$T/who1.out" "$T/who2.out" "$T/who3.out"
+	cut -c1-300 "$T/who1.out" "$T/who2.out" "$T/who3.out" | sed 's/^/# /' 
 	return 1
 }
 ok "WHO converged again on every node" eventually 10 show_who
+
+# A hostile member of the bus: random and almost-right records on the
+# presence subject and on node 1's own; a node announcing more names
+# than max_names_per_node (2000 here).  Node 1 drops them, counts them in
+# its log, and goes on serving.
+N1HEX=$(printf node1 | od -An -tx1 | tr -d ' \n')
+inject() {
+	timeout 30 "$PY" "$top_srcdir/tests/integ/natsinject.py" "$NATS_P3" \
+	    secmsgtest "$N1HEX" "$@"
+}
+ok "hostile records published to the bus" sh -c "
+    $(command -v timeout) 30 $PY $top_srcdir/tests/integ/natsinject.py \
+	$NATS_P3 secmsgtest $N1HEX garbage 200 | grep -q '^published'"
+ok "node 1 counted malformed records and dropped them" \
+    eventually 5 grep -q "malformed records dropped" "$T/node1.log"
+ok "a node announcing 2500 names is ignored" sh -c "
+    $(command -v timeout) 30 $PY $top_srcdir/tests/integ/natsinject.py \
+	$NATS_P3 secmsgtest $N1HEX flood 2500 | grep -q '^published'" 
+ok "... and logged" eventually 5 grep -q \
+    "announcements over max_nodes or max_names_per_node ignored" \
+    "$T/node1.log"
+no_flood() { who_on 1 who1.out && grep -q "^who ok" "$T/who1.out" &&
+    ! grep -q "flood" "$T/who1.out"; }
+ok "... none of its names in node 1's WHO" no_flood
+ok "node 1 still serves: cross-node SEND after all that" \
+    eventually 5 send_ok 1 bob h1.out
 
 # A node that does not answer (SIGSTOPped): its names are still known,
 # so a SEND to one gets ERROR unavailable after reply_timeout (1 s here),
@@ -202,7 +242,7 @@ ok "... and cross-node SEND works again" eventually 10 send_ok 1 bob s3.out
 for i in 1 2 3; do kill -TERM "$(nats_pid "$i")"; done
 ok "bus down: every node logged the disconnection" \
     eventually 10 every_node_logs "disconnected from NATS"
-ncl frank.bg 1 frank touch "$T/frank-ready" waitfile "$T/done" 60 end 1 &
+ncl frank.bg 1 frank touch "$T/frank-ready" waitfile "$T/done" 240 end 1 &
 wait_for_file "$T/frank-ready"
 t0=$(date +%s)
 ncl d1.out 1 alice send frank text:local send bob text:remote

@@ -71,6 +71,7 @@ log_destination = "stderr";
 log_level = "info";
 control_socket = "$T/n$i/control.sock";
 handshake_rate = 0;
+max_subscriptions = 2048;
 ${SECMSG_TEST_CONF:-}
 cluster = {
   node = "node$i";
@@ -80,6 +81,7 @@ cluster = {
   node_expiry = 3000;
   reply_timeout = 1000;
   reconnect_wait = 200;
+  max_names_per_node = 2000;
   $2
 };
 EOC
@@ -112,5 +114,8 @@ ncl() {
 	_out=$1 _n=$2 _who=$3
 	shift 3
 	eval "_p=\$NODE_PORT$_n"
-	swarm client "$_p" "$T/$_who.key" "$@" > "$T/$_out" 2>&1
+	# Long-lived clients wait for $T/done: bounded, but longer than
+	# lib.sh's 30 s default.
+	SWARM_TIMEOUT=${SWARM_TIMEOUT:-300} swarm client "$_p" \
+	    "$T/$_who.key" "$@" > "$T/$_out" 2>&1
 }
