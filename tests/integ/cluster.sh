@@ -20,7 +20,7 @@ printf 'listen = [ "127.0.0.1:1" ];\nstate_dir = "%s";\ncluster = { servers = [ 
 "$SECMSGD" -t -c "$T/probe.conf" 2>&1 | grep -q "not supported by this build" &&
     skip_all "secmsgd built without libnats (configure --with-nats)"
 
-plan 42
+plan 43
 
 for k in alice bob carol dave erin frank gina; do
 	keygen "$k"
@@ -252,6 +252,13 @@ ok "... at once (within 2 s)" test $((t1 - t0)) -le 2
 ncl d2.out 2 dave publish news text:x
 ok "bus down: PUBLISH with subscribers elsewhere: unavailable" \
     has d2.out "publish error 13 unavailable"
+# secmsg-client names the code and exits 6 (the request refused).
+timeout -k 5 20 "$CLIENT" -s "127.0.0.1:$NODE_PORT1" -i "$T/alice.key" \
+    --known-hosts "$T/kh" --accept-new send bob hello \
+    > "$T/c.out" 2> "$T/c.err" < /dev/null
+crc=$?
+ok "secmsg-client: exit 6 and \"unavailable\" for a SEND to another node" \
+    sh -c "[ $crc -eq 6 ] && grep -q unavailable '$T/c.err'"
 
 touch "$T/done"
 # The clients print what they were delivered once they stop waiting.
