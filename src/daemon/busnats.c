@@ -438,6 +438,14 @@ bus_kind(const struct router_msg *m)
 	return (m->kind == ROUTE_SEND ? BUSMSG_PEER : BUSMSG_CHANNEL);
 }
 
+/* The bytes of m's REQ (busmsg.h's layout). */
+static size_t
+bus_req_size(const struct busnats *b, const struct router_msg *m)
+{
+	return (3 + b->nodelen + 8 + 8 + 4 + 1 + 1 + m->targetlen + 2 +
+	    m->hdrlen + m->bodylen);
+}
+
 static int
 bus_interest(struct sloop *l, const struct router_msg *m)
 {
@@ -450,6 +458,15 @@ bus_interest(struct sloop *l, const struct router_msg *m)
 	pthread_mutex_unlock(&b->pmu);
 	if (n > 0 && !__atomic_load_n(&b->connected, __ATOMIC_ACQUIRE))
 		return (-1);
+	/*
+	 * Too large for NATS (its max_payload below max_message_size):
+	 * refused before anyone gets it, here too.
+	 */
+	if (n > 0 && (int64_t)bus_req_size(b, m) >
+	    __atomic_load_n(&b->max_payload, __ATOMIC_RELAXED)) {
+		bus_count(&b->n_toolarge);
+		return (-1);
+	}
 	return (n);
 }
 

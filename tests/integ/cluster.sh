@@ -20,7 +20,7 @@ printf 'listen = [ "127.0.0.1:1" ];\nstate_dir = "%s";\ncluster = { servers = [ 
 "$SECMSGD" -t -c "$T/probe.conf" 2>&1 | grep -q "not supported by this build" &&
     skip_all "secmsgd built without libnats (configure --with-nats)"
 
-plan 43
+plan 49
 
 for k in alice bob carol dave erin frank gina; do
 	keygen "$k"
@@ -260,12 +260,39 @@ crc=$?
 ok "secmsg-client: exit 6 and \"unavailable\" for a SEND to another node" \
     sh -c "[ $crc -eq 6 ] && grep -q unavailable '$T/c.err'"
 
+# NATS back with a max_payload below what a message may be: node 1 says
+# so when it connects, and a SEND across nodes above it gets ERROR
+# unavailable at once, delivered to nobody.
+printf 'max_payload: 4096\n' > "$T/small.conf"
+nats_start 1 "$T/small.conf"
+ok "a max_payload below max_message_size is logged at connect" \
+    eventually 10 grep -q "max_payload 4096 is below max_message_size" \
+    "$T/node1.log"
+ok "cross-node SEND of a small message works again" \
+    eventually 10 send_ok 1 bob p1.out
+ncl p2.out 1 alice send bob rand:5000
+ok "a 5000-byte SEND across nodes: ERROR 13 unavailable" \
+    has p2.out "send error 13 unavailable"
+# A subscriber of news on node 1 as well: the refusal comes before any
+# delivery, so it gets nothing either.
+ncl near.bg 1 frank join news touch "$T/near-ready" waitfile "$T/done" 240 \
+    end 1 &
+wait_for_file "$T/near-ready"
+ncl p3.out 1 alice publish news rand:5000
+ok "a 5000-byte PUBLISH with subscribers here and elsewhere: unavailable" \
+    has p3.out "publish error 13 unavailable"
+
 touch "$T/done"
 # The clients print what they were delivered once they stop waiting.
 sleep 2
 late=$("$PY" -c 'import hashlib; print(hashlib.sha256(b"late").hexdigest()[:16])')
 ok "node 2 resumed after the timeout: bob got the message after all" \
     grep -q "^deliver alice - 4 $late" "$T/bob.bg"
+ok "... and never the 5000-byte one refused as unavailable" \
+    sh -c "! grep -q '^deliver alice - 5000 ' '$T/bob.bg'"
+ok "nor did node 1's own subscriber get the refused PUBLISH" \
+    sh -c "grep -q '^join ok' '$T/near.bg' &&
+	! grep -q '^deliver alice news 5000 ' '$T/near.bg'"
 for i in 1 2 3; do kill -TERM "$(node_pid "$i")" 2>/dev/null; done
 sleep 1
 ok "no node crashed (no sanitizer report, no fatal)" sh -c "

@@ -18,13 +18,15 @@ nats_ports() {
 	NATS_URLS="\"nats://127.0.0.1:$NATS_P1\", \"nats://127.0.0.1:$NATS_P2\", \"nats://127.0.0.1:$NATS_P3\""
 }
 
-# nats_start I: start server I (again, with the same ports and store).
+# nats_start I [CONFIG]: start server I (again, with the same ports and
+# store), with a configuration file for what has no option (max_payload).
 nats_start() {
 	i=$1
 	eval "p=\$NATS_P$i c=\$NATS_C$i"
 	mkdir -p "$T/nats$i"
 	: > "$T/nats$i.log"
-	GOMAXPROCS=1 timeout -k 5 900 "$NATS_SERVER" -a 127.0.0.1 -p "$p" \
+	GOMAXPROCS=1 timeout -k 5 900 "$NATS_SERVER" ${2:+-c "$2"} \
+	    -a 127.0.0.1 -p "$p" \
 	    -n "nats$i" --cluster_name secmsgtest \
 	    -cluster "nats://127.0.0.1:$c" \
 	    -routes "nats://127.0.0.1:$NATS_C1,nats://127.0.0.1:$NATS_C2,nats://127.0.0.1:$NATS_C3" \
