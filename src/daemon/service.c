@@ -266,6 +266,7 @@ send_result(struct session *s, uint32_t id, const char *name, size_t len,
 static void
 reply_unavailable(struct session *s, uint32_t id)
 {
+	stats_add(s->loop->idx, STATS_UNAVAILABLE, 1);
 	reply_error(s, id, MSG_E_UNAVAILABLE,
 	    "another node of the service could not be reached");
 }

@@ -56,6 +56,7 @@ enum stats_counter {
 	STATS_REFUSE_PERADDR,	/* max_connections_per_address */
 	STATS_REFUSE_RATE,	/* handshake_rate */
 	STATS_REFUSE_NOMEM,	/* out of memory */
+	STATS_UNAVAILABLE,	/* ERROR unavailable: a node unreachable */
 	/* Gauges kept as up/down counts on the loop's own slot. */
 	STATS_G_SESSIONS,	/* sessions on the loop */
 	STATS_G_QUEUED,		/* output bytes queued on the loop */

@@ -20,7 +20,7 @@ printf 'listen = [ "127.0.0.1:1" ];\nstate_dir = "%s";\ncluster = { servers = [ 
 "$SECMSGD" -t -c "$T/probe.conf" 2>&1 | grep -q "not supported by this build" &&
     skip_all "secmsgd built without libnats (configure --with-nats)"
 
-plan 49
+plan 50
 
 for k in alice bob carol dave erin frank gina; do
 	keygen "$k"
@@ -81,7 +81,14 @@ ok "secmsgd -t names file, line and key of a bad cluster setting" \
 unset NODE_PORT1
 
 ok "three NATS servers with JetStream and routes" nats_start_cluster
-start_nodes() { node_start 1 && node_start 2 && node_start 3; }
+# Node 1 serves metrics too.
+MPORT=$(random_port)
+start_nodes() {
+	NODE_EXTRA="metrics_listen = \"127.0.0.1:$MPORT\";"
+	node_start 1 || return 1
+	NODE_EXTRA=
+	node_start 2 && node_start 3
+}
 ok "three secmsgd nodes ready" start_nodes
 ok "every node sees the two others" eventually 10 sh -c "
     for i in 1 2 3; do
@@ -281,6 +288,13 @@ wait_for_file "$T/near-ready"
 ncl p3.out 1 alice publish news rand:5000
 ok "a 5000-byte PUBLISH with subscribers here and elsewhere: unavailable" \
     has p3.out "publish error 13 unavailable"
+
+# Every ERROR unavailable node 1 answered is counted: the stopped node,
+# the bus down (SEND, and secmsg-client's), the two too large.
+timeout -k 5 30 "$PY" "$top_srcdir/tests/integ/metrics.py" get \
+    "127.0.0.1:$MPORT" /metrics "$T/m1" > "$T/m1.status" 2>&1
+ok "node 1's metrics: secmsgd_unavailable_total 5" \
+    grep -qx "secmsgd_unavailable_total 5" "$T/m1"
 
 touch "$T/done"
 # The clients print what they were delivered once they stop waiting.

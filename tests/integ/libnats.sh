@@ -74,6 +74,7 @@ log_level = "info";
 control_socket = "$T/n$i/control.sock";
 handshake_rate = 0;
 max_subscriptions = 2048;
+${NODE_EXTRA:-}
 ${SECMSG_TEST_CONF:-}
 cluster = {
   node = "node$i";
