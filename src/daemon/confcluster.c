@@ -316,7 +316,8 @@ conf_cluster_parse(const config_setting_t *s, const char *file,
 			goto fail;
 		}
 		if (seen[j] != 0) {
-			(void)cc_err(err, errlen, file, line, name, "set twice");
+			(void)cc_err(err, errlen, file, line, name,
+			    "set twice");
 			goto fail;
 		}
 		seen[j] = line;

@@ -80,7 +80,8 @@ struct store_ops {
  */
 struct bus_ops {
 	const char	*name;
-	int		(*interest)(struct sloop *l, const struct router_msg *m);
+	int		(*interest)(struct sloop *l,
+			    const struct router_msg *m);
 	int		(*route)(struct sloop *l, const struct router_msg *m,
 			    uint64_t token);
 	void		(*answer)(struct sloop *l, const char *node,

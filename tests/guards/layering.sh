@@ -52,7 +52,7 @@ rank() {
 	notify|heartbeat|stats) echo 0 ;;
 	mbox|pool|evsink|sloop|hswork|storethr) echo 1 ;;
 	session|sessread|sessout|sessionpriv) echo 2 ;;
-	router|busnats) echo 3 ;;
+	router|busnats|busnatsconn|busnatspriv) echo 3 ;;
 	service|dservice) echo 4 ;;
 	server|handshake|listener|privdrop|memory|watchdog|control|ctlloop|metrics|durable) echo 5 ;;
 	secmsgd) echo 6 ;;

@@ -95,8 +95,9 @@ test_roundtrip(void)
 			    busmsg_decode(buf, len, &m) == 0 :
 			    busmsg_decode(buf, len, &m) == -1);
 		buf[n] = 0;
-		TAP_CHECK(t == BUSMSG_REQ ? busmsg_decode(buf, n + 1, &m) == 0 &&
-		    m.bodylen == 11 : busmsg_decode(buf, n + 1, &m) == -1);
+		TAP_CHECK(t == BUSMSG_REQ ?
+		    busmsg_decode(buf, n + 1, &m) == 0 && m.bodylen == 11 :
+		    busmsg_decode(buf, n + 1, &m) == -1);
 	}
 	n = make(BUSMSG_DELTA, buf, sizeof(buf), NULL, 0, 0);
 	TAP_CHECK(busmsg_decode(buf, n, &m) == 0);
