@@ -115,8 +115,15 @@ int
 bconn_start(struct bconn *c, size_t srcidx)
 {
 	const struct bench_opts *o = c->w->o;
+	const struct sockaddr_storage *to = &o->addr;
+	socklen_t tolen = o->addrlen;
 	struct proto_params params;
 	int fd;
+
+	if (c->to_sub && o->sub_addrlen > 0) {
+		to = &o->sub_addr;
+		tolen = o->sub_addrlen;
+	}
 
 	memset(&params, 0, sizeof(params));
 	params.max_message = BCONN_MAX_MESSAGE;
@@ -128,7 +135,7 @@ bconn_start(struct bconn *c, size_t srcidx)
 		c->features |= PROTO_F_QUIET;
 	if (c->features != 0 && proto_set_features(c->p, c->features) == -1)
 		return (-1);
-	fd = socket(o->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+	fd = socket(to->ss_family, SOCK_STREAM | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0);
 	if (fd == -1)
 		return (-1);
@@ -172,7 +179,7 @@ bconn_start(struct bconn *c, size_t srcidx)
 	if ((c->rev = event_new(c->w->base, fd, EV_READ | EV_PERSIST,
 	    bconn_readable_cb, c)) == NULL ||
 	    bufferevent_socket_connect(c->bev,
-	    (const struct sockaddr *)&o->addr, (int)o->addrlen) == -1) {
+	    (const struct sockaddr *)to, (int)tolen) == -1) {
 		c->starting = false;
 		return (-1);	/* bconn_free closes the socket */
 	}

@@ -67,6 +67,11 @@ struct bench_opts {
 	const char		*server;	/* as given */
 	struct sockaddr_storage	 addr;
 	socklen_t		 addrlen;
+	/* --sub-server: relay receivers connect there (another node of a
+	 * cluster); sub_addrlen 0: to addr like the rest. */
+	struct sockaddr_storage	 sub_addr;
+	socklen_t		 sub_addrlen;
+	double			 settle;	/* s between set-up and run */
 	struct sockaddr_storage	 src[BENCH_MAXSRC];
 	socklen_t		 srclen[BENCH_MAXSRC];
 	size_t			 nsrc;
@@ -182,6 +187,7 @@ struct bconn {
 	bool			 starting;	/* in bconn_start() */
 	uint32_t		 features;	/* hello bits to announce
 						   (set before bconn_start) */
+	bool			 to_sub;	/* a relay receiver: sub_addr */
 	bool			 dirty;		/* on w->dirty */
 	bool			 writing;	/* the bufferevent writes (after
 						   a short write) */

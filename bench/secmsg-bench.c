@@ -138,8 +138,8 @@ usage(int status)
 "           [-k DIR] [-c N[,N..]] [-m SIZE[,SIZE..]] [-d SECONDS]\n"
 "           [-j THREADS] [-w WINDOW] [-P PUBS] [-S SUBS] [-n CONNS]\n"
 "           [-b ADDR[,ADDR..]] [--mode publish|direct] [--daemon-pid PID]\n"
-"           [--batch] [--quiet] [--csv | --json] [--no-header] [--raw]\n"
-"           [-v] WORKLOAD\n"
+"           [--batch] [--quiet] [--sub-server HOST:PORT] [--settle SECONDS]\n"
+"           [--csv | --json] [--no-header] [--raw] [-v] WORKLOAD\n"
 "       secmsg-bench -s HOST:PORT [--qos 0|1] [--mqtt-cafile FILE] [-m SIZE]\n"
 "           [-w WINDOW] [-n COUNT] [-d SECONDS] mqtt | mqtt-session\n"
 "           (mqtt: also [-P PUBS] [-S SUBS] [--mode publish|direct])\n"
@@ -175,6 +175,8 @@ usage(int status)
 "       connection go as one BATCH record, and the daemon batches too\n"
 "--quiet: relay --mode publish: PUBLISH asks for no OK (hello bit 3);\n"
 "       deliveries are still counted by sequence number\n"
+"--sub-server: relay receivers connect there (another node of a\n"
+"       cluster); --settle: seconds between set-up and run\n"
 "--raw: plain TCP echo of 64-byte requests, or of -m chunks for bulk\n"
 "       (stunnel, spiped; README.md)\n"
 "--crypto-ceiling: this machine's X25519 and ChaCha20-Poly1305 speed on\n"
@@ -232,9 +234,9 @@ parse_list(const char *s, uint32_t min, uint32_t max, uint32_t *out)
 	return (n > 0 ? n : -1);
 }
 
-/* Resolve "host:port" or "[v6]:port" into o->addr. */
+/* Resolve "host:port" or "[v6]:port" into *ss and *sslen. */
 static int
-parse_server(struct bench_opts *o, const char *s)
+parse_addr(const char *s, struct sockaddr_storage *ss, socklen_t *sslen)
 {
 	struct addrinfo hints, *res;
 	char host[256];
@@ -262,9 +264,18 @@ parse_server(struct bench_opts *o, const char *s)
 	hints.ai_flags = AI_NUMERICSERV;
 	if (getaddrinfo(host, port, &hints, &res) != 0)
 		return (-1);
-	memcpy(&o->addr, res->ai_addr, res->ai_addrlen);
-	o->addrlen = res->ai_addrlen;
+	memcpy(ss, res->ai_addr, res->ai_addrlen);
+	*sslen = res->ai_addrlen;
 	freeaddrinfo(res);
+	return (0);
+}
+
+/* -s: the server. */
+static int
+parse_server(struct bench_opts *o, const char *s)
+{
+	if (parse_addr(s, &o->addr, &o->addrlen) == -1)
+		return (-1);
 	o->server = s;
 	return (0);
 }
@@ -511,6 +522,9 @@ worker_main(void *arg)
 	}
 	evtimer_del(w->timer);
 	w->want = w->opened;	/* set up is over either way */
+	/* --settle: other nodes learn of the receivers (presence). */
+	if (w->o->settle > 0)
+		(void)usleep((useconds_t)(w->o->settle * 1e6));
 	pthread_barrier_wait(&R.start);
 
 	w->t_start = bench_now_ns();
@@ -909,7 +923,7 @@ main(int argc, char **argv)
 {
 	enum { O_KEY = 256, O_INSECURE, O_MODE, O_PID, O_CSV, O_JSON,
 		O_NOHDR, O_RAW, O_ECHO, O_CEILING, O_QOS, O_CAFILE, O_BATCH,
-		O_QUIET };
+		O_QUIET, O_SUB, O_SETTLE };
 	static const struct option longopts[] = {
 		{ "server-key", required_argument, NULL, O_KEY },
 		{ "insecure-any-key", no_argument, NULL, O_INSECURE },
@@ -926,6 +940,8 @@ main(int argc, char **argv)
 		{ "qos", required_argument, NULL, O_QOS },
 		{ "mqtt-cafile", required_argument, NULL, O_CAFILE },
 		{ "cafile", required_argument, NULL, O_CAFILE },
+		{ "sub-server", required_argument, NULL, O_SUB },
+		{ "settle", required_argument, NULL, O_SETTLE },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -1021,6 +1037,19 @@ main(int argc, char **argv)
 				return (2);
 			}
 			o.pin = true;
+			break;
+		case O_SUB:
+			if (parse_addr(optarg, &o.sub_addr,
+			    &o.sub_addrlen) == -1) {
+				fprintf(stderr, "secmsg-bench: %s: bad or "
+				    "unknown address\n", optarg);
+				return (2);
+			}
+			break;
+		case O_SETTLE:
+			o.settle = strtod(optarg, NULL);
+			if (!(o.settle >= 0 && o.settle <= 60))
+				usage(2);
 			break;
 		case O_INSECURE:
 			insecure = true;

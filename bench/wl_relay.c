@@ -382,6 +382,7 @@ relay_setup(struct worker *w)
 		    base + i : 0), &sub_ops, r, i);
 		if (r->sub[i] == NULL)
 			return (-1);
+		r->sub[i]->to_sub = true;	/* --sub-server, if given */
 	}
 	w->want = r->np + (r->mode == RELAY_SELF ? 0 : r->ns);
 	for (i = 0; i < r->np; i++)

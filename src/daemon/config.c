@@ -25,9 +25,10 @@
 
 #include <libconfig.h>
 
+#include "confcluster.h"
+#include "config.h"
 #include "confwiden.h"
 #include "log.h"
-#include "config.h"
 
 #ifndef SECMSGD_STATEDIR
 /* The Makefile sets it from localstatedir. */
@@ -93,6 +94,7 @@ static const struct conf_enum conf_stores[] = {
 
 static const struct conf_enum conf_buses[] = {
 	{ "none", CONF_BUS_NONE },
+	{ "nats", CONF_BUS_NATS },
 	{ NULL, 0 }
 };
 
@@ -698,6 +700,18 @@ conf_finish(struct secmsgd_conf *c, struct conf_ctx *ctx)
 	if (c->rate_burst == 0)
 		c->rate_burst = c->rate_limit;
 
+	/* A cluster is what the NATS bus connects; one implies the other. */
+	if (c->bus == CONF_BUS_NATS && c->cluster == NULL)
+		return (conf_err(ctx, ctx->line[conf_row_find("bus")], "bus",
+		    "\"nats\" needs a cluster section (secmsgd.conf(5))"));
+	if (c->cluster != NULL) {
+		c->bus = CONF_BUS_NATS;
+		/* Another node may announce what this one could hold. */
+		if (c->cluster->max_names_per_node == 0)
+			c->cluster->max_names_per_node = c->max_connections +
+			    c->max_channels;
+	}
+
 	if (c->metrics_listen[0] != '\0') {
 		struct conf_listen ml;
 		char msg[CONF_ERRLEN];
@@ -750,6 +764,17 @@ conf_parse(struct secmsgd_conf *c, struct conf_ctx *ctx, const char *text,
 		line = config_setting_source_line(s);
 		if (name == NULL)
 			name = "(unnamed)";
+		/* A group of its own, parsed apart (confcluster.c). */
+		if (strcmp(name, "cluster") == 0) {
+			if (c->cluster != NULL) {
+				(void)conf_err(ctx, line, name, "set twice");
+				goto err1;
+			}
+			if (conf_cluster_parse(s, ctx->file, 0, &c->cluster,
+			    ctx->err, ctx->errlen) == -1)
+				goto err1;
+			continue;
+		}
 		if ((row = conf_row_find(name)) == -1) {
 			(void)conf_err(ctx, line, name, "unknown setting");
 			goto err1;
@@ -957,6 +982,8 @@ conf_print(const struct secmsgd_conf *c, FILE *f)
 		}
 		(void)fputs(";\n", f);
 	}
+	if (c->cluster != NULL)
+		conf_cluster_print(c->cluster, f);
 	return (fflush(f) == 0 && !ferror(f) ? 0 : -1);
 }
 
@@ -974,6 +1001,7 @@ conf_free(struct secmsgd_conf *c)
 			free(*(char **)conf_field(c, r));
 	}
 	conf_free_listen(c);
+	conf_cluster_free(c->cluster);
 	free(c->file);
 	free(c);
 }

@@ -33,7 +33,8 @@ enum conf_store {
 	CONF_STORE_LMDB			/* the durable store (store.h) */
 };
 enum conf_bus {
-	CONF_BUS_NONE = 0
+	CONF_BUS_NONE = 0,
+	CONF_BUS_NATS			/* a cluster section (confcluster.h) */
 };
 
 enum conf_log_dest {
@@ -67,6 +68,8 @@ struct conf_listen {
 	struct conf_cidr	*proxy_trusted;	/* NULL when none */
 	size_t			 nproxy_trusted;
 };
+
+struct conf_cluster;
 
 struct secmsgd_conf {
 	char		*file;		/* NULL: built-in defaults */
@@ -116,6 +119,7 @@ struct secmsgd_conf {
 	uint32_t	 store_max_unacked;	/* STORED in flight, per conn */
 	uint32_t	 store_ack_timeout;	/* s, then again; 0: reconnect */
 	enum conf_bus	 bus;
+	struct conf_cluster *cluster;	/* NULL: one node */
 
 	int		 log_level;		/* LOG_LVL_* */
 	int		 syslog_facility;	/* LOG_DAEMON, ... */

@@ -613,6 +613,10 @@ metrics_render(struct server *srv, struct evbuffer *b)
 	    stats_total(STATS_SKIP_BUSY));
 	out(&r, "secmsgd_delivery_skips_total{reason=\"too-large\"} %" PRIu64
 	    "\n", stats_total(STATS_SKIP_TOOLARGE));
+	one(&r, "secmsgd_unavailable_total", "counter", "SEND and PUBLISH "
+	    "answered ERROR unavailable: another node of the cluster with "
+	    "recipients could not be reached.",
+	    stats_total(STATS_UNAVAILABLE));
 	one(&r, "secmsgd_received_bytes_total", "counter", "Bytes of frames "
 	    "received from authenticated sessions (length headers included).",
 	    stats_total(STATS_RX_BYTES));

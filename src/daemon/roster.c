@@ -21,6 +21,7 @@ struct roster_node {
 	struct roster_node	*left, *right;
 	uint32_t		 prio;
 	uint32_t		 count;
+	uint32_t		 remote;	/* of count: other nodes' */
 	uint8_t			 kind;	/* ROSTER_PEER or ROSTER_CHANNEL */
 	uint8_t			 len;
 	char			 name[];	/* len bytes, no NUL */
@@ -132,43 +133,57 @@ rot_left(struct roster_node **t)
 }
 
 /*
- * Add one to (kind, name) under *t, inserting it if new (*made = 1).
- * Returns 0, -1 (out of memory) or -2 (a new channel over the cap).
+ * Add add to (kind, name) under *t, inserting it if new; remote: other
+ * nodes' (roster_adjust), which neither count against max_channels nor
+ * make a channel count as this server's.  Returns 0, -1 (out of memory)
+ * or -2 (a channel new to this server over the cap).
  */
 static int
 insert(struct roster *r, struct roster_node **t, int kind, const char *name,
-    size_t len)
+    size_t len, uint32_t add, bool remote)
 {
 	struct roster_node *n = *t;
 	int c, rc;
 
 	if (n == NULL) {
-		if (kind == ROSTER_CHANNEL && r->nchannels >= r->max_channels)
+		if (!remote && kind == ROSTER_CHANNEL &&
+		    r->nchannels >= r->max_channels)
 			return (-2);
 		if ((n = malloc(sizeof(*n) + len)) == NULL)
 			return (-1);
 		n->left = n->right = NULL;
 		n->prio = randombytes_random();
-		n->count = 1;
+		n->count = add;
+		n->remote = remote ? add : 0;
 		n->kind = (uint8_t)kind;
 		n->len = (uint8_t)len;
 		memcpy(n->name, name, len);
-		if (kind == ROSTER_CHANNEL)
+		if (kind == ROSTER_CHANNEL && !remote)
 			r->nchannels++;
 		*t = n;
 		return (0);
 	}
 	if ((c = node_cmp(kind, name, len, n)) == 0) {
-		n->count++;
+		if (remote)
+			n->remote += add;
+		else if (kind == ROSTER_CHANNEL && n->count == n->remote) {
+			/* Known from other nodes only: new here. */
+			if (r->nchannels >= r->max_channels)
+				return (-2);
+			r->nchannels++;
+		}
+		n->count += add;
 		return (0);
 	}
 	if (c < 0) {
-		if ((rc = insert(r, &n->left, kind, name, len)) != 0)
+		if ((rc = insert(r, &n->left, kind, name, len, add,
+		    remote)) != 0)
 			return (rc);
 		if (n->left->prio > n->prio)
 			rot_right(t);
 	} else {
-		if ((rc = insert(r, &n->right, kind, name, len)) != 0)
+		if ((rc = insert(r, &n->right, kind, name, len, add,
+		    remote)) != 0)
 			return (rc);
 		if (n->right->prio > n->prio)
 			rot_left(t);
@@ -184,7 +199,7 @@ roster_add(struct roster *r, int kind, const char *name, size_t len)
 	if (len == 0 || len > MSG_NAME_MAX)
 		return (-1);
 	pthread_mutex_lock(&r->lock);
-	rc = insert(r, &r->root, kind, name, len);
+	rc = insert(r, &r->root, kind, name, len, 1, false);
 	pthread_mutex_unlock(&r->lock);
 	return (rc);
 }
@@ -205,24 +220,65 @@ delete_node(struct roster *r, struct roster_node **t)
 		}
 	}
 	*t = n->left != NULL ? n->left : n->right;
-	if (n->kind == ROSTER_CHANNEL)
-		r->nchannels--;
 	free(n);
+}
+
+/*
+ * Take n from this server's count of (kind, name), or from the other
+ * nodes' (remote), under the lock; the entry goes at zero.
+ */
+static void
+take(struct roster *r, int kind, const char *name, size_t len, uint32_t n,
+    bool remote)
+{
+	struct roster_node **t, *e;
+	uint32_t have;
+	int c;
+
+	for (t = &r->root; *t != NULL; t = c < 0 ? &(*t)->left : &(*t)->right)
+		if ((c = node_cmp(kind, name, len, *t)) == 0)
+			break;
+	if ((e = *t) == NULL)
+		return;
+	have = remote ? e->remote : e->count - e->remote;
+	if (n > have)
+		n = have;
+	if (n == 0)
+		return;
+	e->count -= n;
+	if (remote)
+		e->remote -= n;
+	else if (kind == ROSTER_CHANNEL && n == have)
+		r->nchannels--;		/* no subscriber here any more */
+	if (e->count == 0)
+		delete_node(r, t);
 }
 
 void
 roster_remove(struct roster *r, int kind, const char *name, size_t len)
 {
-	struct roster_node **t;
-	int c;
-
 	pthread_mutex_lock(&r->lock);
-	for (t = &r->root; *t != NULL; t = c < 0 ? &(*t)->left : &(*t)->right)
-		if ((c = node_cmp(kind, name, len, *t)) == 0)
-			break;
-	if (*t != NULL && --(*t)->count == 0)
-		delete_node(r, t);
+	take(r, kind, name, len, 1, false);
 	pthread_mutex_unlock(&r->lock);
+}
+
+int
+roster_adjust(struct roster *r, int kind, const char *name, size_t len,
+    int64_t delta)
+{
+	int rc = 0;
+
+	if (len == 0 || len > MSG_NAME_MAX || delta == 0 ||
+	    delta > UINT32_MAX || delta < -(int64_t)UINT32_MAX)
+		return (delta == 0 ? 0 : -1);
+	pthread_mutex_lock(&r->lock);
+	if (delta > 0)
+		rc = insert(r, &r->root, kind, name, len, (uint32_t)delta,
+		    true);
+	else
+		take(r, kind, name, len, (uint32_t)-delta, true);
+	pthread_mutex_unlock(&r->lock);
+	return (rc);
 }
 
 /* An in-order listing into a bounded buffer. */

@@ -47,7 +47,17 @@ int	roster_add(struct roster *r, int kind, const char *name, size_t len);
 void	roster_remove(struct roster *r, int kind, const char *name,
 	    size_t len);
 
-/* roster_channels(r): the number of channels in r. */
+/*
+ * roster_adjust(r, kind, name, len, delta): add delta (negative: take
+ * away) to the count of name on other nodes of a cluster (buspres.h,
+ * bounded there).  WHO lists the sum; max_channels and
+ * roster_channels() count only the channels with subscribers on this
+ * server.  Returns 0, or -1 when out of memory.
+ */
+int	roster_adjust(struct roster *r, int kind, const char *name,
+	    size_t len, int64_t delta);
+
+/* roster_channels(r): the number of channels with subscribers here. */
 uint32_t roster_channels(struct roster *r);
 
 /*

@@ -18,9 +18,17 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include <event2/event.h>
 #include <sodium.h>
 
+#include "busmsg.h"
+#ifdef HAVE_NATS
+#include "busnats.h"
+#endif
+#include "confcluster.h"
+#include "config.h"
 #include "log.h"
 #include "mbox.h"
 #include "relay.h"
@@ -30,6 +38,12 @@
 #include "sloop.h"
 #include "stats.h"
 
+/* A request waiting for other nodes, until its deadline. */
+struct bus_wait {
+	uint64_t		 token;
+	uint64_t		 deadline;	/* monotonic ms */
+};
+
 /* The router's part of one loop. */
 struct router_loop {
 	struct route_buf	*out;		/* [nloops]: this turn's batches */
@@ -38,6 +52,15 @@ struct router_loop {
 	uint32_t		*free_slots;	/* a stack of unused slots */
 	uint32_t		 nfree, cap;
 	uint32_t		 gen;		/* of the last token made */
+	/*
+	 * Requests sent to other nodes, oldest first: with one timeout for
+	 * all, deadlines come in order, so a ring checked by a timer finds
+	 * the late ones at its head.
+	 */
+	struct bus_wait		*bq;
+	size_t			 bqhead, bqlen, bqcap;
+	struct event		*bus_ev;
+	uint64_t		 bus_timeout;	/* ms */
 };
 
 /* ------------------------------------------------------- store and bus */
@@ -50,16 +73,6 @@ store_none_keep(const struct router_msg *m)
 	return (0);
 }
 
-/* The "none" bus reaches no other node. */
-static int
-bus_none_route(struct sloop *l, const struct router_msg *m, uint64_t token)
-{
-	(void)l;
-	(void)m;
-	(void)token;
-	return (0);
-}
-
 static const struct store_ops store_none = { "none", store_none_keep };
 /*
  * "lmdb", the durable store (durable.h), keeps no plain SEND either:
@@ -67,11 +80,15 @@ static const struct store_ops store_none = { "none", store_none_keep };
  * 11), so a plain SEND to a name with no connection is still "offline".
  */
 static const struct store_ops store_lmdb = { "lmdb", store_none_keep };
-static const struct bus_ops bus_none = { "none", bus_none_route };
+static const struct bus_ops bus_none = { "none", NULL, NULL, NULL, NULL };
 
 static const struct store_ops *const stores[] = { &store_none, &store_lmdb,
     NULL };
-static const struct bus_ops *const buses[] = { &bus_none, NULL };
+static const struct bus_ops *const buses[] = { &bus_none,
+#ifdef HAVE_NATS
+    &busnats_ops,
+#endif
+    NULL };
 
 const struct store_ops *
 router_store_find(const char *name)
@@ -97,10 +114,24 @@ router_bus_find(const char *name)
 
 /* ------------------------------------------------------- waiting table */
 
+/* Monotonic milliseconds. */
+static uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000);
+}
+
+static void bus_tick_cb(evutil_socket_t, short, void *);
+
 int
 router_init(struct sloop *l)
 {
 	struct router_loop *rt;
+	struct timeval tv;
+	uint64_t tick;
 
 	if ((rt = calloc(1, sizeof(*rt))) == NULL)
 		return (-1);
@@ -109,6 +140,17 @@ router_init(struct sloop *l)
 		return (-1);
 	}
 	l->rt = rt;
+	if (l->bus->route != NULL && l->conf->cluster != NULL) {
+		/* Late answers are found within a quarter of the timeout. */
+		rt->bus_timeout = l->conf->cluster->reply_timeout;
+		tick = rt->bus_timeout / 4 < 20 ? 20 : rt->bus_timeout / 4;
+		tv.tv_sec = (time_t)(tick / 1000);
+		tv.tv_usec = (suseconds_t)(tick % 1000 * 1000);
+		if ((rt->bus_ev = event_new(l->base, -1, EV_PERSIST,
+		    bus_tick_cb, l)) == NULL || event_add(rt->bus_ev, &tv) ==
+		    -1)
+			return (-1);
+	}
 	return (0);
 }
 
@@ -125,6 +167,9 @@ router_teardown(struct sloop *l)
 	free(rt->out);
 	free(rt->wait);
 	free(rt->free_slots);
+	if (rt->bus_ev != NULL)
+		event_free(rt->bus_ev);
+	free(rt->bq);
 	free(rt);
 	l->rt = NULL;
 }
@@ -182,6 +227,27 @@ wait_remove(struct router_loop *rt, struct pend *p)
 	p->token = 0;
 }
 
+static void bus_serve_done(struct sloop *, struct pend *);
+
+/*
+ * p has every answer (or gave up on some): out of the table; its reply
+ * leaves in turn, or, its session gone, it is freed -- after answering
+ * the node that asked, for another node's request.
+ */
+static void
+pend_finish(struct sloop *l, struct pend *p)
+{
+	wait_remove(l->rt, p);
+	if (p->s == NULL) {
+		TAILQ_REMOVE(&l->orphans, p, link);
+		if (p->kind == PEND_BUSREQ)
+			bus_serve_done(l, p);
+		session_pend_free(p);
+		return;
+	}
+	session_pends_drain(p->s);
+}
+
 int
 router_wait(struct sloop *l, struct pend *p)
 {
@@ -198,13 +264,7 @@ router_answered(struct sloop *l, uint64_t token)
 
 	if ((p = wait_find(l->rt, token)) == NULL || --p->waiting > 0)
 		return;
-	wait_remove(l->rt, p);
-	if (p->s == NULL) {
-		TAILQ_REMOVE(&l->orphans, p, link);
-		session_pend_free(p);
-		return;
-	}
-	session_pends_drain(p->s);
+	pend_finish(l, p);
 }
 
 struct pend *
@@ -306,22 +366,73 @@ router_queue(struct sloop *l, unsigned dst, const struct route_rec *r)
 	return (0);
 }
 
+/* Remember that token waits for other nodes until the reply timeout. */
+static int
+bus_wait_add(struct router_loop *rt, uint64_t token)
+{
+	struct bus_wait *nq;
+	size_t i, ncap;
+
+	if (rt->bqlen == rt->bqcap) {
+		ncap = rt->bqcap == 0 ? 64 : rt->bqcap * 2;
+		if ((nq = malloc(ncap * sizeof(*nq))) == NULL)
+			return (-1);
+		for (i = 0; i < rt->bqlen; i++)
+			nq[i] = rt->bq[(rt->bqhead + i) % rt->bqcap];
+		free(rt->bq);
+		rt->bq = nq;
+		rt->bqcap = ncap;
+		rt->bqhead = 0;
+	}
+	rt->bq[(rt->bqhead + rt->bqlen) % rt->bqcap].token = token;
+	rt->bq[(rt->bqhead + rt->bqlen) % rt->bqcap].deadline = now_ms() +
+	    rt->bus_timeout;
+	rt->bqlen++;
+	return (0);
+}
+
 /*
- * Copy m to every other loop that may have recipients of it; the local
- * counts are in c.  Returns 0 when no other loop may (reply now), 1 when
- * the reply now waits for their answers in s's queue.
+ * Hand m to the other nodes with recipients (nodes of them, by the bus's
+ * count), answers to p.  A failure makes the reply "unavailable".
+ */
+static void
+route_bus(struct sloop *l, const struct router_msg *m, struct pend *p)
+{
+	int k;
+
+	if ((k = l->bus->route(l, m, p->token)) < 0) {
+		p->busfail = true;
+		return;
+	}
+	if (k == 0)
+		return;
+	if (bus_wait_add(l->rt, p->token) == -1) {
+		/* Without a deadline it could wait for good: give up now. */
+		p->busfail = true;
+		return;
+	}
+	p->waiting += (unsigned)k;
+	p->buswait += (unsigned)k;
+}
+
+/*
+ * Copy m to every other loop that may have recipients of it, and to the
+ * nbus other nodes that have; the local counts are in c.  Returns 0 when
+ * none may (reply now), 1 when the reply now waits for their answers in
+ * s's queue.
  */
 static int
 route_out(struct session *s, const struct router_msg *m,
-    const struct router_counts *c)
+    const struct router_counts *c, int nbus)
 {
 	struct sloop *l = s->loop;
 	struct route_rec r;
 	struct pend *p = NULL;
 	unsigned i, lost = 0;
+	bool oom = false;
 	size_t slot;
 
-	if (sloop_count(l) < 2)
+	if (sloop_count(l) < 2 && nbus == 0)
 		return (0);
 	slot = relay_presence_slot(l->relay, m->kind == ROUTE_SEND ?
 	    RELAY_NAME : RELAY_CHANNEL, m->target, m->targetlen);
@@ -333,16 +444,20 @@ route_out(struct session *s, const struct router_msg *m,
 	r.hdrlen = m->hdrlen;
 	r.body = m->body;
 	r.bodylen = m->bodylen;
-	for (i = 0; i < sloop_count(l); i++) {
-		if (i == l->idx || !sloop_maybe_present(l, i, slot))
+	for (i = 0; i < sloop_count(l) || (nbus > 0 && p == NULL); i++) {
+		if (i < sloop_count(l) && (i == l->idx ||
+		    !sloop_maybe_present(l, i, slot)))
 			continue;
 		if (p == NULL) {
 			if ((p = session_pend_new(s, m->kind == ROUTE_SEND ?
-			    PEND_SEND : PEND_PUBLISH, m->id)) == NULL)
+			    PEND_SEND : PEND_PUBLISH, m->id)) == NULL) {
+				oom = true;
 				break;
+			}
 			if (wait_add(l->rt, p) == -1) {
 				session_pend_cancel(s, p);
 				p = NULL;
+				oom = true;
 				break;
 			}
 			p->n = c->n;
@@ -353,6 +468,8 @@ route_out(struct session *s, const struct router_msg *m,
 			p->targetlen = m->targetlen;
 			r.token = p->token;
 		}
+		if (i >= sloop_count(l))
+			break;		/* made for the bus alone */
 		/* One loop's batch out of memory: the others may still do. */
 		if (router_queue(l, i, &r) == -1) {
 			lost++;
@@ -362,7 +479,7 @@ route_out(struct session *s, const struct router_msg *m,
 		/* The copy is counted until the answer is back. */
 		session_pend_add_bytes(l, p, m->hdrlen + m->bodylen);
 	}
-	if (i < sloop_count(l))
+	if (oom)
 		log_warnx("session %016llx: out of memory routing to other "
 		    "loops: their recipients miss this message",
 		    (unsigned long long)s->id);
@@ -372,6 +489,8 @@ route_out(struct session *s, const struct router_msg *m,
 		    (unsigned long long)s->id, lost);
 	if (p == NULL)
 		return (0);
+	if (nbus > 0)
+		route_bus(l, m, p);
 	if (p->waiting == 0) {
 		wait_remove(l->rt, p);
 		session_pends_drain(s);
@@ -385,7 +504,11 @@ router_deliver(struct session *s, const struct router_msg *m,
 {
 	struct sloop *l = s->loop;
 	struct fanout f;
+	int nbus = 0;
 
+	/* Recipients on other nodes, and no bus to reach them: nobody. */
+	if (l->bus->interest != NULL && (nbus = l->bus->interest(l, m)) < 0)
+		return (ROUTER_UNAVAILABLE);
 	memset(&f, 0, sizeof(f));
 	if (m->kind == ROUTE_PUBLISH)
 		f.from = s;
@@ -397,9 +520,7 @@ router_deliver(struct session *s, const struct router_msg *m,
 	c->delivered = f.delivered;
 	c->skipped = f.skipped;
 	c->toolarge = f.toolarge;
-	/* Other nodes: with no bus ("none"), nobody answers. */
-	(void)l->bus->route(l, m, 0);
-	return (route_out(s, m, c));
+	return (route_out(s, m, c, nbus));
 }
 
 /*
@@ -508,6 +629,20 @@ router_serve(struct sloop *l, unsigned from, const struct route_rec *r)
 		    l->idx, from);
 }
 
+/* Add an answer's counts to p; once the last is in, p is done. */
+static void
+pend_add(struct sloop *l, struct pend *p, uint32_t n, uint32_t delivered,
+    uint32_t skipped, uint32_t toolarge)
+{
+	p->n += n;
+	p->delivered += delivered;
+	p->skipped += skipped;
+	p->toolarge += toolarge;
+	if (--p->waiting > 0)
+		return;
+	pend_finish(l, p);
+}
+
 /* An answer to one of our requests. */
 static void
 router_result(struct sloop *l, const struct route_rec *r)
@@ -515,24 +650,12 @@ router_result(struct sloop *l, const struct route_rec *r)
 	struct pend *p;
 
 	if ((p = wait_find(l->rt, r->token)) == NULL) {
-		log_warnx("loop %u: answer for no waiting request dropped",
+		/* Given up on (another node was late): not news. */
+		log_debug("loop %u: answer for no waiting request dropped",
 		    l->idx);
 		return;
 	}
-	p->n += r->n;
-	p->delivered += r->delivered;
-	p->skipped += r->skipped;
-	p->toolarge += r->toolarge;
-	if (--p->waiting > 0)
-		return;
-	wait_remove(l->rt, p);
-	if (p->s == NULL) {
-		/* Its session is gone: nobody to answer. */
-		TAILQ_REMOVE(&l->orphans, p, link);
-		session_pend_free(p);
-		return;
-	}
-	session_pends_drain(p->s);
+	pend_add(l, p, r->n, r->delivered, r->skipped, r->toolarge);
 }
 
 void
@@ -576,4 +699,159 @@ router_flush(struct sloop *l)
 		memset(&rt->out[i], 0, sizeof(rt->out[i]));
 	}
 	return (rt->out_pending ? -1 : 0);
+}
+
+/* ------------------------------------------------------- other nodes */
+
+/* The timer: requests whose other nodes are late get "unavailable". */
+static void
+bus_tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct sloop *l = arg;
+	struct router_loop *rt = l->rt;
+	struct bus_wait *w;
+	struct pend *p;
+	uint64_t now = now_ms();
+
+	(void)fd;
+	(void)what;
+	while (rt->bqlen > 0) {
+		w = &rt->bq[rt->bqhead];
+		if (w->deadline > now)
+			break;
+		p = wait_find(rt, w->token);
+		rt->bqhead = (rt->bqhead + 1) % rt->bqcap;
+		rt->bqlen--;
+		if (p == NULL || p->buswait == 0)
+			continue;
+		/* Late answers then find nothing (the token's generation). */
+		p->busfail = true;
+		p->waiting = 0;
+		p->buswait = 0;
+		pend_finish(l, p);
+	}
+}
+
+/* A served request of another node is complete: send it the counts. */
+static void
+bus_serve_done(struct sloop *l, struct pend *p)
+{
+	struct router_counts c;
+
+	c.n = p->n;
+	c.delivered = p->delivered;
+	c.skipped = p->skipped;
+	c.toolarge = p->toolarge;
+	/* The asker's node name, token and loop, kept in p (bus_serve). */
+	l->bus->answer(l, p->target, p->targetlen, p->msgid, p->id, &c);
+}
+
+/*
+ * Another node's request m: deliver to this loop's recipients now and
+ * to the other loops' by batch, like a local sender's; answer once every
+ * loop has.  The pend that waits has no session: it lives on the loop's
+ * orphans, and carries the asking node's name, token and loop.
+ */
+static void
+bus_serve(struct sloop *l, const struct busmsg *m)
+{
+	struct route_rec r;
+	struct fanout f;
+	struct router_counts c;
+	struct pend *p = NULL;
+	size_t slot;
+	unsigned i;
+
+	memset(&f, 0, sizeof(f));
+	f.hdr = m->hdr;
+	f.hdrlen = m->hdrlen;
+	f.body = m->body;
+	f.bodylen = m->bodylen;
+	memset(&c, 0, sizeof(c));
+	c.n = deliver_local(l, m->kind, m->name, m->namelen, &f);
+	c.delivered = f.delivered;
+	c.skipped = f.skipped;
+	c.toolarge = f.toolarge;
+	slot = relay_presence_slot(l->relay, m->kind == ROUTE_SEND ?
+	    RELAY_NAME : RELAY_CHANNEL, m->name, m->namelen);
+	memset(&r, 0, sizeof(r));
+	r.kind = m->kind;
+	r.target = m->name;
+	r.targetlen = m->namelen;
+	r.hdr = m->hdr;
+	r.hdrlen = m->hdrlen;
+	r.body = m->body;
+	r.bodylen = m->bodylen;
+	for (i = 0; i < sloop_count(l); i++) {
+		if (i == l->idx || !sloop_maybe_present(l, i, slot))
+			continue;
+		if (p == NULL) {
+			if ((p = calloc(1, sizeof(*p))) == NULL)
+				break;
+			p->loop = l;
+			p->kind = PEND_BUSREQ;
+			TAILQ_INSERT_TAIL(&l->orphans, p, link);
+			if (wait_add(l->rt, p) == -1) {
+				TAILQ_REMOVE(&l->orphans, p, link);
+				free(p);
+				p = NULL;
+				break;
+			}
+			p->n = c.n;
+			p->delivered = c.delivered;
+			p->skipped = c.skipped;
+			p->toolarge = c.toolarge;
+			memcpy(p->target, m->node, m->nodelen);
+			p->targetlen = m->nodelen;
+			p->msgid = m->token;
+			p->id = m->loop;
+			r.token = p->token;
+		}
+		if (router_queue(l, i, &r) == 0)
+			p->waiting++;
+	}
+	if (p == NULL) {
+		l->bus->answer(l, m->node, m->nodelen, m->token, m->loop, &c);
+		return;
+	}
+	if (p->waiting == 0)
+		pend_finish(l, p);
+}
+
+/* Another node's answer to our request m. */
+static void
+bus_result(struct sloop *l, const struct busmsg *m)
+{
+	struct pend *p;
+
+	if ((p = wait_find(l->rt, m->token)) == NULL || p->buswait == 0 ||
+	    (p->kind != PEND_SEND && p->kind != PEND_PUBLISH)) {
+		log_debug("loop %u: late or stray answer from another node "
+		    "dropped", l->idx);
+		return;
+	}
+	p->buswait--;
+	pend_add(l, p, m->n, m->delivered, m->skipped, m->toolarge);
+}
+
+void
+router_bus_mail(struct sloop *l, struct mail_list *mails)
+{
+	struct busmsg m;
+	struct mail *ml;
+
+	while ((ml = TAILQ_FIRST(mails)) != NULL) {
+		TAILQ_REMOVE(mails, ml, link);
+		/* Checked by the bus before posting; checked again here. */
+		if (busmsg_decode(ml->data, ml->len, &m) == 0) {
+			if (m.type == BUSMSG_REQ)
+				bus_serve(l, &m);
+			else if (m.type == BUSMSG_RES)
+				bus_result(l, &m);
+		}
+		if (l->bus->done != NULL)
+			l->bus->done(l, ml->len);
+		route_free(ml->data, ml->len);
+		free(ml);
+	}
 }

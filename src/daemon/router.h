@@ -65,15 +65,34 @@ struct store_ops {
 };
 
 /*
- * A bus: other nodes of the same service.  route hands m to the nodes
- * that may have recipients and returns how many will answer (their counts
- * come back through router_bus_result); 0 when none may.
+ * A bus: other nodes of the same service (busnats.h).  On the loop of the
+ * sending connection:
+ *   interest  how many other nodes have recipients of m (0: none), or -1
+ *             when some may but the bus is down: the message goes
+ *             nowhere and the sender hears "unavailable"
+ *   route     hand m to those nodes, their counts to come back with token
+ *             (router_bus_mail); returns how many will answer, or -1 when
+ *             it could not be handed over (the reply: "unavailable")
+ *   answer    on the loop that served another node's request (a REQ
+ *             mail): send the counts back to node, its token and loop
+ *   done      a bus mail of len bytes was handled (the bus bounds what
+ *             it has in flight to the loops)
+ * The "none" bus has only the name: no other node.
  */
 struct bus_ops {
 	const char	*name;
+	int		(*interest)(struct sloop *l,
+			    const struct router_msg *m);
 	int		(*route)(struct sloop *l, const struct router_msg *m,
 			    uint64_t token);
+	void		(*answer)(struct sloop *l, const char *node,
+			    size_t nodelen, uint64_t token, uint32_t loop,
+			    const struct router_counts *c);
+	void		(*done)(struct sloop *l, size_t len);
 };
+
+/* Mail types on a loop's bus mailbox (sloop.h, bbox): a bus record. */
+#define ROUTER_BUS_MAIL	1
 
 /* router_store_find(name), router_bus_find(name): by name, or NULL. */
 const struct store_ops *router_store_find(const char *name);
@@ -91,9 +110,13 @@ void	router_teardown(struct sloop *l);
  * router_deliver(s, m, c): deliver m from session s (of the loop running
  * this) to every recipient: s's loop's own at once, the other loops' and
  * the bus's by message.  Returns 0 when everything is known (*c holds the
- * counts: reply now), or 1 when the reply waits in s's queue, where the
- * session's reply hook finds the counts once every answer is in.
+ * counts: reply now), 1 when the reply waits in s's queue, where the
+ * session's reply hook finds the counts once every answer is in (or
+ * p->busfail when another node did not answer in time), or
+ * ROUTER_UNAVAILABLE when other nodes have recipients but the bus is
+ * down: delivered to nobody.
  */
+#define ROUTER_UNAVAILABLE	2
 int	router_deliver(struct session *s, const struct router_msg *m,
 	    struct router_counts *c);
 
@@ -141,6 +164,11 @@ void	router_answered(struct sloop *l, uint64_t token);
  * from loop from (requests to serve, answers to our own). */
 void	router_batch(struct sloop *l, unsigned from, const uint8_t *p,
 	    size_t len);
+
+/* router_bus_mail(l, mails): the runtime's hook: records from the bus
+ * (other nodes' requests, answers to ours); takes every mail. */
+struct mail_list;
+void	router_bus_mail(struct sloop *l, struct mail_list *mails);
 
 /* router_flush(l): the runtime's end-of-turn hook: send this turn's
  * batches, one mail per loop that has one.  -1 when one could not leave

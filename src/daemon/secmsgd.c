@@ -24,6 +24,7 @@
 #include <event2/event.h>
 #include <sodium.h>
 
+#include "confcluster.h"
 #include "config.h"
 #include "control.h"
 #include "authkeys.h"
@@ -363,7 +364,8 @@ preflight(const struct secmsgd_conf *conf, const char *conf_path,
 		else
 			return (-1);
 	}
-	if (next_key_preflight(conf, err, errlen) == -1)
+	if (next_key_preflight(conf, err, errlen) == -1 ||
+	    conf_cluster_preflight(conf->cluster, err, errlen) == -1)
 		return (-1);
 	if (listener_unix_resolve(conf, &ux, err, errlen) == -1 ||
 	    control_check(conf, err, errlen) == -1)

@@ -43,6 +43,10 @@
 
 #include "authkeys.h"
 #include "bucket.h"
+#ifdef HAVE_NATS
+#include "busnats.h"
+#endif
+#include "confcluster.h"
 #include "config.h"
 #include "durable.h"
 #include "dservice.h"
@@ -96,6 +100,7 @@ struct server_private {
 	uint64_t	 refuse_second;		/* refusal log rate */
 	unsigned	 refuse_logged, refuse_suppressed;
 	struct watchdog	*wd;			/* WATCHDOG=1, STATUS= */
+	struct busnats	*bus;			/* a cluster: busnats.h */
 };
 
 /*
@@ -616,6 +621,7 @@ static const struct sloop_hooks server_loop_hooks = {
 	session_loop_kill,
 	server_loop_teardown,
 	dservice_stored,
+	router_bus_mail,
 };
 static const struct session_hooks server_session_hooks = {
 	service_authenticate,
@@ -666,6 +672,12 @@ server_loop_setup(struct server *srv, unsigned i, struct event_base *base,
 	sp.bus = router_bus_find(conf_bus_name(srv->conf->bus));
 	sp.beat_us = watchdog_beat_us(srv->priv->wd);
 	sp.storethr = durable_thread(srv->priv->durable);
+#ifdef HAVE_NATS
+	if (srv->priv->bus != NULL) {
+		sp.bus_ctx = srv->priv->bus;
+		sp.bus_presence = busnats_presence;
+	}
+#endif
 	if (sp.store == NULL || sp.bus == NULL)
 		return (-1);
 	if (sloop_init(&srv->loops[i], &sp, i, base, threaded) == -1 ||
@@ -682,6 +694,9 @@ server_start(struct server *srv)
 	struct server_private *p = srv->priv;
 	unsigned nworkers = srv->conf->workers;
 	struct memory_bound mb;
+#ifdef HAVE_NATS
+	char err[CONF_ERRLEN];
+#endif
 	long ncpu;
 	unsigned i;
 
@@ -710,6 +725,16 @@ server_start(struct server *srv)
 		return (-1);
 	}
 	session_set_hooks(&server_session_hooks);
+#ifdef HAVE_NATS
+	/* The bus before the loops, which tell it their presence. */
+	if (srv->conf->cluster != NULL && (p->bus = busnats_new(
+	    srv->conf->cluster, srv->conf->max_message_size,
+	    srv->conf->max_total_output, srv->roster, err,
+	    sizeof(err))) == NULL) {
+		log_warnx("%s", err);
+		return (-1);
+	}
+#endif
 	/* Read before the loops are set up: they beat for the watchdog. */
 	if ((p->wd = watchdog_new(srv->base)) == NULL) {
 		log_warnx("cannot set up the watchdog: out of memory");
@@ -741,6 +766,13 @@ server_start(struct server *srv)
 		log_warn("cannot start %u worker threads", nworkers);
 		return (-1);
 	}
+#ifdef HAVE_NATS
+	if (p->bus != NULL && busnats_start(p->bus, srv->loops, srv->nloops,
+	    srv->base, err, sizeof(err)) == -1) {
+		log_warnx("%s", err);
+		return (-1);
+	}
+#endif
 	if (watchdog_start(p->wd, srv) == -1) {
 		log_warnx("cannot start the watchdog: out of memory");
 		return (-1);
@@ -806,6 +838,12 @@ keep_restart_only(struct secmsgd_conf *nc, const struct secmsgd_conf *oc)
 		*s[i].nv = dup;
 	}
 	durable_keep_restart_only(nc, oc);
+	/* The bus keeps what it was started with (busnats.h). */
+	if (!conf_cluster_same(nc->cluster, oc->cluster) ||
+	    nc->bus != oc->bus)
+		log_warnx("reload: cluster changed; it takes effect at "
+		    "restart");
+	nc->bus = oc->bus;
 	if (nc->workers != oc->workers) {
 		log_warnx("reload: workers changed; it takes effect at "
 		    "restart");
@@ -948,6 +986,10 @@ server_free(struct server *srv)
 	 * then the loops, whose threads are joined, close what they hold. */
 	pool_stop(srv->pool, hswork_thread_stop, srv->hswork);
 	hswork_stop(srv->hswork);
+#ifdef HAVE_NATS
+	/* No bus callback posts to a loop once they are torn down. */
+	busnats_stop(p->bus);
+#endif
 	/*
 	 * No loop runs now, so none posts to the store thread: it answers
 	 * what is queued into their mailboxes, which their teardown empties.
@@ -962,6 +1004,9 @@ server_free(struct server *srv)
 	srv->pool = NULL;
 	free(srv->loops);
 	free(srv->presence);
+#ifdef HAVE_NATS
+	busnats_free(p->bus);
+#endif
 	roster_free(srv->roster);
 	listener_set_close(&p->ls);
 	proxyconns_free(p->proxy);

@@ -259,6 +259,18 @@ send_result(struct session *s, uint32_t id, const char *name, size_t len,
 		reply_counts(s, id, delivered, skipped);
 }
 
+/*
+ * Another node with recipients could not be reached (the bus is down, or
+ * it did not answer within reply_timeout): PROTOCOL.md section 8.
+ */
+static void
+reply_unavailable(struct session *s, uint32_t id)
+{
+	stats_add(s->loop->idx, STATS_UNAVAILABLE, 1);
+	reply_error(s, id, MSG_E_UNAVAILABLE,
+	    "another node of the service could not be reached");
+}
+
 /* A SEND or PUBLISH m, its DELIVER header in hdr, as a route. */
 static void
 routed(const struct msg *m, const uint8_t *hdr, size_t hdrlen,
@@ -295,9 +307,15 @@ do_send(struct session *s, const struct msg *m)
 		return;
 	}
 	routed(m, hdr, deliver_header(s, m, hdr), &r);
-	if (router_deliver(s, &r, &c) == 0)
+	switch (router_deliver(s, &r, &c)) {
+	case 0:
 		send_result(s, m->id, m->name, m->namelen, c.n, c.delivered,
 		    c.skipped, c.toolarge);
+		break;
+	case ROUTER_UNAVAILABLE:
+		reply_unavailable(s, m->id);
+		break;
+	}
 }
 
 /*
@@ -325,8 +343,15 @@ do_publish(struct session *s, const struct msg *m)
 		return;
 	}
 	routed(m, hdr, deliver_header(s, m, hdr), &r);
-	if (router_deliver(s, &r, &c) == 0 && !quiet(s, m->id))
-		reply_counts(s, m->id, c.delivered, c.skipped);
+	switch (router_deliver(s, &r, &c)) {
+	case 0:
+		if (!quiet(s, m->id))
+			reply_counts(s, m->id, c.delivered, c.skipped);
+		break;
+	case ROUTER_UNAVAILABLE:
+		reply_unavailable(s, m->id);
+		break;
+	}
 }
 
 /* JOIN a channel. */
@@ -411,6 +436,10 @@ do_who(struct session *s, const struct msg *m)
 void
 service_pend_reply(struct session *s, struct pend *p)
 {
+	if (p->busfail && (p->kind == PEND_SEND || p->kind == PEND_PUBLISH)) {
+		reply_unavailable(s, p->id);
+		return;
+	}
 	switch (p->kind) {
 	case PEND_SEND:
 		send_result(s, p->id, p->target, p->targetlen, p->n,

@@ -47,6 +47,8 @@ struct dmsg;
 #define PEND_DPUBLISH	64
 #define PEND_DJOIN	128
 #define PEND_DLEAVE	256
+#define PEND_BUSREQ	512	/* another node's request, served here
+				   (no session: on the loop's orphans) */
 
 struct pend {
 	TAILQ_ENTRY(pend)	 link;	/* s->pends, the loop's orphans or spare */
@@ -56,6 +58,8 @@ struct pend {
 	uint32_t		 id;	/* the request's */
 	uint64_t		 token;	/* the router's, while waiting */
 	unsigned		 waiting; /* loops yet to answer */
+	unsigned		 buswait; /* of waiting: other nodes */
+	bool			 busfail; /* a node did not answer */
 	uint32_t		 n, delivered, skipped;
 	uint32_t		 toolarge;	/* of skipped: too large */
 	int			 derr;		/* PEND_D*: enum store_err */

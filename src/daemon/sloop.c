@@ -222,6 +222,15 @@ sloop_sbox_cb(struct mail_list *mails, void *arg)
 	l->hooks->stored(l, mails);
 }
 
+/* The bus has records for us: the layers above take the mails. */
+static void
+sloop_bbox_cb(struct mail_list *mails, void *arg)
+{
+	struct sloop *l = arg;
+
+	l->hooks->bused(l, mails);
+}
+
 /*
  * Post the mail made up front in *slot (once; NULL: already sent) to l,
  * or do it at once on the main loop's own.
@@ -293,16 +302,24 @@ sloop_kill(struct sloop *l)
 	sloop_post(l, &l->kill_mail, NULL);
 }
 
-/* relay observer: keep the server's roster (WHO) in step. */
+/*
+ * relay observer: keep the server's roster (WHO) in step, and the bus,
+ * which tells the other nodes.
+ */
 static int
 sloop_observe(int kind, const char *name, size_t len, int delta, void *arg)
 {
-	struct roster *ro = arg;
+	struct sloop *l = arg;
 	int rk = kind == RELAY_NAME ? ROSTER_PEER : ROSTER_CHANNEL;
+	int rc;
 
-	if (delta > 0)
-		return (roster_add(ro, rk, name, len));
-	roster_remove(ro, rk, name, len);
+	if (delta > 0) {
+		if ((rc = roster_add(l->roster, rk, name, len)) != 0)
+			return (rc);
+	} else
+		roster_remove(l->roster, rk, name, len);
+	if (l->bus_presence != NULL)
+		l->bus_presence(l->bus_ctx, rk, name, len, delta);
 	return (0);
 }
 
@@ -324,6 +341,9 @@ sloop_init(struct sloop *l, const struct sloop_params *sp, unsigned idx,
 	l->store = sp->store;
 	l->storethr = sp->storethr;
 	l->sbox.efd = -1;
+	l->bbox.efd = -1;
+	l->bus_ctx = sp->bus_ctx;
+	l->bus_presence = sp->bus_presence;
 	l->base = base;
 	l->threaded = threaded;
 	TAILQ_INIT(&l->sessions);
@@ -350,7 +370,10 @@ sloop_init(struct sloop *l, const struct sloop_params *sp, unsigned idx,
 	if (sp->storethr != NULL &&
 	    mbox_init(&l->sbox, base, sloop_sbox_cb, l) == -1)
 		return (-1);
-	relay_set_observer(l->relay, sloop_observe, sp->roster);
+	if (sp->bus_ctx != NULL &&
+	    mbox_init(&l->bbox, base, sloop_bbox_cb, l) == -1)
+		return (-1);
+	relay_set_observer(l->relay, sloop_observe, l);
 	if (sp->beat_us > 0) {
 		struct timeval tv;
 
@@ -398,6 +421,16 @@ sloop_teardown(struct sloop *l)
 			free(m);
 		}
 		mbox_destroy(&l->sbox);
+	}
+	/* Records from the bus never handled (it is stopped first). */
+	if (l->bbox.ev != NULL) {
+		mbox_take(&l->bbox, &left);
+		while ((m = TAILQ_FIRST(&left)) != NULL) {
+			TAILQ_REMOVE(&left, m, link);
+			route_free(m->data, m->len);
+			free(m);
+		}
+		mbox_destroy(&l->bbox);
 	}
 	l->hooks->teardown(l);
 	if (l->flush_ev != NULL)

@@ -73,7 +73,15 @@ struct sloop_hooks {
 	void	(*kill)(struct sloop *l);
 	void	(*teardown)(struct sloop *l);
 	void	(*stored)(struct sloop *l, struct mail_list *mails);
+	void	(*bused)(struct sloop *l, struct mail_list *mails);
 };
+
+/*
+ * A bus's part in the runtime (busnats.h): told of every change of a
+ * count of this node's names and channels, as the roster is.
+ */
+typedef void sloop_presence_fn(void *ctx, int kind, const char *name,
+	    size_t len, int delta);
 
 TAILQ_HEAD(session_list, session);
 
@@ -105,6 +113,9 @@ struct sloop {
 	struct mbox		 sbox;		/* its answers (storethr) */
 	struct event		*dack_ev;	/* store_ack_timeout's timer
 						   (dservice_loop_init) */
+	void			*bus_ctx;	/* the bus's, or NULL */
+	sloop_presence_fn	*bus_presence;
+	struct mbox		 bbox;		/* from the bus */
 	struct session_list	 sessions;
 	struct session_list	 dirty;		/* output to flush */
 	struct session_list	 flushing;	/* being flushed now */
@@ -147,6 +158,8 @@ struct sloop_params {
 	const struct store_ops	*store;
 	struct storethr		*storethr;	/* NULL: no durable store */
 	uint64_t		 beat_us;	/* heartbeat period; 0: none */
+	void			*bus_ctx;	/* NULL: no bus mailbox */
+	sloop_presence_fn	*bus_presence;	/* with bus_ctx */
 };
 
 /*

@@ -60,6 +60,7 @@ enum stats_counter {
 	STATS_REFUSE_UNTRUSTED,	/* proxy_protocol: not from proxy_trusted */
 	STATS_REFUSE_PROXYHDR,	/* proxy_protocol: no valid header */
 	STATS_PROXY_CHECKS,	/* proxy_protocol: closed before a byte */
+	STATS_UNAVAILABLE,	/* ERROR unavailable: a node unreachable */
 	/* Gauges kept as up/down counts on the loop's own slot. */
 	STATS_G_SESSIONS,	/* sessions on the loop */
 	STATS_G_QUEUED,		/* output bytes queued on the loop */

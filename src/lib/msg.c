@@ -352,6 +352,8 @@ msg_code_name(uint16_t code)
 		return ("rate-limited");
 	case MSG_E_INTERNAL:
 		return ("internal");
+	case MSG_E_UNAVAILABLE:
+		return ("unavailable");
 	case MSG_E_UNKNOWN_KEY:
 		return ("unknown-key");
 	case MSG_E_SERVER_FULL:

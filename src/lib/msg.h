@@ -79,6 +79,7 @@
 #define MSG_E_BUSY		7	/* recipient's queue full */
 #define MSG_E_RATE_LIMITED	8	/* sender above its rate */
 #define MSG_E_INTERNAL		9	/* server fault (e.g. memory) */
+#define MSG_E_UNAVAILABLE	13	/* another node unreachable */
 #define MSG_E_UNKNOWN_KEY	16	/* REFUSED: key not authorized */
 #define MSG_E_SERVER_FULL	17	/* REFUSED: connection limit */
 #define MSG_E_KEY_REVOKED	18	/* GOODBYE: key removed on reload */

@@ -43,16 +43,16 @@ foreign() {
 	done
 }
 banned='#[[:space:]]*include[[:space:]]*<(event2/|syslog\.h|libconfig\.h)'
-pure="authkeys relay roster route confwiden bucket heartbeat stats storerec storekey storedb store"
+pure="authkeys relay roster buspres route confwiden bucket heartbeat stats storerec storekey storedb store"
 
 # The daemon's layers, lowest first (a header's layer is its module's).
 rank() {
 	case $1 in
-	log|config|confwiden|authkeys|policy|relay|roster|route|bucket|\
+	log|config|confcluster|confwiden|authkeys|policy|relay|roster|buspres|route|bucket|\
 	notify|heartbeat|stats) echo 0 ;;
 	mbox|pool|evsink|sloop|hswork|storethr) echo 1 ;;
 	session|sessread|sessout|sessbatch|sessionpriv) echo 2 ;;
-	router) echo 3 ;;
+	router|busnats|busnatsconn|busnatspriv) echo 3 ;;
 	service|dservice|ddeliver) echo 4 ;;
 	server|handshake|proxyconn|listener|privdrop|memory|watchdog|control|ctlloop|metrics|durable) echo 5 ;;
 	secmsgd) echo 6 ;;

@@ -120,6 +120,7 @@ ok "secmsgd holds the daemon, secmsgctl, the unit, the config, the man pages, th
     ./usr/share/man/man8/secmsgd.8.gz \
     ./usr/share/man/man5/secmsgd.conf.5.gz \
     ./usr/share/man/man7/secmsgd-protocol.7.gz \
+    ./usr/share/man/man7/secmsgd-cluster.7.gz \
     ./usr/share/doc/secmsgd/copyright
 ok "secmsgd holds no client program" lacks "$T/d.list" 'usr/bin/'
 dpkg-deb -e "$D" "$T/ctl" 2>/dev/null

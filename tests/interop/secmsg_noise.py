@@ -78,7 +78,7 @@ NEXTKEY_LABEL = b"secmsgd next-key v1"
 MSG_CODES = {
     1: "bad-request", 2: "unknown-request", 3: "unknown-peer",
     4: "offline", 5: "not-permitted", 6: "too-large", 7: "busy",
-    8: "rate-limited", 9: "internal",
+    8: "rate-limited", 9: "internal", 13: "unavailable",
     10: "quota-exceeded", 11: "store-full", 12: "store-error",
     16: "unknown-key", 17: "server-full",
     18: "key-revoked", 19: "shutdown", 20: "idle", 21: "slow", 22: "kicked",

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "confcluster.h"
 #include "config.h"
 #include "tap.h"
 
@@ -1333,6 +1334,71 @@ test_store_settings(void)
 	return (0);
 }
 
+/* The cluster section: defaults, values, refusals naming cluster.key. */
+static int
+test_cluster(void)
+{
+	struct secmsgd_conf *c;
+	char err[CONF_ERRLEN];
+	static const struct reject r[] = {
+		{ "cluster = 1;\n", 1, "cluster", "group" },
+		{ "cluster = {\n node = \"n1\";\n};\n", 1, "cluster.servers",
+		    "missing" },
+		{ "cluster = {\n servers = [ \"http://x\" ];\n};\n", 2,
+		    "cluster.servers", "nats://" },
+		{ "cluster = {\n servers = [ \"nats://a:1\" ];\n"
+		    " node = \"a.b*c\";\n};\n", 3, "cluster.node", "letters" },
+		{ "cluster = {\n servers = [ \"nats://a:1\" ];\n"
+		    " service = \"a.b\";\n};\n", 3, "cluster.service",
+		    "subject" },
+		{ "cluster = {\n servers = [ \"nats://a:1\" ];\n"
+		    " colour = 1;\n};\n", 3, "cluster.colour", "unknown" },
+		{ "cluster = {\n servers = [ \"nats://a:1\" ];\n"
+		    " reply_timeout = 5;\n};\n", 3, "cluster.reply_timeout",
+		    "between" },
+		{ "cluster = {\n servers = [ \"nats://a:1\" ];\n"
+		    " user = \"u\";\n};\n", 1, "cluster", "together" },
+		{ "cluster = {\n servers = [ \"nats://a:1\" ];\n"
+		    " user = \"u\"; password = \"p\"; token = \"t\";\n};\n", 1,
+		    "cluster", "one of" },
+		{ "cluster = {\n servers = [ \"nats://a:1\" ];\n"
+		    " credentials = \"rel\";\n};\n", 3, "cluster.credentials",
+		    "absolute" },
+		{ "cluster = {\n servers = [ \"nats://a:1\" ];\n"
+		    " heartbeat_interval = 1000;\n node_expiry = 1500;\n};\n",
+		    4, "cluster.node_expiry", "2 *" },
+		{ "bus = \"nats\";\n", 1, "bus", "cluster" },
+	};
+
+	TAP_CHECK(load_text("", &c, err, sizeof(err)) == 0);
+	TAP_CHECK(c->cluster == NULL && c->bus == CONF_BUS_NONE);
+	conf_free(c);
+	TAP_CHECK(load_text("max_connections = 100;\nmax_channels = 50;\n"
+	    "cluster = {\n node = \"n-1.a\";\n service = \"svc_1\";\n"
+	    " servers = [ \"nats://127.0.0.1:4222\", \"tls://h:4443\" ];\n"
+	    " token = \"sekrit\";\n tls_ca = \"/ca.pem\";\n"
+	    " heartbeat_interval = 200;\n};\n", &c, err, sizeof(err)) == 0);
+	TAP_CHECK(c->bus == CONF_BUS_NATS && c->cluster != NULL);
+	TAP_CHECK(strcmp(c->cluster->node, "n-1.a") == 0);
+	TAP_CHECK(strcmp(c->cluster->service, "svc_1") == 0);
+	TAP_CHECK(c->cluster->nservers == 2);
+	TAP_CHECK(strcmp(c->cluster->servers[1], "tls://h:4443") == 0);
+	TAP_CHECK(c->cluster->tls);
+	TAP_CHECK(c->cluster->node_expiry == 3 * 200 + 500);
+	TAP_CHECK(c->cluster->reply_timeout == 2000);
+	TAP_CHECK(c->cluster->max_names_per_node == 150);
+	TAP_CHECK(strcmp(conf_bus_name(c->bus), "nats") == 0);
+	conf_free(c);
+	/* The node name defaults to the host's. */
+	TAP_CHECK(load_text("cluster = { servers = [ \"nats://a:1\" ]; };\n",
+	    &c, err, sizeof(err)) == 0);
+	TAP_CHECK(c->cluster->node[0] != '\0');
+	TAP_CHECK(strcmp(c->cluster->service, "secmsg") == 0);
+	conf_free(c);
+	TAP_CHECK(check_rejects(r, NITEMS(r)) == 0);
+	return (0);
+}
+
 static const struct tap_test tests[] = {
 	{ "defaults", test_defaults },
 	{ "STATE_DIRECTORY", test_state_directory_env },
@@ -1354,6 +1420,7 @@ static const struct tap_test tests[] = {
 	{ "listen entries: proxy_protocol, proxy_trusted", test_listen_proxy },
 	{ "control_socket", test_control_socket },
 	{ "the durable store's settings", test_store_settings },
+	{ "the cluster section", test_cluster },
 };
 
 int

@@ -177,11 +177,57 @@ test_random(void)
 	return (0);
 }
 
+/*
+ * Other nodes' counts (roster_adjust): listed with ours, summed; they do
+ * not count against max_channels, and taking theirs never takes ours.
+ */
+static int
+test_remote(void)
+{
+	struct roster *r = roster_new(1);
+	uint8_t buf[512];
+	char text[512];
+	size_t len, entries;
+	bool trunc;
+
+	TAP_CHECK(r != NULL);
+	TAP_CHECK(roster_adjust(r, ROSTER_CHANNEL, "far", 3, 5) == 0);
+	TAP_CHECK(roster_adjust(r, ROSTER_CHANNEL, "away", 4, 2) == 0);
+	TAP_CHECK(roster_adjust(r, ROSTER_PEER, "bob", 3, 2) == 0);
+	TAP_CHECK(roster_channels(r) == 0);
+	/* Our one channel (the cap): a new one, or joining "far", refused. */
+	TAP_CHECK(roster_add(r, ROSTER_CHANNEL, "near", 4) == 0);
+	TAP_CHECK(roster_add(r, ROSTER_CHANNEL, "far", 3) == -2);
+	TAP_CHECK(roster_channels(r) == 1);
+	roster_remove(r, ROSTER_CHANNEL, "near", 4);
+	TAP_CHECK(roster_add(r, ROSTER_CHANNEL, "far", 3) == 0);
+	TAP_CHECK(roster_add(r, ROSTER_PEER, "bob", 3) == 0);
+	len = roster_list(r, buf, sizeof(buf), &entries, &trunc);
+	TAP_CHECK(listing_text(buf, len, text, sizeof(text)) == 0);
+	TAP_CHECK(strcmp(text, "p:bob=3,c:away=2,c:far=6,") == 0);
+	/* Theirs go; ours stay, and the entry with them. */
+	TAP_CHECK(roster_adjust(r, ROSTER_CHANNEL, "far", 3, -9) == 0);
+	TAP_CHECK(roster_adjust(r, ROSTER_PEER, "bob", 3, -2) == 0);
+	TAP_CHECK(roster_adjust(r, ROSTER_CHANNEL, "away", 4, -2) == 0);
+	len = roster_list(r, buf, sizeof(buf), &entries, &trunc);
+	TAP_CHECK(listing_text(buf, len, text, sizeof(text)) == 0);
+	TAP_CHECK(strcmp(text, "p:bob=1,c:far=1,") == 0);
+	TAP_CHECK(roster_channels(r) == 1);
+	roster_remove(r, ROSTER_CHANNEL, "far", 3);
+	roster_remove(r, ROSTER_PEER, "bob", 3);
+	TAP_CHECK(roster_channels(r) == 0);
+	len = roster_list(r, buf, sizeof(buf), &entries, &trunc);
+	TAP_CHECK(len == 0 && entries == 0);
+	roster_free(r);
+	return (0);
+}
+
 static const struct tap_test tests[] = {
 	{ "sorted: peers first, then channels, byte order", test_sorted },
 	{ "a full buffer stops the walk at a sorted prefix", test_truncated },
 	{ "max_channels caps new channels only", test_channel_cap },
 	{ "200000 random adds and removes match a model", test_random },
+	{ "other nodes' counts: listed, summed, not capped", test_remote },
 };
 
 TAP_MAIN(tests)

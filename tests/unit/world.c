@@ -73,6 +73,7 @@ static const struct sloop_hooks loop_hooks = {
 	session_loop_kill,
 	world_loop_teardown,
 	dservice_stored,
+	router_bus_mail,
 };
 static const struct session_hooks session_hooks = {
 	service_authenticate,

@@ -1,0 +1,124 @@
+# tests/integ/libnats.sh: a NATS cluster and secmsgd nodes for the cluster
+# tests (sourced after lib.sh).
+#
+# nats_start_cluster starts three nats-server processes with JetStream,
+# routes between them, separate store folders under $T, ports picked at
+# random on 127.0.0.1 (GOMAXPROCS=1 keeps them light on a small machine);
+# node_start I starts secmsgd node I against them.  Everything runs under
+# timeout(1) and is in $PIDS, so lib.sh's cleanup stops it.
+
+NATS_SERVER=$(command -v nats-server 2>/dev/null)
+
+# nats_ports: pick NATS_P1..3 (clients) and NATS_C1..3 (routes).
+nats_ports() {
+	for i in 1 2 3; do
+		eval "NATS_P$i=$(random_port)"
+		eval "NATS_C$i=$(random_port)"
+	done
+	NATS_URLS="\"nats://127.0.0.1:$NATS_P1\", \"nats://127.0.0.1:$NATS_P2\", \"nats://127.0.0.1:$NATS_P3\""
+}
+
+# nats_start I [CONFIG]: start server I (again, with the same ports and
+# store), with a configuration file for what has no option (max_payload).
+nats_start() {
+	i=$1
+	eval "p=\$NATS_P$i c=\$NATS_C$i"
+	mkdir -p "$T/nats$i"
+	: > "$T/nats$i.log"
+	GOMAXPROCS=1 timeout -k 5 900 "$NATS_SERVER" ${2:+-c "$2"} \
+	    -a 127.0.0.1 -p "$p" \
+	    -n "nats$i" --cluster_name secmsgtest \
+	    -cluster "nats://127.0.0.1:$c" \
+	    -routes "nats://127.0.0.1:$NATS_C1,nats://127.0.0.1:$NATS_C2,nats://127.0.0.1:$NATS_C3" \
+	    -js -sd "$T/nats$i" -l "$T/nats$i.log" &
+	eval "NATS_PID$i=$!"
+	PIDS="$PIDS $!"
+	wait_for "$T/nats$i.log" "Server is ready" 100
+}
+
+# nats_pid I: the pid of nats-server I itself (under timeout(1)).
+nats_pid() {
+	eval "_w=\$NATS_PID$1"
+	_p=$(ps -o pid= --ppid "$_w" 2>/dev/null | head -n 1 | tr -d ' ')
+	echo "${_p:-$_w}"
+}
+
+# nats_start_cluster: the three servers, their routes up.
+nats_start_cluster() {
+	nats_ports
+	nats_start 1 && nats_start 2 && nats_start 3 || return 1
+	# Each sees the two others.
+	for i in 1 2 3; do
+		n=0
+		while [ "$(grep -c 'Route connection created' "$T/nats$i.log")" -lt 2 ] &&
+		    [ $n -lt 100 ]; do
+			sleep 0.1
+			n=$((n + 1))
+		done
+	done
+	return 0
+}
+
+# node_conf I [EXTRA]: $T/node$I.conf, node I on port $NODE_PORTI.
+node_conf() {
+	i=$1
+	mkdir -p "$T/n$i"
+	chmod 700 "$T/n$i"
+	eval "p=\$NODE_PORT$i"
+	cat > "$T/node$i.conf" <<EOC
+listen = [ "127.0.0.1:$p" ];
+state_dir = "$T/n$i";
+authorized_keys = "$T/authorized_keys";
+log_destination = "stderr";
+log_level = "info";
+control_socket = "$T/n$i/control.sock";
+handshake_rate = 0;
+max_subscriptions = 2048;
+${NODE_EXTRA:-}
+${SECMSG_TEST_CONF:-}
+cluster = {
+  node = "node$i";
+  service = "secmsgtest";
+  servers = [ $NATS_URLS ];
+  heartbeat_interval = 300;
+  node_expiry = 3000;
+  reply_timeout = 1000;
+  reconnect_wait = 200;
+  max_names_per_node = 2000;
+  $2
+};
+EOC
+}
+
+# node_start I [EXTRA CLUSTER LINES]: start node I (a new port unless
+# NODE_PORTI is set), wait until ready.
+node_start() {
+	i=$1
+	eval "p=\${NODE_PORT$i:-}"
+	[ -n "$p" ] || eval "NODE_PORT$i=$(random_port)"
+	node_conf "$i" "$2"
+	: > "$T/node$i.log"
+	timeout -k 5 900 "$SECMSGD" -f -d -c "$T/node$i.conf" \
+	    2>>"$T/node$i.log" &
+	eval "NODE_PID$i=$!"
+	PIDS="$PIDS $!"
+	wait_for "$T/node$i.log" 'info\]: ready' 100
+}
+
+# node_pid I: the pid of secmsgd node I itself.
+node_pid() {
+	eval "_w=\$NODE_PID$1"
+	_p=$(ps -o pid= --ppid "$_w" 2>/dev/null | head -n 1 | tr -d ' ')
+	echo "${_p:-$_w}"
+}
+
+# ncl OUT NODE KEY OPS...: a scripted client of KEY on node NODE.
+ncl() {
+	_out=$1 _n=$2 _who=$3
+	shift 3
+	eval "_p=\$NODE_PORT$_n"
+	# Long-lived clients wait for $T/done: bounded, but longer than
+	# lib.sh's 30 s default.
+	SWARM_TIMEOUT=${SWARM_TIMEOUT:-300} swarm client "$_p" \
+	    "$T/$_who.key" "$@" > "$T/$_out" 2>&1
+}
