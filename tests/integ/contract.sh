@@ -283,7 +283,7 @@ swarm hold "$PORT" 2 "$T/stop-hold" --hs "$T/alice.key" > "$T/hold.out" 2>&1 &
 HOLD=$!
 PIDS="$PIDS $HOLD"
 i=0
-while [ "$(grep -c '^open ' "$T/hold.out")" -lt 2 ] && [ $i -lt 100 ]; do
+while [ "$(grep -c '^open ' "$T/hold.out")" -lt 2 ] && [ $i -lt 300 ]; do
 	sleep 0.1
 	i=$((i + 1))
 done

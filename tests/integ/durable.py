@@ -27,7 +27,8 @@ the independent implementation (tests/interop/secmsg_noise.py).
                              them to come again: "again ID FLAGS AFTER"
                              (AFTER: seconds since it first came, one
                              decimal), or "no redelivery"
-    flood NAME SECS          DSENDs to NAME (no key), 32 in flight,
+    flood NAME SECS          DSENDs to NAME (no key), 32 in flight ("flood
+                             started" after the first OK),
                              until one is refused unknown-peer (a reload
                              revoked NAME) or SECS passed; then wait for
                              the replies out: "flood ok=N refused=M
@@ -169,6 +170,10 @@ def flood(ch, name, secs):
         out -= 1
         if m["type"] == "ok":
             ok += 1
+            if ok == 1:
+                # The caller revokes the name once DSENDs are landing:
+                # a fixed sleep was too short on a slow (TSan) build.
+                print("flood started", flush=True)
         else:
             refused += 1
             code = code or m["code"]

@@ -248,7 +248,12 @@ for round in 1 2 3 4 5; do
 	    flood bob 30 > "$T/fl$round.out" 2>&1 &
 	FPID=$!
 	PIDS="$PIDS $FPID"
-	sleep 0.5
+	i=0
+	while [ $i -lt 200 ] && ! grep -q '^flood started' "$T/fl$round.out"
+	do
+		sleep 0.1
+		i=$((i + 1))
+	done
 	grep -v ' bob *$' "$T/ak.saved" > "$T/authorized_keys"
 	reload_daemon "reloaded configuration" || break
 	wait "$FPID"
