@@ -59,14 +59,22 @@ nats_start_cluster() {
 	return 0
 }
 
-# node_conf I [EXTRA]: $T/node$I.conf, node I on port $NODE_PORTI.
+# node_conf I [EXTRA]: $T/node$I.conf, node I on port $NODE_PORTI; with
+# NODE_PROXY=1 also a listener for HAProxy on $NODE_PORTI + 1 (PROXY
+# protocol v2, trusting 127.0.0.1 and ::1 only): $NODE_PPORTI.
 node_conf() {
 	i=$1
 	mkdir -p "$T/n$i"
 	chmod 700 "$T/n$i"
 	eval "p=\$NODE_PORT$i"
+	_pl=
+	if [ "${NODE_PROXY:-0}" = 1 ]; then
+		eval "NODE_PPORT$i=$((p + 1))"
+		_pl=", { address = \"127.0.0.1:$((p + 1))\"; proxy_protocol = true;
+    proxy_trusted = [ \"127.0.0.1\", \"::1\" ]; }"
+	fi
 	cat > "$T/node$i.conf" <<EOC
-listen = [ "127.0.0.1:$p" ];
+listen = ( "127.0.0.1:$p"$_pl );
 state_dir = "$T/n$i";
 authorized_keys = "$T/authorized_keys";
 log_destination = "stderr";
