@@ -1,0 +1,878 @@
+/* Copyright (c) 2026 The secmsgd authors.  ISC license: see LICENSE. */
+/*
+ * smreq.c: libsecmsg's requests (secmsg_send(3)), the queues of replies
+ * and deliveries, and the blocking calls, which drive the engine
+ * (smconn.c) with poll() against one deadline.
+ *
+ * Every reply and delivery is copied out of the decoder's buffers into an
+ * item of its own, so that the engine can go on decoding while the caller
+ * holds one.  Replies are kept only for requests in flight (at most
+ * SM_MAX_OUTSTANDING), deliveries up to the caller's bounds; plaintext
+ * copies are wiped when freed.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "dmsg.h"
+#include "msg.h"
+#include "proto.h"
+#include "smpriv.h"
+
+/* Milliseconds on the monotonic clock. */
+static int64_t
+now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
+
+/* The deadline of a timeout in ms (-1: none). */
+int64_t
+sm_deadline(int timeout_ms)
+{
+	return (timeout_ms < 0 ? -1 : now_ms() + timeout_ms);
+}
+
+/* Milliseconds left until deadline, for poll() (-1: for ever). */
+static int
+remaining(int64_t deadline)
+{
+	int64_t	left;
+
+	if (deadline < 0)
+		return (-1);
+	left = deadline - now_ms();
+	if (left <= 0)
+		return (0);
+	return (left > 86400000 ? 86400000 : (int)left);
+}
+
+void
+sm_item_free(struct sm_item *it)
+{
+	if (it == NULL)
+		return;
+	sodium_memzero(it, it->size);
+	free(it);
+}
+
+/* A new item with room for n bytes (and a NUL). */
+static struct sm_item *
+item_new(size_t n)
+{
+	struct sm_item	*it;
+	size_t		 size = sizeof(*it) + n + 1;
+
+	if ((it = calloc(1, size)) == NULL)
+		return (NULL);
+	it->size = size;
+	return (it);
+}
+
+static void
+queue_put(struct secmsg_conn *c, struct sm_queue *q, struct sm_item *it)
+{
+	it->next = NULL;
+	if (q->tail != NULL)
+		q->tail->next = it;
+	else
+		q->head = it;
+	q->tail = it;
+	q->count++;
+	c->qbytes += it->size;
+}
+
+static struct sm_item *
+queue_get(struct secmsg_conn *c, struct sm_queue *q)
+{
+	struct sm_item	*it;
+
+	if ((it = q->head) == NULL)
+		return (NULL);
+	if ((q->head = it->next) == NULL)
+		q->tail = NULL;
+	q->count--;
+	c->qbytes -= it->size;
+	return (it);
+}
+
+static void
+queue_clear(struct secmsg_conn *c, struct sm_queue *q)
+{
+	struct sm_item	*it;
+
+	while ((it = queue_get(c, q)) != NULL)
+		sm_item_free(it);
+}
+
+/* Forget every request, reply and delivery (a new connection). */
+void
+smreq_clear(struct secmsg_conn *c)
+{
+	queue_clear(c, &c->replies);
+	queue_clear(c, &c->deliveries);
+	sm_item_free(c->waited);
+	sm_item_free(c->held_reply);
+	sm_item_free(c->held_delivery);
+	c->waited = c->held_reply = c->held_delivery = NULL;
+	c->npending = 0;
+	c->wait_id = 0;
+	c->qbytes = 0;
+}
+
+/* Free what was handed out: "valid until the next call". */
+static void
+release_held(struct secmsg_conn *c)
+{
+	sm_item_free(c->held_reply);
+	sm_item_free(c->held_delivery);
+	c->held_reply = c->held_delivery = NULL;
+}
+
+static uint32_t
+be32(const uint8_t *p)
+{
+	return ((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | p[3]);
+}
+
+static uint64_t
+be64(const uint8_t *p)
+{
+	return ((uint64_t)be32(p) << 32 | be32(p + 4));
+}
+
+/* The fields of an OK reply's data, by what it answers. */
+static void
+parse_ok(struct secmsg_reply *r)
+{
+	struct dmsg_ok	o;
+
+	switch (r->req) {
+	case SECMSG_REQ_SEND:
+	case SECMSG_REQ_PUBLISH:
+		if (r->datalen == 8) {
+			r->delivered = be32(r->data);
+			r->skipped = be32(r->data + 4);
+		}
+		break;
+	case SECMSG_REQ_DSEND:
+	case SECMSG_REQ_DPUBLISH:
+		if (dmsg_ok_parse(r->data, r->datalen, &o) == 0) {
+			r->msgid = o.msgid;
+			r->duplicate = (o.flags & DMSG_F_DUPLICATE) != 0;
+			r->stored = o.stored;
+			r->full = o.full;
+			r->delivered = o.delivered;
+			r->skipped = o.skipped;
+		}
+		break;
+	case SECMSG_REQ_ACK:
+		if (r->datalen == 4)
+			r->removed = be32(r->data);
+		break;
+	case SECMSG_REQ_PENDING:
+		if (r->datalen == 12) {
+			r->pending_messages = be32(r->data);
+			r->pending_bytes = be64(r->data + 4);
+		}
+		break;
+	default:
+		break;
+	}
+}
+
+/*
+ * An OK or ERROR: the reply to one of our requests in flight, else
+ * dropped (a late reply to an abandoned request, or a server's invention).
+ */
+void
+smreq_on_reply(struct secmsg_conn *c, const struct msg *m)
+{
+	struct sm_item		*it;
+	struct secmsg_reply	*r;
+	struct sm_pending	 p;
+	size_t			 i;
+
+	for (i = 0; i < c->npending; i++)
+		if (c->pending[i].id == m->id)
+			break;
+	if (i == c->npending)
+		return;
+	p = c->pending[i];
+	c->pending[i] = c->pending[--c->npending];
+	if (p.abandoned)
+		return;
+	if ((it = item_new(m->bodylen)) == NULL) {
+		/* The caller learns it from the reply: no data. */
+		if (p.id == c->wait_id)
+			smconn_fail(c, SECMSG_ERR_NOMEM, "out of memory");
+		return;
+	}
+	r = &it->u.r;
+	r->id = p.id;
+	r->req = p.req;
+	if (m->bodylen > 0)
+		memcpy(it->bytes, m->body, m->bodylen);
+	if (m->type == MSG_ERROR) {
+		size_t	j;
+
+		for (j = 0; j < m->bodylen; j++)
+			if (it->bytes[j] < 0x20 || it->bytes[j] >= 0x7f)
+				it->bytes[j] = '?';
+		r->err = SECMSG_ERR_REQUEST;
+		r->code = m->code;
+		r->text = (const char *)it->bytes;
+		r->data = NULL;
+	} else {
+		r->err = SECMSG_OK;
+		r->text = (const char *)it->bytes + m->bodylen;	/* "" */
+		r->data = it->bytes;
+		r->datalen = m->bodylen;
+		parse_ok(r);
+	}
+	if (p.id == c->wait_id && c->wait_id != 0) {
+		sm_item_free(c->waited);
+		c->waited = it;
+	} else if (c->on_reply != NULL) {
+		c->on_reply(c, r, c->cb_arg);
+		sm_item_free(it);
+	} else
+		queue_put(c, &c->replies, it);
+}
+
+/*
+ * A DELIVER (m parsed), or a STORED or DRAINED (m NULL: data is the
+ * whole message): to the callback, or the queue (smconn_room() said
+ * there is room).
+ */
+enum secmsg_err
+smreq_on_delivery(struct secmsg_conn *c, const uint8_t *data, size_t len,
+    const struct msg *m)
+{
+	struct dmsg_stored	 s;
+	struct secmsg_delivery	*d;
+	struct sm_item		*it;
+	const uint8_t		*body = NULL;
+	size_t			 bodylen = 0;
+	uint64_t		 msgid = 0;
+	uint32_t		 stored = 0;
+	const char		*from = "", *chan = "";
+	size_t			 fromlen = 0, chanlen = 0;
+	enum secmsg_dkind	 kind;
+
+	if (m != NULL) {
+		kind = SECMSG_DELIVER;
+		body = m->body;
+		bodylen = m->bodylen;
+		from = m->name;
+		fromlen = m->namelen;
+		chan = m->channel;
+		chanlen = m->chanlen;
+	} else if (data[0] == DMSG_STORED) {
+		if (dmsg_stored_parse(data, len, &s, &body, &bodylen) != 0) {
+			smconn_fail(c, SECMSG_ERR_PROTOCOL, "malformed stored "
+			    "message from server");
+			return (SECMSG_ERR_PROTOCOL);
+		}
+		kind = SECMSG_STORED;
+		from = s.from;
+		fromlen = s.fromlen;
+		chan = s.chan;
+		chanlen = s.chanlen;
+		msgid = s.msgid;
+	} else {
+		if (dmsg_drained_parse(data, len, &msgid, &stored) != 0) {
+			smconn_fail(c, SECMSG_ERR_PROTOCOL, "malformed drained "
+			    "message from server");
+			return (SECMSG_ERR_PROTOCOL);
+		}
+		kind = SECMSG_DRAINED;
+	}
+	if (fromlen > MSG_NAME_MAX || chanlen > MSG_NAME_MAX) {
+		smconn_fail(c, SECMSG_ERR_PROTOCOL, "name too long");
+		return (SECMSG_ERR_PROTOCOL);
+	}
+	if ((it = item_new(bodylen)) == NULL) {
+		smconn_fail(c, SECMSG_ERR_NOMEM, "out of memory");
+		return (SECMSG_ERR_NOMEM);
+	}
+	d = &it->u.d;
+	d->kind = kind;
+	memcpy(it->from, from, fromlen);
+	it->from[fromlen] = '\0';
+	memcpy(it->chan, chan, chanlen);
+	it->chan[chanlen] = '\0';
+	d->from = it->from;
+	d->channel = it->chan;
+	if (bodylen > 0)
+		memcpy(it->bytes, body, bodylen);
+	d->body = it->bytes;
+	d->bodylen = bodylen;
+	d->msgid = msgid;
+	d->stored = stored;
+	if (kind == SECMSG_DELIVER)
+		d->ts = m->timestamp;
+	else if (kind == SECMSG_STORED) {
+		d->ts = s.ts;
+		d->redelivery = (s.flags & DMSG_F_REDELIVERY) != 0;
+	}
+	if (c->on_delivery != NULL) {
+		c->on_delivery(c, d, c->cb_arg);
+		sm_item_free(it);
+	} else
+		queue_put(c, &c->deliveries, it);
+	return (SECMSG_OK);
+}
+
+/*
+ * Drive the engine until done(c) (NULL: until READY), the deadline, or
+ * an error.  SECMSG_ERR_AGAIN when it cannot go on without the caller
+ * taking deliveries out.  A timeout during the handshake closes the
+ * connection; one during a request leaves it usable.
+ */
+enum secmsg_err
+smreq_drive(struct secmsg_conn *c, int64_t deadline,
+    bool (*done)(struct secmsg_conn *))
+{
+	struct pollfd	pfd;
+	enum secmsg_err	e;
+	int		want, r;
+
+	for (;;) {
+		if (done != NULL ? done(c) : c->state == SECMSG_STATE_READY)
+			return (SECMSG_OK);
+		if (c->state == SECMSG_STATE_CLOSED)
+			return (c->err);
+		if (c->state == SECMSG_STATE_IDLE)
+			return (SECMSG_ERR_STATE);
+		if ((want = secmsg_want(c)) == 0) {
+			smconn_fail(c, SECMSG_ERR_AGAIN, "delivery queue full: "
+			    "take deliveries out first");
+			return (SECMSG_ERR_AGAIN);
+		}
+		pfd.fd = secmsg_fd(c);
+		pfd.events = (want & SECMSG_WANT_READ ? POLLIN : 0) |
+		    (want & SECMSG_WANT_WRITE ? POLLOUT : 0);
+		pfd.revents = 0;
+		r = poll(&pfd, 1, remaining(deadline));
+		if (r == -1 && errno == EINTR) {
+			smconn_fail(c, SECMSG_ERR_INTR, "interrupted");
+			return (SECMSG_ERR_INTR);
+		}
+		if (r == -1) {
+			smconn_fail(c, SECMSG_ERR_NETWORK, "poll: %s",
+			    strerror(errno));
+			return (SECMSG_ERR_NETWORK);
+		}
+		if (r == 0) {
+			if (c->state == SECMSG_STATE_CONNECTING) {
+				smconn_fail(c, SECMSG_ERR_TIMEOUT, "%s: timed "
+				    "out %s", c->addr, c->stage ==
+				    SM_CONNECTING ? "connecting" :
+				    "during the handshake");
+				(void)smconn_close(c, SECMSG_ERR_TIMEOUT);
+				return (SECMSG_ERR_TIMEOUT);
+			}
+			smconn_fail(c, SECMSG_ERR_TIMEOUT, "timed out waiting "
+			    "for the server");
+			return (SECMSG_ERR_TIMEOUT);
+		}
+		if ((e = secmsg_process(c)) != SECMSG_OK)
+			return (e);
+	}
+}
+
+/* Record a request in flight; SECMSG_ERR_AGAIN when too many are. */
+static enum secmsg_err
+submit(struct secmsg_conn *c, enum secmsg_req req, const uint8_t *hdr,
+    size_t hdrlen, const void *body, size_t bodylen, uint32_t id,
+    uint32_t *idp)
+{
+	enum secmsg_err	e;
+
+	if ((e = smconn_send(c, hdr, hdrlen, body, bodylen)) != SECMSG_OK)
+		return (e);
+	c->pending[c->npending].id = id;
+	c->pending[c->npending].req = req;
+	c->pending[c->npending].abandoned = false;
+	c->npending++;
+	if (idp != NULL)
+		*idp = id;
+	return (SECMSG_OK);
+}
+
+/* Checks common to every request; the next id in *id. */
+static enum secmsg_err
+precheck(struct secmsg_conn *c, uint32_t *id)
+{
+	if (c == NULL)
+		return (SECMSG_ERR_INVAL);
+	if (c->state != SECMSG_STATE_READY) {
+		smconn_fail(c, SECMSG_ERR_STATE, "not connected");
+		return (SECMSG_ERR_STATE);
+	}
+	if (c->npending >= SM_MAX_OUTSTANDING) {
+		smconn_fail(c, SECMSG_ERR_AGAIN, "too many requests in flight");
+		return (SECMSG_ERR_AGAIN);
+	}
+	if (++c->nextid == 0)
+		c->nextid = 1;
+	*id = c->nextid;
+	return (SECMSG_OK);
+}
+
+/* A name or channel argument (a channel may start with '#'). */
+static const char *
+target_arg(struct secmsg_conn *c, const char *s, bool channel)
+{
+	if (s == NULL)
+		return (NULL);
+	if (channel && s[0] == '#')
+		s++;
+	if (!msg_name_valid(s, strlen(s))) {
+		smconn_fail(c, SECMSG_ERR_INVAL, "not a valid %s (1 to 64 of "
+		    "A-Z a-z 0-9 . _ -)", channel ? "channel" : "name");
+		return (NULL);
+	}
+	return (s);
+}
+
+/* A request of msg.h's: ping, send, publish, join, leave, who. */
+static enum secmsg_err
+basic(struct secmsg_conn *c, enum secmsg_req req, const char *target,
+    const void *body, size_t len, uint32_t *idp)
+{
+	struct msg	m;
+	uint8_t		hdr[MSG_HDR_MAX];
+	size_t		hdrlen;
+	uint32_t	id;
+	enum secmsg_err	e;
+	const char	*t = NULL;
+
+	if ((e = precheck(c, &id)) != SECMSG_OK)
+		return (e);
+	if (body == NULL && len > 0)
+		return (SECMSG_ERR_INVAL);
+	memset(&m, 0, sizeof(m));
+	m.type = (uint8_t)req;
+	m.id = id;
+	if (req != SECMSG_REQ_PING && req != SECMSG_REQ_WHO) {
+		if ((t = target_arg(c, target, req != SECMSG_REQ_SEND)) ==
+		    NULL)
+			return (SECMSG_ERR_INVAL);
+		if (req == SECMSG_REQ_SEND) {
+			m.name = t;
+			m.namelen = strlen(t);
+		} else {
+			m.channel = t;
+			m.chanlen = strlen(t);
+		}
+	}
+	if ((hdrlen = msg_encode_header(&m, hdr)) == 0)
+		return (SECMSG_ERR_INVAL);
+	return (submit(c, req, hdr, hdrlen, body, len, id, idp));
+}
+
+/* A durable request (dmsg.h). */
+static enum secmsg_err
+durable(struct secmsg_conn *c, enum secmsg_req req, const char *target,
+    const uint8_t *key, const void *body, size_t len, const uint64_t *ids,
+    size_t nids, uint32_t *idp)
+{
+	struct dmsg	 m;
+	uint8_t		 k[DMSG_KEYLEN], *hdr, *w;
+	size_t		 hdrlen, cap, i, j;
+	uint32_t	 id;
+	enum secmsg_err	 e;
+
+	if ((e = precheck(c, &id)) != SECMSG_OK)
+		return (e);
+	if (!proto_feature(c->p, DMSG_FEATURE_DURABLE)) {
+		smconn_fail(c, SECMSG_ERR_NOTSUP, "the server does not offer "
+		    "durable delivery (secmsg_set_durable(), a store)");
+		return (SECMSG_ERR_NOTSUP);
+	}
+	if (body == NULL && len > 0)
+		return (SECMSG_ERR_INVAL);
+	memset(&m, 0, sizeof(m));
+	m.type = (uint8_t)req;
+	m.id = id;
+	if (req != SECMSG_REQ_ACK && req != SECMSG_REQ_PENDING) {
+		if ((m.target = target_arg(c, target,
+		    req != SECMSG_REQ_DSEND)) == NULL)
+			return (SECMSG_ERR_INVAL);
+		m.targetlen = strlen(m.target);
+	}
+	if (req == SECMSG_REQ_DSEND || req == SECMSG_REQ_DPUBLISH) {
+		if (key == NULL) {
+			randombytes_buf(k, sizeof(k));
+			key = k;
+		}
+		m.key = key;
+	}
+	if (req == SECMSG_REQ_ACK && (ids == NULL || nids == 0 ||
+	    nids > DMSG_ACK_MAX)) {
+		smconn_fail(c, SECMSG_ERR_INVAL, "1 to %d msgids",
+		    DMSG_ACK_MAX);
+		return (SECMSG_ERR_INVAL);
+	}
+	cap = 1 + 4 + 2 + 8 * DMSG_ACK_MAX + DMSG_KEYLEN + 1 + MSG_NAME_MAX;
+	if ((hdr = malloc(cap + 8 * DMSG_ACK_MAX)) == NULL)
+		return (SECMSG_ERR_NOMEM);
+	if (req == SECMSG_REQ_ACK) {
+		/* The msgids in wire form (big-endian), after the header. */
+		w = hdr + cap;
+		for (i = 0; i < nids; i++)
+			for (j = 0; j < 8; j++)
+				w[8 * i + j] = (uint8_t)(ids[i] >>
+				    (56 - 8 * j));
+		m.ids = w;
+		m.nids = nids;
+	}
+	hdrlen = dmsg_request_header(&m, hdr, cap);
+	if (hdrlen == 0) {
+		free(hdr);
+		return (SECMSG_ERR_INVAL);
+	}
+	e = submit(c, req, hdr, hdrlen, body, len, id, idp);
+	free(hdr);
+	sodium_memzero(k, sizeof(k));
+	return (e);
+}
+
+/* drive() condition: the awaited reply is in. */
+static bool
+reply_in(struct secmsg_conn *c)
+{
+	return (c->waited != NULL);
+}
+
+/* Wait for the reply to request id within the timeout. */
+static enum secmsg_err
+wait_for(struct secmsg_conn *c, uint32_t id,
+    const struct secmsg_reply **reply)
+{
+	struct sm_item	*it, **pp;
+	enum secmsg_err	 e;
+	size_t		 i;
+
+	release_held(c);
+	/* Already queued (an _async request, then secmsg_wait_reply()). */
+	for (pp = &c->replies.head; *pp != NULL; pp = &(*pp)->next) {
+		if ((*pp)->u.r.id != id)
+			continue;
+		it = *pp;
+		*pp = it->next;
+		if (c->replies.tail == it) {
+			c->replies.tail = NULL;
+			for (struct sm_item *t = c->replies.head; t != NULL;
+			    t = t->next)
+				c->replies.tail = t;
+		}
+		c->replies.count--;
+		c->qbytes -= it->size;
+		c->waited = it;
+		break;
+	}
+	c->wait_id = id;
+	e = smreq_drive(c, sm_deadline(c->timeout_ms), reply_in);
+	c->wait_id = 0;
+	if (e != SECMSG_OK) {
+		/* A late reply is dropped: the caller has given up. */
+		for (i = 0; i < c->npending; i++)
+			if (c->pending[i].id == id)
+				c->pending[i].abandoned = true;
+		return (e);
+	}
+	c->held_reply = c->waited;
+	c->waited = NULL;
+	if (reply != NULL)
+		*reply = &c->held_reply->u.r;
+	if (c->held_reply->u.r.err != SECMSG_OK) {
+		snprintf(c->errmsg, sizeof(c->errmsg), "%s%s%s",
+		    secmsg_code_name(c->held_reply->u.r.code),
+		    c->held_reply->u.r.text[0] ? ": " : "",
+		    c->held_reply->u.r.text);
+		return (c->held_reply->u.r.err);
+	}
+	return (SECMSG_OK);
+}
+
+enum secmsg_err
+secmsg_wait_reply(struct secmsg_conn *c, uint32_t id,
+    const struct secmsg_reply **reply)
+{
+	size_t	i;
+	struct sm_item	*it;
+
+	for (it = c->replies.head; it != NULL; it = it->next)
+		if (it->u.r.id == id)
+			return (wait_for(c, id, reply));
+	for (i = 0; i < c->npending; i++)
+		if (c->pending[i].id == id && !c->pending[i].abandoned)
+			return (wait_for(c, id, reply));
+	smconn_fail(c, SECMSG_ERR_INVAL, "no such request in flight");
+	return (SECMSG_ERR_INVAL);
+}
+
+#define BLOCKING(call) do {						\
+	enum secmsg_err	e_;						\
+	uint32_t	id_;						\
+	if (c != NULL)							\
+		release_held(c);					\
+	if ((e_ = (call)) != SECMSG_OK)					\
+		return (e_);						\
+	return (wait_for(c, id_, reply));				\
+} while (0)
+
+enum secmsg_err
+secmsg_ping_async(struct secmsg_conn *c, const void *data, size_t len,
+    uint32_t *id)
+{
+	return (basic(c, SECMSG_REQ_PING, NULL, data, len, id));
+}
+
+enum secmsg_err
+secmsg_send_async(struct secmsg_conn *c, const char *to, const void *body,
+    size_t len, uint32_t *id)
+{
+	return (basic(c, SECMSG_REQ_SEND, to, body, len, id));
+}
+
+enum secmsg_err
+secmsg_publish_async(struct secmsg_conn *c, const char *channel,
+    const void *body, size_t len, uint32_t *id)
+{
+	return (basic(c, SECMSG_REQ_PUBLISH, channel, body, len, id));
+}
+
+enum secmsg_err
+secmsg_join_async(struct secmsg_conn *c, const char *channel, uint32_t *id)
+{
+	return (basic(c, SECMSG_REQ_JOIN, channel, NULL, 0, id));
+}
+
+enum secmsg_err
+secmsg_leave_async(struct secmsg_conn *c, const char *channel, uint32_t *id)
+{
+	return (basic(c, SECMSG_REQ_LEAVE, channel, NULL, 0, id));
+}
+
+enum secmsg_err
+secmsg_who_async(struct secmsg_conn *c, uint32_t *id)
+{
+	return (basic(c, SECMSG_REQ_WHO, NULL, NULL, 0, id));
+}
+
+enum secmsg_err
+secmsg_dsend_async(struct secmsg_conn *c, const char *to, const uint8_t *key,
+    const void *body, size_t len, uint32_t *id)
+{
+	return (durable(c, SECMSG_REQ_DSEND, to, key, body, len, NULL, 0, id));
+}
+
+enum secmsg_err
+secmsg_dpublish_async(struct secmsg_conn *c, const char *channel,
+    const uint8_t *key, const void *body, size_t len, uint32_t *id)
+{
+	return (durable(c, SECMSG_REQ_DPUBLISH, channel, key, body, len, NULL,
+	    0, id));
+}
+
+enum secmsg_err
+secmsg_djoin_async(struct secmsg_conn *c, const char *channel, uint32_t *id)
+{
+	return (durable(c, SECMSG_REQ_DJOIN, channel, NULL, NULL, 0, NULL, 0,
+	    id));
+}
+
+enum secmsg_err
+secmsg_dleave_async(struct secmsg_conn *c, const char *channel, uint32_t *id)
+{
+	return (durable(c, SECMSG_REQ_DLEAVE, channel, NULL, NULL, 0, NULL, 0,
+	    id));
+}
+
+enum secmsg_err
+secmsg_ack_async(struct secmsg_conn *c, const uint64_t *msgids, size_t n,
+    uint32_t *id)
+{
+	return (durable(c, SECMSG_REQ_ACK, NULL, NULL, NULL, 0, msgids, n,
+	    id));
+}
+
+enum secmsg_err
+secmsg_pending_async(struct secmsg_conn *c, uint32_t *id)
+{
+	return (durable(c, SECMSG_REQ_PENDING, NULL, NULL, NULL, 0, NULL, 0,
+	    id));
+}
+
+enum secmsg_err
+secmsg_ping(struct secmsg_conn *c, const void *data, size_t len,
+    const struct secmsg_reply **reply)
+{
+	BLOCKING(secmsg_ping_async(c, data, len, &id_));
+}
+
+enum secmsg_err
+secmsg_send(struct secmsg_conn *c, const char *to, const void *body,
+    size_t len, const struct secmsg_reply **reply)
+{
+	BLOCKING(secmsg_send_async(c, to, body, len, &id_));
+}
+
+enum secmsg_err
+secmsg_publish(struct secmsg_conn *c, const char *channel, const void *body,
+    size_t len, const struct secmsg_reply **reply)
+{
+	BLOCKING(secmsg_publish_async(c, channel, body, len, &id_));
+}
+
+enum secmsg_err
+secmsg_join(struct secmsg_conn *c, const char *channel,
+    const struct secmsg_reply **reply)
+{
+	BLOCKING(secmsg_join_async(c, channel, &id_));
+}
+
+enum secmsg_err
+secmsg_leave(struct secmsg_conn *c, const char *channel,
+    const struct secmsg_reply **reply)
+{
+	BLOCKING(secmsg_leave_async(c, channel, &id_));
+}
+
+enum secmsg_err
+secmsg_who(struct secmsg_conn *c, const struct secmsg_reply **reply)
+{
+	BLOCKING(secmsg_who_async(c, &id_));
+}
+
+enum secmsg_err
+secmsg_dsend(struct secmsg_conn *c, const char *to, const uint8_t *key,
+    const void *body, size_t len, const struct secmsg_reply **reply)
+{
+	BLOCKING(secmsg_dsend_async(c, to, key, body, len, &id_));
+}
+
+enum secmsg_err
+secmsg_dpublish(struct secmsg_conn *c, const char *channel,
+    const uint8_t *key, const void *body, size_t len,
+    const struct secmsg_reply **reply)
+{
+	BLOCKING(secmsg_dpublish_async(c, channel, key, body, len, &id_));
+}
+
+enum secmsg_err
+secmsg_djoin(struct secmsg_conn *c, const char *channel,
+    const struct secmsg_reply **reply)
+{
+	BLOCKING(secmsg_djoin_async(c, channel, &id_));
+}
+
+enum secmsg_err
+secmsg_dleave(struct secmsg_conn *c, const char *channel,
+    const struct secmsg_reply **reply)
+{
+	BLOCKING(secmsg_dleave_async(c, channel, &id_));
+}
+
+enum secmsg_err
+secmsg_ack(struct secmsg_conn *c, const uint64_t *msgids, size_t n,
+    const struct secmsg_reply **reply)
+{
+	BLOCKING(secmsg_ack_async(c, msgids, n, &id_));
+}
+
+enum secmsg_err
+secmsg_pending(struct secmsg_conn *c, const struct secmsg_reply **reply)
+{
+	BLOCKING(secmsg_pending_async(c, &id_));
+}
+
+int
+secmsg_who_next(const struct secmsg_reply *r, size_t *pos,
+    struct secmsg_who_entry *e)
+{
+	struct msg_who	w;
+	const uint8_t	*p;
+	size_t		 len, before;
+	int		 rv;
+
+	if (r == NULL || r->req != SECMSG_REQ_WHO || r->err != SECMSG_OK ||
+	    *pos > r->datalen)
+		return (-1);
+	p = r->data + *pos;
+	len = before = r->datalen - *pos;
+	if ((rv = msg_who_next(&p, &len, &w)) != 1)
+		return (rv);
+	e->kind = w.kind;
+	memcpy(e->name, w.name, w.namelen);
+	e->name[w.namelen] = '\0';
+	e->count = w.count;
+	*pos += before - len;
+	return (1);
+}
+
+enum secmsg_err
+secmsg_next_reply(struct secmsg_conn *c, const struct secmsg_reply **r)
+{
+	release_held(c);
+	if ((c->held_reply = queue_get(c, &c->replies)) == NULL)
+		return (SECMSG_ERR_AGAIN);
+	*r = &c->held_reply->u.r;
+	return (SECMSG_OK);
+}
+
+enum secmsg_err
+secmsg_next_delivery(struct secmsg_conn *c, const struct secmsg_delivery **d)
+{
+	release_held(c);
+	if (c->deliveries.head == NULL && c->inlen > 0 &&
+	    c->state != SECMSG_STATE_CLOSED)
+		/* Whole messages may wait in the buffer: no I/O. */
+		(void)smconn_decode(c);
+	if ((c->held_delivery = queue_get(c, &c->deliveries)) == NULL)
+		return (SECMSG_ERR_AGAIN);
+	*d = &c->held_delivery->u.d;
+	return (SECMSG_OK);
+}
+
+/* drive() condition: a delivery is queued. */
+static bool
+delivery_in(struct secmsg_conn *c)
+{
+	return (c->deliveries.head != NULL);
+}
+
+enum secmsg_err
+secmsg_wait_delivery(struct secmsg_conn *c, int timeout_ms,
+    const struct secmsg_delivery **d)
+{
+	enum secmsg_err	e;
+
+	if (secmsg_next_delivery(c, d) == SECMSG_OK)
+		return (SECMSG_OK);
+	if (c->on_delivery != NULL) {
+		smconn_fail(c, SECMSG_ERR_STATE, "deliveries go to the "
+		    "callback");
+		return (SECMSG_ERR_STATE);
+	}
+	if (c->state != SECMSG_STATE_READY)
+		return (c->state == SECMSG_STATE_CLOSED ? c->err :
+		    SECMSG_ERR_STATE);
+	if ((e = smreq_drive(c, sm_deadline(timeout_ms), delivery_in)) !=
+	    SECMSG_OK)
+		return (e);
+	return (secmsg_next_delivery(c, d));
+}
