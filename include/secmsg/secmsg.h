@@ -281,16 +281,43 @@ enum secmsg_err secmsg_set_known_hosts(struct secmsg_conn *c, const char *path,
 	    int flags);
 
 /*
- * A custom check of the server key, called during the handshake before
- * message 3 reveals the client's identity, after the pin or known_hosts
- * accepted it (or instead, when neither is set).  Return SECMSG_OK to go
- * on, or an error (normally SECMSG_ERR_HOSTKEY_CHANGED or _UNKNOWN).
+ * A check of the server key of one's own, called during the handshake
+ * before message 3 reveals the client's identity, with the verdict of the
+ * pin or known_hosts: SECMSG_KH_MATCH, SECMSG_KH_CHANGED (line: the
+ * host's first line in known_hosts, 0 for a pin), or SECMSG_KH_UNKNOWN
+ * (also when neither is set).  Return SECMSG_OK to accept the key (an
+ * unknown one is then added to known_hosts, if set), or an error to
+ * refuse.  A CHANGED key is refused whatever the callback returns: it is
+ * called so that it can say so.
  */
-typedef enum secmsg_err (*secmsg_hostkey_cb)(const uint8_t key[SECMSG_KEYLEN],
+typedef enum secmsg_err (*secmsg_hostkey_cb)(const uint8_t
+	    key[SECMSG_KEYLEN], enum secmsg_kh_result verdict, unsigned line,
 	    void *arg);
 
 /* secmsg_set_hostkey_cb(c, cb, arg): install (NULL: remove) that check. */
 void	secmsg_set_hostkey_cb(struct secmsg_conn *c, secmsg_hostkey_cb cb,
+	    void *arg);
+
+/* What happened to a line of known_hosts (secmsg_set_khchange_cb()). */
+#define SECMSG_KH_ADDED		1	/* key added (first contact, or the
+					   server's proved next key) */
+#define SECMSG_KH_REMOVED	2	/* key removed: the server no longer
+					   holds it */
+#define SECMSG_KH_ADD_FAILED 3	/* an accepted key could not be
+					   added; the connection goes on */
+#define SECMSG_KH_SYNC_FAILED 4	/* the rotation could not update the
+					   file; the connection goes on */
+
+/*
+ * Told about each change the connection makes to known_hosts, with the
+ * key and a one-line detail: the file, or for the _FAILED changes the
+ * whole message ("could not remember the key: ...").
+ */
+typedef void (*secmsg_khchange_cb)(const uint8_t key[SECMSG_KEYLEN],
+	    int change, const char *detail, void *arg);
+
+/* secmsg_set_khchange_cb(c, cb, arg): install (NULL: remove) it. */
+void	secmsg_set_khchange_cb(struct secmsg_conn *c, secmsg_khchange_cb cb,
 	    void *arg);
 
 /*

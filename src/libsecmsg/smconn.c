@@ -215,6 +215,14 @@ secmsg_set_hostkey_cb(struct secmsg_conn *c, secmsg_hostkey_cb cb, void *arg)
 }
 
 void
+secmsg_set_khchange_cb(struct secmsg_conn *c, secmsg_khchange_cb cb,
+    void *arg)
+{
+	c->khchange_cb = cb;
+	c->khchange_arg = arg;
+}
+
+void
 secmsg_set_durable(struct secmsg_conn *c, int on)
 {
 	c->want_durable = on != 0;

@@ -247,62 +247,84 @@ secmsg_knownhosts_remove(const char *path, const char *host,
 	return (SECMSG_OK);
 }
 
+/* Tell the caller about a change to known_hosts, if it asked. */
+static void
+khchange(struct secmsg_conn *c, const uint8_t *key, int change,
+    const char *detail)
+{
+	if (c->khchange_cb != NULL)
+		c->khchange_cb(key, change, detail, c->khchange_arg);
+}
+
 /*
- * The server key check, before message 3: the pin; else known_hosts
- * (adding an unknown host with ACCEPT_NEW); then the caller's callback.
- * Without any of the three there is nothing to trust a server by, which
- * secmsg_connect() refuses before it opens a socket.
+ * The server key check, before message 3: the verdict of the pin, else
+ * of known_hosts (UNKNOWN when neither is set); then the caller's
+ * callback decides, or without one MATCH goes on, UNKNOWN only with
+ * SECMSG_KH_ACCEPT_NEW.  CHANGED never goes on.  An accepted unknown key
+ * is added to known_hosts; failing to add it is not fatal (as in
+ * secmsg-client: the user is told).  Without any of pin, known_hosts and
+ * callback, secmsg_connect() refused before it opened a socket.
  */
 enum secmsg_err
 smkeys_check_server(struct secmsg_conn *c, const uint8_t *key)
 {
-	enum knownhosts_result	 res;
-	enum secmsg_err		 e;
-	char			 fp[KEYS_FPLEN + 1], err[SECMSG_ERRLEN];
-	unsigned		 line;
+	enum knownhosts_result	 kr;
+	enum secmsg_kh_result	 res = SECMSG_KH_UNKNOWN;
+	enum secmsg_err		 e = SECMSG_OK;
+	char			 fp[KEYS_FPLEN + 1], err[400], msg[480];
+	unsigned		 line = 0;
 
 	keys_fingerprint(key, fp);
-	if (c->has_pin) {
-		if (!keys_equal(c->pin, key)) {
-			smconn_fail(c, SECMSG_ERR_HOSTKEY_CHANGED, "server key "
-			    "%s does not match the pinned key", fp);
-			return (SECMSG_ERR_HOSTKEY_CHANGED);
-		}
-	} else if (c->khpath != NULL) {
+	if (c->has_pin)
+		res = keys_equal(c->pin, key) ? SECMSG_KH_MATCH :
+		    SECMSG_KH_CHANGED;
+	else if (c->khpath != NULL) {
 		errno = 0;
-		if (knownhosts_check(c->khpath, c->addr, key, &res, &line,
+		if (knownhosts_check(c->khpath, c->addr, key, &kr, &line,
 		    err, sizeof(err)) != 0) {
 			smconn_fail(c, errno != 0 ? SECMSG_ERR_IO :
 			    SECMSG_ERR_FORMAT, "%s", err);
 			return (c->err);
 		}
-		if (res == KNOWNHOSTS_CHANGED) {
-			smconn_fail(c, SECMSG_ERR_HOSTKEY_CHANGED, "server key "
-			    "%s does not match line %u of %s", fp, line,
-			    c->khpath);
-			return (SECMSG_ERR_HOSTKEY_CHANGED);
-		}
-		if (res == KNOWNHOSTS_UNKNOWN &&
-		    !(c->khflags & SECMSG_KH_ACCEPT_NEW)) {
-			smconn_fail(c, SECMSG_ERR_HOSTKEY_UNKNOWN, "%s is not "
-			    "in %s (server key %s)", c->addr, c->khpath, fp);
-			return (SECMSG_ERR_HOSTKEY_UNKNOWN);
-		}
-		if (res == KNOWNHOSTS_UNKNOWN &&
-		    (!knownhosts_host_valid(c->addr) ||
-		    knownhosts_add(c->khpath, c->addr, key, err,
-		    sizeof(err)) != 0)) {
-			smconn_fail(c, SECMSG_ERR_IO, "could not remember the "
-			    "server key: %s", knownhosts_host_valid(c->addr) ?
-			    err : "address not storable");
-			return (SECMSG_ERR_IO);
-		}
+		res = kr == KNOWNHOSTS_MATCH ? SECMSG_KH_MATCH :
+		    kr == KNOWNHOSTS_CHANGED ? SECMSG_KH_CHANGED :
+		    SECMSG_KH_UNKNOWN;
 	}
-	if (c->hostkey_cb != NULL &&
-	    (e = c->hostkey_cb(key, c->hostkey_arg)) != SECMSG_OK) {
-		smconn_fail(c, e, "server key %s refused by the callback", fp);
+	if (c->hostkey_cb != NULL)
+		e = c->hostkey_cb(key, res, line, c->hostkey_arg);
+	else if (res == SECMSG_KH_UNKNOWN &&
+	    !(c->khflags & SECMSG_KH_ACCEPT_NEW))
+		e = SECMSG_ERR_HOSTKEY_UNKNOWN;
+	if (res == SECMSG_KH_CHANGED) {
+		if (c->has_pin)
+			smconn_fail(c, SECMSG_ERR_HOSTKEY_CHANGED, "server key "
+			    "does not match the pin (server key %s)", fp);
+		else
+			smconn_fail(c, SECMSG_ERR_HOSTKEY_CHANGED, "server key "
+			    "changed: %s does not match line %u of %s", fp,
+			    line, c->khpath);
+		return (SECMSG_ERR_HOSTKEY_CHANGED);
+	}
+	if (e != SECMSG_OK) {
+		if (res == SECMSG_KH_UNKNOWN && c->khpath != NULL)
+			smconn_fail(c, e, "%s is not in %s (server key %s)",
+			    c->addr, c->khpath, fp);
+		else
+			smconn_fail(c, e, "server key %s not accepted", fp);
 		return (e);
 	}
+	if (res != SECMSG_KH_UNKNOWN || c->khpath == NULL || c->has_pin)
+		return (SECMSG_OK);
+	if (!knownhosts_host_valid(c->addr))
+		khchange(c, key, SECMSG_KH_ADD_FAILED, "not remembering a "
+		    "server address with spaces");
+	else if (knownhosts_add(c->khpath, c->addr, key, err,
+	    sizeof(err)) != 0) {
+		snprintf(msg, sizeof(msg), "could not remember the key: %s",
+		    err);
+		khchange(c, key, SECMSG_KH_ADD_FAILED, msg);
+	} else
+		khchange(c, key, SECMSG_KH_ADDED, c->khpath);
 	return (SECMSG_OK);
 }
 
@@ -314,9 +336,9 @@ count_forgot(const char *host, const uint8_t key[KEYS_KEYLEN], unsigned line,
 	struct secmsg_conn	*c = arg;
 
 	(void)host;
-	(void)key;
 	(void)line;
 	c->kh_changed++;
+	khchange(c, key, SECMSG_KH_REMOVED, c->khpath);
 }
 
 /*
@@ -331,7 +353,7 @@ void
 smkeys_sync(struct secmsg_conn *c)
 {
 	uint8_t	keys[KNOWNHOSTS_SYNC_MAX][KEYS_KEYLEN];
-	char	err[400];
+	char	err[400], msg[480];
 	bool	added[KNOWNHOSTS_SYNC_MAX];
 	size_t	n, i;
 
@@ -348,11 +370,14 @@ smkeys_sync(struct secmsg_conn *c)
 	}
 	if (knownhosts_sync(c->khpath, c->addr, (const uint8_t (*)[32])keys,
 	    n, added, count_forgot, c, err, sizeof(err)) != 0) {
-		snprintf(c->errmsg, sizeof(c->errmsg), "could not update the "
-		    "server's keys: %s", err);
+		snprintf(msg, sizeof(msg), "could not update the server's "
+		    "keys: %s", err);
+		khchange(c, keys[0], SECMSG_KH_SYNC_FAILED, msg);
 		return;
 	}
 	for (i = 0; i < n; i++)
-		if (added[i])
+		if (added[i]) {
 			c->kh_changed++;
+			khchange(c, keys[i], SECMSG_KH_ADDED, c->khpath);
+		}
 }

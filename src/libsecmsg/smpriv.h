@@ -112,6 +112,8 @@ struct secmsg_conn {
 	int			 khflags;
 	secmsg_hostkey_cb	 hostkey_cb;
 	void			*hostkey_arg;
+	secmsg_khchange_cb	 khchange_cb;
+	void			*khchange_arg;
 	bool			 want_durable;
 	size_t			 max_message, max_queued, max_qbytes;
 	secmsg_delivery_cb	 on_delivery;
