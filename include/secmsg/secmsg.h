@@ -68,10 +68,10 @@ enum secmsg_err {
 	SECMSG_ERR_NOMEM = 2,		/* out of memory */
 	SECMSG_ERR_IO = 3,		/* a file could not be read/written */
 	SECMSG_ERR_FORMAT = 4,		/* a file or key is malformed */
-	SECMSG_ERR_ADDRESS = 5,		/* the server address is malformed
-					   or does not resolve */
-	SECMSG_ERR_NETWORK = 6,		/* connect failed, I/O error, or the
-					   server closed the connection */
+	SECMSG_ERR_ADDRESS = 5,		/* the server address is malformed */
+	SECMSG_ERR_NETWORK = 6,		/* name resolution or connect failed,
+					   I/O error, or the server closed
+					   the connection */
 	SECMSG_ERR_PROTOCOL = 7,	/* the server broke the protocol
 					   (garbage, oversize frame, ...) */
 	SECMSG_ERR_HOSTKEY_UNKNOWN = 8,	/* server key not pinned, and not
@@ -175,8 +175,10 @@ void	secmsg_key_encode(const uint8_t pub[SECMSG_KEYLEN],
 	    char out[SECMSG_KEY_B64LEN + 1]);
 
 /*
- * secmsg_key_decode(b64, pub): parse a base64 public key; only the
- * canonical encoding of a usable key is accepted (SECMSG_ERR_FORMAT).
+ * secmsg_key_decode(b64, pub): parse a base64 public key: SECMSG_OK,
+ * SECMSG_ERR_FORMAT when b64 is not base64 of 32 bytes, SECMSG_ERR_INVAL
+ * for a key no private key has (not the canonical encoding, or of small
+ * order: the handshake would refuse it).
  */
 enum secmsg_err secmsg_key_decode(const char *b64, uint8_t pub[SECMSG_KEYLEN]);
 
@@ -217,13 +219,29 @@ enum secmsg_err secmsg_knownhosts_check(const char *path, const char *host,
 	    unsigned *line, char *msg, size_t msglen);
 
 /*
- * secmsg_knownhosts_add(path, host, key, msg, msglen): make path list key
- * for host (nothing changes when it does already); the file is rewritten
- * atomically, a new one created with mode 0600 and missing parent
- * directories 0700.
+ * secmsg_knownhosts_add(path, host, key, &added, msg, msglen): make path
+ * list key for host; added (may be NULL) says whether it did not yet.  The
+ * file is rewritten atomically, a new one created with mode 0600 and
+ * missing parent directories 0700.  SECMSG_ERR_INVAL for a host that
+ * cannot be stored (empty, white space, control characters, '#').
  */
 enum secmsg_err secmsg_knownhosts_add(const char *path, const char *host,
-	    const uint8_t key[SECMSG_KEYLEN], char *msg, size_t msglen);
+	    const uint8_t key[SECMSG_KEYLEN], int *added, char *msg,
+	    size_t msglen);
+
+/* Called by secmsg_knownhosts_foreach() for each entry. */
+typedef void (*secmsg_knownhosts_cb)(const char *host,
+	    const uint8_t key[SECMSG_KEYLEN], unsigned line, void *arg);
+
+/*
+ * secmsg_knownhosts_foreach(path, host, cb, arg, msg, msglen): call cb for
+ * every entry of path (only host's when host is not NULL), in file
+ * order; a missing file has none.  A malformed file is SECMSG_ERR_FORMAT
+ * before any call.
+ */
+enum secmsg_err secmsg_knownhosts_foreach(const char *path,
+	    const char *host, secmsg_knownhosts_cb cb, void *arg, char *msg,
+	    size_t msglen);
 
 /*
  * secmsg_knownhosts_remove(path, host, key, &removed, msg, msglen):
@@ -429,7 +447,8 @@ struct secmsg_reply {
 	enum secmsg_err	 err;		/* SECMSG_OK, or SECMSG_ERR_REQUEST */
 	unsigned	 code;		/* ERROR: enum secmsg_code */
 	const char	*text;		/* ERROR: the server's text, control
-					   bytes replaced, NUL-terminated */
+					   bytes replaced by '?' (not checked
+					   as UTF-8), NUL-terminated */
 	const uint8_t	*data;		/* OK: the raw data (ping: the echo) */
 	size_t		 datalen;
 	/* DSEND, DPUBLISH */

@@ -15,18 +15,15 @@
 #include <time.h>
 
 #include <sodium.h>
+#include <secmsg/secmsg.h>
 
-#include "clientconn.h"
 #include "clientout.h"
-#include "dmsg.h"
-#include "msg.h"
 #include "client.h"
 
 /* What fetch has seen so far. */
 struct fetch {
 	struct client	*c;
-	uint8_t		*ids;		/* msgids shown, not yet acknowledged,
-					   in wire form (8 bytes each) */
+	uint64_t	*ids;		/* msgids shown, not yet acknowledged */
 	size_t		 nids;
 	size_t		 cap;		/* ids[] room, in msgids */
 	bool		 drained;	/* DRAINED came */
@@ -53,24 +50,26 @@ pause_ms(int ms)
 static void
 disconnect(struct client *c)
 {
-	clientconn_free(c->cc);
+	secmsg_free(c->cc);
 	c->cc = NULL;
 }
 
 /* The outcome of a DSEND is unknown: it may or may not be stored. */
 static bool
-ambiguous(enum clientconn_err e, const struct msg *rep)
+ambiguous(enum secmsg_err e, const struct secmsg_reply *rep)
 {
-	return (e == CLIENTCONN_ERR_NETWORK || e == CLIENTCONN_ERR_TIMEOUT ||
-	    (e == CLIENTCONN_ERR_REQUEST && rep->code == DMSG_E_STORE_ERROR));
+	return (e == SECMSG_ERR_NETWORK || e == SECMSG_ERR_TIMEOUT ||
+	    e == SECMSG_ERR_PROTOCOL || e == SECMSG_ERR_GOODBYE ||
+	    (e == SECMSG_ERR_REQUEST && rep != NULL &&
+	    rep->code == SECMSG_CODE_STORE_ERROR));
 }
 
 /* Print the OK of a durable send: the msgid, or a JSON object. */
 static void
-print_dsend_ok(struct client *c, const char *target, const struct dmsg_ok *o,
-    int tries)
+print_dsend_ok(struct client *c, const char *target,
+    const struct secmsg_reply *o, int tries)
 {
-	bool	dup = (o->flags & DMSG_F_DUPLICATE) != 0;
+	bool	dup = o->duplicate != 0;
 
 	if (!c->json) {
 		printf("%llu\n", (unsigned long long)o->msgid);
@@ -98,17 +97,14 @@ int
 clientdur_send(struct client *c, const char *target, const uint8_t *body,
     size_t len)
 {
-	struct dmsg		 req;
-	struct dmsg_ok		 o;
-	struct msg		 rep;
-	enum clientconn_err	 e = CLIENTCONN_ERR_OTHER;
+	const struct secmsg_reply *rep = NULL;
+	enum secmsg_err		 e = SECMSG_ERR_INVAL;
 	char			 err[ERRLEN];
-	uint8_t			 key[DMSG_KEYLEN];
+	uint8_t			 key[SECMSG_IDEMKEY_LEN];
 	int			 rv, tries;
 
 	/* One key for every try of this message (PROTOCOL.md 11.4). */
 	randombytes_buf(key, sizeof(key));
-	memset(&rep, 0, sizeof(rep));
 	for (tries = 1;; tries++) {
 		if (tries > 1) {
 			pause_ms(CLIENT_DSEND_PAUSE_MS);
@@ -122,20 +118,16 @@ clientdur_send(struct client *c, const char *target, const uint8_t *body,
 			snprintf(err, sizeof(err), "%s", client_last_error());
 			goto report;
 		}
-		if (!clientconn_durable(c->cc)) {
+		if (!secmsg_durable(c->cc)) {
 			client_warnx("send --durable: the server does not "
 			    "offer durable delivery");
 			return (EXIT_REQUEST);
 		}
-		memset(&req, 0, sizeof(req));
-		req.type = DMSG_DSEND;
-		req.key = key;
-		req.target = target;
-		req.targetlen = strlen(target);
-		e = clientconn_drequest(c->cc, &req, body, len,
-		    client_wait_ms(c), client_on_message, c, &rep, err,
-		    sizeof(err));
-		if (e == CLIENTCONN_OK || !ambiguous(e, &rep) ||
+		rep = NULL;
+		client_timeout(c, client_wait_ms(c));
+		e = secmsg_dsend(c->cc, target, key, body, len, &rep);
+		snprintf(err, sizeof(err), "%s", secmsg_errmsg(c->cc));
+		if (e == SECMSG_OK || !ambiguous(e, rep) ||
 		    tries >= CLIENT_DSEND_TRIES)
 			break;
 		if (c->verbose >= 0)
@@ -143,21 +135,21 @@ clientdur_send(struct client *c, const char *target, const uint8_t *body,
 			    "same key (%d of %d)", target, err, tries + 1,
 			    CLIENT_DSEND_TRIES);
 	}
-	if (e != CLIENTCONN_OK) {
+	if (e != SECMSG_OK) {
 		rv = client_exit_status(e);
 		client_warnx("send to %s: %s", target, err);
 		goto report;
 	}
-	if (dmsg_ok_parse(rep.body, rep.bodylen, &o) != 0) {
+	if (rep->datalen != 25) {
 		client_warnx("send to %s: malformed reply from server", target);
 		return (EXIT_NETWORK);
 	}
-	print_dsend_ok(c, target, &o, tries);
+	print_dsend_ok(c, target, rep, tries);
 	return (0);
 report:
 	if (c->json) {
-		(void)clientout_json_reply(stdout, "send", target, e, rv, &rep,
-		    err);
+		(void)clientout_json_reply(stdout, "send", target, e, rv,
+		    e == SECMSG_ERR_REQUEST ? rep : NULL, err);
 		c->reported = true;
 	}
 	return (rv);
@@ -167,112 +159,89 @@ report:
 static bool
 fetch_add(struct fetch *f, uint64_t msgid)
 {
-	uint8_t	*n, *p;
-	size_t	 cap, i;
+	uint64_t	*n;
+	size_t		 cap;
 
 	if (f->nids == f->cap) {
-		cap = f->cap == 0 ? DMSG_ACK_MAX : f->cap * 2;
-		if ((n = reallocarray(f->ids, cap, 8)) == NULL)
+		cap = f->cap == 0 ? SECMSG_ACK_MAX : f->cap * 2;
+		if ((n = reallocarray(f->ids, cap, sizeof(*n))) == NULL)
 			return (false);
 		f->ids = n;
 		f->cap = cap;
 	}
-	p = f->ids + 8 * f->nids++;
-	for (i = 0; i < 8; i++)
-		p[i] = (uint8_t)(msgid >> (56 - 8 * i));
+	f->ids[f->nids++] = msgid;
 	return (true);
 }
 
 /*
- * clientconn's callback (and fetch's own reading): show a STORED and
- * remember its msgid, or note DRAINED.  After a failed write nothing more
- * is shown or acknowledged.
+ * One delivery that fetch took out of libsecmsg's queue: show a STORED
+ * and remember its msgid, or note DRAINED.  After a failed write nothing
+ * more is shown or acknowledged.
  */
 static void
-fetch_on_message(const struct msg *m, void *arg)
+fetch_one(struct fetch *f, const struct secmsg_delivery *d)
 {
-	struct fetch		*f = arg;
-	struct client		*c = f->c;
-	struct dmsg_stored	 s;
-	const uint8_t		*body;
-	size_t			 bodylen;
-	uint64_t		 top;
-	uint32_t		 stored;
+	struct client	*c = f->c;
 
-	if (m->type == DMSG_DRAINED) {
-		if (dmsg_drained_parse(m->body, m->bodylen, &top, &stored) !=
-		    MSG_OK_PARSED)
-			f->bad = true;
-		else
-			f->drained = true;
+	if (d->kind == SECMSG_DRAINED) {
+		f->drained = true;
 		return;
 	}
-	if (m->type != DMSG_STORED || f->outfail || f->bad || f->nomem)
+	if (d->kind != SECMSG_STORED || f->outfail || f->bad || f->nomem)
 		return;		/* plain traffic is not fetch's business */
-	if (dmsg_stored_parse(m->body, m->bodylen, &s, &body, &bodylen) !=
-	    MSG_OK_PARSED) {
-		f->bad = true;
-		return;
-	}
 	errno = 0;
 	if (clientout_stored(stdout, c->raw ? CLIENTOUT_RAW : c->json ?
-	    CLIENTOUT_JSON : CLIENTOUT_TEXT, &s, body, bodylen) != 0) {
+	    CLIENTOUT_JSON : CLIENTOUT_TEXT, d) != 0) {
 		/* Not shown, so not acknowledged: it comes again. */
 		c->outerr = errno != 0 ? errno : -1;
 		f->outfail = true;
 		return;
 	}
 	f->shown++;
-	if (s.flags & DMSG_F_REDELIVERY)
+	if (d->redelivery)
 		f->again++;
-	if (!fetch_add(f, s.msgid))
+	if (!fetch_add(f, d->msgid))
 		f->nomem = true;
 }
 
-/* Acknowledge every msgid shown, DMSG_ACK_MAX at a time. */
-static enum clientconn_err
-fetch_ack(struct fetch *f, char *err, size_t errlen)
+/*
+ * Acknowledge every msgid shown, SECMSG_ACK_MAX at a time.  Messages that
+ * come meanwhile wait in libsecmsg's queue for fetch's loop.
+ */
+static enum secmsg_err
+fetch_ack(struct fetch *f)
 {
-	struct dmsg		 req;
-	struct msg		 rep;
-	enum clientconn_err	 e;
-	size_t			 n;
+	enum secmsg_err	e;
+	size_t		n;
 
 	while (f->nids > 0 && !f->outfail && !f->bad && !f->nomem) {
-		n = f->nids < DMSG_ACK_MAX ? f->nids : DMSG_ACK_MAX;
-		memset(&req, 0, sizeof(req));
-		req.type = DMSG_ACK;
-		req.ids = f->ids;
-		req.nids = n;
-		/* Messages that come meanwhile are shown and added. */
-		e = clientconn_drequest(f->c->cc, &req, NULL, 0,
-		    client_wait_ms(f->c), fetch_on_message, f, &rep, err,
-		    errlen);
-		if (e != CLIENTCONN_OK)
+		n = f->nids < SECMSG_ACK_MAX ? f->nids : SECMSG_ACK_MAX;
+		client_timeout(f->c, client_wait_ms(f->c));
+		if ((e = secmsg_ack(f->c->cc, f->ids, n, NULL)) != SECMSG_OK)
 			return (e);
-		memmove(f->ids, f->ids + 8 * n, 8 * (f->nids - n));
+		memmove(f->ids, f->ids + n, sizeof(*f->ids) * (f->nids - n));
 		f->nids -= n;
 		f->acked += n;
 	}
-	return (CLIENTCONN_OK);
+	return (SECMSG_OK);
 }
 
 int
 clientdur_fetch(struct client *c, int argc, char **argv)
 {
-	struct fetch		 f;
-	struct msg		 m;
-	enum clientconn_err	 e;
-	char			 err[ERRLEN];
-	int			 rv;
+	struct fetch			 f;
+	const struct secmsg_delivery	*d;
+	enum secmsg_err			 e;
+	int				 rv;
 
 	(void)argv;
 	if (argc != 0)
 		return (CLIENT_BADARGS);
 	c->durable = true;
+	c->queue = true;
 	if ((rv = client_connect(c)) != 0)
 		return (rv);
-	if (!clientconn_durable(c->cc)) {
+	if (!secmsg_durable(c->cc)) {
 		client_warnx("fetch: the server does not offer durable "
 		    "delivery");
 		return (EXIT_REQUEST);
@@ -280,28 +249,28 @@ clientdur_fetch(struct client *c, int argc, char **argv)
 	memset(&f, 0, sizeof(f));
 	f.c = c;
 	for (;;) {
-		e = clientconn_next(c->cc, 0, &m, err, sizeof(err));
-		if (e == CLIENTCONN_ERR_TIMEOUT) {
+		e = secmsg_next_delivery(c->cc, &d);
+		if (e == SECMSG_ERR_AGAIN) {
 			/* Nothing more right now: acknowledge what we
 			   showed, which may free the server's window. */
 			if (f.nids > 0) {
-				if ((e = fetch_ack(&f, err, sizeof(err))) !=
-				    CLIENTCONN_OK)
+				if ((e = fetch_ack(&f)) != SECMSG_OK)
 					break;
 				continue;
 			}
-			if (f.drained)
+			if (f.drained) {
+				e = SECMSG_OK;
 				break;
-			e = clientconn_next(c->cc, client_wait_ms(c), &m, err,
-			    sizeof(err));
+			}
+			e = secmsg_wait_delivery(c->cc, client_wait_ms(c), &d);
 		}
-		if (e != CLIENTCONN_OK)
+		if (e != SECMSG_OK)
 			break;
-		fetch_on_message(&m, &f);
+		fetch_one(&f, d);
 		if (f.outfail || f.bad || f.nomem)
 			break;
-		if (f.nids >= DMSG_ACK_MAX &&
-		    (e = fetch_ack(&f, err, sizeof(err))) != CLIENTCONN_OK)
+		if (f.nids >= SECMSG_ACK_MAX && (e = fetch_ack(&f)) !=
+		    SECMSG_OK)
 			break;
 	}
 	free(f.ids);
@@ -314,16 +283,12 @@ clientdur_fetch(struct client *c, int argc, char **argv)
 		client_warnx("out of memory");
 		return (1);
 	}
-	if (f.bad) {
-		client_warnx("fetch: malformed message from server");
-		return (EXIT_NETWORK);
-	}
-	if (e != CLIENTCONN_OK && e != CLIENTCONN_ERR_TIMEOUT) {
-		client_warnx("fetch: %s", err);
+	if (e != SECMSG_OK && e != SECMSG_ERR_TIMEOUT) {
+		client_warnx("fetch: %s", secmsg_errmsg(c->cc));
 		return (client_exit_status(e));
 	}
-	if (e == CLIENTCONN_ERR_TIMEOUT && !f.drained) {
-		client_warnx("fetch: %s", err);
+	if (e == SECMSG_ERR_TIMEOUT && !f.drained) {
+		client_warnx("fetch: %s", secmsg_errmsg(c->cc));
 		return (EXIT_TIMEOUT);
 	}
 	return (0);

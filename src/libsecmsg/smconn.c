@@ -323,10 +323,11 @@ resolve(struct secmsg_conn *c, const char *addr)
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_NUMERICSERV;
+	/* A name that does not resolve (now) is the network's failure. */
 	if ((r = getaddrinfo(host, port, &hints, &res)) != 0) {
-		smconn_fail(c, SECMSG_ERR_ADDRESS, "%s: %s", addr,
+		smconn_fail(c, SECMSG_ERR_NETWORK, "%s: %s", addr,
 		    gai_strerror(r));
-		return (SECMSG_ERR_ADDRESS);
+		return (SECMSG_ERR_NETWORK);
 	}
 	for (ai = res; ai != NULL && n < SM_MAX_ADDRS; ai = ai->ai_next) {
 		if (ai->ai_addrlen > sizeof(c->addrs[n].ss))
@@ -338,8 +339,8 @@ resolve(struct secmsg_conn *c, const char *addr)
 	freeaddrinfo(res);
 	c->naddrs = n;
 	if (n == 0) {
-		smconn_fail(c, SECMSG_ERR_ADDRESS, "%s: no address", addr);
-		return (SECMSG_ERR_ADDRESS);
+		smconn_fail(c, SECMSG_ERR_NETWORK, "%s: no address", addr);
+		return (SECMSG_ERR_NETWORK);
 	}
 	return (SECMSG_OK);
 }

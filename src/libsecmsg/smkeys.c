@@ -160,11 +160,13 @@ secmsg_key_encode(const uint8_t pub[SECMSG_KEYLEN],
 enum secmsg_err
 secmsg_key_decode(const char *b64, uint8_t pub[SECMSG_KEYLEN])
 {
+	int	rc;
+
 	if (b64 == NULL)
-		return (SECMSG_ERR_INVAL);
-	if (keys_pub_decode(b64, strlen(b64), pub) != 0)
 		return (SECMSG_ERR_FORMAT);
-	return (SECMSG_OK);
+	if ((rc = keys_pub_decode(b64, strlen(b64), pub)) == -2)
+		return (SECMSG_ERR_INVAL);
+	return (rc == 0 ? SECMSG_OK : SECMSG_ERR_FORMAT);
 }
 
 void
@@ -207,7 +209,7 @@ secmsg_knownhosts_check(const char *path, const char *host,
 
 enum secmsg_err
 secmsg_knownhosts_add(const char *path, const char *host,
-    const uint8_t key[SECMSG_KEYLEN], char *msg, size_t msglen)
+    const uint8_t key[SECMSG_KEYLEN], int *addedp, char *msg, size_t msglen)
 {
 	char	err[SECMSG_ERRLEN];
 	bool	added;
@@ -220,6 +222,27 @@ secmsg_knownhosts_add(const char *path, const char *host,
 	}
 	errno = 0;
 	if (knownhosts_learn(path, host, key, &added, err, sizeof(err)) != 0) {
+		sm_msg(msg, msglen, err);
+		return (errno != 0 ? SECMSG_ERR_IO : SECMSG_ERR_FORMAT);
+	}
+	if (addedp != NULL)
+		*addedp = added;
+	return (SECMSG_OK);
+}
+
+enum secmsg_err
+secmsg_knownhosts_foreach(const char *path, const char *host,
+    secmsg_knownhosts_cb cb, void *arg, char *msg, size_t msglen)
+{
+	char	err[SECMSG_ERRLEN];
+
+	if (path == NULL || cb == NULL) {
+		sm_msg(msg, msglen, "missing argument");
+		return (SECMSG_ERR_INVAL);
+	}
+	errno = 0;
+	/* The same callback type: knownhosts_cb is what this one is. */
+	if (knownhosts_foreach(path, host, cb, arg, err, sizeof(err)) != 0) {
 		sm_msg(msg, msglen, err);
 		return (errno != 0 ? SECMSG_ERR_IO : SECMSG_ERR_FORMAT);
 	}

@@ -225,8 +225,9 @@ smreq_on_reply(struct secmsg_conn *c, const struct msg *m)
 	if (m->type == MSG_ERROR) {
 		size_t	j;
 
+		/* Control bytes go; UTF-8 stays. */
 		for (j = 0; j < m->bodylen; j++)
-			if (it->bytes[j] < 0x20 || it->bytes[j] >= 0x7f)
+			if (it->bytes[j] < 0x20 || it->bytes[j] == 0x7f)
 				it->bytes[j] = '?';
 		r->err = SECMSG_ERR_REQUEST;
 		r->code = m->code;
@@ -375,10 +376,13 @@ smreq_drive(struct secmsg_conn *c, int64_t deadline,
 		}
 		if (r == 0) {
 			if (c->state == SECMSG_STATE_CONNECTING) {
-				smconn_fail(c, SECMSG_ERR_TIMEOUT, "%s: timed "
-				    "out %s", c->addr, c->stage ==
-				    SM_CONNECTING ? "connecting" :
-				    "during the handshake");
+				if (c->stage == SM_CONNECTING)
+					smconn_fail(c, SECMSG_ERR_TIMEOUT,
+					    "%s: connect: timed out", c->addr);
+				else
+					smconn_fail(c, SECMSG_ERR_TIMEOUT,
+					    "timed out waiting for the server "
+					    "(handshake)");
 				(void)smconn_close(c, SECMSG_ERR_TIMEOUT);
 				return (SECMSG_ERR_TIMEOUT);
 			}

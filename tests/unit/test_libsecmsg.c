@@ -500,13 +500,14 @@ test_knownhosts(void)
 	snprintf(path, sizeof(path), "%s/kh/known_hosts", tmpdir);
 	TAP_CHECK(secmsg_knownhosts_check(path, "h:1", ka, &res, &line, msg,
 	    sizeof(msg)) == SECMSG_OK && res == SECMSG_KH_UNKNOWN);
-	TAP_CHECK(secmsg_knownhosts_add(path, "h:1", ka, msg, sizeof(msg)) ==
+	TAP_CHECK(secmsg_knownhosts_add(path, "h:1", ka, NULL, msg,
+	    sizeof(msg)) ==
 	    SECMSG_OK);
 	TAP_CHECK(secmsg_knownhosts_check(path, "h:1", ka, &res, &line, msg,
 	    sizeof(msg)) == SECMSG_OK && res == SECMSG_KH_MATCH && line == 1);
 	TAP_CHECK(secmsg_knownhosts_check(path, "h:1", kb, &res, &line, msg,
 	    sizeof(msg)) == SECMSG_OK && res == SECMSG_KH_CHANGED);
-	TAP_CHECK(secmsg_knownhosts_add(path, "bad host", ka, msg,
+	TAP_CHECK(secmsg_knownhosts_add(path, "bad host", ka, NULL, msg,
 	    sizeof(msg)) == SECMSG_ERR_INVAL);
 	TAP_CHECK(secmsg_knownhosts_remove(path, "h:1", NULL, &n, msg,
 	    sizeof(msg)) == SECMSG_OK && n == 1);
