@@ -46,6 +46,7 @@ while IFS= read -r line; do
 		esac
 		echo "$line" | sed "s/^\(not \)\{0,1\}ok - /\1ok $TAP_N - /"
 		;;
+	"#"*) echo "$line" ;;
 	*) echo "# $line" ;;
 	esac
 done < "$T/live.out"
