@@ -6,8 +6,9 @@
  *   smkeys.c   errors, identities, key encodings, known_hosts
  *   smconn.c   the connection engine: socket, handshake, frames in and
  *              out, what each message from the server means
- *   smreq.c    requests, the reply and delivery queues, and the blocking
- *              calls (a poll() loop over the engine)
+ *   smopts.c   the settings of a connection, and its accessors
+ *   smreq.c    requests, the reply and delivery queues
+ *   smwait.c   the blocking calls (a poll() loop over the engine)
  *
  * The engine never blocks: smconn_process() does what the socket allows.
  * The blocking calls drive it with poll() against one deadline.
@@ -153,11 +154,12 @@ void	smconn_reset(struct secmsg_conn *);
 enum secmsg_err smconn_close(struct secmsg_conn *, enum secmsg_err);
 enum secmsg_err smconn_decode(struct secmsg_conn *);
 
-/* smreq.c */
+/* smreq.c, smwait.c */
 void	smreq_on_reply(struct secmsg_conn *, const struct msg *);
 enum secmsg_err smreq_on_delivery(struct secmsg_conn *, const uint8_t *,
 	    size_t, const struct msg *);
 void	smreq_clear(struct secmsg_conn *);
+void	smreq_release_held(struct secmsg_conn *);
 void	sm_item_free(struct sm_item *);
 enum secmsg_err smreq_drive(struct secmsg_conn *, int64_t,
 	    bool (*)(struct secmsg_conn *));
