@@ -23,12 +23,11 @@
 /* What fetch has seen so far. */
 struct fetch {
 	struct client	*c;
-	uint64_t	*ids;		/* msgids shown, not yet acknowledged */
+	uint64_t	*ids;		/* msgids shown, not acknowledged */
 	size_t		 nids;
 	size_t		 cap;		/* ids[] room, in msgids */
 	bool		 drained;	/* DRAINED came */
 	bool		 outfail;	/* stdout failed: acknowledge nothing */
-	bool		 bad;		/* malformed message from the server */
 	bool		 nomem;
 	unsigned long	 shown;
 	unsigned long	 acked;
@@ -187,7 +186,7 @@ fetch_one(struct fetch *f, const struct secmsg_delivery *d)
 		f->drained = true;
 		return;
 	}
-	if (d->kind != SECMSG_STORED || f->outfail || f->bad || f->nomem)
+	if (d->kind != SECMSG_STORED || f->outfail || f->nomem)
 		return;		/* plain traffic is not fetch's business */
 	errno = 0;
 	if (clientout_stored(stdout, c->raw ? CLIENTOUT_RAW : c->json ?
@@ -214,7 +213,7 @@ fetch_ack(struct fetch *f)
 	enum secmsg_err	e;
 	size_t		n;
 
-	while (f->nids > 0 && !f->outfail && !f->bad && !f->nomem) {
+	while (f->nids > 0 && !f->outfail && !f->nomem) {
 		n = f->nids < SECMSG_ACK_MAX ? f->nids : SECMSG_ACK_MAX;
 		client_timeout(f->c, client_wait_ms(f->c));
 		if ((e = secmsg_ack(f->c->cc, f->ids, n, NULL)) != SECMSG_OK)
@@ -267,7 +266,7 @@ clientdur_fetch(struct client *c, int argc, char **argv)
 		if (e != SECMSG_OK)
 			break;
 		fetch_one(&f, d);
-		if (f.outfail || f.bad || f.nomem)
+		if (f.outfail || f.nomem)
 			break;
 		if (f.nids >= SECMSG_ACK_MAX && (e = fetch_ack(&f)) !=
 		    SECMSG_OK)

@@ -45,9 +45,9 @@ secmsg_strerror(enum secmsg_err e)
 	case SECMSG_ERR_TOOBIG:		return ("message too large");
 	case SECMSG_ERR_TIMEOUT:	return ("timeout");
 	case SECMSG_ERR_GOODBYE:	return ("closed by server");
-	case SECMSG_ERR_STATE:		return ("not valid in this state");
+	case SECMSG_ERR_STATE:	return ("not valid in this state");
 	case SECMSG_ERR_AGAIN:		return ("try again");
-	case SECMSG_ERR_NOTSUP:		return ("not supported by server");
+	case SECMSG_ERR_NOTSUP:	return ("not supported by server");
 	case SECMSG_ERR_INTR:		return ("interrupted");
 	}
 	return ("unknown error");
