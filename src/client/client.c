@@ -172,6 +172,10 @@ client_load_identity(struct client *c)
 		    c->identity);
 		return (1);
 	}
+	/* send --durable connects again: the connection that borrowed the
+	   old one is gone by then. */
+	secmsg_identity_free(c->kp);
+	c->kp = NULL;
 	if (secmsg_identity_load(c->identity, &c->kp, err, sizeof(err)) !=
 	    SECMSG_OK) {
 		client_warnx("%s", err);
