@@ -365,6 +365,15 @@ enum secmsg_err secmsg_set_limits(struct secmsg_conn *c, size_t max_message,
 enum secmsg_err secmsg_connect(struct secmsg_conn *c, const char *addr);
 
 /*
+ * secmsg_connect_fd(c, fd, host): secmsg_connect() over a socket the
+ * caller has connected already (socket activation, a tunnel, a
+ * socketpair), which c takes over (it closes it, also on failure, and
+ * makes it non-blocking); host names the server for known_hosts.
+ */
+enum secmsg_err secmsg_connect_fd(struct secmsg_conn *c, int fd,
+	    const char *host);
+
+/*
  * secmsg_close(c): say nothing more and close the socket (secmsg_free()
  * does too); c can be connected again.
  */
@@ -591,6 +600,11 @@ enum secmsg_state {
  * Timeouts are the caller's then.
  */
 enum secmsg_err secmsg_connect_start(struct secmsg_conn *c, const char *addr);
+
+/* secmsg_connect_fd_start(c, fd, host): secmsg_connect_fd(), without
+ * waiting (secmsg_connect_start()). */
+enum secmsg_err secmsg_connect_fd_start(struct secmsg_conn *c, int fd,
+	    const char *host);
 
 /* secmsg_fd(c): the socket to watch, or -1. */
 int	secmsg_fd(const struct secmsg_conn *c);

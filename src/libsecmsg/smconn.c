@@ -16,6 +16,7 @@
 #include <netinet/tcp.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -306,15 +307,17 @@ connect_next(struct secmsg_conn *c)
 	    SECMSG_ERR_NETWORK));
 }
 
-enum secmsg_err
-secmsg_connect_start(struct secmsg_conn *c, const char *addr)
+/*
+ * What every connection starts with: a check that the server can be
+ * trusted somehow, the name it goes by (addr, for known_hosts), and a
+ * fresh channel announcing our features.
+ */
+static enum secmsg_err
+start(struct secmsg_conn *c, const char *addr)
 {
 	struct proto_params	params;
 	uint32_t		features = 0;
-	enum secmsg_err		e;
 
-	if (c == NULL || addr == NULL)
-		return (SECMSG_ERR_INVAL);
 	smconn_reset(c);
 	if (!c->has_pin && c->khpath == NULL && c->hostkey_cb == NULL) {
 		smconn_fail(c, SECMSG_ERR_INVAL, "no way to check the server "
@@ -344,9 +347,46 @@ secmsg_connect_start(struct secmsg_conn *c, const char *addr)
 	frame_decoder_init(&c->dec, c->frame, proto_max_frame(c->p));
 	c->state = SECMSG_STATE_CONNECTING;
 	c->stage = SM_CONNECTING;
+	return (SECMSG_OK);
+}
+
+enum secmsg_err
+secmsg_connect_start(struct secmsg_conn *c, const char *addr)
+{
+	enum secmsg_err	e;
+
+	if (c == NULL || addr == NULL)
+		return (SECMSG_ERR_INVAL);
+	if ((e = start(c, addr)) != SECMSG_OK)
+		return (e);
 	if ((e = resolve(c, addr)) != SECMSG_OK)
 		return (smconn_close(c, e));
 	return (connect_next(c));
+}
+
+enum secmsg_err
+secmsg_connect_fd_start(struct secmsg_conn *c, int fd, const char *host)
+{
+	enum secmsg_err	e;
+	int		fl;
+
+	if (c == NULL || fd < 0 || host == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return (SECMSG_ERR_INVAL);
+	}
+	if ((e = start(c, host)) != SECMSG_OK) {
+		close(fd);
+		return (e);
+	}
+	c->fd = fd;
+	if ((fl = fcntl(fd, F_GETFL)) == -1 ||
+	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1) {
+		smconn_fail(c, SECMSG_ERR_NETWORK, "fcntl: %s",
+		    strerror(errno));
+		return (smconn_close(c, SECMSG_ERR_NETWORK));
+	}
+	return (SECMSG_OK);
 }
 
 /* The queues can take another message. */
@@ -624,12 +664,13 @@ on_connected(struct secmsg_conn *c)
 	if (soerr != 0) {
 		smconn_fail(c, SECMSG_ERR_NETWORK, "%s: connect: %s", c->addr,
 		    strerror(soerr));
+		if (c->addrs == NULL)	/* the caller's socket */
+			return (smconn_close(c, SECMSG_ERR_NETWORK));
 		return (connect_next(c));
 	}
-	/* Requests are small and interactive: do not wait to coalesce. */
-	if (c->addrs[c->addri - 1].ss.ss_family != AF_UNIX)
-		(void)setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one,
-		    sizeof(one));
+	/* Requests are small and interactive: do not wait to coalesce.
+	   (Not a TCP socket, or the caller's: it fails or does no harm.) */
+	(void)setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if ((pe = proto_start(c->p, &c->sink)) != PROTO_OK) {
 		smconn_fail(c, SECMSG_ERR_NOMEM, "handshake: %s",
 		    proto_strerror(pe));
@@ -691,6 +732,16 @@ secmsg_process(struct secmsg_conn *c)
 	}
 	/* Handshake messages and anything a callback queued. */
 	return (flush_some(c));
+}
+
+enum secmsg_err
+secmsg_connect_fd(struct secmsg_conn *c, int fd, const char *host)
+{
+	enum secmsg_err	e;
+
+	if ((e = secmsg_connect_fd_start(c, fd, host)) != SECMSG_OK)
+		return (e);
+	return (smreq_drive(c, sm_deadline(c->timeout_ms), NULL));
 }
 
 enum secmsg_err

@@ -601,6 +601,37 @@ test_tofu(void)
 	return (0);
 }
 
+/* secmsg_connect_fd(): the caller's socket, taken over. */
+static int
+test_connect_fd(void)
+{
+	struct fake		 f;
+	struct secmsg_identity	*id;
+	struct secmsg_conn	*c;
+	struct sockaddr_in	 sin;
+	int			 fd;
+
+	TAP_CHECK(fake_start(&f, FAKE_FLOOD) == 0);
+	TAP_CHECK((c = client(&id, keys_keypair_public(f.kp), 1500)) !=
+	    NULL);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sin.sin_port = htons((uint16_t)f.port);
+	TAP_CHECK((fd = socket(AF_INET, SOCK_STREAM, 0)) != -1);
+	TAP_CHECK(connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0);
+	TAP_CHECK(secmsg_connect_fd(c, fd, "fake") == SECMSG_OK);
+	TAP_CHECK(secmsg_fd(c) == fd);
+	TAP_CHECK(strcmp(secmsg_name(c), "flooded") == 0);
+	secmsg_free(c);
+	/* Closed by secmsg_free(): the number is free again. */
+	TAP_CHECK(fcntl(fd, F_GETFD) == -1 && errno == EBADF);
+	fake_stop(&f);
+	TAP_CHECK(f.got_msg3);
+	secmsg_identity_free(id);
+	return (0);
+}
+
 static const struct tap_test tests[] = {
 	{ "error names are stable", test_errors },
 	{ "identity: generate, save 0600, load, encodings", test_identity },
@@ -617,6 +648,7 @@ static const struct tap_test tests[] = {
 	{ "wrong pin: refused before message 3", test_wrong_pin },
 	{ "known_hosts: unknown refused, accept-new remembers", test_tofu },
 	{ "a flood of deliveries stays bounded", test_flood_bounded },
+	{ "connect over the caller's socket", test_connect_fd },
 };
 
 int
