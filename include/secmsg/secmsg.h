@@ -574,7 +574,9 @@ struct secmsg_delivery {
 /*
  * secmsg_wait_delivery(c, timeout_ms, &d): the next delivery, waiting up
  * to timeout_ms (0: only what has arrived, -1: for ever).
- * SECMSG_ERR_TIMEOUT when none came; d is valid until the next call on c.
+ * SECMSG_ERR_TIMEOUT when none came, SECMSG_ERR_STATE when deliveries go
+ * to a callback (secmsg_set_callbacks()); d is valid until the next call
+ * on c.
  */
 enum secmsg_err secmsg_wait_delivery(struct secmsg_conn *c, int timeout_ms,
 	    const struct secmsg_delivery **d);
