@@ -4,9 +4,9 @@
  * (command line, then client.conf, then built in), and a table of
  * subcommands that also generates the usage text (as wireguard-tools' wg.c
  * does).  The subcommands are in clientcmd.c and clientchat.c, what they
- * share in client.c; underneath, clientconn (connection, handshake,
- * requests), knownhosts (server key pinning) and clientout (output in
- * three forms: text for people, --json, --raw).
+ * share in client.c; underneath, libsecmsg through its public API only
+ * (connection, handshake, requests, server key pinning) and clientout
+ * (output in three forms: text for people, --json, --raw).
  *
  * Exit statuses (secmsg-client(1), EXIT STATUS; scripts rely on them):
  *
@@ -32,12 +32,10 @@
 #include <string.h>
 
 #include <sodium.h>
+#include <secmsg/secmsg.h>
 
 #include "clientconf.h"
-#include "clientconn.h"
 #include "clientout.h"
-#include "keys.h"
-#include "knownhosts.h"
 #include "client.h"
 
 /* The build force-includes secmsg-build.h; this is for bare compiles. */
@@ -287,8 +285,8 @@ static int
 apply_defaults(struct client *c, struct clientconf *conf, const char *idset)
 {
 	char	 err[CLIENTCONF_ERRLEN], path[PATH_MAX];
-	uint8_t	 pin[KEYS_KEYLEN];
-	int	 rc;
+	uint8_t		 pin[SECMSG_KEYLEN];
+	enum secmsg_err	 rc;
 
 	if (c->conffile == NULL && clientconf_path("client.conf", path,
 	    sizeof(path)) == 0) {
@@ -321,20 +319,20 @@ apply_defaults(struct client *c, struct clientconf *conf, const char *idset)
 			    "%s", conf->known_hosts) >=
 			    (int)sizeof(c->known_hosts))
 				goto toolong;
-		} else if (knownhosts_default_path(c->known_hosts,
-		    sizeof(c->known_hosts)) != 0) {
+		} else if (secmsg_knownhosts_default_path(c->known_hosts,
+		    sizeof(c->known_hosts)) != SECMSG_OK) {
 			client_warnx("set HOME or XDG_CONFIG_HOME, or use "
 			    "--known-hosts FILE");
 			return (1);
 		}
 	}
-	if (c->server_key != NULL && (rc = keys_pub_decode(c->server_key,
-	    strlen(c->server_key), pin)) != 0) {
-		if (rc == -2)
-			client_warnx("server key: %s", KEYS_INVALID_KEY);
+	if (c->server_key != NULL && (rc = secmsg_key_decode(c->server_key,
+	    pin)) != SECMSG_OK) {
+		if (rc == SECMSG_ERR_INVAL)
+			client_warnx("server key: %s", CLIENT_INVALID_KEY);
 		else
 			client_warnx("server key: expected %d characters of "
-			    "base64", KEYS_B64LEN);
+			    "base64", SECMSG_KEY_B64LEN);
 		return (EXIT_USAGE);
 	}
 	return (0);
@@ -424,8 +422,8 @@ out:
 		if (client_output_status(&c) != 0 && rv == 0)
 			rv = 1;
 	}
-	clientconn_free(c.cc);
-	keys_keypair_free(c.kp);
+	secmsg_free(c.cc);
+	secmsg_identity_free(c.kp);
 	clientconf_clear(&conf);
 	return (rv);
 }
