@@ -653,14 +653,9 @@ smconn_decode(struct secmsg_conn *c)
 		else if (ev.type == PROTO_EV_MESSAGE) {
 			e = on_message(c, ev.data, ev.len);
 			proto_release(c->p);
-		} else if (ev.type == PROTO_EV_BATCH) {
-			if (c->stage != SM_DONE) {
-				smconn_fail(c, SECMSG_ERR_PROTOCOL, "BATCH "
-				    "record during the handshake");
-				return (smconn_close(c, SECMSG_ERR_PROTOCOL));
-			}
+		} else if (ev.type == PROTO_EV_BATCH)
+			/* Even WELCOME and NEXTKEY may come in one. */
 			batch_iter_init(&c->bin, ev.data, ev.len);
-		}
 		if (e != SECMSG_OK)
 			return (c->state == SECMSG_STATE_CLOSED ? e :
 			    smconn_close(c, e));
