@@ -11,9 +11,13 @@
  *	flags1 (len2 message)*
  *
  * flags: bit 0 durable on both sides, bit 1 callbacks instead of the
- * queues, bit 2 the server sets the next-key bit.  The client makes a few
- * requests once welcomed (ids 1 to 4: ping, who, pending, ack) so that
- * replies can match, and takes out what it is given.  The engine must
+ * queues, bit 2 the server sets the next-key bit, bit 3 the server sets
+ * the batch bit and sends each message of the input as the data of a
+ * BATCH record (batch.h: entries u16 len, message; a malformed one is
+ * not sent), bit 4 quiet publish on both sides.  The client makes a few
+ * requests once welcomed (ids 1 to 4: ping, who, pending, ack; then a
+ * quiet publish, id 0x80000005) so that replies can match, and takes out
+ * what it is given.  The engine must
  * neither crash nor hold more than its bounds (a small queue here).
  */
 #include <sys/types.h>
@@ -112,6 +116,7 @@ drain(struct secmsg_conn *c)
 		on_reply(c, r, NULL);
 	while (secmsg_next_delivery(c, &d) == SECMSG_OK)
 		on_delivery(c, d, NULL);
+	(void)secmsg_quiet_errors(c, &r);
 }
 
 int
@@ -123,6 +128,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct proto_event	 ev;
 	struct secmsg_conn	*c;
 	struct proto		*p;
+	enum proto_err		 pe;
 	uint8_t			 pub[SECMSG_KEYLEN];
 	uint64_t		 ids[2] = { 1, 2 };
 	size_t			 off, used, bodylen, mlen;
@@ -148,13 +154,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(pub, keys_keypair_public(server_kp), sizeof(pub));
 	secmsg_set_server_key(c, pub);
 	secmsg_set_durable(c, flags & 1);
+	secmsg_set_quiet(c, (flags & 16) != 0);
 	(void)secmsg_set_limits(c, 8192, 4, 16384);
 	if (flags & 2)
 		secmsg_set_callbacks(c, on_delivery, on_reply, NULL);
 	memset(&pp, 0, sizeof(pp));
 	pp.max_message = 65536;
 	pp.features = (flags & 1 ? DMSG_FEATURE_DURABLE : 0) |
-	    (flags & 4 ? PROTO_F_NEXTKEY : 0);
+	    (flags & 4 ? PROTO_F_NEXTKEY : 0) |
+	    (flags & 8 ? PROTO_F_BATCH : 0) | (flags & 16 ? PROTO_F_QUIET : 0);
 	if ((p = proto_new(false, server_kp, &pp)) == NULL)
 		abort();
 	frame_decoder_init(&dec, frame, proto_max_frame(p));
@@ -170,6 +178,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			(void)secmsg_who_async(c, NULL);
 			(void)secmsg_pending_async(c, NULL);
 			(void)secmsg_ack_async(c, ids, 2, NULL);
+			(void)secmsg_publish_quiet(c, "q", "x", 1, NULL);
 		}
 		drain(c);
 		/* The server reads the client's frames. */
@@ -201,8 +210,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			off += 2;
 			if (mlen > size - off)
 				mlen = size - off;
-			if (mlen > 0 && proto_send(p, data + off, mlen, NULL, 0,
-			    0, &sink) != PROTO_OK)
+			if (mlen > 0 && (flags & 8)) {
+				pe = proto_send_batch(p, data + off, mlen, 0,
+				    &sink);
+				if (pe != PROTO_OK && pe != PROTO_ERR_BATCH)
+					goto done;
+			} else if (mlen > 0 && proto_send(p, data + off, mlen,
+			    NULL, 0, 0, &sink) != PROTO_OK)
 				goto done;
 			off += mlen;
 		} else if (open && !eof && out.len == 0) {

@@ -3,8 +3,9 @@
 #
 # tests/libsecmsg/live drives the blocking API over TCP (its checks are
 # numbered here): ping, join/publish/deliveries with from, channel and ts,
-# send, who, error codes, the durable requests with a store, known_hosts
-# with accept-new.  Then the libevent example (examples/secmsg-event),
+# send, who, error codes, the durable requests with a store (durable
+# subscriptions too), quiet publish and its ERRORs, known_hosts with
+# accept-new.  Then the libevent example (examples/secmsg-event),
 # non-blocking, over TCP, a Unix socket and, when the machine has it,
 # IPv6 loopback.
 
@@ -16,13 +17,15 @@ EVENT="$top_builddir/examples/secmsg-event"
 [ -x "$LIVE" ] || skip_all "no tests/libsecmsg/live (make check builds it)"
 [ -x "$EVENT" ] || skip_all "no examples/secmsg-event"
 
-LIVE_CHECKS=35
+LIVE_CHECKS=47
 plan $((LIVE_CHECKS + 6))
 
 keygen alice
 keygen bob
+keygen carol
 authorize alice
 authorize bob
+authorize carol "publish=q"
 
 V6=""
 if "$PY" -c 'import socket; s = socket.socket(socket.AF_INET6); s.bind(("::1", 0))' 2>/dev/null; then
@@ -33,7 +36,7 @@ start_daemon 'store = "lmdb";
 store_map_size = 16;' || { echo "Bail out! secmsgd did not start"; exit 1; }
 
 timeout -k 5 60 "$LIVE" "127.0.0.1:$PORT" "$SERVER_KEY" "$T/alice.key" \
-    "$T/bob.key" "$T/kh/known_hosts" > "$T/live.out" 2>&1
+    "$T/bob.key" "$T/kh/known_hosts" "$T/carol.key" > "$T/live.out" 2>&1
 LRC=$?
 n=0
 while IFS= read -r line; do

@@ -5,7 +5,10 @@
  * Prints "ok - NAME" or "not ok - NAME" per check (the script numbers
  * them) and exits non-zero if any failed.
  *
- *	live ADDR SERVER_KEY ALICE_KEYFILE BOB_KEYFILE KNOWN_HOSTS
+ *	live ADDR SERVER_KEY ALICE_KEYFILE BOB_KEYFILE KNOWN_HOSTS \
+ *	    CAROL_KEYFILE
+ *
+ * carol is authorized with publish=q (quiet publishes, their ERRORs).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,7 +30,10 @@ check(int ok, const char *name, struct secmsg_conn *c)
 	fflush(stdout);
 }
 
-/* A connection as the identity in path, pinned to key, durable or not. */
+/*
+ * A connection as the identity in path, pinned to key; mode 1: durable,
+ * 2: quiet publish.
+ */
 static struct secmsg_conn *
 conn(const char *addr, const uint8_t *key, const char *path, int durable,
     struct secmsg_identity **id)
@@ -42,7 +48,8 @@ conn(const char *addr, const uint8_t *key, const char *path, int durable,
 	if (secmsg_new(*id, &c) != SECMSG_OK)
 		return (NULL);
 	secmsg_set_server_key(c, key);
-	secmsg_set_durable(c, durable);
+	secmsg_set_durable(c, durable == 1);
+	secmsg_set_quiet(c, durable == 2);
 	secmsg_set_timeout(c, 5000);
 	if (secmsg_connect(c, addr) != SECMSG_OK) {
 		printf("# connect: %s\n", secmsg_errmsg(c));
@@ -66,9 +73,9 @@ main(int argc, char **argv)
 	size_t				 pos = 0;
 	int				 peers = 0, e;
 
-	if (argc != 6 || secmsg_key_decode(argv[2], key) != SECMSG_OK) {
+	if (argc != 7 || secmsg_key_decode(argv[2], key) != SECMSG_OK) {
 		fprintf(stderr, "usage: live ADDR SERVER_KEY ALICE BOB "
-		    "KNOWN_HOSTS\n");
+		    "KNOWN_HOSTS CAROL\n");
 		return (2);
 	}
 	a = conn(argv[1], key, argv[3], 0, &ia);
@@ -139,13 +146,20 @@ main(int argc, char **argv)
 	    "ack removes it", b);
 	check(secmsg_pending(b, &r) == SECMSG_OK && r->pending_messages == 0,
 	    "pending: 0", b);
-	/* DJOIN/DPUBLISH: an OK, or the ERROR of a daemon without them. */
-	e = secmsg_djoin(b, "log", &r);
-	check(e == SECMSG_OK || (e == SECMSG_ERR_REQUEST && r != NULL),
-	    "djoin: a reply", b);
-	e = secmsg_dpublish(b, "log", NULL, "l", 1, &r);
-	check(e == SECMSG_OK || (e == SECMSG_ERR_REQUEST && r != NULL),
-	    "dpublish: a reply", b);
+	/* A durable subscription: DJOIN, DPUBLISH stores, DLEAVE ends it. */
+	check(secmsg_djoin(b, "#log", &r) == SECMSG_OK, "djoin #log", b);
+	check(secmsg_dpublish(b, "log", NULL, "l", 1, &r) == SECMSG_OK &&
+	    r->msgid > 0 && r->stored == 1, "dpublish to #log: stored 1", b);
+	msgid = r != NULL ? r->msgid : 0;
+	check(secmsg_wait_delivery(b, 5000, &d) == SECMSG_OK &&
+	    d->kind == SECMSG_STORED && d->msgid == msgid &&
+	    strcmp(d->channel, "log") == 0 && d->bodylen == 1,
+	    "it comes back as STORED on #log", b);
+	check(secmsg_ack(b, &msgid, 1, &r) == SECMSG_OK && r->removed == 1,
+	    "ack removes it", b);
+	check(secmsg_dleave(b, "log", &r) == SECMSG_OK, "dleave #log", b);
+	check(secmsg_dpublish(b, "log", NULL, "m", 1, &r) == SECMSG_OK &&
+	    r->stored == 0, "then a dpublish stores nothing", b);
 	check(secmsg_ack(b, &msgid, 0, NULL) == SECMSG_ERR_INVAL,
 	    "ack of nothing is refused locally", b);
 
@@ -168,7 +182,37 @@ main(int argc, char **argv)
 		    "then it is known", k);
 		secmsg_free(k);
 	}
-	(void)ic;
+	/* Quiet publish: carol may publish to #q only (publish=q). */
+	check(secmsg_publish_quiet(a, "q", "x", 1, NULL) == SECMSG_ERR_NOTSUP,
+	    "publish_quiet without asking: not supported", a);
+	k = conn(argv[1], key, argv[6], 2, &ic);
+	check(k != NULL && secmsg_quiet(k), "carol connects with quiet "
+	    "publish", k);
+	if (k != NULL) {
+		uint32_t	qid = 0;
+
+		check(secmsg_join(b, "q", NULL) == SECMSG_OK, "bob joins #q",
+		    b);
+		check(secmsg_publish_quiet(k, "q", "one", 3, &qid) ==
+		    SECMSG_OK && (qid & 0x80000000U) != 0,
+		    "a quiet publish: its id has the top bit", k);
+		check(secmsg_publish_quiet(k, "secret", "two", 3, &qid) ==
+		    SECMSG_OK && secmsg_publish_quiet(k, "secret", "three", 5,
+		    NULL) == SECMSG_OK, "two to a channel not permitted", k);
+		check(secmsg_sync(k, &r) == SECMSG_ERR_REQUEST && r != NULL &&
+		    r->code == SECMSG_CODE_NOT_PERMITTED && r->id == qid &&
+		    strstr(secmsg_errmsg(k), "2 quiet publishes") != NULL,
+		    "sync: 2 not carried out, the first's id and code", k);
+		check(secmsg_sync(k, &r) == SECMSG_OK &&
+		    secmsg_quiet_errors(k, NULL) == 0,
+		    "sync again: nothing more", k);
+		check(secmsg_wait_delivery(b, 5000, &d) == SECMSG_OK &&
+		    d->kind == SECMSG_DELIVER && strcmp(d->channel, "q") == 0 &&
+		    d->bodylen == 3 && memcmp(d->body, "one", 3) == 0,
+		    "bob gets the permitted one", b);
+		secmsg_free(k);
+		secmsg_identity_free(ic);
+	}
 	secmsg_free(a);
 	secmsg_free(b);
 	secmsg_identity_free(ia);

@@ -2,8 +2,9 @@
 /*
  * test_libsecmsg.c: the public API of libsecmsg (include/secmsg/secmsg.h),
  * linked against the shared library, and a fake server that misbehaves:
- * garbage, an oversize or empty frame, a stall, a close, a wrong key, and
- * a flood of deliveries after a real handshake.  Every failure must be a
+ * garbage, an oversize or empty frame, a stall, a close, a wrong key, a
+ * flood of deliveries after a real handshake, a BATCH record of them, and
+ * repeated ERRORs to quiet publishes.  Every failure must be a
  * clean error within the timeout, and the flood must stay bounded by the
  * client's queue limits (the library stops reading).
  *
@@ -31,6 +32,7 @@
 
 #include <secmsg/secmsg.h>
 
+#include "batch.h"
 #include "keys.h"
 #include "msg.h"
 #include "proto.h"
@@ -43,7 +45,11 @@ enum fake_mode {
 	FAKE_EMPTY,		/* a frame of length 0 */
 	FAKE_STALL,		/* read, say nothing */
 	FAKE_CLOSE,		/* close at once */
-	FAKE_FLOOD		/* handshake, WELCOME, then DELIVERs */
+	FAKE_FLOOD,		/* handshake, WELCOME, then DELIVERs */
+	FAKE_BATCH		/* hellos with BATCH and QUIET, WELCOME,
+				   10 DELIVERs in one BATCH record, then
+				   three ERRORs per quiet PUBLISH, OK to
+				   a PING */
 };
 
 struct fake {
@@ -204,6 +210,98 @@ done:
 	proto_free(p);
 }
 
+/* Send m (header only) and flush; 0 or -1. */
+static int
+fake_say(struct proto *p, int fd, struct fbuf *out, struct msg *m)
+{
+	struct proto_out	sink = { fb_reserve, fb_commit, out };
+	uint8_t			hdr[MSG_HDR_MAX];
+	size_t			hl = msg_encode_header(m, hdr);
+
+	if (proto_send(p, hdr, hl, NULL, 0, 0, &sink) != PROTO_OK)
+		return (-1);
+	return (fb_flush(fd, out));
+}
+
+/*
+ * The handshake with feature bits 2 and 3, WELCOME, ten DELIVERs in one
+ * BATCH record, then answers: three ERRORs (one more than a server
+ * should send) to each quiet PUBLISH, an OK to a PING.
+ */
+static void
+fake_batch(struct fake *f, int fd)
+{
+	static struct fbuf	 out;
+	static uint8_t		 bb[BATCH_MAX];
+	struct proto_params	 pp = { 65536, 0, 0,
+				    PROTO_F_BATCH | PROTO_F_QUIET };
+	struct proto_out	 sink = { fb_reserve, fb_commit, &out };
+	struct proto_event	 ev;
+	struct proto		*p;
+	struct msg		 m, in;
+	uint8_t			 buf[65536], hdr[MSG_HDR_MAX];
+	char			 body[16];
+	size_t			 hl, blen = 0;
+	ssize_t			 n;
+	int			 i;
+
+	out.len = 0;
+	if ((p = proto_new(false, f->kp, &pp)) == NULL)
+		return;
+	if ((n = read_frame(fd, buf)) < 0 ||
+	    proto_recv(p, buf, (size_t)n, &sink, &ev) != PROTO_OK ||
+	    fb_flush(fd, &out) != 0 ||
+	    (n = read_frame(fd, buf)) < 0 ||
+	    proto_recv(p, buf, (size_t)n, &sink, &ev) != PROTO_OK ||
+	    ev.type != PROTO_EV_PEER_KEY)
+		goto done;
+	f->got_msg3 = true;
+	memset(&m, 0, sizeof(m));
+	m.type = MSG_WELCOME;
+	m.name = "batched";
+	m.namelen = 7;
+	if (fake_say(p, fd, &out, &m) != 0)
+		goto done;
+	memset(&m, 0, sizeof(m));
+	m.type = MSG_DELIVER;
+	m.name = "mallory";
+	m.namelen = 7;
+	m.channel = "";
+	hl = msg_encode_header(&m, hdr);
+	for (i = 0; i < 10; i++) {
+		snprintf(body, sizeof(body), "b%d", i);
+		blen = batch_put(bb, blen, hdr, hl, (const uint8_t *)body,
+		    strlen(body));
+	}
+	if (proto_send_batch(p, bb, blen, 0, &sink) != PROTO_OK ||
+	    fb_flush(fd, &out) != 0)
+		goto done;
+	while ((n = read_frame(fd, buf)) > 0) {
+		if (proto_recv(p, buf, (size_t)n, &sink, &ev) != PROTO_OK)
+			break;
+		if (ev.type != PROTO_EV_MESSAGE ||
+		    msg_parse(ev.data, ev.len, &in) != MSG_OK_PARSED)
+			continue;
+		memset(&m, 0, sizeof(m));
+		m.id = in.id;
+		if (in.type == MSG_PING) {
+			m.type = MSG_OK;
+			if (fake_say(p, fd, &out, &m) != 0)
+				break;
+		} else if (in.type == MSG_PUBLISH &&
+		    (in.id & MSG_QUIET_ID) != 0) {
+			m.type = MSG_ERROR;
+			m.code = MSG_E_NOT_PERMITTED;
+			for (i = 0; i < 3; i++)
+				if (fake_say(p, fd, &out, &m) != 0)
+					goto done;
+			f->sent++;
+		}
+	}
+done:
+	proto_free(p);
+}
+
 static void *
 fake_main(void *arg)
 {
@@ -239,6 +337,9 @@ fake_main(void *arg)
 		break;
 	case FAKE_FLOOD:
 		fake_flood(f, fd);
+		break;
+	case FAKE_BATCH:
+		fake_batch(f, fd);
 		break;
 	}
 	close(fd);
@@ -601,6 +702,96 @@ test_tofu(void)
 	return (0);
 }
 
+/*
+ * A BATCH record of ten deliveries is read one entry at a time against
+ * the queue bound (2 here); quiet publishes' ERRORs are counted and only
+ * the first kept, however many the server sends; secmsg_sync() reports
+ * them once.
+ */
+static int
+test_batch_quiet(void)
+{
+	struct fake			 f;
+	struct secmsg_identity		*id;
+	struct secmsg_conn		*c;
+	const struct secmsg_delivery	*d;
+	const struct secmsg_reply	*r;
+	char				 addr[64], want[16];
+	uint32_t			 q1 = 0, q2 = 0;
+	int				 i, got = 0;
+
+	TAP_CHECK(fake_start(&f, FAKE_BATCH) == 0);
+	TAP_CHECK((c = client(&id, keys_keypair_public(f.kp), 1500)) !=
+	    NULL);
+	TAP_CHECK(secmsg_set_limits(c, 4096, 2, 1 << 20) == SECMSG_OK);
+	secmsg_set_quiet(c, 1);
+	snprintf(addr, sizeof(addr), "127.0.0.1:%d", f.port);
+	TAP_CHECK(secmsg_connect(c, addr) == SECMSG_OK);
+	TAP_CHECK(strcmp(secmsg_name(c), "batched") == 0);
+	TAP_CHECK(secmsg_quiet(c));
+	for (i = 0; i < 30; i++) {
+		usleep(10000);
+		if (secmsg_want(c) & SECMSG_WANT_READ)
+			(void)secmsg_process(c);
+	}
+	/* Two queued, the rest of the batch waits: no more reading. */
+	TAP_CHECK((secmsg_want(c) & SECMSG_WANT_READ) == 0);
+	while (secmsg_next_delivery(c, &d) == SECMSG_OK) {
+		snprintf(want, sizeof(want), "b%d", got++);
+		TAP_CHECK(d->kind == SECMSG_DELIVER &&
+		    d->bodylen == strlen(want) &&
+		    memcmp(d->body, want, d->bodylen) == 0);
+	}
+	TAP_CHECK(got == 10);
+	TAP_CHECK(secmsg_publish_quiet(c, "#news", "x", 1, &q1) == SECMSG_OK);
+	TAP_CHECK(secmsg_publish_quiet(c, "news", "y", 1, &q2) == SECMSG_OK);
+	TAP_CHECK((q1 & 0x80000000U) != 0 && (q2 & 0x80000000U) != 0 &&
+	    q1 != q2);
+	TAP_CHECK(secmsg_publish_quiet(c, "bad name", "z", 1, NULL) ==
+	    SECMSG_ERR_INVAL);
+	TAP_CHECK(secmsg_sync(c, &r) == SECMSG_ERR_REQUEST);
+	TAP_CHECK(r != NULL && r->id == q1 &&
+	    r->code == SECMSG_CODE_NOT_PERMITTED &&
+	    r->req == SECMSG_REQ_PUBLISH && r->err == SECMSG_ERR_REQUEST);
+	TAP_CHECK(strstr(secmsg_errmsg(c), "6 quiet publishes") != NULL);
+	TAP_CHECK(secmsg_sync(c, &r) == SECMSG_OK);
+	TAP_CHECK(secmsg_quiet_errors(c, &r) == 0 && r == NULL);
+	/* Event-loop style: the count without a PING of ours. */
+	TAP_CHECK(secmsg_publish_quiet(c, "news", "w", 1, &q1) == SECMSG_OK);
+	TAP_CHECK(secmsg_ping(c, NULL, 0, NULL) == SECMSG_OK);
+	TAP_CHECK(secmsg_quiet_errors(c, &r) == 3 && r != NULL &&
+	    r->id == q1);
+	secmsg_free(c);
+	fake_stop(&f);
+	TAP_CHECK(f.sent == 3);
+	secmsg_identity_free(id);
+	return (0);
+}
+
+/* Quiet publish needs the bit in both hellos. */
+static int
+test_quiet_notsup(void)
+{
+	struct fake		 f;
+	struct secmsg_identity	*id;
+	struct secmsg_conn	*c;
+	char			 addr[64];
+
+	TAP_CHECK(fake_start(&f, FAKE_FLOOD) == 0);
+	TAP_CHECK((c = client(&id, keys_keypair_public(f.kp), 1500)) !=
+	    NULL);
+	secmsg_set_quiet(c, 1);
+	snprintf(addr, sizeof(addr), "127.0.0.1:%d", f.port);
+	TAP_CHECK(secmsg_connect(c, addr) == SECMSG_OK);
+	TAP_CHECK(!secmsg_quiet(c));
+	TAP_CHECK(secmsg_publish_quiet(c, "news", "x", 1, NULL) ==
+	    SECMSG_ERR_NOTSUP);
+	secmsg_free(c);
+	fake_stop(&f);
+	secmsg_identity_free(id);
+	return (0);
+}
+
 /* secmsg_connect_fd(): the caller's socket, taken over. */
 static int
 test_connect_fd(void)
@@ -649,6 +840,10 @@ static const struct tap_test tests[] = {
 	{ "known_hosts: unknown refused, accept-new remembers", test_tofu },
 	{ "a flood of deliveries stays bounded", test_flood_bounded },
 	{ "connect over the caller's socket", test_connect_fd },
+	{ "BATCH deliveries bounded; quiet publish ERRORs counted",
+	    test_batch_quiet },
+	{ "quiet publish without the server's bit: not supported",
+	    test_quiet_notsup },
 };
 
 int
