@@ -208,14 +208,16 @@ class Client:
     trusted by server_key (base64, pinned), else by the known_hosts file
     (None: the default one, as secmsg-client's), with accept_new adding an
     unknown server's key.  timeout (seconds) bounds every call; durable
-    asks for durable delivery.  Not for use from two threads at once.
+    asks for durable delivery, quiet for publishing without a reply
+    (publish_quiet()).  Not for use from two threads at once.
     """
 
     def __init__(self, address: str, identity: Identity, *,
                  server_key: Optional[str] = None,
                  known_hosts: Optional[str] = None,
                  accept_new: bool = False, timeout: float = 10.0,
-                 durable: bool = False, connect: bool = True):
+                 durable: bool = False, quiet: bool = False,
+                 connect: bool = True):
         self.address = address
         self._id = identity       # libsecmsg borrows it: keep it alive
         self._c = ctypes.c_void_p()
@@ -232,6 +234,7 @@ class Client:
             if e != OK:
                 _raise(e)
         lib.secmsg_set_durable(self._c, 1 if durable else 0)
+        lib.secmsg_set_quiet(self._c, 1 if quiet else 0)
         if connect:
             self.connect()
 
@@ -313,6 +316,37 @@ class Client:
         return self._check(lib.secmsg_publish(self._c, channel.encode(),
                                               body, len(body),
                                               ctypes.byref(rep)), rep)
+
+    @property
+    def quiet(self) -> bool:
+        """Whether publish_quiet() works here (asked, and the server
+        offers it)."""
+        return bool(lib.secmsg_quiet(self._c))
+
+    def publish_quiet(self, channel: str, body: bytes) -> int:
+        """Publish without waiting for any reply (Client(quiet=True));
+        the request id (top bit set).  The server answers only when it
+        did not carry it out: sync() says so."""
+        qid = ctypes.c_uint32(0)
+        e = lib.secmsg_publish_quiet(self._c, channel.encode(), body,
+                                     len(body), ctypes.byref(qid))
+        if e != OK:
+            self._fail(e)
+        return qid.value
+
+    def sync(self) -> None:
+        """Wait until every quiet publish so far was carried out; a
+        RequestError with the first failure's code (and .id) when some
+        were not (the message counts them)."""
+        rep = self._rep()
+        e = lib.secmsg_sync(self._c, ctypes.byref(rep))
+        if e == REQUEST and rep:
+            err = RequestError(e, lib.secmsg_errmsg(self._c).decode(
+                errors="replace"), rep.contents.code)
+            err.id = rep.contents.id
+            raise err
+        if e != OK:
+            self._fail(e)
 
     def join(self, channel: str) -> None:
         """Subscribe this connection to channel."""

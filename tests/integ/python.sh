@@ -14,20 +14,22 @@ if ldd "$SO" 2>/dev/null | grep -q 'lib[at]san'; then
 	skip_all "libsecmsg built with a sanitizer: python3 cannot load it"
 fi
 
-CHECKS=18
+CHECKS=27
 plan "$CHECKS"
 
 keygen alice
 keygen bob
+keygen carol
 authorize alice
 authorize bob
+authorize carol "publish=q"
 start_daemon 'store = "lmdb";
 store_map_size = 16;' || { echo "Bail out! secmsgd did not start"; exit 1; }
 
 SECMSG_LIBRARY="$SO" PYTHONDONTWRITEBYTECODE=1 PYTHONPATH="$top_srcdir/python" \
     timeout -k 5 120 "$PY" "$top_srcdir/tests/python/test_secmsg.py" \
     "127.0.0.1:$PORT" "$SERVER_KEY" "$T/alice.key" "$T/bob.key" "$T" \
-    > "$T/py.out" 2>&1
+    "$T/carol.key" > "$T/py.out" 2>&1
 RC=$?
 n=0
 while IFS= read -r line; do

@@ -1,7 +1,7 @@
 # Copyright (c) 2026 The secmsgd authors.  ISC license: see LICENSE.
 """The secmsg Python package against a live secmsgd (tests/integ/python.sh).
 
-    test_secmsg.py ADDR SERVER_KEY ALICE_KEY BOB_KEY TMPDIR
+    test_secmsg.py ADDR SERVER_KEY ALICE_KEY BOB_KEY TMPDIR CAROL_KEY
 
 Prints "ok - NAME" / "not ok - NAME" per check (the script numbers them).
 """
@@ -12,7 +12,7 @@ import traceback
 
 import secmsg
 
-ADDR, SKEY, ALICE, BOB, TMP = sys.argv[1:6]
+ADDR, SKEY, ALICE, BOB, TMP, CAROL = sys.argv[1:7]
 failed = 0
 
 
@@ -39,6 +39,7 @@ def raises(exc, fn, *args, **kwargs):
 
 a_id = secmsg.Identity.load(ALICE)
 b_id = secmsg.Identity.load(BOB)
+c_id = secmsg.Identity.load(CAROL)
 check("version", lambda: secmsg.version() == "0.1.0")
 check("identity: generate, save, load, public key and fingerprint",
       lambda: (lambda g: (g.save(os.path.join(TMP, "py.key")) or True) and
@@ -101,5 +102,37 @@ with secmsg.Client(ADDR, b_id, server_key=SKEY, durable=True) as b:
           lambda: (lambda d: d.kind == "stored" and d.body == b"keep" and
                    b.ack(d.msgid) == 1)(b.receive(5)))
     check("pending: 0", lambda: b.pending().pending_messages == 0)
+    # A durable subscription of the name: kept by the server.
+    b.djoin("log")
+    r = b.dpublish("log", b"line", key=b"l" * 16)
+    check("djoin, then dpublish stores for us",
+          lambda: r.msgid > 0 and r.stored == 1)
+    check("it comes back stored, on the channel",
+          lambda: (lambda d: d.kind == "stored" and d.channel == "log" and
+                   d.body == b"line" and b.ack(d.msgid) == 1)(b.receive(5)))
+    b.dleave("log")
+    check("after dleave a dpublish stores nothing",
+          lambda: b.dpublish("log", b"x").stored == 0)
+
+# Quiet publish: carol may publish to #q only (publish=q).
+with secmsg.Client(ADDR, a_id, server_key=SKEY) as a, \
+        secmsg.Client(ADDR, c_id, server_key=SKEY, quiet=True) as c:
+    check("quiet: asked and offered", lambda: c.quiet and not a.quiet)
+    a.join("q")
+    qid = c.publish_quiet("q", b"one")
+    bad = c.publish_quiet("secret", b"two")
+    check("publish_quiet: ids with the top bit",
+          lambda: qid & 0x80000000 and bad & 0x80000000 and qid != bad)
+    e = raises(secmsg.RequestError, c.sync)
+    check("sync: RequestError with the failed one's id and code",
+          lambda: e is not None and e.id == bad and
+          e.code_name == "not-permitted")
+    check("sync again: nothing more", lambda: c.sync() is None)
+    check("the permitted one is delivered",
+          lambda: (lambda d: d.channel == "q" and d.body == b"one")(
+              a.receive(5)))
+    check("publish_quiet without quiet=True: SecmsgError NOTSUP",
+          lambda: raises(secmsg.SecmsgError, a.publish_quiet, "q",
+                         b"x").error == secmsg.NOTSUP)
 
 sys.exit(1 if failed else 0)
