@@ -419,11 +419,39 @@ secmsg_want(const struct secmsg_conn *c)
 	return (want);
 }
 
+/*
+ * A write failed: the server may have closed after saying why (GOODBYE
+ * shutdown, with our request unread, so the kernel answers it with a
+ * reset).  Read and decode what it sent before that, so that the reason
+ * is not lost; true when that closed the connection.
+ */
+static bool
+read_last_words(struct secmsg_conn *c)
+{
+	ssize_t	n;
+	int	reads;
+
+	if (c->last_words || c->inlen > 0 || c->bin.left > 0)
+		return (false);
+	c->last_words = true;
+	for (reads = 0; reads < 4 && c->state != SECMSG_STATE_CLOSED &&
+	    smconn_room(c); reads++) {
+		if ((n = recv(c->fd, c->in, SM_INBUF, MSG_DONTWAIT)) <= 0)
+			break;
+		c->inoff = 0;
+		c->inlen = (size_t)n;
+		(void)smconn_decode(c);
+	}
+	c->last_words = false;
+	return (c->state == SECMSG_STATE_CLOSED);
+}
+
 /* Write what the socket takes now. */
 static enum secmsg_err
 flush_some(struct secmsg_conn *c)
 {
 	ssize_t	n;
+	int	saved;
 
 	while (c->outoff < c->outlen) {
 		n = send(c->fd, c->out + c->outoff, c->outlen - c->outoff,
@@ -436,8 +464,11 @@ flush_some(struct secmsg_conn *c)
 			continue;
 		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return (SECMSG_OK);
+		saved = errno;
+		if (read_last_words(c))
+			return (c->err);
 		smconn_fail(c, SECMSG_ERR_NETWORK, "write: %s",
-		    strerror(errno));
+		    strerror(saved));
 		return (smconn_close(c, SECMSG_ERR_NETWORK));
 	}
 	c->outoff = c->outlen = 0;
@@ -756,24 +787,4 @@ secmsg_process(struct secmsg_conn *c)
 	}
 	/* Handshake messages and anything a callback queued. */
 	return (flush_some(c));
-}
-
-enum secmsg_err
-secmsg_connect_fd(struct secmsg_conn *c, int fd, const char *host)
-{
-	enum secmsg_err	e;
-
-	if ((e = secmsg_connect_fd_start(c, fd, host)) != SECMSG_OK)
-		return (e);
-	return (smreq_drive(c, sm_deadline(c->timeout_ms), NULL));
-}
-
-enum secmsg_err
-secmsg_connect(struct secmsg_conn *c, const char *addr)
-{
-	enum secmsg_err	e;
-
-	if ((e = secmsg_connect_start(c, addr)) != SECMSG_OK)
-		return (e);
-	return (smreq_drive(c, sm_deadline(c->timeout_ms), NULL));
 }

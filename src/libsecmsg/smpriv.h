@@ -106,6 +106,7 @@ struct secmsg_conn {
 	uint8_t			*out;
 	size_t			 outoff, outlen, outcap;
 	bool			 oom;
+	bool			 last_words;	/* read_last_words() runs */
 
 	/* The addresses still to try, and the one we connect to. */
 	struct sm_addr		*addrs;

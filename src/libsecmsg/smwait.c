@@ -114,6 +114,27 @@ smreq_drive(struct secmsg_conn *c, int64_t deadline,
 	}
 }
 
+/* The blocking connects: the _start() forms, driven to the welcome. */
+enum secmsg_err
+secmsg_connect_fd(struct secmsg_conn *c, int fd, const char *host)
+{
+	enum secmsg_err	e;
+
+	if ((e = secmsg_connect_fd_start(c, fd, host)) != SECMSG_OK)
+		return (e);
+	return (smreq_drive(c, sm_deadline(c->timeout_ms), NULL));
+}
+
+enum secmsg_err
+secmsg_connect(struct secmsg_conn *c, const char *addr)
+{
+	enum secmsg_err	e;
+
+	if ((e = secmsg_connect_start(c, addr)) != SECMSG_OK)
+		return (e);
+	return (smreq_drive(c, sm_deadline(c->timeout_ms), NULL));
+}
+
 /* drive() condition: the awaited reply is in. */
 static bool
 reply_in(struct secmsg_conn *c)

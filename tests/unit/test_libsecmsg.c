@@ -46,10 +46,13 @@ enum fake_mode {
 	FAKE_STALL,		/* read, say nothing */
 	FAKE_CLOSE,		/* close at once */
 	FAKE_FLOOD,		/* handshake, WELCOME, then DELIVERs */
-	FAKE_BATCH		/* hellos with BATCH and QUIET, WELCOME,
+	FAKE_BATCH,		/* hellos with BATCH and QUIET, WELCOME,
 				   10 DELIVERs in one BATCH record, then
 				   three ERRORs per quiet PUBLISH, OK to
 				   a PING */
+	FAKE_BYE		/* handshake, WELCOME, then GOODBYE
+				   shutdown and a close with the client's
+				   request unread (a reset) */
 };
 
 struct fake {
@@ -302,6 +305,49 @@ done:
 	proto_free(p);
 }
 
+/*
+ * WELCOME, then, once the client's request has come (left unread),
+ * GOODBYE shutdown and a close: the kernel resets the connection.
+ */
+static void
+fake_bye(struct fake *f, int fd)
+{
+	static struct fbuf	 out;
+	struct proto_params	 pp = { 65536, 0, 0, 0 };
+	struct proto_out	 sink = { fb_reserve, fb_commit, &out };
+	struct proto_event	 ev;
+	struct proto		*p;
+	struct msg		 m;
+	struct pollfd		 pfd = { fd, POLLIN, 0 };
+	uint8_t			 buf[65536];
+	ssize_t			 n;
+
+	out.len = 0;
+	if ((p = proto_new(false, f->kp, &pp)) == NULL)
+		return;
+	if ((n = read_frame(fd, buf)) < 0 ||
+	    proto_recv(p, buf, (size_t)n, &sink, &ev) != PROTO_OK ||
+	    fb_flush(fd, &out) != 0 ||
+	    (n = read_frame(fd, buf)) < 0 ||
+	    proto_recv(p, buf, (size_t)n, &sink, &ev) != PROTO_OK ||
+	    ev.type != PROTO_EV_PEER_KEY)
+		goto done;
+	f->got_msg3 = true;
+	memset(&m, 0, sizeof(m));
+	m.type = MSG_WELCOME;
+	m.name = "leaving";
+	m.namelen = 7;
+	if (fake_say(p, fd, &out, &m) != 0 || poll(&pfd, 1, 3000) != 1)
+		goto done;
+	usleep(50000);
+	memset(&m, 0, sizeof(m));
+	m.type = MSG_GOODBYE;
+	m.code = MSG_E_SHUTDOWN;
+	(void)fake_say(p, fd, &out, &m);
+done:
+	proto_free(p);
+}
+
 static void *
 fake_main(void *arg)
 {
@@ -340,6 +386,9 @@ fake_main(void *arg)
 		break;
 	case FAKE_BATCH:
 		fake_batch(f, fd);
+		break;
+	case FAKE_BYE:
+		fake_bye(f, fd);
 		break;
 	}
 	close(fd);
@@ -768,6 +817,39 @@ test_batch_quiet(void)
 	return (0);
 }
 
+/*
+ * The server said GOODBYE and closed with our request unread (a reset):
+ * the next write fails, and the reason is the GOODBYE it had sent, not
+ * the write error.
+ */
+static int
+test_goodbye_before_reset(void)
+{
+	struct fake		 f;
+	struct secmsg_identity	*id;
+	struct secmsg_conn	*c;
+	char			 addr[64];
+	enum secmsg_err		 e;
+
+	TAP_CHECK(fake_start(&f, FAKE_BYE) == 0);
+	TAP_CHECK((c = client(&id, keys_keypair_public(f.kp), 1500)) !=
+	    NULL);
+	snprintf(addr, sizeof(addr), "127.0.0.1:%d", f.port);
+	TAP_CHECK(secmsg_connect(c, addr) == SECMSG_OK);
+	TAP_CHECK(secmsg_ping_async(c, "x", 1, NULL) == SECMSG_OK);
+	fake_stop(&f);		/* it has closed: the reset has come */
+	usleep(100000);
+	e = secmsg_ping(c, "y", 1, NULL);
+	if (e != SECMSG_ERR_GOODBYE)
+		printf("# %s: %s\n", secmsg_strerror(e), secmsg_errmsg(c));
+	TAP_CHECK(e == SECMSG_ERR_GOODBYE);
+	TAP_CHECK(secmsg_code(c) == SECMSG_CODE_SHUTDOWN);
+	TAP_CHECK(strstr(secmsg_errmsg(c), "shutdown") != NULL);
+	secmsg_free(c);
+	secmsg_identity_free(id);
+	return (0);
+}
+
 /* Quiet publish needs the bit in both hellos. */
 static int
 test_quiet_notsup(void)
@@ -844,6 +926,8 @@ static const struct tap_test tests[] = {
 	    test_batch_quiet },
 	{ "quiet publish without the server's bit: not supported",
 	    test_quiet_notsup },
+	{ "GOODBYE then a reset: the GOODBYE is the reason",
+	    test_goodbye_before_reset },
 };
 
 int
