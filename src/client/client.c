@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sodium.h>
 #include <secmsg/secmsg.h>
 
 #include "clientout.h"
@@ -403,4 +404,42 @@ bool
 client_interrupted(void)
 {
 	return (interrupted != 0);
+}
+
+bool
+client_backoff(struct client *c, int *ms, int *rv)
+{
+	struct timespec	ts;
+	double		until;
+	int		pause;
+
+	if (!c->reconnect || (*rv != EXIT_NETWORK && *rv != EXIT_TIMEOUT) ||
+	    c->done || client_interrupted())
+		return (false);
+	if (c->deadline > 0 && client_mono_ms() >= c->deadline)
+		return (false);		/* -W ran out: said already */
+	*ms = *ms == 0 ? CLIENT_BACKOFF_MIN_MS : *ms * 2;
+	if (*ms > CLIENT_BACKOFF_MAX_MS)
+		*ms = CLIENT_BACKOFF_MAX_MS;
+	/* Not all at once, after a restart that dropped them all. */
+	pause = *ms + (int)randombytes_uniform((uint32_t)*ms / 4 + 1);
+	if (c->deadline > 0 && (until = c->deadline - client_mono_ms()) <
+	    pause)
+		pause = (int)until + 1;
+	secmsg_free(c->cc);
+	c->cc = NULL;
+	if (c->verbose >= 0)
+		client_warnx("reconnecting in %.1f s", pause / 1000.0);
+	ts.tv_sec = pause / 1000;
+	ts.tv_nsec = (long)(pause % 1000) * 1000000L;
+	(void)nanosleep(&ts, NULL);	/* a signal cuts it short */
+	if (client_interrupted())
+		return (false);
+	if (c->deadline > 0 && client_mono_ms() >= c->deadline) {
+		client_warnx("no more waiting: %ld s have passed (-W)",
+		    c->wait_s);
+		*rv = EXIT_TIMEOUT;
+		return (false);
+	}
+	return (true);
 }

@@ -53,11 +53,17 @@
 #define OPT_WAIT		0x10
 #define OPT_DURABLE		0x20
 #define OPT_NO_REPLY		0x40
+#define OPT_RECONNECT		0x80
 
 /* send --durable: tries in all when the outcome is unknown, and the pause
    between them (secmsg-client(1)). */
 #define CLIENT_DSEND_TRIES	5
 #define CLIENT_DSEND_PAUSE_MS	1000
+
+/* subscribe --reconnect: the first pause, and the longest (doubled from
+   one to the next, a quarter more at random). */
+#define CLIENT_BACKOFF_MIN_MS	1000
+#define CLIENT_BACKOFF_MAX_MS	30000
 
 /* subscribe -W: at most a year, in seconds. */
 #define CLIENT_WAIT_MAX		31536000
@@ -78,6 +84,7 @@ struct client {
 	bool			 force;
 	bool			 durable;	/* send --durable, fetch */
 	bool			 no_reply;	/* publish --no-reply */
+	bool			 reconnect;	/* subscribe --reconnect */
 	bool			 queue;		/* fetch: deliveries queue in
 						   libsecmsg, no callback */
 	const char		*output;
@@ -187,6 +194,16 @@ int	clientcmd_publish(struct client *, int, char **);
  */
 void	client_catch_signals(void);
 bool	client_interrupted(void);
+
+/*
+ * client_backoff(c, &ms, &rv): subscribe ended with status rv; with
+ * --reconnect, a lost or unreachable server (status 3 or 7, but not -W
+ * running out), no signal and time left under -W: drop the connection,
+ * say so, sleep (*ms, doubled each time up to CLIENT_BACKOFF_MAX_MS; set
+ * *ms to 0 once connected again) and return true to connect again.
+ * When -W runs out during the pause, rv becomes 7.
+ */
+bool	client_backoff(struct client *c, int *ms, int *rv);
 
 /*
  * clientchat_subscribe: join channels, print deliveries (-n: that many; -W:

@@ -247,7 +247,7 @@ int
 clientchat_subscribe(struct client *c, int argc, char **argv)
 {
 	const char	*channel;
-	int		 i, rv;
+	int		 i, rv, backoff = 0;
 
 	if (c->durable)
 		return (clientdur_subscribe(c, argc, argv));
@@ -265,17 +265,23 @@ clientchat_subscribe(struct client *c, int argc, char **argv)
 	/* -W counts from here: connecting and joining are part of it. */
 	if (c->wait_s > 0)
 		c->deadline = client_mono_ms() + (double)c->wait_s * 1000;
-	if ((rv = client_connect(c)) != 0)
-		return (rv);
-	for (i = 0; i < argc; i++) {
-		(void)client_channel_arg(argv[i], &channel);
-		if ((rv = join_channel(c, channel)) != 0)
-			return (rv);
-	}
-	if (c->verbose >= 0 && !c->json && !c->raw && isatty(STDERR_FILENO))
-		fprintf(stderr, "subscribed; waiting for messages (Ctrl-C to "
-		    "stop)\n");
-	return (run_loop(c, NULL));
+	do {
+		if ((rv = client_connect(c)) != 0)
+			continue;
+		for (i = 0; i < argc && rv == 0; i++) {
+			(void)client_channel_arg(argv[i], &channel);
+			rv = join_channel(c, channel);
+		}
+		if (rv != 0)
+			continue;
+		backoff = 0;	/* connected: the next loss starts again */
+		if (c->verbose >= 0 && !c->json && !c->raw &&
+		    isatty(STDERR_FILENO))
+			fprintf(stderr, "subscribed; waiting for messages "
+			    "(Ctrl-C to stop)\n");
+		rv = run_loop(c, NULL);
+	} while (client_backoff(c, &backoff, &rv));
+	return (rv);
 }
 
 int

@@ -391,29 +391,22 @@ dsub_wait(const struct client *c, double at)
 	return (until > now ? (int)(until - now) + 1 : 0);
 }
 
-int
-clientdur_subscribe(struct client *c, int argc, char **argv)
+/*
+ * One connection of subscribe --durable: connect, DJOIN, print and
+ * acknowledge until the end (-n, -W, a signal, an error); an exit
+ * status.  *backoff is reset once joined.
+ */
+static int
+dsub_session(struct client *c, int argc, char **argv, struct fetch *f,
+    int *backoff)
 {
-	struct fetch			 f;
 	const struct secmsg_delivery	*d;
 	enum secmsg_err			 e = SECMSG_OK;
 	const char			*channel;
-	double				 interval, next = 0;
+	double				 interval, next = 0, deadline;
 	bool				 timedout = false;
 	int				 i, rv;
 
-	if (argc < 1)
-		return (CLIENT_BADARGS);
-	if (!channels_valid(argc, argv))
-		return (EXIT_USAGE);
-	memset(&f, 0, sizeof(f));
-	f.c = c;
-	if (c->subopts & OPT_LIMIT)
-		f.limit = c->count;
-	client_catch_signals();
-	/* -W counts from here: connecting and joining are part of it. */
-	if (c->wait_s > 0)
-		c->deadline = client_mono_ms() + (double)c->wait_s * 1000;
 	if ((rv = dconnect(c, "subscribe")) != 0)
 		return (rv);
 	for (i = 0; i < argc; i++) {
@@ -421,6 +414,7 @@ clientdur_subscribe(struct client *c, int argc, char **argv)
 		if ((rv = dsub(c, true, channel)) != 0)
 			return (rv);
 	}
+	*backoff = 0;
 	if (c->verbose >= 0 && !c->json && !c->raw && isatty(STDERR_FILENO))
 		fprintf(stderr, "subscribed durably; waiting for messages "
 		    "(Ctrl-C to stop)\n");
@@ -430,14 +424,14 @@ clientdur_subscribe(struct client *c, int argc, char **argv)
 		interval = 500;
 	if (interval > 0)
 		next = client_mono_ms() + interval;
-	while (!client_interrupted() && !f.outfail && !f.nomem &&
-	    (f.limit == 0 || f.shown < f.limit)) {
+	while (!client_interrupted() && !f->outfail && !f->nomem &&
+	    (f->limit == 0 || f->shown < f->limit)) {
 		e = secmsg_next_delivery(c->cc, &d);
 		if (e == SECMSG_ERR_AGAIN) {
 			/* Idle: acknowledge what was shown, which also
 			   frees the server's window for more. */
-			if (f.nids > 0) {
-				if ((e = fetch_ack(&f)) != SECMSG_OK)
+			if (f->nids > 0) {
+				if ((e = fetch_ack(f)) != SECMSG_OK)
 					break;
 				continue;
 			}
@@ -462,8 +456,8 @@ clientdur_subscribe(struct client *c, int argc, char **argv)
 		}
 		if (e != SECMSG_OK)
 			break;
-		fetch_one(&f, d);
-		if (f.nids >= SECMSG_ACK_MAX && (e = fetch_ack(&f)) !=
+		fetch_one(f, d);
+		if (f->nids >= SECMSG_ACK_MAX && (e = fetch_ack(f)) !=
 		    SECMSG_OK)
 			break;
 	}
@@ -472,16 +466,19 @@ clientdur_subscribe(struct client *c, int argc, char **argv)
 	 * acknowledged now, with the plain reply timeout: it is not shown
 	 * again.  After a failed write, or a lost connection, nothing is.
 	 */
-	c->deadline = 0;
-	if (e == SECMSG_OK || e == SECMSG_ERR_INTR || e == SECMSG_ERR_TIMEOUT)
-		e = fetch_ack(&f);
-	free(f.ids);
+	if (e == SECMSG_OK || e == SECMSG_ERR_INTR ||
+	    e == SECMSG_ERR_TIMEOUT) {
+		deadline = c->deadline;
+		c->deadline = 0;
+		e = fetch_ack(f);
+		c->deadline = deadline;
+	}
 	if (c->verbose > 0)
 		fprintf(stderr, "subscribe: %lu shown (%lu redeliveries), %lu "
-		    "acknowledged\n", f.shown, f.again, f.acked);
-	if (f.outfail)
+		    "acknowledged\n", f->shown, f->again, f->acked);
+	if (f->outfail)
 		return (1);	/* main() says why */
-	if (f.nomem) {
+	if (f->nomem) {
 		client_warnx("out of memory");
 		return (1);
 	}
@@ -495,6 +492,34 @@ clientdur_subscribe(struct client *c, int argc, char **argv)
 		return (EXIT_TIMEOUT);
 	}
 	return (0);
+}
+
+int
+clientdur_subscribe(struct client *c, int argc, char **argv)
+{
+	struct fetch	f;
+	int		rv, backoff = 0;
+
+	if (argc < 1)
+		return (CLIENT_BADARGS);
+	if (!channels_valid(argc, argv))
+		return (EXIT_USAGE);
+	memset(&f, 0, sizeof(f));
+	f.c = c;
+	if (c->subopts & OPT_LIMIT)
+		f.limit = c->count;
+	client_catch_signals();
+	/* -W counts from here: connecting and joining are part of it. */
+	if (c->wait_s > 0)
+		c->deadline = client_mono_ms() + (double)c->wait_s * 1000;
+	do {
+		/* Shown but not acknowledged on a lost connection: the
+		   server sends them again, flagged as redeliveries. */
+		f.nids = 0;
+		rv = dsub_session(c, argc, argv, &f, &backoff);
+	} while (client_backoff(c, &backoff, &rv));
+	free(f.ids);
+	return (rv);
 }
 
 int

@@ -67,9 +67,9 @@ static const struct command commands[] = {
 	  "publish to a channel (stdin if no MESSAGE)",
 	  OPT_DURABLE | OPT_NO_REPLY },
 	{ "subscribe", clientchat_subscribe,
-	  "[--durable] [-n N] [-W SECS] CHANNEL...",
+	  "[--durable] [--reconnect] [-n N] [-W SECS] CHANNEL...",
 	  "print messages published to the channels",
-	  OPT_LIMIT | OPT_WAIT | OPT_DURABLE },
+	  OPT_LIMIT | OPT_WAIT | OPT_DURABLE | OPT_RECONNECT },
 	{ "unsubscribe", clientdur_unsubscribe, "--durable CHANNEL...",
 	  "end the name's durable subscriptions", OPT_DURABLE },
 	{ "fetch", clientdur_fetch, "",
@@ -132,7 +132,8 @@ enum {
 	OPT_L_VERSION,
 	OPT_L_FORCE,
 	OPT_L_DURABLE,
-	OPT_L_NO_REPLY
+	OPT_L_NO_REPLY,
+	OPT_L_RECONNECT
 };
 
 static const struct option longopts[] = {
@@ -152,6 +153,7 @@ static const struct option longopts[] = {
 	{ "force",	 no_argument,	    NULL, OPT_L_FORCE },
 	{ "durable",	 no_argument,	    NULL, OPT_L_DURABLE },
 	{ "no-reply",	 no_argument,	    NULL, OPT_L_NO_REPLY },
+	{ "reconnect",	 no_argument,	    NULL, OPT_L_RECONNECT },
 	{ "output",	 required_argument, NULL, 'o' },
 	{ "count",	 required_argument, NULL, 'c' },
 	{ "max-wait",	 required_argument, NULL, 'W' },
@@ -249,6 +251,10 @@ parse_options(struct client *c, int argc, char **argv, const char **idset,
 		case OPT_L_NO_REPLY:
 			c->no_reply = true;
 			c->subopts |= OPT_NO_REPLY;
+			break;
+		case OPT_L_RECONNECT:
+			c->reconnect = true;
+			c->subopts |= OPT_RECONNECT;
 			break;
 		case 'o':
 			c->output = optarg;
