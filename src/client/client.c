@@ -15,11 +15,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "clientconn.h"
+#include <sodium.h>
+#include <secmsg/secmsg.h>
+
 #include "clientout.h"
-#include "keys.h"
-#include "knownhosts.h"
-#include "msg.h"
 #include "client.h"
 
 /* The last client_warnx(), for the "text" of a --json error object. */
@@ -72,18 +71,37 @@ client_wait_ms(struct client *c)
 }
 
 void
-client_on_message(const struct msg *m, void *arg)
+client_timeout(struct client *c, int ms)
+{
+	if (c->cc != NULL)
+		secmsg_set_timeout(c->cc, ms);
+}
+
+bool
+client_name_valid(const char *s)
+{
+	size_t	len = strlen(s);
+
+	return (len >= 1 && len <= SECMSG_NAME_MAX &&
+	    strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789._-") == len);
+}
+
+void
+client_on_delivery(struct secmsg_conn *cc, const struct secmsg_delivery *d,
+    void *arg)
 {
 	struct client	*c = arg;
 
+	(void)cc;
 	/* One-shot commands print replies only, never stray messages. */
-	if (m->type != MSG_DELIVER || !c->show)
+	if (d->kind != SECMSG_DELIVER || !c->show)
 		return;
 	if (c->count > 0 && c->received >= c->count)
 		return;		/* subscribe -n: already have enough */
 	errno = 0;
 	if (clientout_deliver(stdout, c->raw ? CLIENTOUT_RAW : c->json ?
-	    CLIENTOUT_JSON : CLIENTOUT_TEXT, m) != 0) {
+	    CLIENTOUT_JSON : CLIENTOUT_TEXT, d) != 0) {
 		/* Nowhere to show messages: stop (main says why). */
 		c->outerr = errno != 0 ? errno : -1;
 		c->done = true;
@@ -95,26 +113,35 @@ client_on_message(const struct msg *m, void *arg)
 }
 
 int
-client_exit_status(enum clientconn_err e)
+client_exit_status(enum secmsg_err e)
 {
 	switch (e) {
-	case CLIENTCONN_OK:
+	case SECMSG_OK:
 		return (0);
-	case CLIENTCONN_ERR_ADDRESS:
+	case SECMSG_ERR_ADDRESS:
 		return (EXIT_USAGE);
-	case CLIENTCONN_ERR_NETWORK:
+	case SECMSG_ERR_NETWORK:
+	case SECMSG_ERR_PROTOCOL:
+	case SECMSG_ERR_GOODBYE:
 		return (EXIT_NETWORK);
-	case CLIENTCONN_ERR_KEY:
+	case SECMSG_ERR_HOSTKEY_UNKNOWN:
+	case SECMSG_ERR_HOSTKEY_CHANGED:
+	case SECMSG_ERR_IO:		/* known_hosts while connecting */
+	case SECMSG_ERR_FORMAT:
 		return (EXIT_HOSTKEY);
-	case CLIENTCONN_ERR_REFUSED:
+	case SECMSG_ERR_REFUSED:
 		return (EXIT_REFUSED);
-	case CLIENTCONN_ERR_REQUEST:
-	case CLIENTCONN_ERR_TOOBIG:
+	case SECMSG_ERR_REQUEST:
+	case SECMSG_ERR_TOOBIG:
 		return (EXIT_REQUEST);
-	case CLIENTCONN_ERR_TIMEOUT:
+	case SECMSG_ERR_TIMEOUT:
 		return (EXIT_TIMEOUT);
-	case CLIENTCONN_ERR_OTHER:
-	case CLIENTCONN_ERR_INTR:
+	case SECMSG_ERR_INVAL:
+	case SECMSG_ERR_NOMEM:
+	case SECMSG_ERR_STATE:
+	case SECMSG_ERR_AGAIN:
+	case SECMSG_ERR_NOTSUP:
+	case SECMSG_ERR_INTR:
 		break;
 	}
 	return (1);
@@ -133,13 +160,13 @@ bool
 client_channel_arg(const char *arg, const char **name)
 {
 	*name = arg[0] == '#' ? arg + 1 : arg;
-	return (msg_name_valid(*name, strlen(*name)));
+	return (client_name_valid(*name));
 }
 
 int
 client_load_identity(struct client *c)
 {
-	char	err[KEYS_ERRLEN];
+	char	err[ERRLEN];
 
 	/* Loaded once: send --durable connects again for each retry. */
 	if (c->kp != NULL)
@@ -150,7 +177,8 @@ client_load_identity(struct client *c)
 		    c->identity);
 		return (1);
 	}
-	if (keys_keypair_load(c->identity, &c->kp, err, sizeof(err)) != 0) {
+	if (secmsg_identity_load(c->identity, &c->kp, err, sizeof(err)) !=
+	    SECMSG_OK) {
 		client_warnx("%s", err);
 		return (1);
 	}
@@ -214,165 +242,138 @@ warn_changed(struct client *c, const char *fp, const char *b64,
 	fprintf(stderr, "Refusing to connect.\n");
 }
 
-/* Key check callback: the pin, or known_hosts and first contact. */
-static enum clientconn_err
-check_server_key(const uint8_t key[KEYS_KEYLEN], void *arg, char *err,
-    size_t errlen)
+/*
+ * Key check callback, with the verdict of the pin or known_hosts: say
+ * loudly when the key changed (libsecmsg refuses it), ask about an unknown
+ * one on first contact (libsecmsg then adds it to known_hosts).
+ */
+static enum secmsg_err
+check_server_key(const uint8_t key[SECMSG_KEYLEN],
+    enum secmsg_kh_result verdict, unsigned line, void *arg)
 {
-	struct client		*c = arg;
-	enum knownhosts_result	 res;
-	uint8_t			 pin[KEYS_KEYLEN];
-	char			 fp[KEYS_FPLEN + 1], b64[KEYS_B64LEN + 1];
-	char			 kerr[ERRLEN];
-	unsigned		 line;
+	struct client	*c = arg;
+	char		 fp[SECMSG_FP_LEN + 1], b64[SECMSG_KEY_B64LEN + 1];
 
-	keys_fingerprint(key, fp);
-	keys_pub_encode(key, b64);
-	if (c->server_key != NULL) {
-		/* Validated by secmsg-client.c before any command. */
-		(void)keys_pub_decode(c->server_key, strlen(c->server_key),
-		    pin);
-		if (keys_equal(pin, key))
-			return (CLIENTCONN_OK);
-		warn_changed(c, fp, b64, 0);
-		snprintf(err, errlen, "server key does not match the pin");
-		return (CLIENTCONN_ERR_KEY);
-	}
-	if (knownhosts_check(c->known_hosts, c->server, key, &res, &line,
-	    kerr, sizeof(kerr)) != 0) {
-		snprintf(err, errlen, "%s", kerr);
-		return (CLIENTCONN_ERR_KEY);
-	}
-	if (res == KNOWNHOSTS_MATCH)
-		return (CLIENTCONN_OK);
-	if (res == KNOWNHOSTS_CHANGED) {
+	secmsg_key_fingerprint(key, fp);
+	secmsg_key_encode(key, b64);
+	if (verdict == SECMSG_KH_MATCH)
+		return (SECMSG_OK);
+	if (verdict == SECMSG_KH_CHANGED) {
 		warn_changed(c, fp, b64, line);
-		snprintf(err, errlen, "server key changed");
-		return (CLIENTCONN_ERR_KEY);
+		return (SECMSG_ERR_HOSTKEY_CHANGED);
 	}
 	fprintf(stderr, "The server %s is not known yet.\n"
 	    "Its key fingerprint is %s\n"
 	    "(key %s).\n"
 	    "Check it against the output of `secmsgd -p` on the server.\n",
 	    c->server, fp, b64);
-	if (!c->accept_new && !confirm_on_tty()) {
-		snprintf(err, errlen, "unknown server key not accepted (use "
-		    "--accept-new, or pin it with --server-key KEY)");
-		return (CLIENTCONN_ERR_KEY);
-	}
-	if (!knownhosts_host_valid(c->server))
-		client_warnx("not remembering a server address with spaces");
-	else if (knownhosts_add(c->known_hosts, c->server, key, kerr,
-	    sizeof(kerr)) != 0)
-		client_warnx("could not remember the key: %s", kerr);
-	else if (c->verbose >= 0)
-		fprintf(stderr, "Added %s to %s.\n", c->server,
-		    c->known_hosts);
-	return (CLIENTCONN_OK);
-}
-
-/* knownhosts_sync() callback: a key of the host that went, said once. */
-static void
-say_forgot(const char *host, const uint8_t key[KEYS_KEYLEN], unsigned line,
-    void *arg)
-{
-	struct client	*c = arg;
-	char		 fp[KEYS_FPLEN + 1];
-
-	(void)host;
-	(void)line;
-	keys_fingerprint(key, fp);
-	if (c->verbose >= 0)
-		client_warnx("forgot the server's old key %s for %s", fp,
-		    c->server);
+	if (!c->accept_new && !confirm_on_tty())
+		return (SECMSG_ERR_HOSTKEY_UNKNOWN);
+	return (SECMSG_OK);
 }
 
 /*
- * After the handshake, when the server sent NEXTKEY: known_hosts lists
- * for this host exactly the keys the server holds, the current one we
- * just authenticated and the next one if its proof is valid.  So a key
- * the server no longer holds (the old key after a promotion, or one that
- * someone planted while holding a stolen current key) goes at the next
- * connection, and no more than two keys are ever learned per host.  A
- * failed proof changes nothing and is a warning only: the channel is
- * authenticated by the current key.
+ * known_hosts changes libsecmsg made: the key of first contact, and after
+ * a NEXTKEY the lines for this host made exactly the keys the server
+ * holds (the current one, and the next one if its proof is valid), so a
+ * key the server no longer holds goes, each said once.
  */
 static void
-sync_server_keys(struct client *c)
+on_khchange(const uint8_t key[SECMSG_KEYLEN], int change, const char *detail,
+    void *arg)
 {
-	uint8_t	 keys[KNOWNHOSTS_SYNC_MAX][KEYS_KEYLEN];
-	char	 fp[KEYS_FPLEN + 1], kerr[ERRLEN];
-	bool	 added[KNOWNHOSTS_SYNC_MAX];
-	size_t	 n = 1;
+	struct client	*c = arg;
+	uint8_t		 cur[SECMSG_KEYLEN];
+	char		 fp[SECMSG_FP_LEN + 1];
 
-	switch (clientconn_next_key(c->cc, keys[1])) {
-	case CLIENTCONN_NEXTKEY_NONE:
-		return;
-	case CLIENTCONN_NEXTKEY_INVALID:
-		keys_fingerprint(keys[1], fp);
-		client_warnx("warning: %s announced a next server key %s "
-		    "with an invalid proof: not trusted, not recorded",
-		    c->server, fp);
-		return;
-	case CLIENTCONN_NEXTKEY_VALID:
-		n = 2;
+	secmsg_key_fingerprint(key, fp);
+	switch (change) {
+	case SECMSG_KH_ADD_FAILED:
+	case SECMSG_KH_SYNC_FAILED:
+		client_warnx("%s", detail);
 		break;
-	case CLIENTCONN_NEXTKEY_EMPTY:
+	case SECMSG_KH_REMOVED:
+		if (c->verbose >= 0)
+			client_warnx("forgot the server's old key %s for %s",
+			    fp, c->server);
 		break;
-	}
-	/* A host we could not store was not stored at first contact. */
-	if (!knownhosts_host_valid(c->server))
-		return;
-	memcpy(keys[0], clientconn_peer_key(c->cc), KEYS_KEYLEN);
-	if (knownhosts_sync(c->known_hosts, c->server, keys, n, added,
-	    say_forgot, c, kerr, sizeof(kerr)) != 0) {
-		client_warnx("could not update the server's keys: %s", kerr);
-		return;
-	}
-	/* Not added[0]: the current key was there, or first contact said so. */
-	if (n == 2 && added[1] && c->verbose >= 0) {
-		keys_fingerprint(keys[1], fp);
-		client_warnx("learned the server's next key %s for %s", fp,
-		    c->server);
+	case SECMSG_KH_ADDED:
+		if (secmsg_server_key(c->cc, cur) == SECMSG_OK &&
+		    memcmp(cur, key, sizeof(cur)) == 0) {
+			if (c->verbose >= 0)
+				fprintf(stderr, "Added %s to %s.\n",
+				    c->server, c->known_hosts);
+		} else if (c->verbose >= 0)
+			client_warnx("learned the server's next key %s for %s",
+			    fp, c->server);
+		break;
 	}
 }
 
 int
 client_connect(struct client *c)
 {
-	enum clientconn_err	 e;
-	char			 err[ERRLEN], fp[KEYS_FPLEN + 1];
-	int			 rv;
+	enum secmsg_err	e;
+	uint8_t		pin[SECMSG_KEYLEN], key[SECMSG_KEYLEN];
+	char		fp[SECMSG_FP_LEN + 1];
+	int		rv;
 
 	if ((rv = client_load_identity(c)) != 0)
 		return (rv);
 	if (c->verbose > 0)
 		fprintf(stderr, "connecting to %s\n", c->server);
-	e = clientconn_connect(c->server, c->kp, client_wait_ms(c), &c->cc,
-	    err, sizeof(err));
+	if (secmsg_new(c->kp, &c->cc) != SECMSG_OK) {
+		client_warnx("out of memory");
+		return (1);
+	}
 	/*
-	 * Only a server we trust through known_hosts is asked for its next
-	 * key: a pin given as --server-key is the user's to change.
+	 * A pin given as --server-key is the user's to change; a server
+	 * trusted through known_hosts is asked for its next key.
 	 */
-	if (e == CLIENTCONN_OK && c->server_key == NULL)
-		clientconn_want_next_key(c->cc);
-	if (e == CLIENTCONN_OK && c->durable)
-		clientconn_want_durable(c->cc);
-	if (e == CLIENTCONN_OK && c->no_reply)
-		clientconn_want_quiet(c->cc);
-	if (e == CLIENTCONN_OK)
-		e = clientconn_handshake(c->cc, check_server_key, c,
-		    client_wait_ms(c), err, sizeof(err));
-	if (e != CLIENTCONN_OK) {
-		client_warnx("%s", err);
+	if (c->server_key != NULL) {
+		/* Validated by secmsg-client.c before any command. */
+		(void)secmsg_key_decode(c->server_key, pin);
+		secmsg_set_server_key(c->cc, pin);
+	} else if (secmsg_set_known_hosts(c->cc, c->known_hosts, 0) !=
+	    SECMSG_OK) {
+		client_warnx("out of memory");
+		return (1);
+	}
+	secmsg_set_hostkey_cb(c->cc, check_server_key, c);
+	secmsg_set_khchange_cb(c->cc, on_khchange, c);
+	if (!c->queue)
+		secmsg_set_callbacks(c->cc, client_on_delivery, NULL, c);
+	else if (secmsg_set_limits(c->cc, CLIENT_MAX_MESSAGE, 65536,
+	    256U * 1024 * 1024) != SECMSG_OK)
+		return (1);
+	secmsg_set_durable(c->cc, c->durable);
+	secmsg_set_quiet(c->cc, c->no_reply);
+	secmsg_set_timeout(c->cc, client_wait_ms(c));
+	if ((e = secmsg_connect(c->cc, c->server)) != SECMSG_OK) {
+		if (e == SECMSG_ERR_HOSTKEY_CHANGED)
+			client_warnx("%s", c->server_key != NULL ? "server key "
+			    "does not match the pin" : "server key changed");
+		else if (e == SECMSG_ERR_HOSTKEY_UNKNOWN)
+			client_warnx("unknown server key not accepted (use "
+			    "--accept-new, or pin it with --server-key KEY)");
+		else
+			client_warnx("%s", secmsg_errmsg(c->cc));
 		return (client_exit_status(e));
 	}
-	sync_server_keys(c);
-	if (c->verbose > 0) {
-		keys_fingerprint(clientconn_peer_key(c->cc), fp);
+	secmsg_set_timeout(c->cc, c->timeout_ms);
+	/* A failed proof is a warning only: the channel is authenticated by
+	   the current key; nothing was recorded. */
+	if (secmsg_next_key(c->cc, key, NULL) == SECMSG_NEXTKEY_INVALID) {
+		secmsg_key_fingerprint(key, fp);
+		client_warnx("warning: %s announced a next server key %s "
+		    "with an invalid proof: not trusted, not recorded",
+		    c->server, fp);
+	}
+	if (c->verbose > 0 && secmsg_server_key(c->cc, key) == SECMSG_OK) {
+		secmsg_key_fingerprint(key, fp);
 		fprintf(stderr, "connected to %s (server key %s) as %s, idle "
-		    "timeout %us\n", c->server, fp, clientconn_name(c->cc),
-		    (unsigned)clientconn_idle(c->cc));
+		    "timeout %us\n", c->server, fp, secmsg_name(c->cc),
+		    secmsg_idle_timeout(c->cc));
 	}
 	return (0);
 }
@@ -403,4 +404,42 @@ bool
 client_interrupted(void)
 {
 	return (interrupted != 0);
+}
+
+bool
+client_backoff(struct client *c, int *ms, int *rv)
+{
+	struct timespec	ts;
+	double		until;
+	int		pause;
+
+	if (!c->reconnect || (*rv != EXIT_NETWORK && *rv != EXIT_TIMEOUT) ||
+	    c->done || client_interrupted())
+		return (false);
+	if (c->deadline > 0 && client_mono_ms() >= c->deadline)
+		return (false);		/* -W ran out: said already */
+	*ms = *ms == 0 ? CLIENT_BACKOFF_MIN_MS : *ms * 2;
+	if (*ms > CLIENT_BACKOFF_MAX_MS)
+		*ms = CLIENT_BACKOFF_MAX_MS;
+	/* Not all at once, after a restart that dropped them all. */
+	pause = *ms + (int)randombytes_uniform((uint32_t)*ms / 4 + 1);
+	if (c->deadline > 0 && (until = c->deadline - client_mono_ms()) <
+	    pause)
+		pause = (int)until + 1;
+	secmsg_free(c->cc);
+	c->cc = NULL;
+	if (c->verbose >= 0)
+		client_warnx("reconnecting in %.1f s", pause / 1000.0);
+	ts.tv_sec = pause / 1000;
+	ts.tv_nsec = (long)(pause % 1000) * 1000000L;
+	(void)nanosleep(&ts, NULL);	/* a signal cuts it short */
+	if (client_interrupted())
+		return (false);
+	if (c->deadline > 0 && client_mono_ms() >= c->deadline) {
+		client_warnx("no more waiting: %ld s have passed (-W)",
+		    c->wait_s);
+		*rv = EXIT_TIMEOUT;
+		return (false);
+	}
+	return (true);
 }

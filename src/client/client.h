@@ -21,10 +21,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "clientconn.h"
-
-struct keys_keypair;
-struct msg;
+#include <secmsg/secmsg.h>
 
 /* Exit statuses: secmsg-client(1), EXIT STATUS (scripts rely on them). */
 #define EXIT_USAGE		2
@@ -39,7 +36,14 @@ struct msg;
 
 #define DEFAULT_SERVER		"127.0.0.1:7300"
 #define DEFAULT_TIMEOUT		10	/* seconds */
-#define ERRLEN			CLIENTCONN_ERRLEN
+#define ERRLEN			SECMSG_ERRLEN
+/* What secmsg_key_decode()'s SECMSG_ERR_INVAL means, in words. */
+#define CLIENT_INVALID_KEY	"not a valid public key (bit 255 set, not " \
+	"reduced mod 2^255-19, or not of prime order: only the encoding " \
+	"that keygen prints is accepted)"
+/* The largest message the client accepts, and so the largest it reads
+   from stdin to send (the largest max_message_size of a server). */
+#define CLIENT_MAX_MESSAGE	(16U * 1024 * 1024 + 4096)
 
 /* Options only some subcommands take. */
 #define OPT_FORCE		0x01
@@ -49,11 +53,17 @@ struct msg;
 #define OPT_WAIT		0x10
 #define OPT_DURABLE		0x20
 #define OPT_NO_REPLY		0x40
+#define OPT_RECONNECT		0x80
 
 /* send --durable: tries in all when the outcome is unknown, and the pause
    between them (secmsg-client(1)). */
 #define CLIENT_DSEND_TRIES	5
 #define CLIENT_DSEND_PAUSE_MS	1000
+
+/* subscribe --reconnect: the first pause, and the longest (doubled from
+   one to the next, a quarter more at random). */
+#define CLIENT_BACKOFF_MIN_MS	1000
+#define CLIENT_BACKOFF_MAX_MS	30000
 
 /* subscribe -W: at most a year, in seconds. */
 #define CLIENT_WAIT_MAX		31536000
@@ -74,14 +84,17 @@ struct client {
 	bool			 force;
 	bool			 durable;	/* send --durable, fetch */
 	bool			 no_reply;	/* publish --no-reply */
+	bool			 reconnect;	/* subscribe --reconnect */
+	bool			 queue;		/* fetch: deliveries queue in
+						   libsecmsg, no callback */
 	const char		*output;
 	unsigned long		 count;		/* ping -c, subscribe -n */
 	long			 wait_s;	/* subscribe -W, 0: none */
 	double			 deadline;	/* client_mono_ms() when -W
 						   ends, 0: none */
 
-	struct keys_keypair	*kp;
-	struct clientconn	*cc;
+	struct secmsg_identity	*kp;
+	struct secmsg_conn	*cc;
 	bool			 show;		/* print deliveries (subscribe,
 						   chat) */
 	unsigned long		 received;	/* deliveries shown */
@@ -111,23 +124,25 @@ int	client_output_status(struct client *c);
  */
 int	client_wait_ms(struct client *c);
 
-/* client_exit_status(e): the exit status for a clientconn error. */
-int	client_exit_status(enum clientconn_err e);
+/* client_exit_status(e): the exit status for a libsecmsg error. */
+int	client_exit_status(enum secmsg_err e);
 
 /*
- * client_on_message(m, arg): clientconn's callback for messages pushed
+ * client_on_delivery(cc, d, arg): libsecmsg's callback for messages pushed
  * while waiting (arg: the struct client): shows deliveries when c->show,
  * counting them against c->count.
  */
-void	client_on_message(const struct msg *m, void *arg);
+void	client_on_delivery(struct secmsg_conn *cc,
+	    const struct secmsg_delivery *d, void *arg);
+
+/* client_name_valid(s): 1 to 64 of A-Z a-z 0-9 . _ - (names, channels). */
+bool	client_name_valid(const char *s);
 
 /*
- * client_catch_signals(): catch SIGINT and SIGTERM without SA_RESTART, so
- * that waits return EINTR, for the long-running modes; client_interrupted()
- * then says one came.
+ * client_timeout(c, ms): the bound of the connection's next blocking
+ * calls (secmsg_set_timeout()).
  */
-void	client_catch_signals(void);
-bool	client_interrupted(void);
+void	client_timeout(struct client *c, int ms);
 
 /* client_mono_ms(): milliseconds on the monotonic clock. */
 double	client_mono_ms(void);
@@ -138,10 +153,7 @@ double	client_mono_ms(void);
  */
 bool	client_channel_arg(const char *arg, const char **name);
 
-/*
- * client_load_identity(c): load c->identity into c->kp, unless it is
- * loaded already; an exit status.
- */
+/* client_load_identity(c): load c->identity into c->kp; an exit status. */
 int	client_load_identity(struct client *c);
 
 /*
@@ -176,6 +188,24 @@ int	clientcmd_send(struct client *, int, char **);
 int	clientcmd_publish(struct client *, int, char **);
 
 /*
+ * client_catch_signals(): catch SIGINT and SIGTERM without SA_RESTART, so
+ * that waits return EINTR, for the long-running modes; client_interrupted()
+ * then says one came.
+ */
+void	client_catch_signals(void);
+bool	client_interrupted(void);
+
+/*
+ * client_backoff(c, &ms, &rv): subscribe ended with status rv; with
+ * --reconnect, a lost or unreachable server (status 3 or 7, but not -W
+ * running out), no signal and time left under -W: drop the connection,
+ * say so, sleep (*ms, doubled each time up to CLIENT_BACKOFF_MAX_MS; set
+ * *ms to 0 once connected again) and return true to connect again.
+ * When -W runs out during the pause, rv becomes 7.
+ */
+bool	client_backoff(struct client *c, int *ms, int *rv);
+
+/*
  * clientchat_subscribe: join channels, print deliveries (-n: that many; -W:
  * for at most that many seconds in all, then exit status 7).
  */
@@ -185,12 +215,12 @@ int	clientchat_subscribe(struct client *, int, char **);
 int	clientchat_chat(struct client *, int, char **);
 
 /*
- * clientdur_send(c, type, target, body, len): a durable message, type
- * DMSG_DSEND to a name (send --durable) or DMSG_DPUBLISH to a channel
- * (publish --durable), retried with the same idempotency key while its
- * outcome is unknown; prints its msgid.
+ * clientdur_send(c, publish, target, body, len): a durable message, to a
+ * name (send --durable) or, publish true, to a channel (publish
+ * --durable), retried with the same idempotency key while its outcome is
+ * unknown; prints its msgid.
  */
-int	clientdur_send(struct client *, uint8_t, const char *, const uint8_t *,
+int	clientdur_send(struct client *, bool, const char *, const uint8_t *,
 	    size_t);
 
 /*

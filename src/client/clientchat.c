@@ -14,30 +14,27 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "clientconn.h"
+#include <secmsg/secmsg.h>
+
 #include "clientout.h"
-#include "msg.h"
 #include "client.h"
 
 /* JOIN channel; an exit status. */
 static int
 join_channel(struct client *c, const char *channel)
 {
-	struct msg		req, rep;
-	enum clientconn_err	e;
-	char			err[ERRLEN];
+	const struct secmsg_reply *rep = NULL;
+	enum secmsg_err		 e;
 
-	memset(&req, 0, sizeof(req));
-	req.type = MSG_JOIN;
-	req.channel = channel;
-	req.chanlen = strlen(channel);
-	e = clientconn_request(c->cc, &req, NULL, 0, client_wait_ms(c),
-	    client_on_message, c, &rep, err, sizeof(err));
-	if (e != CLIENTCONN_OK) {
-		client_warnx("join #%s: %s", channel, err);
+	client_timeout(c, client_wait_ms(c));
+	e = secmsg_join(c->cc, channel, &rep);
+	client_timeout(c, c->timeout_ms);
+	if (e != SECMSG_OK) {
+		client_warnx("join #%s: %s", channel, secmsg_errmsg(c->cc));
 		if (c->json) {
 			(void)clientout_json_reply(stdout, "join", channel, e,
-			    client_exit_status(e), &rep, err);
+			    client_exit_status(e), e == SECMSG_ERR_REQUEST ?
+			    rep : NULL, secmsg_errmsg(c->cc));
 			c->reported = true;
 		}
 		return (client_exit_status(e));
@@ -60,72 +57,68 @@ struct chat {
 };
 
 /* Send one chat line; request errors are shown, not fatal. */
-static enum clientconn_err
+static enum secmsg_err
 chat_line(struct client *c, struct chat *ch, char *s, size_t len)
 {
-	struct msg		 req, rep;
-	enum clientconn_err	 e;
-	char			 err[ERRLEN], *sp;
-	const char		*to;
+	const struct secmsg_reply *rep = NULL;
+	enum secmsg_err		 e;
+	char			 to[SECMSG_NAME_MAX + 1], *sp;
+	const char		*t;
+	bool			 send;
 
 	if (len > 0 && s[len - 1] == '\r')
 		len--;
 	if (len == 0)
-		return (CLIENTCONN_OK);
-	memset(&req, 0, sizeof(req));
+		return (SECMSG_OK);
 	if (s[0] == '@' || s[0] == '#' || (ch->name == NULL &&
 	    ch->channel == NULL)) {
 		/* "@name text" or "#channel text": a one-off target. */
 		sp = memchr(s, ' ', len);
-		to = s + (s[0] == '@' || s[0] == '#');
+		t = s + (s[0] == '@' || s[0] == '#');
 		if (sp == NULL || (s[0] != '@' && s[0] != '#') ||
-		    !msg_name_valid(to, (size_t)(sp - to))) {
+		    (size_t)(sp - t) > SECMSG_NAME_MAX) {
+			t = NULL;
+		} else {
+			memcpy(to, t, (size_t)(sp - t));
+			to[sp - t] = '\0';
+		}
+		if (t == NULL || !client_name_valid(to)) {
 			client_warnx("start the line with @NAME or #CHANNEL, "
 			    "or give a target: chat NAME | chat '#CHANNEL'");
-			return (CLIENTCONN_OK);
+			return (SECMSG_OK);
 		}
-		req.type = s[0] == '@' ? MSG_SEND : MSG_PUBLISH;
-		if (req.type == MSG_SEND) {
-			req.name = to;
-			req.namelen = (size_t)(sp - to);
-		} else {
-			req.channel = to;
-			req.chanlen = (size_t)(sp - to);
-		}
+		send = s[0] == '@';
 		len -= (size_t)(sp + 1 - s);
 		s = sp + 1;
 	} else if (ch->name != NULL) {
-		req.type = MSG_SEND;
-		req.name = ch->name;
-		req.namelen = strlen(ch->name);
+		send = true;
+		snprintf(to, sizeof(to), "%s", ch->name);
 	} else {
-		req.type = MSG_PUBLISH;
-		req.channel = ch->channel;
-		req.chanlen = strlen(ch->channel);
+		send = false;
+		snprintf(to, sizeof(to), "%s", ch->channel);
 	}
-	e = clientconn_request(c->cc, &req, (uint8_t *)s, len, c->timeout_ms,
-	    client_on_message, c, &rep, err, sizeof(err));
-	if (e == CLIENTCONN_ERR_REQUEST || e == CLIENTCONN_ERR_TOOBIG) {
+	e = send ? secmsg_send(c->cc, to, s, len, &rep) :
+	    secmsg_publish(c->cc, to, s, len, &rep);
+	if (e == SECMSG_ERR_REQUEST || e == SECMSG_ERR_TOOBIG) {
 		if (c->json)
-			(void)clientout_json_reply(stdout, req.type ==
-			    MSG_SEND ? "send" : "publish", NULL, e,
-			    client_exit_status(e), &rep, err);
-		fprintf(stderr, "! %s%.*s: %s\n", req.type == MSG_SEND ? "" :
-		    "#", (int)(req.type == MSG_SEND ? req.namelen :
-		    req.chanlen), req.type == MSG_SEND ? req.name :
-		    req.channel, err);
-		return (CLIENTCONN_OK);
+			(void)clientout_json_reply(stdout, send ? "send" :
+			    "publish", NULL, e, client_exit_status(e),
+			    e == SECMSG_ERR_REQUEST ? rep : NULL,
+			    secmsg_errmsg(c->cc));
+		fprintf(stderr, "! %s%s: %s\n", send ? "" : "#", to,
+		    secmsg_errmsg(c->cc));
+		return (SECMSG_OK);
 	}
-	if (e != CLIENTCONN_OK)
-		client_warnx("%s", err);
+	if (e != SECMSG_OK)
+		client_warnx("%s", secmsg_errmsg(c->cc));
 	return (e);
 }
 
 /* Read what stdin has and send the complete lines (all at EOF). */
-static enum clientconn_err
+static enum secmsg_err
 chat_input(struct client *c, struct chat *ch, size_t max)
 {
-	enum clientconn_err	 e;
+	enum secmsg_err		 e;
 	uint8_t			*nl, *n;
 	ssize_t			 r;
 	size_t			 l;
@@ -133,15 +126,15 @@ chat_input(struct client *c, struct chat *ch, size_t max)
 	if (ch->cap - ch->len < 4096) {
 		if ((n = realloc(ch->line, ch->cap + 65536)) == NULL) {
 			client_warnx("out of memory");
-			return (CLIENTCONN_ERR_OTHER);
+			return (SECMSG_ERR_NOMEM);
 		}
 		ch->line = n;
 		ch->cap += 65536;
 	}
 	r = read(STDIN_FILENO, ch->line + ch->len, ch->cap - ch->len);
 	if (r == -1)
-		return (errno == EINTR || errno == EAGAIN ? CLIENTCONN_OK :
-		    CLIENTCONN_ERR_OTHER);
+		return (errno == EINTR || errno == EAGAIN ? SECMSG_OK :
+		    SECMSG_ERR_INVAL);
 	if (r == 0)
 		ch->eof = true;
 	ch->len += (size_t)r;
@@ -151,7 +144,7 @@ chat_input(struct client *c, struct chat *ch, size_t max)
 			client_warnx("line of %zu bytes too long (at most %zu)",
 			    l, max);
 		else if ((e = chat_line(c, ch, (char *)ch->line, l)) !=
-		    CLIENTCONN_OK)
+		    SECMSG_OK)
 			return (e);
 		if (nl == NULL) {
 			ch->len = 0;
@@ -165,29 +158,7 @@ chat_input(struct client *c, struct chat *ch, size_t max)
 		client_warnx("line too long (at most %zu bytes): dropped", max);
 		ch->len = 0;
 	}
-	return (CLIENTCONN_OK);
-}
-
-/*
- * Show the messages that are there without waiting: those clientconn has
- * already read (buffered), or also what the socket has.  Stops early once
- * c is done (subscribe -n).
- */
-static enum clientconn_err
-show_messages(struct client *c, bool buffered, char *err, size_t errlen)
-{
-	struct msg		m;
-	enum clientconn_err	e;
-
-	while (!c->done && (!buffered || clientconn_pending(c->cc))) {
-		e = clientconn_next(c->cc, 0, &m, err, errlen);
-		if (e == CLIENTCONN_ERR_TIMEOUT)
-			break;
-		if (e != CLIENTCONN_OK)
-			return (e);
-		client_on_message(&m, c);
-	}
-	return (CLIENTCONN_OK);
+	return (SECMSG_OK);
 }
 
 /*
@@ -199,28 +170,20 @@ static int
 run_loop(struct client *c, struct chat *ch)
 {
 	struct pollfd		 pfd[2];
-	struct msg		 req;
-	enum clientconn_err	 e;
-	char			 err[ERRLEN];
+	enum secmsg_err		 e;
 	int64_t			 interval, next = 0, now;
 	double			 left;
 	size_t			 max;
 	int			 r, nfds, wait;
 
-	max = clientconn_max_body(c->cc);
+	max = secmsg_max_body(c->cc);
 	/* Ping at a third of the idle timeout: two chances before it. */
-	interval = (int64_t)clientconn_idle(c->cc) * 1000 / 3;
+	interval = (int64_t)secmsg_idle_timeout(c->cc) * 1000 / 3;
 	if (interval > 0 && interval < 500)
 		interval = 500;
 	if (interval > 0)
 		next = (int64_t)(client_mono_ms()) + interval;
 	while (!c->done && !client_interrupted()) {
-		/* Already read, so poll would not tell. */
-		if ((e = show_messages(c, true, err, sizeof(err))) !=
-		    CLIENTCONN_OK)
-			goto fail;
-		if (c->done)
-			break;
 		wait = -1;
 		now = (int64_t)client_mono_ms();
 		if (interval > 0)
@@ -238,8 +201,11 @@ run_loop(struct client *c, struct chat *ch)
 			if (wait == -1 || left < wait)
 				wait = (int)left + 1;
 		}
-		pfd[0].fd = clientconn_fd(c->cc);
-		pfd[0].events = POLLIN;
+		/* libsecmsg decodes all it has read in secmsg_process(), so
+		   the socket tells when there is more. */
+		pfd[0].fd = secmsg_fd(c->cc);
+		pfd[0].events = (secmsg_want(c->cc) & SECMSG_WANT_WRITE) ?
+		    POLLIN | POLLOUT : POLLIN;
 		pfd[1].fd = STDIN_FILENO;
 		pfd[1].events = POLLIN;
 		nfds = ch != NULL && !ch->eof ? 2 : 1;
@@ -251,21 +217,19 @@ run_loop(struct client *c, struct chat *ch)
 			return (1);
 		}
 		if (interval > 0 && (int64_t)client_mono_ms() >= next) {
-			memset(&req, 0, sizeof(req));
-			req.type = MSG_PING;
-			e = clientconn_request(c->cc, &req, NULL, 0,
-			    client_wait_ms(c), client_on_message, c, NULL, err,
-			    sizeof(err));
-			if (e != CLIENTCONN_OK)
+			client_timeout(c, client_wait_ms(c));
+			e = secmsg_ping(c->cc, NULL, 0, NULL);
+			client_timeout(c, c->timeout_ms);
+			if (e != SECMSG_OK)
 				goto fail;
 			next = (int64_t)client_mono_ms() + interval;
 		}
-		if (pfd[0].revents != 0 && (e = show_messages(c, false, err,
-		    sizeof(err))) != CLIENTCONN_OK)
+		if (pfd[0].revents != 0 && !c->done &&
+		    (e = secmsg_process(c->cc)) != SECMSG_OK)
 			goto fail;
 		if (nfds == 2 && pfd[1].revents != 0) {
 			e = chat_input(c, ch, max);
-			if (e != CLIENTCONN_OK)
+			if (e != SECMSG_OK)
 				return (client_exit_status(e));
 			if (ch->eof)
 				break;
@@ -273,9 +237,9 @@ run_loop(struct client *c, struct chat *ch)
 	}
 	return (0);
 fail:
-	if (e == CLIENTCONN_ERR_INTR)
+	if (e == SECMSG_ERR_INTR)
 		return (0);
-	client_warnx("%s", err);
+	client_warnx("%s", secmsg_errmsg(c->cc));
 	return (client_exit_status(e));
 }
 
@@ -283,7 +247,7 @@ int
 clientchat_subscribe(struct client *c, int argc, char **argv)
 {
 	const char	*channel;
-	int		 i, rv;
+	int		 i, rv, backoff = 0;
 
 	if (c->durable)
 		return (clientdur_subscribe(c, argc, argv));
@@ -301,17 +265,23 @@ clientchat_subscribe(struct client *c, int argc, char **argv)
 	/* -W counts from here: connecting and joining are part of it. */
 	if (c->wait_s > 0)
 		c->deadline = client_mono_ms() + (double)c->wait_s * 1000;
-	if ((rv = client_connect(c)) != 0)
-		return (rv);
-	for (i = 0; i < argc; i++) {
-		(void)client_channel_arg(argv[i], &channel);
-		if ((rv = join_channel(c, channel)) != 0)
-			return (rv);
-	}
-	if (c->verbose >= 0 && !c->json && !c->raw && isatty(STDERR_FILENO))
-		fprintf(stderr, "subscribed; waiting for messages (Ctrl-C to "
-		    "stop)\n");
-	return (run_loop(c, NULL));
+	do {
+		if ((rv = client_connect(c)) != 0)
+			continue;
+		for (i = 0; i < argc && rv == 0; i++) {
+			(void)client_channel_arg(argv[i], &channel);
+			rv = join_channel(c, channel);
+		}
+		if (rv != 0)
+			continue;
+		backoff = 0;	/* connected: the next loss starts again */
+		if (c->verbose >= 0 && !c->json && !c->raw &&
+		    isatty(STDERR_FILENO))
+			fprintf(stderr, "subscribed; waiting for messages "
+			    "(Ctrl-C to stop)\n");
+		rv = run_loop(c, NULL);
+	} while (client_backoff(c, &backoff, &rv));
+	return (rv);
 }
 
 int
@@ -329,7 +299,7 @@ clientchat_chat(struct client *c, int argc, char **argv)
 			return (EXIT_USAGE);
 		}
 	} else if (argc == 1) {
-		if (!msg_name_valid(argv[0], strlen(argv[0]))) {
+		if (!client_name_valid(argv[0])) {
 			client_warnx("%s: bad name", argv[0]);
 			return (EXIT_USAGE);
 		}
@@ -344,7 +314,7 @@ clientchat_chat(struct client *c, int argc, char **argv)
 		return (rv);
 	if (c->verbose >= 0 && !c->json && isatty(STDIN_FILENO))
 		fprintf(stderr, "connected as %s; %s%s%s (Ctrl-D to quit)\n",
-		    clientconn_name(c->cc), ch.name || ch.channel ?
+		    secmsg_name(c->cc), ch.name || ch.channel ?
 		    "talking to " : "type @NAME or #CHANNEL then the "
 		    "message", ch.channel ? "#" : "", ch.name ? ch.name :
 		    ch.channel ? ch.channel : "");

@@ -15,12 +15,9 @@
 #include <unistd.h>
 
 #include <sodium.h>
+#include <secmsg/secmsg.h>
 
-#include "clientconn.h"
 #include "clientout.h"
-#include "dmsg.h"
-#include "keys.h"
-#include "msg.h"
 #include "client.h"
 
 /* Create the missing directories above path with mode 0700. */
@@ -111,12 +108,13 @@ join_args(int argc, char **argv, size_t *lenp)
 int
 clientcmd_keygen(struct client *c, int argc, char **argv)
 {
-	struct keys_keypair	*kp;
+	struct secmsg_identity	*kp;
 	struct stat		 st;
 	const char		*path = c->output ? c->output : c->identity;
 	const char		*user = getenv("USER");
-	char			 err[KEYS_ERRLEN], b64[KEYS_B64LEN + 1];
-	char			 fp[KEYS_FPLEN + 1];
+	uint8_t			 pub[SECMSG_KEYLEN];
+	char			 err[ERRLEN], b64[SECMSG_KEY_B64LEN + 1];
+	char			 fp[SECMSG_FP_LEN + 1];
 	int			 rv = 1;
 
 	if (argc != 0)
@@ -131,11 +129,12 @@ clientcmd_keygen(struct client *c, int argc, char **argv)
 		    strerror(errno));
 		return (1);
 	}
-	if ((kp = keys_keypair_generate()) == NULL) {
+	if (secmsg_identity_generate(&kp) != SECMSG_OK) {
 		client_warnx("out of memory");
 		return (1);
 	}
-	if (keys_keypair_save(kp, path, c->force, err, sizeof(err)) != 0) {
+	if (secmsg_identity_save(kp, path, c->force ? SECMSG_SAVE_REPLACE : 0,
+	    err, sizeof(err)) != SECMSG_OK) {
 		client_warnx("%s", err);
 		goto out;
 	}
@@ -144,9 +143,10 @@ clientcmd_keygen(struct client *c, int argc, char **argv)
 		client_warnx("warning: %s is accessible by group or others "
 		    "(mode %03o): the key is not secret", path,
 		    (unsigned)st.st_mode & 0777);
-	keys_pub_encode(keys_keypair_public(kp), b64);
-	keys_fingerprint(keys_keypair_public(kp), fp);
-	if (user == NULL || !msg_name_valid(user, strlen(user)))
+	secmsg_identity_public(kp, pub);
+	secmsg_key_encode(pub, b64);
+	secmsg_key_fingerprint(pub, fp);
+	if (user == NULL || !client_name_valid(user))
 		user = "NAME";
 	if (c->json) {
 		printf("{\"type\":\"keygen\",\"file\":");
@@ -164,22 +164,24 @@ clientcmd_keygen(struct client *c, int argc, char **argv)
 		    "%s %s\n", path, b64, fp, b64, user);
 	rv = 0;
 out:
-	keys_keypair_free(kp);
+	secmsg_identity_free(kp);
 	return (rv);
 }
 
 int
 clientcmd_pubkey(struct client *c, int argc, char **argv)
 {
-	char	b64[KEYS_B64LEN + 1], fp[KEYS_FPLEN + 1];
+	uint8_t	pub[SECMSG_KEYLEN];
+	char	b64[SECMSG_KEY_B64LEN + 1], fp[SECMSG_FP_LEN + 1];
 	int	rv;
 
 	if (argc != 0)
 		return (CLIENT_BADARGS);
 	if ((rv = client_load_identity(c)) != 0)
 		return (rv);
-	keys_pub_encode(keys_keypair_public(c->kp), b64);
-	keys_fingerprint(keys_keypair_public(c->kp), fp);
+	secmsg_identity_public(c->kp, pub);
+	secmsg_key_encode(pub, b64);
+	secmsg_key_fingerprint(pub, fp);
 	if (c->json)
 		printf("{\"type\":\"pubkey\",\"public_key\":\"%s\","
 		    "\"fingerprint\":\"%s\"}\n", b64, fp);
@@ -193,8 +195,8 @@ clientcmd_pubkey(struct client *c, int argc, char **argv)
 int
 clientcmd_ping(struct client *c, int argc, char **argv)
 {
-	struct msg		 req, rep;
-	enum clientconn_err	 e = CLIENTCONN_OK;
+	const struct secmsg_reply *rep;
+	enum secmsg_err		 e = SECMSG_OK;
 	char			 err[ERRLEN];
 	uint8_t			 data[8];
 	unsigned long		 n, sent = 0, got = 0;
@@ -207,25 +209,23 @@ clientcmd_ping(struct client *c, int argc, char **argv)
 	if ((rv = client_connect(c)) != 0)
 		return (rv);
 	for (sent = 0; sent < n; ) {
-		memset(&req, 0, sizeof(req));
-		req.type = MSG_PING;
+		/* Unpredictable data: the echo proves the reply is ours. */
 		randombytes_buf(data, sizeof(data));
 		sent++;
 		t0 = client_mono_ms();
-		e = clientconn_request(c->cc, &req, data, sizeof(data),
-		    c->timeout_ms, client_on_message, c, &rep, err,
-		    sizeof(err));
+		e = secmsg_ping(c->cc, data, sizeof(data), &rep);
 		rtt = client_mono_ms() - t0;
-		if (e == CLIENTCONN_OK && (rep.bodylen != sizeof(data) ||
-		    memcmp(rep.body, data, sizeof(data)) != 0)) {
+		snprintf(err, sizeof(err), "%s", secmsg_errmsg(c->cc));
+		if (e == SECMSG_OK && (rep->datalen != sizeof(data) ||
+		    memcmp(rep->data, data, sizeof(data)) != 0)) {
 			snprintf(err, sizeof(err), "ping reply does not echo "
 			    "its data");
-			e = CLIENTCONN_ERR_NETWORK;
+			e = SECMSG_ERR_NETWORK;
 		}
-		if (e == CLIENTCONN_ERR_TIMEOUT) {
+		if (e == SECMSG_ERR_TIMEOUT) {
 			if (c->verbose >= 0 && !c->json)
 				printf("seq=%lu timeout\n", sent);
-		} else if (e != CLIENTCONN_OK) {
+		} else if (e != SECMSG_OK) {
 			client_warnx("ping: %s", err);
 			return (client_exit_status(e));
 		} else {
@@ -268,28 +268,23 @@ clientcmd_ping(struct client *c, int argc, char **argv)
 int
 clientcmd_who(struct client *c, int argc, char **argv)
 {
-	struct msg		 req, rep;
-	struct msg_who		 w;
-	enum clientconn_err	 e;
-	const uint8_t		*p;
+	const struct secmsg_reply *rep = NULL;
+	struct secmsg_who_entry	 w;
+	enum secmsg_err		 e;
 	const char		*sep = "";
-	char			 err[ERRLEN];
-	size_t			 len;
+	size_t			 pos;
 	int			 rv, r, pass;
 
 	if (argc != 0)
 		return (CLIENT_BADARGS);
 	if ((rv = client_connect(c)) != 0)
 		return (rv);
-	memset(&req, 0, sizeof(req));
-	req.type = MSG_WHO;
-	e = clientconn_request(c->cc, &req, NULL, 0, c->timeout_ms,
-	    client_on_message, c, &rep, err, sizeof(err));
-	if (e != CLIENTCONN_OK) {
-		client_warnx("who: %s", err);
+	e = secmsg_who(c->cc, &rep);
+	if (e != SECMSG_OK) {
+		client_warnx("who: %s", secmsg_errmsg(c->cc));
 		if (c->json) {
 			(void)clientout_json_reply(stdout, "who", NULL, e,
-			    client_exit_status(e), &rep, err);
+			    client_exit_status(e), rep, secmsg_errmsg(c->cc));
 			c->reported = true;
 		}
 		return (client_exit_status(e));
@@ -298,21 +293,21 @@ clientcmd_who(struct client *c, int argc, char **argv)
 		fputs("{\"type\":\"who\",\"peers\":[", stdout);
 	/* Two passes in JSON mode: peers, then channels. */
 	for (pass = 0; pass < (c->json ? 2 : 1); pass++) {
-		p = rep.body;
-		len = rep.bodylen;
+		pos = 0;
 		sep = "";
-		while ((r = msg_who_next(&p, &len, &w)) == 1) {
+		while ((r = secmsg_who_next(rep, &pos, &w)) == 1) {
 			if (!c->json) {
 				printf("%-8s ", w.kind == 'p' ? "peer" :
 				    "channel");
-				clientout_text_str(stdout, w.name, w.namelen);
+				clientout_text_str(stdout, w.name,
+				    strlen(w.name));
 				printf(" %lu\n", (unsigned long)w.count);
 				continue;
 			}
 			if ((w.kind == 'p') != (pass == 0))
 				continue;
 			printf("%s{\"name\":", sep);
-			clientout_json_str(stdout, w.name, w.namelen);
+			clientout_json_str(stdout, w.name, strlen(w.name));
 			printf(",\"%s\":%lu}", pass == 0 ? "connections" :
 			    "subscribers", (unsigned long)w.count);
 			sep = ",";
@@ -330,51 +325,33 @@ clientcmd_who(struct client *c, int argc, char **argv)
 /*
  * publish --no-reply: a PUBLISH that gets no OK, then a PING: replies come
  * in order, so its OK says the publish was carried out, unless an ERROR
- * for it came first (doc/PROTOCOL.md 7.1).
+ * for it came first (doc/PROTOCOL.md 7.1); *rep is then that ERROR.
  */
-static int
+static enum secmsg_err
 publish_no_reply(struct client *c, const char *target, const uint8_t *body,
-    size_t len)
+    size_t len, const struct secmsg_reply **rep)
 {
-	struct msg		 rep;
-	enum clientconn_err	 e;
-	char			 err[ERRLEN];
-	uint32_t		 id;
+	enum secmsg_err	e;
 
-	memset(&rep, 0, sizeof(rep));
-	if (!clientconn_quiet(c->cc)) {
-		snprintf(err, sizeof(err), "the server does not offer "
-		    "publishing without a reply (an older version)");
-		e = CLIENTCONN_ERR_REQUEST;
-		goto fail;
+	*rep = NULL;
+	if (!secmsg_quiet(c->cc)) {
+		/* Says so in secmsg_errmsg(). */
+		(void)secmsg_publish_quiet(c->cc, target, body, len, NULL);
+		return (SECMSG_ERR_REQUEST);
 	}
-	if ((e = clientconn_publish_quiet(c->cc, target, body, len, &id, err,
-	    sizeof(err))) != CLIENTCONN_OK)
-		goto fail;
-	if ((e = clientconn_sync(c->cc, c->timeout_ms, client_on_message, c,
-	    &rep, err, sizeof(err))) != CLIENTCONN_OK)
-		goto fail;
-	if (c->verbose > 0)
-		fprintf(stderr, "publish: %zu bytes to #%s, no reply asked\n",
-		    len, target);
-	return (0);
-fail:
-	client_warnx("publish to #%s: %s", target, err);
-	if (c->json) {
-		(void)clientout_json_reply(stdout, "publish", target, e,
-		    client_exit_status(e), &rep, err);
-		c->reported = true;
-	}
-	return (client_exit_status(e));
+	if ((e = secmsg_publish_quiet(c->cc, target, body, len, NULL)) !=
+	    SECMSG_OK)
+		return (e);
+	return (secmsg_sync(c->cc, rep));
 }
 
 /* send and publish: one message to target, from args or stdin. */
 static int
-send_common(struct client *c, uint8_t type, int argc, char **argv)
+send_common(struct client *c, bool publish, int argc, char **argv)
 {
-	struct msg		 req, rep;
-	enum clientconn_err	 e;
-	const char		*what = type == MSG_SEND ? "send" : "publish";
+	const struct secmsg_reply *rep = NULL;
+	enum secmsg_err		 e;
+	const char		*what = publish ? "publish" : "send";
 	const char		*target;
 	char			 err[ERRLEN];
 	uint8_t			*body = NULL;
@@ -384,21 +361,20 @@ send_common(struct client *c, uint8_t type, int argc, char **argv)
 	if (argc < 1)
 		return (CLIENT_BADARGS);
 	target = argv[0];
-	if (type == MSG_PUBLISH ? !client_channel_arg(argv[0], &target) :
-	    !msg_name_valid(target, strlen(target))) {
+	if (publish ? !client_channel_arg(argv[0], &target) :
+	    !client_name_valid(target)) {
 		client_warnx("%s: bad %s (1 to %d of A-Z a-z 0-9 . _ -)",
-		    argv[0], type == MSG_SEND ? "name" : "channel",
-		    MSG_NAME_MAX);
+		    argv[0], publish ? "channel" : "name", SECMSG_NAME_MAX);
 		return (EXIT_USAGE);
 	}
 	/* Read stdin before connecting: a slow producer must not hold an
 	   idle connection open (or outlive the server's idle timeout). */
 	if (argc > 1)
 		body = join_args(argc - 1, argv + 1, &len);
-	else if (read_stdin(CLIENTCONN_MAX_MESSAGE, &body, &len) != 0) {
+	else if (read_stdin(CLIENT_MAX_MESSAGE, &body, &len) != 0) {
 		if (errno == EFBIG) {
 			client_warnx("%s: message on stdin above %u bytes",
-			    what, CLIENTCONN_MAX_MESSAGE);
+			    what, CLIENT_MAX_MESSAGE);
 			return (EXIT_REQUEST);
 		}
 		client_warnx("%s: reading stdin: %s", what, strerror(errno));
@@ -409,51 +385,50 @@ send_common(struct client *c, uint8_t type, int argc, char **argv)
 		return (1);
 	}
 	if (c->durable) {
-		rv = clientdur_send(c, type == MSG_SEND ? DMSG_DSEND :
-		    DMSG_DPUBLISH, target, body, len);
+		rv = clientdur_send(c, publish, target, body, len);
 		goto out;
 	}
 	if ((rv = client_connect(c)) != 0)
 		goto out;
-	max = clientconn_max_body(c->cc);
+	max = secmsg_max_body(c->cc);
 	if (len > max) {
 		snprintf(err, sizeof(err), "message of %zu bytes is above the "
 		    "server's maximum of %zu", len, max);
-		e = CLIENTCONN_ERR_TOOBIG;
+		e = SECMSG_ERR_TOOBIG;
 		goto fail;
 	}
 	if (c->no_reply) {
-		rv = publish_no_reply(c, target, body, len);
+		e = publish_no_reply(c, target, body, len, &rep);
+		snprintf(err, sizeof(err), "%s", secmsg_errmsg(c->cc));
+		if (e != SECMSG_OK)
+			goto fail;
+		if (c->verbose > 0)
+			fprintf(stderr, "publish: %zu bytes to #%s, no reply "
+			    "asked\n", len, target);
+		rv = 0;
 		goto out;
 	}
-	memset(&req, 0, sizeof(req));
-	req.type = type;
-	if (type == MSG_SEND) {
-		req.name = target;
-		req.namelen = strlen(target);
-	} else {
-		req.channel = target;
-		req.chanlen = strlen(target);
-	}
-	e = clientconn_request(c->cc, &req, body, len, c->timeout_ms,
-	    client_on_message, c, &rep, err, sizeof(err));
-	if (e != CLIENTCONN_OK)
+	if (publish)
+		e = secmsg_publish(c->cc, target, body, len, &rep);
+	else
+		e = secmsg_send(c->cc, target, body, len, &rep);
+	snprintf(err, sizeof(err), "%s", secmsg_errmsg(c->cc));
+	if (e != SECMSG_OK)
 		goto fail;
 	if (c->json)
-		(void)clientout_json_reply(stdout, what, target, e, 0, &rep,
+		(void)clientout_json_reply(stdout, what, target, e, 0, rep,
 		    err);
 	else if (c->verbose > 0)
 		fprintf(stderr, "%s: %zu bytes to %s%s\n", what, len,
-		    type == MSG_PUBLISH ? "#" : "", target);
+		    publish ? "#" : "", target);
 	rv = 0;
 	goto out;
 fail:
 	rv = client_exit_status(e);
-	client_warnx("%s to %s%s: %s", what, type == MSG_PUBLISH ? "#" : "",
-	    target, err);
+	client_warnx("%s to %s%s: %s", what, publish ? "#" : "", target, err);
 	if (c->json) {
-		(void)clientout_json_reply(stdout, what, target, e, rv, &rep,
-		    err);
+		(void)clientout_json_reply(stdout, what, target, e, rv,
+		    e == SECMSG_ERR_REQUEST ? rep : NULL, err);
 		c->reported = true;
 	}
 out:
@@ -466,11 +441,11 @@ out:
 int
 clientcmd_send(struct client *c, int argc, char **argv)
 {
-	return (send_common(c, MSG_SEND, argc, argv));
+	return (send_common(c, false, argc, argv));
 }
 
 int
 clientcmd_publish(struct client *c, int argc, char **argv)
 {
-	return (send_common(c, MSG_PUBLISH, argc, argv));
+	return (send_common(c, true, argc, argv));
 }

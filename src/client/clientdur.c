@@ -19,23 +19,19 @@
 #include <unistd.h>
 
 #include <sodium.h>
+#include <secmsg/secmsg.h>
 
-#include "clientconn.h"
 #include "clientout.h"
-#include "dmsg.h"
-#include "msg.h"
 #include "client.h"
 
 /* What fetch has seen so far. */
 struct fetch {
 	struct client	*c;
-	uint8_t		*ids;		/* msgids shown, not yet acknowledged,
-					   in wire form (8 bytes each) */
+	uint64_t	*ids;		/* msgids shown, not acknowledged */
 	size_t		 nids;
 	size_t		 cap;		/* ids[] room, in msgids */
 	bool		 drained;	/* DRAINED came */
 	bool		 outfail;	/* stdout failed: acknowledge nothing */
-	bool		 bad;		/* malformed message from the server */
 	bool		 nomem;
 	unsigned long	 limit;		/* subscribe -n: show no more */
 	unsigned long	 shown;
@@ -58,24 +54,26 @@ pause_ms(int ms)
 static void
 disconnect(struct client *c)
 {
-	clientconn_free(c->cc);
+	secmsg_free(c->cc);
 	c->cc = NULL;
 }
 
 /* The outcome of a DSEND is unknown: it may or may not be stored. */
 static bool
-ambiguous(enum clientconn_err e, const struct msg *rep)
+ambiguous(enum secmsg_err e, const struct secmsg_reply *rep)
 {
-	return (e == CLIENTCONN_ERR_NETWORK || e == CLIENTCONN_ERR_TIMEOUT ||
-	    (e == CLIENTCONN_ERR_REQUEST && rep->code == DMSG_E_STORE_ERROR));
+	return (e == SECMSG_ERR_NETWORK || e == SECMSG_ERR_TIMEOUT ||
+	    e == SECMSG_ERR_PROTOCOL || e == SECMSG_ERR_GOODBYE ||
+	    (e == SECMSG_ERR_REQUEST && rep != NULL &&
+	    rep->code == SECMSG_CODE_STORE_ERROR));
 }
 
 /* Print the OK of a durable send: the msgid, or a JSON object. */
 static void
 print_dsend_ok(struct client *c, const char *what, const char *target,
-    const struct dmsg_ok *o, int tries)
+    const struct secmsg_reply *o, int tries)
 {
-	bool	dup = (o->flags & DMSG_F_DUPLICATE) != 0;
+	bool	dup = o->duplicate != 0;
 
 	if (!c->json) {
 		printf("%llu\n", (unsigned long long)o->msgid);
@@ -102,21 +100,18 @@ print_dsend_ok(struct client *c, const char *what, const char *target,
 }
 
 int
-clientdur_send(struct client *c, uint8_t type, const char *target,
+clientdur_send(struct client *c, bool publish, const char *target,
     const uint8_t *body, size_t len)
 {
-	const char		*what = type == DMSG_DSEND ? "send" : "publish";
-	struct dmsg		 req;
-	struct dmsg_ok		 o;
-	struct msg		 rep;
-	enum clientconn_err	 e = CLIENTCONN_ERR_OTHER;
+	const char		*what = publish ? "publish" : "send";
+	const struct secmsg_reply *rep = NULL;
+	enum secmsg_err		 e = SECMSG_ERR_INVAL;
 	char			 err[ERRLEN];
-	uint8_t			 key[DMSG_KEYLEN];
+	uint8_t			 key[SECMSG_IDEMKEY_LEN];
 	int			 rv, tries;
 
 	/* One key for every try of this message (PROTOCOL.md 11.4). */
 	randombytes_buf(key, sizeof(key));
-	memset(&rep, 0, sizeof(rep));
 	for (tries = 1;; tries++) {
 		if (tries > 1) {
 			pause_ms(CLIENT_DSEND_PAUSE_MS);
@@ -130,20 +125,17 @@ clientdur_send(struct client *c, uint8_t type, const char *target,
 			snprintf(err, sizeof(err), "%s", client_last_error());
 			goto report;
 		}
-		if (!clientconn_durable(c->cc)) {
+		if (!secmsg_durable(c->cc)) {
 			client_warnx("%s --durable: the server does not "
 			    "offer durable delivery", what);
 			return (EXIT_REQUEST);
 		}
-		memset(&req, 0, sizeof(req));
-		req.type = type;
-		req.key = key;
-		req.target = target;
-		req.targetlen = strlen(target);
-		e = clientconn_drequest(c->cc, &req, body, len,
-		    client_wait_ms(c), client_on_message, c, &rep, err,
-		    sizeof(err));
-		if (e == CLIENTCONN_OK || !ambiguous(e, &rep) ||
+		rep = NULL;
+		client_timeout(c, client_wait_ms(c));
+		e = publish ? secmsg_dpublish(c->cc, target, key, body, len,
+		    &rep) : secmsg_dsend(c->cc, target, key, body, len, &rep);
+		snprintf(err, sizeof(err), "%s", secmsg_errmsg(c->cc));
+		if (e == SECMSG_OK || !ambiguous(e, rep) ||
 		    tries >= CLIENT_DSEND_TRIES)
 			break;
 		if (c->verbose >= 0)
@@ -151,22 +143,22 @@ clientdur_send(struct client *c, uint8_t type, const char *target,
 			    "same key (%d of %d)", what, target, err,
 			    tries + 1, CLIENT_DSEND_TRIES);
 	}
-	if (e != CLIENTCONN_OK) {
+	if (e != SECMSG_OK) {
 		rv = client_exit_status(e);
 		client_warnx("%s to %s: %s", what, target, err);
 		goto report;
 	}
-	if (dmsg_ok_parse(rep.body, rep.bodylen, &o) != 0) {
+	if (rep->datalen != 25) {
 		client_warnx("%s to %s: malformed reply from server", what,
 		    target);
 		return (EXIT_NETWORK);
 	}
-	print_dsend_ok(c, what, target, &o, tries);
+	print_dsend_ok(c, what, target, rep, tries);
 	return (0);
 report:
 	if (c->json) {
-		(void)clientout_json_reply(stdout, what, target, e, rv, &rep,
-		    err);
+		(void)clientout_json_reply(stdout, what, target, e, rv,
+		    e == SECMSG_ERR_REQUEST ? rep : NULL, err);
 		c->reported = true;
 	}
 	return (rv);
@@ -176,115 +168,92 @@ report:
 static bool
 fetch_add(struct fetch *f, uint64_t msgid)
 {
-	uint8_t	*n, *p;
-	size_t	 cap, i;
+	uint64_t	*n;
+	size_t		 cap;
 
 	if (f->nids == f->cap) {
-		cap = f->cap == 0 ? DMSG_ACK_MAX : f->cap * 2;
-		if ((n = reallocarray(f->ids, cap, 8)) == NULL)
+		cap = f->cap == 0 ? SECMSG_ACK_MAX : f->cap * 2;
+		if ((n = reallocarray(f->ids, cap, sizeof(*n))) == NULL)
 			return (false);
 		f->ids = n;
 		f->cap = cap;
 	}
-	p = f->ids + 8 * f->nids++;
-	for (i = 0; i < 8; i++)
-		p[i] = (uint8_t)(msgid >> (56 - 8 * i));
+	f->ids[f->nids++] = msgid;
 	return (true);
 }
 
 /*
- * clientconn's callback (and fetch's own reading): show a STORED and
- * remember its msgid, or note DRAINED.  After a failed write nothing more
- * is shown or acknowledged.
+ * One delivery that fetch took out of libsecmsg's queue: show a STORED
+ * and remember its msgid, or note DRAINED.  After a failed write nothing
+ * more is shown or acknowledged.
  */
 static void
-fetch_on_message(const struct msg *m, void *arg)
+fetch_one(struct fetch *f, const struct secmsg_delivery *d)
 {
-	struct fetch		*f = arg;
-	struct client		*c = f->c;
-	struct dmsg_stored	 s;
-	const uint8_t		*body;
-	size_t			 bodylen;
-	uint64_t		 top;
-	uint32_t		 stored;
+	struct client	*c = f->c;
 
-	if (m->type == DMSG_DRAINED) {
-		if (dmsg_drained_parse(m->body, m->bodylen, &top, &stored) !=
-		    MSG_OK_PARSED)
-			f->bad = true;
-		else
-			f->drained = true;
+	if (d->kind == SECMSG_DRAINED) {
+		f->drained = true;
 		return;
 	}
-	if (m->type != DMSG_STORED || f->outfail || f->bad || f->nomem)
+	if (d->kind != SECMSG_STORED || f->outfail || f->nomem)
 		return;		/* plain traffic is not fetch's business */
 	/* Beyond -n: not shown, not acknowledged, so it stays stored. */
 	if (f->limit > 0 && f->shown >= f->limit)
 		return;
-	if (dmsg_stored_parse(m->body, m->bodylen, &s, &body, &bodylen) !=
-	    MSG_OK_PARSED) {
-		f->bad = true;
-		return;
-	}
 	errno = 0;
 	if (clientout_stored(stdout, c->raw ? CLIENTOUT_RAW : c->json ?
-	    CLIENTOUT_JSON : CLIENTOUT_TEXT, &s, body, bodylen) != 0) {
+	    CLIENTOUT_JSON : CLIENTOUT_TEXT, d) != 0) {
 		/* Not shown, so not acknowledged: it comes again. */
 		c->outerr = errno != 0 ? errno : -1;
 		f->outfail = true;
 		return;
 	}
 	f->shown++;
-	if (s.flags & DMSG_F_REDELIVERY)
+	if (d->redelivery)
 		f->again++;
-	if (!fetch_add(f, s.msgid))
+	if (!fetch_add(f, d->msgid))
 		f->nomem = true;
 }
 
-/* Acknowledge every msgid shown, DMSG_ACK_MAX at a time. */
-static enum clientconn_err
-fetch_ack(struct fetch *f, char *err, size_t errlen)
+/*
+ * Acknowledge every msgid shown, SECMSG_ACK_MAX at a time.  Messages that
+ * come meanwhile wait in libsecmsg's queue for fetch's loop.
+ */
+static enum secmsg_err
+fetch_ack(struct fetch *f)
 {
-	struct dmsg		 req;
-	struct msg		 rep;
-	enum clientconn_err	 e;
-	size_t			 n;
+	enum secmsg_err	e;
+	size_t		n;
 
-	while (f->nids > 0 && !f->outfail && !f->bad && !f->nomem) {
-		n = f->nids < DMSG_ACK_MAX ? f->nids : DMSG_ACK_MAX;
-		memset(&req, 0, sizeof(req));
-		req.type = DMSG_ACK;
-		req.ids = f->ids;
-		req.nids = n;
-		/* Messages that come meanwhile are shown and added. */
-		e = clientconn_drequest(f->c->cc, &req, NULL, 0,
-		    client_wait_ms(f->c), fetch_on_message, f, &rep, err,
-		    errlen);
-		if (e != CLIENTCONN_OK)
+	while (f->nids > 0 && !f->outfail && !f->nomem) {
+		n = f->nids < SECMSG_ACK_MAX ? f->nids : SECMSG_ACK_MAX;
+		client_timeout(f->c, client_wait_ms(f->c));
+		if ((e = secmsg_ack(f->c->cc, f->ids, n, NULL)) != SECMSG_OK)
 			return (e);
-		memmove(f->ids, f->ids + 8 * n, 8 * (f->nids - n));
+		memmove(f->ids, f->ids + n, sizeof(*f->ids) * (f->nids - n));
 		f->nids -= n;
 		f->acked += n;
 	}
-	return (CLIENTCONN_OK);
+	return (SECMSG_OK);
 }
 
 int
 clientdur_fetch(struct client *c, int argc, char **argv)
 {
-	struct fetch		 f;
-	struct msg		 m;
-	enum clientconn_err	 e;
-	char			 err[ERRLEN];
-	int			 rv;
+	struct fetch			 f;
+	const struct secmsg_delivery	*d;
+	enum secmsg_err			 e;
+	int				 rv;
 
 	(void)argv;
 	if (argc != 0)
 		return (CLIENT_BADARGS);
 	c->durable = true;
+	c->queue = true;
 	if ((rv = client_connect(c)) != 0)
 		return (rv);
-	if (!clientconn_durable(c->cc)) {
+	if (!secmsg_durable(c->cc)) {
 		client_warnx("fetch: the server does not offer durable "
 		    "delivery");
 		return (EXIT_REQUEST);
@@ -292,28 +261,28 @@ clientdur_fetch(struct client *c, int argc, char **argv)
 	memset(&f, 0, sizeof(f));
 	f.c = c;
 	for (;;) {
-		e = clientconn_next(c->cc, 0, &m, err, sizeof(err));
-		if (e == CLIENTCONN_ERR_TIMEOUT) {
+		e = secmsg_next_delivery(c->cc, &d);
+		if (e == SECMSG_ERR_AGAIN) {
 			/* Nothing more right now: acknowledge what we
 			   showed, which may free the server's window. */
 			if (f.nids > 0) {
-				if ((e = fetch_ack(&f, err, sizeof(err))) !=
-				    CLIENTCONN_OK)
+				if ((e = fetch_ack(&f)) != SECMSG_OK)
 					break;
 				continue;
 			}
-			if (f.drained)
+			if (f.drained) {
+				e = SECMSG_OK;
 				break;
-			e = clientconn_next(c->cc, client_wait_ms(c), &m, err,
-			    sizeof(err));
+			}
+			e = secmsg_wait_delivery(c->cc, client_wait_ms(c), &d);
 		}
-		if (e != CLIENTCONN_OK)
+		if (e != SECMSG_OK)
 			break;
-		fetch_on_message(&m, &f);
-		if (f.outfail || f.bad || f.nomem)
+		fetch_one(&f, d);
+		if (f.outfail || f.nomem)
 			break;
-		if (f.nids >= DMSG_ACK_MAX &&
-		    (e = fetch_ack(&f, err, sizeof(err))) != CLIENTCONN_OK)
+		if (f.nids >= SECMSG_ACK_MAX && (e = fetch_ack(&f)) !=
+		    SECMSG_OK)
 			break;
 	}
 	free(f.ids);
@@ -326,67 +295,61 @@ clientdur_fetch(struct client *c, int argc, char **argv)
 		client_warnx("out of memory");
 		return (1);
 	}
-	if (f.bad) {
-		client_warnx("fetch: malformed message from server");
-		return (EXIT_NETWORK);
-	}
-	if (e != CLIENTCONN_OK && e != CLIENTCONN_ERR_TIMEOUT) {
-		client_warnx("fetch: %s", err);
+	if (e != SECMSG_OK && e != SECMSG_ERR_TIMEOUT) {
+		client_warnx("fetch: %s", secmsg_errmsg(c->cc));
 		return (client_exit_status(e));
 	}
-	if (e == CLIENTCONN_ERR_TIMEOUT && !f.drained) {
-		client_warnx("fetch: %s", err);
+	if (e == SECMSG_ERR_TIMEOUT && !f.drained) {
+		client_warnx("fetch: %s", secmsg_errmsg(c->cc));
 		return (EXIT_TIMEOUT);
 	}
 	return (0);
 }
 
 /*
- * DJOIN or DLEAVE (type) of channel; an exit status.  Messages stored
- * for the name that come meanwhile go to f (NULL: not shown, so not
- * acknowledged either).
+ * DJOIN or DLEAVE (join) of channel; an exit status.  Stored messages
+ * that come meanwhile wait in libsecmsg's queue.
  */
 static int
-dsub(struct client *c, struct fetch *f, uint8_t type, const char *channel)
+dsub(struct client *c, bool join, const char *channel)
 {
-	const char		*what = type == DMSG_DJOIN ? "subscribe" :
-				    "unsubscribe";
-	struct dmsg		 req;
-	struct msg		 rep;
-	enum clientconn_err	 e;
-	char			 err[ERRLEN];
+	const char			*what = join ? "subscribe" :
+					    "unsubscribe";
+	const struct secmsg_reply	*rep = NULL;
+	enum secmsg_err			 e;
+	char				 err[ERRLEN];
+	int				 rv;
 
-	memset(&req, 0, sizeof(req));
-	req.type = type;
-	req.target = channel;
-	req.targetlen = strlen(channel);
-	memset(&rep, 0, sizeof(rep));
-	e = clientconn_drequest(c->cc, &req, NULL, 0, client_wait_ms(c),
-	    f != NULL ? fetch_on_message : NULL, f, &rep, err, sizeof(err));
-	if (e != CLIENTCONN_OK) {
+	client_timeout(c, client_wait_ms(c));
+	e = join ? secmsg_djoin(c->cc, channel, &rep) :
+	    secmsg_dleave(c->cc, channel, &rep);
+	if (e != SECMSG_OK) {
+		snprintf(err, sizeof(err), "%s", secmsg_errmsg(c->cc));
+		rv = client_exit_status(e);
 		client_warnx("%s --durable #%s: %s", what, channel, err);
 		if (c->json) {
 			(void)clientout_json_reply(stdout, what, channel, e,
-			    client_exit_status(e), &rep, err);
+			    rv, e == SECMSG_ERR_REQUEST ? rep : NULL, err);
 			c->reported = true;
 		}
-		return (client_exit_status(e));
+		return (rv);
 	}
 	if (c->verbose > 0)
 		fprintf(stderr, "%s: #%s, durably\n", what, channel);
 	return (0);
 }
 
-/* Connect as a durable client; an exit status. */
+/* Connect as a durable client, deliveries queued; an exit status. */
 static int
 dconnect(struct client *c, const char *what)
 {
 	int	rv;
 
 	c->durable = true;
+	c->queue = true;
 	if ((rv = client_connect(c)) != 0)
 		return (rv);
-	if (!clientconn_durable(c->cc)) {
+	if (!secmsg_durable(c->cc)) {
 		client_warnx("%s --durable: the server does not offer "
 		    "durable delivery", what);
 		return (EXIT_REQUEST);
@@ -428,17 +391,114 @@ dsub_wait(const struct client *c, double at)
 	return (until > now ? (int)(until - now) + 1 : 0);
 }
 
+/*
+ * One connection of subscribe --durable: connect, DJOIN, print and
+ * acknowledge until the end (-n, -W, a signal, an error); an exit
+ * status.  *backoff is reset once joined.
+ */
+static int
+dsub_session(struct client *c, int argc, char **argv, struct fetch *f,
+    int *backoff)
+{
+	const struct secmsg_delivery	*d;
+	enum secmsg_err			 e = SECMSG_OK;
+	const char			*channel;
+	double				 interval, next = 0, deadline;
+	bool				 timedout = false;
+	int				 i, rv;
+
+	if ((rv = dconnect(c, "subscribe")) != 0)
+		return (rv);
+	for (i = 0; i < argc; i++) {
+		(void)client_channel_arg(argv[i], &channel);
+		if ((rv = dsub(c, true, channel)) != 0)
+			return (rv);
+	}
+	*backoff = 0;
+	if (c->verbose >= 0 && !c->json && !c->raw && isatty(STDERR_FILENO))
+		fprintf(stderr, "subscribed durably; waiting for messages "
+		    "(Ctrl-C to stop)\n");
+	/* A keep-alive at a third of the idle timeout: two chances. */
+	interval = (double)secmsg_idle_timeout(c->cc) * 1000 / 3;
+	if (interval > 0 && interval < 500)
+		interval = 500;
+	if (interval > 0)
+		next = client_mono_ms() + interval;
+	while (!client_interrupted() && !f->outfail && !f->nomem &&
+	    (f->limit == 0 || f->shown < f->limit)) {
+		e = secmsg_next_delivery(c->cc, &d);
+		if (e == SECMSG_ERR_AGAIN) {
+			/* Idle: acknowledge what was shown, which also
+			   frees the server's window for more. */
+			if (f->nids > 0) {
+				if ((e = fetch_ack(f)) != SECMSG_OK)
+					break;
+				continue;
+			}
+			if (c->deadline > 0 &&
+			    client_mono_ms() >= c->deadline) {
+				timedout = true;
+				e = SECMSG_OK;
+				break;
+			}
+			if (interval > 0 && client_mono_ms() >= next) {
+				client_timeout(c, client_wait_ms(c));
+				if ((e = secmsg_ping(c->cc, NULL, 0, NULL)) !=
+				    SECMSG_OK)
+					break;
+				next = client_mono_ms() + interval;
+				continue;
+			}
+			e = secmsg_wait_delivery(c->cc, dsub_wait(c, next),
+			    &d);
+			if (e == SECMSG_ERR_TIMEOUT)
+				continue;
+		}
+		if (e != SECMSG_OK)
+			break;
+		fetch_one(f, d);
+		if (f->nids >= SECMSG_ACK_MAX && (e = fetch_ack(f)) !=
+		    SECMSG_OK)
+			break;
+	}
+	/*
+	 * Whatever ended it (-n, -W, a signal), what was shown is
+	 * acknowledged now, with the plain reply timeout: it is not shown
+	 * again.  After a failed write, or a lost connection, nothing is.
+	 */
+	if (e == SECMSG_OK || e == SECMSG_ERR_INTR ||
+	    e == SECMSG_ERR_TIMEOUT) {
+		deadline = c->deadline;
+		c->deadline = 0;
+		e = fetch_ack(f);
+		c->deadline = deadline;
+	}
+	if (c->verbose > 0)
+		fprintf(stderr, "subscribe: %lu shown (%lu redeliveries), %lu "
+		    "acknowledged\n", f->shown, f->again, f->acked);
+	if (f->outfail)
+		return (1);	/* main() says why */
+	if (f->nomem) {
+		client_warnx("out of memory");
+		return (1);
+	}
+	if (e != SECMSG_OK && e != SECMSG_ERR_INTR) {
+		client_warnx("subscribe: %s", secmsg_errmsg(c->cc));
+		return (client_exit_status(e));
+	}
+	if (timedout) {
+		client_warnx("no more waiting: %ld s have passed (-W)",
+		    c->wait_s);
+		return (EXIT_TIMEOUT);
+	}
+	return (0);
+}
+
 int
 clientdur_subscribe(struct client *c, int argc, char **argv)
 {
-	struct fetch		 f;
-	struct msg		 m, req;
-	enum clientconn_err	 e = CLIENTCONN_OK;
-	const char		*channel;
-	char			 err[ERRLEN];
-	double			 interval, next = 0;
-	bool			 timedout = false;
-	int			 i, rv;
+	struct fetch	f;
+	int		rv, backoff = 0;
 
 	if (argc < 1)
 		return (CLIENT_BADARGS);
@@ -452,91 +512,12 @@ clientdur_subscribe(struct client *c, int argc, char **argv)
 	/* -W counts from here: connecting and joining are part of it. */
 	if (c->wait_s > 0)
 		c->deadline = client_mono_ms() + (double)c->wait_s * 1000;
-	if ((rv = dconnect(c, "subscribe")) != 0)
-		return (rv);
-	for (i = 0; i < argc; i++) {
-		(void)client_channel_arg(argv[i], &channel);
-		if ((rv = dsub(c, &f, DMSG_DJOIN, channel)) != 0)
-			goto out;
-	}
-	if (c->verbose >= 0 && !c->json && !c->raw && isatty(STDERR_FILENO))
-		fprintf(stderr, "subscribed durably; waiting for messages "
-		    "(Ctrl-C to stop)\n");
-	/* A keep-alive at a third of the idle timeout: two chances. */
-	interval = (double)clientconn_idle(c->cc) * 1000 / 3;
-	if (interval > 0 && interval < 500)
-		interval = 500;
-	if (interval > 0)
-		next = client_mono_ms() + interval;
-	while (!client_interrupted() && !f.outfail && !f.bad && !f.nomem &&
-	    (f.limit == 0 || f.shown < f.limit)) {
-		e = clientconn_next(c->cc, 0, &m, err, sizeof(err));
-		if (e == CLIENTCONN_ERR_TIMEOUT) {
-			/* Idle: acknowledge what was shown, which also
-			   frees the server's window for more. */
-			if (f.nids > 0) {
-				if ((e = fetch_ack(&f, err, sizeof(err))) !=
-				    CLIENTCONN_OK)
-					break;
-				continue;
-			}
-			if (c->deadline > 0 &&
-			    client_mono_ms() >= c->deadline) {
-				timedout = true;
-				break;
-			}
-			if (interval > 0 && client_mono_ms() >= next) {
-				memset(&req, 0, sizeof(req));
-				req.type = MSG_PING;
-				e = clientconn_request(c->cc, &req, NULL, 0,
-				    client_wait_ms(c), fetch_on_message, &f,
-				    NULL, err, sizeof(err));
-				if (e != CLIENTCONN_OK)
-					break;
-				next = client_mono_ms() + interval;
-				continue;
-			}
-			e = clientconn_next(c->cc, dsub_wait(c, next), &m, err,
-			    sizeof(err));
-			if (e == CLIENTCONN_ERR_TIMEOUT)
-				continue;
-		}
-		if (e != CLIENTCONN_OK)
-			break;
-		fetch_on_message(&m, &f);
-		if (f.nids >= DMSG_ACK_MAX &&
-		    (e = fetch_ack(&f, err, sizeof(err))) != CLIENTCONN_OK)
-			break;
-	}
-	/*
-	 * Whatever ended it (-n, -W, a signal), what was shown is
-	 * acknowledged now, with the plain reply timeout: it is not shown
-	 * again.  After a failed write, or a lost connection, nothing is.
-	 */
-	c->deadline = 0;
-	if (e == CLIENTCONN_OK || e == CLIENTCONN_ERR_INTR ||
-	    e == CLIENTCONN_ERR_TIMEOUT)
-		e = fetch_ack(&f, err, sizeof(err));
-	if (c->verbose > 0)
-		fprintf(stderr, "subscribe: %lu shown (%lu redeliveries), %lu "
-		    "acknowledged\n", f.shown, f.again, f.acked);
-	if (f.outfail)
-		rv = 1;		/* main() says why */
-	else if (f.nomem) {
-		client_warnx("out of memory");
-		rv = 1;
-	} else if (f.bad) {
-		client_warnx("subscribe: malformed message from server");
-		rv = EXIT_NETWORK;
-	} else if (e != CLIENTCONN_OK && e != CLIENTCONN_ERR_INTR) {
-		client_warnx("subscribe: %s", err);
-		rv = client_exit_status(e);
-	} else if (timedout) {
-		client_warnx("no more waiting: %ld s have passed (-W)",
-		    c->wait_s);
-		rv = EXIT_TIMEOUT;
-	}
-out:
+	do {
+		/* Shown but not acknowledged on a lost connection: the
+		   server sends them again, flagged as redeliveries. */
+		f.nids = 0;
+		rv = dsub_session(c, argc, argv, &f, &backoff);
+	} while (client_backoff(c, &backoff, &rv));
 	free(f.ids);
 	return (rv);
 }
@@ -561,7 +542,7 @@ clientdur_unsubscribe(struct client *c, int argc, char **argv)
 		return (rv);
 	for (i = 0; i < argc; i++) {
 		(void)client_channel_arg(argv[i], &channel);
-		if ((rv = dsub(c, NULL, DMSG_DLEAVE, channel)) != 0)
+		if ((rv = dsub(c, false, channel)) != 0)
 			return (rv);
 		if (c->json) {
 			fputs("{\"type\":\"ok\",\"request\":\"unsubscribe\","

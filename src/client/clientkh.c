@@ -8,21 +8,21 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "keys.h"
-#include "knownhosts.h"
+#include <secmsg/secmsg.h>
+
 #include "client.h"
 #include "clientout.h"
 
 /* knownhosts_foreach callback: one "HOST KEY FINGERPRINT" line. */
 static void
-print_entry(const char *host, const uint8_t key[KEYS_KEYLEN], unsigned line,
+print_entry(const char *host, const uint8_t key[SECMSG_KEYLEN], unsigned line,
     void *arg)
 {
 	struct client	*c = arg;
-	char		 b64[KEYS_B64LEN + 1], fp[KEYS_FPLEN + 1];
+	char		 b64[SECMSG_KEY_B64LEN + 1], fp[SECMSG_FP_LEN + 1];
 
-	keys_pub_encode(key, b64);
-	keys_fingerprint(key, fp);
+	secmsg_key_encode(key, b64);
+	secmsg_key_fingerprint(key, fp);
 	/*
 	 * The host comes from the file, which anyone may have edited: it
 	 * has no white space but may hold quotes, backslashes, escape
@@ -41,34 +41,35 @@ print_entry(const char *host, const uint8_t key[KEYS_KEYLEN], unsigned line,
 
 /* A KEY argument: 0, or an exit status after saying why not. */
 static int
-key_arg(const char *s, uint8_t key[KEYS_KEYLEN])
+key_arg(const char *s, uint8_t key[SECMSG_KEYLEN])
 {
-	int	rc;
+	enum secmsg_err	e;
 
-	if ((rc = keys_pub_decode(s, strlen(s), key)) == 0)
+	if ((e = secmsg_key_decode(s, key)) == SECMSG_OK)
 		return (0);
-	if (rc == -2)
-		client_warnx("%s", KEYS_INVALID_KEY);
+	if (e == SECMSG_ERR_INVAL)
+		client_warnx("%s", CLIENT_INVALID_KEY);
 	else
 		client_warnx("bad key: expected %d characters of base64",
-		    KEYS_B64LEN);
+		    SECMSG_KEY_B64LEN);
 	return (EXIT_USAGE);
 }
 
 int
 clientkh_known_hosts(struct client *c, int argc, char **argv)
 {
-	uint8_t		 key[KEYS_KEYLEN];
+	uint8_t		 key[SECMSG_KEYLEN];
 	char		 err[ERRLEN];
 	unsigned	 n;
-	bool		 added;
-	int		 rv;
+	enum secmsg_err	 e;
+	int		 added, rv;
 
 	if (argc < 1)
 		return (CLIENT_BADARGS);
 	if (strcmp(argv[0], "list") == 0 && argc <= 2) {
-		if (knownhosts_foreach(c->known_hosts, argc == 2 ? argv[1] :
-		    NULL, print_entry, c, err, sizeof(err)) != 0) {
+		if (secmsg_knownhosts_foreach(c->known_hosts, argc == 2 ?
+		    argv[1] : NULL, print_entry, c, err, sizeof(err)) !=
+		    SECMSG_OK) {
 			client_warnx("%s", err);
 			return (1);
 		}
@@ -77,13 +78,14 @@ clientkh_known_hosts(struct client *c, int argc, char **argv)
 	if (strcmp(argv[0], "add") == 0 && argc == 3) {
 		if ((rv = key_arg(argv[2], key)) != 0)
 			return (rv);
-		if (!knownhosts_host_valid(argv[1])) {
+		e = secmsg_knownhosts_add(c->known_hosts, argv[1], key,
+		    &added, err, sizeof(err));
+		if (e == SECMSG_ERR_INVAL) {
 			client_warnx("%s: not a host to store (white space, "
 			    "control characters or '#')", argv[1]);
 			return (EXIT_USAGE);
 		}
-		if (knownhosts_learn(c->known_hosts, argv[1], key, &added, err,
-		    sizeof(err)) != 0) {
+		if (e != SECMSG_OK) {
 			client_warnx("%s", err);
 			return (1);
 		}
@@ -96,8 +98,9 @@ clientkh_known_hosts(struct client *c, int argc, char **argv)
 	if (strcmp(argv[0], "remove") == 0 && (argc == 2 || argc == 3)) {
 		if (argc == 3 && (rv = key_arg(argv[2], key)) != 0)
 			return (rv);
-		if (knownhosts_remove(c->known_hosts, argv[1], argc == 3 ?
-		    key : NULL, &n, err, sizeof(err)) != 0) {
+		if (secmsg_knownhosts_remove(c->known_hosts, argv[1],
+		    argc == 3 ? key : NULL, &n, err, sizeof(err)) !=
+		    SECMSG_OK) {
 			client_warnx("%s", err);
 			return (1);
 		}

@@ -16,9 +16,9 @@
 
 #include <sodium.h>
 
-#include "clientconn.h"
+#include <secmsg/secmsg.h>
+
 #include "clientout.h"
-#include "msg.h"
 
 /*
  * Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid;
@@ -283,60 +283,56 @@ text_message(FILE *f, uint64_t ts, const char *mark, const char *from,
 }
 
 int
-clientout_deliver(FILE *f, enum clientout_format fmt, const struct msg *m)
+clientout_deliver(FILE *f, enum clientout_format fmt,
+    const struct secmsg_delivery *d)
 {
+	size_t	fromlen = strlen(d->from), chanlen = strlen(d->channel);
+
 	if (fmt == CLIENTOUT_RAW) {
-		fwrite(m->body, 1, m->bodylen, f);
+		fwrite(d->body, 1, d->bodylen, f);
 	} else if (fmt == CLIENTOUT_JSON) {
 		fputs("{\"type\":\"deliver\",\"from\":", f);
-		clientout_json_str(f, m->name, m->namelen);
+		clientout_json_str(f, d->from, fromlen);
 		fputs(",\"channel\":", f);
-		if (m->chanlen > 0)
-			clientout_json_str(f, m->channel, m->chanlen);
+		if (chanlen > 0)
+			clientout_json_str(f, d->channel, chanlen);
 		else
 			fputs("null", f);
-		fprintf(f, ",\"ts\":%llu,", (unsigned long long)m->timestamp);
-		json_body(f, m->body, m->bodylen);
+		fprintf(f, ",\"ts\":%llu,", (unsigned long long)d->ts);
+		json_body(f, d->body, d->bodylen);
 		fputs("}\n", f);
 	} else
-		text_message(f, m->timestamp, "", m->name, m->namelen,
-		    m->channel, m->chanlen, m->body, m->bodylen);
+		text_message(f, d->ts, "", d->from, fromlen, d->channel,
+		    chanlen, d->body, d->bodylen);
 	return (flush(f));
 }
 
 int
 clientout_stored(FILE *f, enum clientout_format fmt,
-    const struct dmsg_stored *s, const uint8_t *body, size_t bodylen)
+    const struct secmsg_delivery *d)
 {
-	bool	again = (s->flags & DMSG_F_REDELIVERY) != 0;
+	size_t	fromlen = strlen(d->from), chanlen = strlen(d->channel);
+	bool	again = d->redelivery != 0;
 
 	if (fmt == CLIENTOUT_RAW) {
-		fwrite(body, 1, bodylen, f);
+		fwrite(d->body, 1, d->bodylen, f);
 	} else if (fmt == CLIENTOUT_JSON) {
 		fprintf(f, "{\"type\":\"stored\",\"msgid\":%llu,"
 		    "\"redelivery\":%s,\"from\":",
-		    (unsigned long long)s->msgid, again ? "true" : "false");
-		clientout_json_str(f, s->from, s->fromlen);
+		    (unsigned long long)d->msgid, again ? "true" : "false");
+		clientout_json_str(f, d->from, fromlen);
 		fputs(",\"channel\":", f);
-		if (s->chanlen > 0)
-			clientout_json_str(f, s->chan, s->chanlen);
+		if (chanlen > 0)
+			clientout_json_str(f, d->channel, chanlen);
 		else
 			fputs("null", f);
-		fprintf(f, ",\"ts\":%llu,", (unsigned long long)s->ts);
-		json_body(f, body, bodylen);
+		fprintf(f, ",\"ts\":%llu,", (unsigned long long)d->ts);
+		json_body(f, d->body, d->bodylen);
 		fputs("}\n", f);
 	} else
-		text_message(f, s->ts, again ? "(redelivery) " : "", s->from,
-		    s->fromlen, s->chan, s->chanlen, body, bodylen);
+		text_message(f, d->ts, again ? "(redelivery) " : "", d->from,
+		    fromlen, d->channel, chanlen, d->body, d->bodylen);
 	return (flush(f));
-}
-
-/* Big-endian u32 at p (the protocol's byte order). */
-static uint32_t
-get32(const uint8_t *p)
-{
-	return ((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | (uint32_t)p[3]);
 }
 
 const char *
@@ -352,38 +348,37 @@ clientout_status_name(int status)
 
 int
 clientout_json_reply(FILE *f, const char *request, const char *target,
-    enum clientconn_err e, int status, const struct msg *r, const char *err)
+    enum secmsg_err e, int status, const struct secmsg_reply *r,
+    const char *err)
 {
 	fprintf(f, "{\"type\":\"%s\",\"request\":\"%s\"",
-	    e == CLIENTCONN_OK ? "ok" : "error", request);
+	    e == SECMSG_OK ? "ok" : "error", request);
 	if (target != NULL) {
 		fputs(",\"target\":", f);
 		clientout_json_str(f, target, strlen(target));
 	}
-	if (e != CLIENTCONN_OK)
+	if (e != SECMSG_OK)
 		fprintf(f, ",\"error\":\"%s\",\"status\":%d",
 		    clientout_status_name(status), status);
-	if (e == CLIENTCONN_ERR_REQUEST) {
+	if (e == SECMSG_ERR_REQUEST && r != NULL) {
 		fprintf(f, ",\"id\":%lu,\"code\":%u,\"code_name\":\"%s\"",
-		    (unsigned long)r->id, r->code,
-		    dmsg_code_name(r->code) != NULL ?
-		    dmsg_code_name(r->code) : msg_code_name(r->code));
-		if (clientout_utf8_valid(r->body, r->bodylen)) {
+		    (unsigned long)r->id, r->code, secmsg_code_name(r->code));
+		if (clientout_utf8_valid((const uint8_t *)r->text,
+		    strlen(r->text))) {
 			fputs(",\"text\":", f);
-			clientout_json_str(f, r->body, r->bodylen);
+			clientout_json_str(f, r->text, strlen(r->text));
 		}
-	} else if (e != CLIENTCONN_OK) {
+	} else if (e != SECMSG_OK) {
 		fputs(",\"text\":", f);
 		clientout_json_str(f, err, strlen(err));
 	} else if (r != NULL) {
 		fprintf(f, ",\"id\":%lu", (unsigned long)r->id);
 		/* SEND and PUBLISH: u32 delivered, u32 skipped. */
-		if (r->type == MSG_OK && r->bodylen == 8 &&
-		    (strcmp(request, "send") == 0 ||
-		    strcmp(request, "publish") == 0))
+		if (r->datalen == 8 && (r->req == SECMSG_REQ_SEND ||
+		    r->req == SECMSG_REQ_PUBLISH))
 			fprintf(f, ",\"delivered\":%lu,\"skipped\":%lu",
-			    (unsigned long)get32(r->body),
-			    (unsigned long)get32(r->body + 4));
+			    (unsigned long)r->delivered,
+			    (unsigned long)r->skipped);
 	}
 	fputs("}\n", f);
 	return (flush(f));

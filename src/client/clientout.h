@@ -13,9 +13,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "clientconn.h"
-#include "dmsg.h"
-#include "msg.h"
+#include <secmsg/secmsg.h>
 
 enum clientout_format {
 	CLIENTOUT_TEXT = 0,
@@ -57,24 +55,24 @@ void	clientout_text_str(FILE *f, const void *s, size_t n);
 void	clientout_text_body(FILE *f, const uint8_t *s, size_t n);
 
 /*
- * clientout_deliver(f, fmt, m): one DELIVER message: text "[HH:MM:SS]
+ * clientout_deliver(f, fmt, d): one DELIVER message: text "[HH:MM:SS]
  * #channel from: body" on exactly one line (local time; channel, from and
  * body through clientout_text_str()), a JSON object with "body" or, when
  * the body is not UTF-8, "body_b64", or the raw body.  Flushes f; 0, or
  * -1 when f has an error (errno as the failed write left it).
  */
 int	clientout_deliver(FILE *f, enum clientout_format fmt,
-	    const struct msg *m);
+	    const struct secmsg_delivery *d);
 
 /*
- * clientout_stored(f, fmt, s, body, bodylen): one STORED message, as
+ * clientout_stored(f, fmt, d): one STORED message, as
  * clientout_deliver() shows a DELIVER (the time is the commit's), text
  * marking a redelivery "(redelivery) " before the sender, JSON with
  * "type":"stored", "msgid" and "redelivery" (true or false) first.
  * Flushes f; 0, or -1 when f has an error.
  */
 int	clientout_stored(FILE *f, enum clientout_format fmt,
-	    const struct dmsg_stored *s, const uint8_t *body, size_t bodylen);
+	    const struct secmsg_delivery *d);
 
 /*
  * clientout_status_name(status): the stable name of an exit status of
@@ -92,7 +90,7 @@ const char *clientout_status_name(int status);
  * counts.  Flushes f; 0, or -1 when f has an error.
  */
 int	clientout_json_reply(FILE *f, const char *request, const char *target,
-	    enum clientconn_err e, int status, const struct msg *r,
+	    enum secmsg_err e, int status, const struct secmsg_reply *r,
 	    const char *err);
 
 /*

@@ -4,9 +4,9 @@
  * (command line, then client.conf, then built in), and a table of
  * subcommands that also generates the usage text (as wireguard-tools' wg.c
  * does).  The subcommands are in clientcmd.c and clientchat.c, what they
- * share in client.c; underneath, clientconn (connection, handshake,
- * requests), knownhosts (server key pinning) and clientout (output in
- * three forms: text for people, --json, --raw).
+ * share in client.c; underneath, libsecmsg through its public API only
+ * (connection, handshake, requests, server key pinning) and clientout
+ * (output in three forms: text for people, --json, --raw).
  *
  * Exit statuses (secmsg-client(1), EXIT STATUS; scripts rely on them):
  *
@@ -32,12 +32,10 @@
 #include <string.h>
 
 #include <sodium.h>
+#include <secmsg/secmsg.h>
 
 #include "clientconf.h"
-#include "clientconn.h"
 #include "clientout.h"
-#include "keys.h"
-#include "knownhosts.h"
 #include "client.h"
 
 /* The build force-includes secmsg-build.h; this is for bare compiles. */
@@ -69,9 +67,9 @@ static const struct command commands[] = {
 	  "publish to a channel (stdin if no MESSAGE)",
 	  OPT_DURABLE | OPT_NO_REPLY },
 	{ "subscribe", clientchat_subscribe,
-	  "[--durable] [-n N] [-W SECS] CHANNEL...",
+	  "[--durable] [--reconnect] [-n N] [-W SECS] CHANNEL...",
 	  "print messages published to the channels",
-	  OPT_LIMIT | OPT_WAIT | OPT_DURABLE },
+	  OPT_LIMIT | OPT_WAIT | OPT_DURABLE | OPT_RECONNECT },
 	{ "unsubscribe", clientdur_unsubscribe, "--durable CHANNEL...",
 	  "end the name's durable subscriptions", OPT_DURABLE },
 	{ "fetch", clientdur_fetch, "",
@@ -134,7 +132,8 @@ enum {
 	OPT_L_VERSION,
 	OPT_L_FORCE,
 	OPT_L_DURABLE,
-	OPT_L_NO_REPLY
+	OPT_L_NO_REPLY,
+	OPT_L_RECONNECT
 };
 
 static const struct option longopts[] = {
@@ -154,6 +153,7 @@ static const struct option longopts[] = {
 	{ "force",	 no_argument,	    NULL, OPT_L_FORCE },
 	{ "durable",	 no_argument,	    NULL, OPT_L_DURABLE },
 	{ "no-reply",	 no_argument,	    NULL, OPT_L_NO_REPLY },
+	{ "reconnect",	 no_argument,	    NULL, OPT_L_RECONNECT },
 	{ "output",	 required_argument, NULL, 'o' },
 	{ "count",	 required_argument, NULL, 'c' },
 	{ "max-wait",	 required_argument, NULL, 'W' },
@@ -252,6 +252,10 @@ parse_options(struct client *c, int argc, char **argv, const char **idset,
 			c->no_reply = true;
 			c->subopts |= OPT_NO_REPLY;
 			break;
+		case OPT_L_RECONNECT:
+			c->reconnect = true;
+			c->subopts |= OPT_RECONNECT;
+			break;
 		case 'o':
 			c->output = optarg;
 			c->subopts |= OPT_OUTPUT;
@@ -287,8 +291,8 @@ static int
 apply_defaults(struct client *c, struct clientconf *conf, const char *idset)
 {
 	char	 err[CLIENTCONF_ERRLEN], path[PATH_MAX];
-	uint8_t	 pin[KEYS_KEYLEN];
-	int	 rc;
+	uint8_t		 pin[SECMSG_KEYLEN];
+	enum secmsg_err	 rc;
 
 	if (c->conffile == NULL && clientconf_path("client.conf", path,
 	    sizeof(path)) == 0) {
@@ -321,20 +325,20 @@ apply_defaults(struct client *c, struct clientconf *conf, const char *idset)
 			    "%s", conf->known_hosts) >=
 			    (int)sizeof(c->known_hosts))
 				goto toolong;
-		} else if (knownhosts_default_path(c->known_hosts,
-		    sizeof(c->known_hosts)) != 0) {
+		} else if (secmsg_knownhosts_default_path(c->known_hosts,
+		    sizeof(c->known_hosts)) != SECMSG_OK) {
 			client_warnx("set HOME or XDG_CONFIG_HOME, or use "
 			    "--known-hosts FILE");
 			return (1);
 		}
 	}
-	if (c->server_key != NULL && (rc = keys_pub_decode(c->server_key,
-	    strlen(c->server_key), pin)) != 0) {
-		if (rc == -2)
-			client_warnx("server key: %s", KEYS_INVALID_KEY);
+	if (c->server_key != NULL && (rc = secmsg_key_decode(c->server_key,
+	    pin)) != SECMSG_OK) {
+		if (rc == SECMSG_ERR_INVAL)
+			client_warnx("server key: %s", CLIENT_INVALID_KEY);
 		else
 			client_warnx("server key: expected %d characters of "
-			    "base64", KEYS_B64LEN);
+			    "base64", SECMSG_KEY_B64LEN);
 		return (EXIT_USAGE);
 	}
 	return (0);
@@ -424,8 +428,8 @@ out:
 		if (client_output_status(&c) != 0 && rv == 0)
 			rv = 1;
 	}
-	clientconn_free(c.cc);
-	keys_keypair_free(c.kp);
+	secmsg_free(c.cc);
+	secmsg_identity_free(c.kp);
 	clientconf_clear(&conf);
 	return (rv);
 }

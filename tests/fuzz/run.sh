@@ -10,7 +10,7 @@ secs=${FUZZ_SECONDS:-60}
 work=$(mktemp -d "${TMPDIR:-/tmp}/secmsg-fuzz.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 for t in frame msg proto records batch keyfile authkeys config x25519 route \
-    ctlproto storerec dmsg proxyv2 natsproto bus; do
+    ctlproto storerec dmsg proxyv2 natsproto bus libsecmsg; do
 	bin="$build/tests/fuzz/fuzz_$t"
 	if [ ! -x "$bin" ]; then
 		echo "fuzz_$t: not built" >&2

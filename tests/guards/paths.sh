@@ -62,10 +62,10 @@ build() {
 S="$T/src"
 # Only the sources from src/: objects left there by an in-tree build would
 # look up to date.
-mkdir -p "$S/m4" || exit 1
+mkdir -p "$S" || exit 1
 (cd "$top_srcdir" && cp -p -R configure configure.ac aclocal.m4 \
     Makefile.am Makefile.in secmsg-build.h.in build-aux conf man systemd \
-    "$S/" && find src -name '*.[ch]' | tar -cf - -T - | tar -xf - -C "$S") ||
+    m4 include libsecmsg.pc.in "$S/" && find src -name '*.[ch]' | tar -cf - -T - | tar -xf - -C "$S") ||
     exit 1
 chmod -R u+w "$S"
 

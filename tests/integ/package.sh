@@ -83,7 +83,7 @@ else
 fi
 chmod -R u+w "$S"
 
-echo "1..14"
+echo "1..19"
 if [ "${SECMSG_PACKAGE_CHECK:-0}" = 1 ]; then
 	opts=""
 else
@@ -103,7 +103,9 @@ ok "debian/changelog has configure.ac's version ($version)" \
 
 D="$T/secmsgd_${version}_$(dpkg --print-architecture).deb"
 C="$T/secmsg-client_${version}_$(dpkg --print-architecture).deb"
-ok "both packages are built" test -f "$D" -a -f "$C"
+L="$T/libsecmsg0_${version}_$(dpkg --print-architecture).deb"
+V="$T/libsecmsg-dev_${version}_$(dpkg --print-architecture).deb"
+ok "the four packages are built" test -f "$D" -a -f "$C" -a -f "$L" -a -f "$V"
 
 # Errors fail; the rest is shown.  Lintian complains when run as root.
 lintian --pedantic -I "$T"/secmsgd_*.changes >"$T/lintian" 2>&1
@@ -133,6 +135,24 @@ ok "secmsg-client holds the client, the bench and their man pages" \
     ./usr/share/doc/secmsg-client/copyright
 ok "secmsg-client holds nothing of the daemon" lacks "$T/c.list" \
     'sbin/|/etc/|systemd|man[578]/'
+
+# libsecmsg: the shared library alone in libsecmsg0, the rest in -dev,
+# no libtool .la anywhere; secmsg-client has libsecmsg linked in.
+dpkg-deb -c "$L" 2>/dev/null | awk '{ print $6 }' >"$T/l.list"
+dpkg-deb -c "$V" 2>/dev/null | awk '{ print $6 }' >"$T/v.list"
+multi=$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null)
+ok "libsecmsg0 holds libsecmsg.so.0 and nothing to build with" sh -c '
+	grep -q -x -F "./usr/lib/$2/libsecmsg.so.0.0.0" "$1" &&
+	    ! grep -E "\.(a|la|h|pc)\$|\.so\$" "$1"' sh "$T/l.list" "$multi"
+ok "libsecmsg-dev holds the header, the static library, the .pc, section 3" \
+    lists "$T/v.list" ./usr/include/secmsg/secmsg.h \
+    "./usr/lib/$multi/libsecmsg.a" \
+    "./usr/lib/$multi/pkgconfig/libsecmsg.pc" \
+    ./usr/share/man/man3/libsecmsg.3.gz \
+    ./usr/share/man/man3/secmsg_connect.3.gz
+ok "no libtool .la is shipped" lacks "$T/v.list" '\.la$'
+ok "secmsg-client needs no libsecmsg0 (linked in)" sh -c '
+	! dpkg-deb -f "$1" Depends | grep -q libsecmsg' sh "$C"
 
 R="$T/root"
 dpkg -x "$D" "$R" && dpkg -x "$C" "$R"

@@ -12,7 +12,6 @@
 #include <string.h>
 
 #include "clientout.h"
-#include "msg.h"
 #include "tap.h"
 
 /* What fn printed into a memory stream, NUL-terminated (caller frees). */
@@ -269,21 +268,19 @@ static const char *
 deliver(enum clientout_format fmt, const char *from, const char *chan,
     const void *body, size_t len)
 {
-	struct msg m;
+	struct secmsg_delivery d;
 	FILE *f;
 
-	memset(&m, 0, sizeof(m));
-	m.type = MSG_DELIVER;
-	m.name = from;
-	m.namelen = strlen(from);
-	m.channel = chan;
-	m.chanlen = chan != NULL ? strlen(chan) : 0;
-	m.timestamp = 1700000000123ULL;
-	m.body = body;
-	m.bodylen = len;
+	memset(&d, 0, sizeof(d));
+	d.kind = SECMSG_DELIVER;
+	d.from = from;
+	d.channel = chan != NULL ? chan : "";
+	d.ts = 1700000000123ULL;
+	d.body = body;
+	d.bodylen = len;
 	if ((f = capture_start()) == NULL)
 		return ("");
-	clientout_deliver(f, fmt, &m);
+	clientout_deliver(f, fmt, &d);
 	fclose(f);
 	return (captured);
 }
@@ -376,36 +373,40 @@ test_deliver_text_forgery(void)
 static int
 test_json_reply(void)
 {
-	struct msg r;
+	struct secmsg_reply r;
 	FILE *f;
 
 	memset(&r, 0, sizeof(r));
-	r.type = MSG_ERROR;
+	r.req = SECMSG_REQ_SEND;
+	r.err = SECMSG_ERR_REQUEST;
 	r.id = 7;
-	r.code = MSG_E_OFFLINE;
-	r.body = (const uint8_t *)"bob is \"away\"";
-	r.bodylen = strlen((const char *)r.body);
+	r.code = SECMSG_CODE_OFFLINE;
+	r.text = "bob is \"away\"";
 	TAP_CHECK((f = capture_start()) != NULL);
 	TAP_CHECK(clientout_json_reply(f, "send", "bob",
-	    CLIENTCONN_ERR_REQUEST, 6, &r, "") == 0);
+	    SECMSG_ERR_REQUEST, 6, &r, "") == 0);
 	fclose(f);
 	TAP_CHECK(strstr(captured, "{\"type\":\"error\",\"request\":\"send\","
 	    "\"target\":\"bob\",\"error\":\"request\",\"status\":6,"
 	    "\"id\":7,") == captured);
 	TAP_CHECK(strstr(captured, "\"text\":\"bob is \\\"away\\\"\"}\n") !=
 	    NULL);
-	r.type = MSG_OK;
+	r.req = SECMSG_REQ_PING;
+	r.err = SECMSG_OK;
 	TAP_CHECK((f = capture_start()) != NULL);
-	TAP_CHECK(clientout_json_reply(f, "ping", NULL, CLIENTCONN_OK, 0, &r,
+	TAP_CHECK(clientout_json_reply(f, "ping", NULL, SECMSG_OK, 0, &r,
 	    "") == 0);
 	fclose(f);
 	TAP_CHECK(strcmp(captured,
 	    "{\"type\":\"ok\",\"request\":\"ping\",\"id\":7}\n") == 0);
 	/* SEND and PUBLISH replies: u32 delivered, u32 skipped (BE). */
-	r.body = (const uint8_t *)"\x00\x00\x01\x02\x80\x00\x00\x01";
-	r.bodylen = 8;
+	r.req = SECMSG_REQ_PUBLISH;
+	r.data = (const uint8_t *)"\x00\x00\x01\x02\x80\x00\x00\x01";
+	r.datalen = 8;
+	r.delivered = 258;
+	r.skipped = 2147483649U;
 	TAP_CHECK((f = capture_start()) != NULL);
-	TAP_CHECK(clientout_json_reply(f, "publish", "c", CLIENTCONN_OK, 0,
+	TAP_CHECK(clientout_json_reply(f, "publish", "c", SECMSG_OK, 0,
 	    &r, "") == 0);
 	fclose(f);
 	TAP_CHECK(strcmp(captured, "{\"type\":\"ok\",\"request\":"
@@ -438,16 +439,17 @@ test_json_error(void)
 static int
 test_write_error(void)
 {
-	struct msg m;
+	struct secmsg_delivery d;
 	FILE *f;
 
-	memset(&m, 0, sizeof(m));
-	m.type = MSG_DELIVER;
-	m.body = (const uint8_t *)"x";
-	m.bodylen = 1;
+	memset(&d, 0, sizeof(d));
+	d.kind = SECMSG_DELIVER;
+	d.from = d.channel = "";
+	d.body = (const uint8_t *)"x";
+	d.bodylen = 1;
 	if ((f = fopen("/dev/full", "w")) == NULL)
 		return (0);	/* no /dev/full here: nothing to check */
-	TAP_CHECK(clientout_deliver(f, CLIENTOUT_RAW, &m) == -1);
+	TAP_CHECK(clientout_deliver(f, CLIENTOUT_RAW, &d) == -1);
 	TAP_CHECK(clientout_json_error(f, "x", 1, "y") == -1);
 	fclose(f);
 	return (0);
