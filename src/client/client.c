@@ -92,6 +92,7 @@ client_on_delivery(struct secmsg_conn *cc, const struct secmsg_delivery *d,
     void *arg)
 {
 	struct client	*c = arg;
+	int		 r, saved;
 
 	(void)cc;
 	/* One-shot commands print replies only, never stray messages. */
@@ -99,11 +100,17 @@ client_on_delivery(struct secmsg_conn *cc, const struct secmsg_delivery *d,
 		return;
 	if (c->count > 0 && c->received >= c->count)
 		return;		/* subscribe -n: already have enough */
+	if (c->show_before != NULL)
+		c->show_before(c->show_arg);
 	errno = 0;
-	if (clientout_deliver(stdout, c->raw ? CLIENTOUT_RAW : c->json ?
-	    CLIENTOUT_JSON : CLIENTOUT_TEXT, d) != 0) {
+	r = clientout_deliver(stdout, c->raw ? CLIENTOUT_RAW : c->json ?
+	    CLIENTOUT_JSON : CLIENTOUT_TEXT, d);
+	saved = errno;
+	if (c->show_after != NULL)
+		c->show_after(c->show_arg);
+	if (r != 0) {
 		/* Nowhere to show messages: stop (main says why). */
-		c->outerr = errno != 0 ? errno : -1;
+		c->outerr = saved != 0 ? saved : -1;
 		c->done = true;
 		return;
 	}

@@ -97,6 +97,11 @@ struct client {
 	struct secmsg_conn	*cc;
 	bool			 show;		/* print deliveries (subscribe,
 						   chat) */
+	/* Around a delivery printed (chat: the edited line off and back
+	   on the screen), or NULL. */
+	void			(*show_before)(void *);
+	void			(*show_after)(void *);
+	void			*show_arg;
 	unsigned long		 received;	/* deliveries shown */
 	bool			 done;
 	bool			 reported;	/* JSON error object printed */

@@ -508,6 +508,22 @@ ok "chat through a pty: lines both ways with a second client" \
 	sleep 0.5
 	exec sh -c {printf 'hi alice\n' >&7}
 	expect -re {\[\d\d:\d\d:\d\d\] bob: hi alice} {} timeout { exit 2 }
+	expect \"alice> \" {} timeout { exit 4 }
+	send \"/who\r\"
+	expect -re {peer +bob 1} {} timeout { exit 5 }
+	expect \"alice> \" {} timeout { exit 6 }
+	send \"half\"
+	sleep 0.3
+	exec sh -c {printf 'while you type\n' >&7}
+	expect -re {bob: while you type\r\n} {} timeout { exit 7 }
+	expect \"alice> half\" {} timeout { exit 8 }
+	send \" done\r\"
+	expect \"alice> \" {} timeout { exit 9 }
+	send \"//slash\r\"
+	expect \"alice> \" {} timeout { exit 10 }
+	send \"/bogus\r\"
+	expect \"unknown command\" {} timeout { exit 11 }
+	exec sh -c {printf '/who\n' >&7}
 	send \"@carol anyone?\r\"
 	expect \"offline\" {} timeout { exit 3 }
 	send \"\004\"
@@ -516,6 +532,14 @@ ok "chat through a pty: lines both ways with a second client" \
 	exit [lindex \$r 3]"
 ok "bob (a pipe) saw alice's line" \
     wait_for "$T/bob.chat" '^\[..:..:..\] alice: hello from alice$' 50
+ok "chat on a terminal: a message coming while a line is half typed does not cut it" \
+    grep -q '^\[..:..:..\] alice: half done$' "$T/bob.chat"
+ok "chat: //TEXT sends /TEXT; /who and /bogus are commands, never sent" \
+    sh -c "grep -q '^\[..:..:..\] alice: /slash\$' '$T/bob.chat' &&
+	! grep -q 'alice: /who' '$T/bob.chat' &&
+	! grep -q 'alice: /bogus' '$T/bob.chat'"
+ok "chat from a pipe: /who is a command there too" \
+    grep -Eq '^peer +alice 1$' "$T/bob.chat"
 exec 7>&-
 wait "$CHATPID"
 ok "chat ends with status 0 at end of input" test $? -eq 0
