@@ -103,14 +103,38 @@ EOC
 node_start() {
 	i=$1
 	eval "p=\${NODE_PORT$i:-}"
-	[ -n "$p" ] || eval "NODE_PORT$i=$(random_port)"
-	node_conf "$i" "$2"
-	: > "$T/node$i.log"
-	timeout -k 5 900 "$SECMSGD" -f -d -c "$T/node$i.conf" \
-	    2>>"$T/node$i.log" &
-	eval "NODE_PID$i=$!"
-	PIDS="$PIDS $!"
-	wait_for "$T/node$i.log" 'info\]: ready' 100
+	# A port of our own choosing may be taken by a test running beside
+	# this one: choose again (a restart keeps its port: HAProxy's).
+	fresh=0
+	[ -n "$p" ] || fresh=1
+	tries=0
+	while :; do
+		[ "$fresh" = 0 ] || eval "NODE_PORT$i=$(random_port)"
+		node_conf "$i" "$2"
+		: > "$T/node$i.log"
+		timeout -k 5 900 "$SECMSGD" -f -d -c "$T/node$i.conf" \
+		    2>>"$T/node$i.log" &
+		eval "NODE_PID$i=$!"
+		PIDS="$PIDS $!"
+		# Sanitizer builds on a loaded machine start slowly; one
+		# that exited will not get ready.
+		eval "_np=\$NODE_PID$i"
+		_w=0
+		while [ $_w -lt 300 ] && kill -0 "$_np" 2>/dev/null; do
+			grep -q 'info\]: ready' "$T/node$i.log" && return 0
+			sleep 0.1
+			_w=$((_w + 1))
+		done
+		grep -q 'info\]: ready' "$T/node$i.log" && return 0
+		tries=$((tries + 1))
+		if [ "$fresh" = 1 ] && [ $tries -lt 5 ] &&
+		    grep -q 'in use' "$T/node$i.log"; then
+			kill "$_np" 2>/dev/null
+			continue
+		fi
+		tail -n 5 "$T/node$i.log" | sed "s/^/# node $i: /"
+		return 1
+	done
 }
 
 # node_pid I: the pid of secmsgd node I itself.
