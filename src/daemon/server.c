@@ -119,7 +119,14 @@ srcaddr_key(const struct sockaddr *sa, uint8_t key[SRCADDR_KEYLEN])
 	if (sa->sa_family == AF_INET)
 		memcpy(key + 1, &((const struct sockaddr_in *)(const void *)sa)
 		    ->sin_addr, 4);
-	else if (sa->sa_family == AF_INET6)
+	else if (sa->sa_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(
+	    &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr)) {
+		/* An IPv4 client however it came: its own bucket, not the
+		   ::ffff:0:0/64 every IPv4 client shares. */
+		key[0] = (uint8_t)AF_INET;
+		memcpy(key + 1, (const uint8_t *)&((const struct sockaddr_in6 *)
+		    (const void *)sa)->sin6_addr + 12, 4);
+	} else if (sa->sa_family == AF_INET6)
 		memcpy(key + 1, &((const struct sockaddr_in6 *)(const void *)
 		    sa)->sin6_addr, 8);	/* the /64 */
 }

@@ -78,6 +78,8 @@ proxyv2_check_tlvs(const uint8_t *p, size_t len)
 static void
 proxyv2_addrs(const uint8_t *a, int fam, struct proxyv2_hdr *h)
 {
+	static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	    0xff, 0xff };
 	struct sockaddr_in *s4, *d4;
 	struct sockaddr_in6 *s6, *d6;
 
@@ -91,6 +93,23 @@ proxyv2_addrs(const uint8_t *a, int fam, struct proxyv2_hdr *h)
 		memcpy(&d4->sin_addr, a + 4, 4);
 		memcpy(&s4->sin_port, a + 8, 2);	/* both big-endian */
 		memcpy(&d4->sin_port, a + 10, 2);
+		h->family = AF_INET;
+		h->addrlen = sizeof(*s4);
+	} else if (memcmp(a, v4mapped, sizeof(v4mapped)) == 0) {
+		/*
+		 * An IPv4 client of a dual-stack proxy (HAProxy's "bind :::P
+		 * v4v6") comes as ::ffff:a.b.c.d.  Kept as IPv6, every such
+		 * client would share the per-address limits of ::/64: say
+		 * AF_INET, as the socket of a direct IPv4 client does.
+		 */
+		s4 = (struct sockaddr_in *)(void *)&h->src;
+		d4 = (struct sockaddr_in *)(void *)&h->dst;
+		s4->sin_family = d4->sin_family = AF_INET;
+		memcpy(&s4->sin_addr, a + 12, 4);
+		if (memcmp(a + 16, v4mapped, sizeof(v4mapped)) == 0)
+			memcpy(&d4->sin_addr, a + 28, 4);
+		memcpy(&s4->sin_port, a + 32, 2);
+		memcpy(&d4->sin_port, a + 34, 2);
 		h->family = AF_INET;
 		h->addrlen = sizeof(*s4);
 	} else {

@@ -36,6 +36,17 @@ static const uint8_t v_tcp6[] = {
 	0x9c, 0xb0, 0x1c, 0x84
 };
 
+/*
+ * An IPv4 client of a dual-stack HAProxy ("bind :::7301 v4v6"): TCP over
+ * IPv6 from ::ffff:192.0.2.9 port 40112 to ::ffff:127.0.0.1 port 7300.
+ */
+static const uint8_t v_tcp6_mapped[] = {
+	SIG, 0x21, 0x21, 0x00, 0x24,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 192, 0, 2, 9,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 127, 0, 0, 1,
+	0x9c, 0xb0, 0x1c, 0x84
+};
+
 /* A health check: LOCAL, UNSPEC, no address. */
 static const uint8_t v_local[] = { SIG, 0x20, 0x00, 0x00, 0x00 };
 
@@ -97,6 +108,24 @@ test_tcp6(void)
 	TAP_CHECK(proxyv2_parse(v_tcp6, sizeof(v_tcp6), &h) == PROXYV2_OK);
 	TAP_CHECK(h.len == 52 && !h.local);
 	TAP_CHECK(src_is(&h, "2001:db8::7", 40112));
+	return (0);
+}
+
+/* A v4-mapped source is an IPv4 client: its own per-address bucket. */
+static int
+test_tcp6_mapped(void)
+{
+	struct proxyv2_hdr h;
+	const struct sockaddr_in *d = (const void *)&h.dst;
+	char buf[16];
+
+	TAP_CHECK(proxyv2_parse(v_tcp6_mapped, sizeof(v_tcp6_mapped), &h) ==
+	    PROXYV2_OK);
+	TAP_CHECK(h.len == 52 && !h.local);
+	TAP_CHECK(src_is(&h, "192.0.2.9", 40112));
+	TAP_CHECK(d->sin_family == AF_INET &&
+	    inet_ntop(AF_INET, &d->sin_addr, buf, sizeof(buf)) &&
+	    strcmp(buf, "127.0.0.1") == 0 && ntohs(d->sin_port) == 7300);
 	return (0);
 }
 
@@ -312,6 +341,7 @@ test_names(void)
 static const struct tap_test tests[] = {
 	{ "TCP over IPv4 (HAProxy's bytes)", test_tcp4 },
 	{ "TCP over IPv6", test_tcp6 },
+	{ "TCP over IPv6 from a v4-mapped address: an IPv4 client", test_tcp6_mapped },
 	{ "LOCAL keeps the socket's address", test_local },
 	{ "LOCAL skips whatever length it announces", test_local_any_len },
 	{ "UNSPEC, UDP and Unix fall back to the socket", test_fallback },
