@@ -164,6 +164,10 @@ insert(struct roster *r, struct roster_node **t, int kind, const char *name,
 		return (0);
 	}
 	if ((c = node_cmp(kind, name, len, n)) == 0) {
+		/* Other nodes' counts come off the bus: a sum that wrapped
+		   to 0 would leave an entry no removal finds. */
+		if (n->count > UINT32_MAX - add)
+			return (-1);
 		if (remote)
 			n->remote += add;
 		else if (kind == ROSTER_CHANNEL && n->count == n->remote) {

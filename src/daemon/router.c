@@ -31,6 +31,7 @@
 #include "config.h"
 #include "log.h"
 #include "mbox.h"
+#include "msg.h"
 #include "relay.h"
 #include "route.h"
 #include "router.h"
@@ -629,15 +630,22 @@ router_serve(struct sloop *l, unsigned from, const struct route_rec *r)
 		    l->idx, from);
 }
 
+/* a + b, at most UINT32_MAX: another node's counts are not trusted. */
+static uint32_t
+sat_add(uint32_t a, uint32_t b)
+{
+	return (a > UINT32_MAX - b ? UINT32_MAX : a + b);
+}
+
 /* Add an answer's counts to p; once the last is in, p is done. */
 static void
 pend_add(struct sloop *l, struct pend *p, uint32_t n, uint32_t delivered,
     uint32_t skipped, uint32_t toolarge)
 {
-	p->n += n;
-	p->delivered += delivered;
-	p->skipped += skipped;
-	p->toolarge += toolarge;
+	p->n = sat_add(p->n, n);
+	p->delivered = sat_add(p->delivered, delivered);
+	p->skipped = sat_add(p->skipped, skipped);
+	p->toolarge = sat_add(p->toolarge, toolarge);
 	if (--p->waiting > 0)
 		return;
 	pend_finish(l, p);
@@ -747,6 +755,26 @@ bus_serve_done(struct sloop *l, struct pend *p)
 }
 
 /*
+ * The DELIVER header another node's request carries goes to our clients
+ * as it is: it must be one DELIVER header, whole, naming the channel the
+ * request is for (a PUBLISH) or none (a SEND).  (The sender name in it
+ * is the other node's word: the bus is as trusted as the nodes.)
+ */
+static bool
+bus_header_ok(const struct busmsg *m)
+{
+	struct msg d;
+
+	if (msg_parse(m->hdr, m->hdrlen, &d) != MSG_OK_PARSED ||
+	    d.type != MSG_DELIVER || d.bodylen != 0)
+		return (false);
+	if (m->kind == ROUTE_PUBLISH)
+		return (d.chanlen == m->namelen &&
+		    memcmp(d.channel, m->name, m->namelen) == 0);
+	return (d.chanlen == 0);
+}
+
+/*
  * Another node's request m: deliver to this loop's recipients now and
  * to the other loops' by batch, like a local sender's; answer once every
  * loop has.  The pend that waits has no session: it lives on the loop's
@@ -762,6 +790,14 @@ bus_serve(struct sloop *l, const struct busmsg *m)
 	size_t slot;
 	unsigned i;
 
+	if (!bus_header_ok(m)) {
+		/* Not what a node makes: deliver it to nobody. */
+		log_debug("loop %u: a request from another node with a bad "
+		    "DELIVER header dropped", l->idx);
+		memset(&c, 0, sizeof(c));
+		l->bus->answer(l, m->node, m->nodelen, m->token, m->loop, &c);
+		return;
+	}
 	memset(&f, 0, sizeof(f));
 	f.hdr = m->hdr;
 	f.hdrlen = m->hdrlen;

@@ -110,7 +110,7 @@ rd_entry(struct rd *r, struct busmsg_entry *e)
 	e->count = (uint32_t)rd_u(r, 4);
 	e->name = rd_name(r, MSG_NAME_MAX, &e->namelen);
 	if (r->bad || (e->kind != BUSMSG_PEER && e->kind != BUSMSG_CHANNEL)
-	    || e->count == 0)
+	    || e->count == 0 || e->count > BUSMSG_COUNT_MAX)
 		return (-1);
 	return (0);
 }
@@ -137,7 +137,8 @@ busmsg_decode(const uint8_t *p, size_t len, struct busmsg *m)
 		m->kind = (uint8_t)rd_u(&r, 1);
 		m->count = (uint32_t)rd_u(&r, 4);
 		m->name = rd_name(&r, MSG_NAME_MAX, &m->namelen);
-		if (m->kind != BUSMSG_PEER && m->kind != BUSMSG_CHANNEL)
+		if ((m->kind != BUSMSG_PEER && m->kind != BUSMSG_CHANNEL) ||
+		    m->count > BUSMSG_COUNT_MAX)
 			return (-1);
 		break;
 	case BUSMSG_SNAPREQ:

@@ -19,6 +19,7 @@
  *                                       deliver to local recipients and
  *                                       answer with RES
  *   RES        token8 loop4 n4 delivered4 skipped4 toolarge4
+ * A count is at most BUSMSG_COUNT_MAX (a SNAP entry's at least 1).
  * kind is 'p' (a name) or 'c' (a channel); names and channels follow the
  * client protocol's rules (1..MSG_NAME_MAX bytes of A-Z a-z 0-9 . _ -).
  */
@@ -45,6 +46,8 @@
 #define BUSMSG_SNAP_LAST	0x02
 /* A snapshot part holds at most this many entries. */
 #define BUSMSG_SNAP_MAX		1024
+/* A name's count on one node (connections, subscribers): more is a lie. */
+#define BUSMSG_COUNT_MAX	(1U << 24)
 /* A REQ's DELIVER header, at most. */
 #define BUSMSG_HDR_MAX		1024
 /* The fixed part of a record, at most (all but a REQ's body). */

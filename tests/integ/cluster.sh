@@ -20,7 +20,7 @@ printf 'listen = [ "127.0.0.1:1" ];\nstate_dir = "%s";\ncluster = { servers = [ 
 "$SECMSGD" -t -c "$T/probe.conf" 2>&1 | grep -q "not supported by this build" &&
     skip_all "secmsgd built without libnats (configure --with-nats)"
 
-plan 50
+plan 52
 
 for k in alice bob carol dave erin frank gina; do
 	keygen "$k"
@@ -223,6 +223,9 @@ N1HEX=$(printf node1 | od -An -tx1 | tr -d ' \n')
 ok "hostile records published to the bus" sh -c "
     $(command -v timeout) 30 $PY $top_srcdir/tests/integ/natsinject.py \
 	$NATS_P3 secmsgtest $N1HEX garbage 200 | grep -q '^published'"
+ok "requests from the bus with good and bad DELIVER headers published" sh -c "
+    $(command -v timeout) 30 $PY $top_srcdir/tests/integ/natsinject.py \
+	$NATS_P3 secmsgtest $N1HEX req many-1 | grep -q '^published'"
 ok "node 1 counted malformed records and dropped them" \
     eventually 5 grep -q "malformed records dropped" "$T/node1.log"
 ok "a node announcing 2500 names is ignored" sh -c "
@@ -309,6 +312,11 @@ touch "$T/done"
 # The clients print what they were delivered once they stop waiting.
 sleep 2
 late=$("$PY" -c 'import hashlib; print(hashlib.sha256(b"late").hexdigest()[:16])')
+h() { "$PY" -c "import hashlib; print(hashlib.sha256(b'$1').hexdigest()[:16])"; }
+ok "a request from the bus reaches gina only with a DELIVER header for its channel" \
+    sh -c "grep -q '^deliver intruder many-1 8 $(h inj-good)' '$T/many.bg' &&
+	! grep -q ' $(h inj-bad) *\$' '$T/many.bg' &&
+	! grep -q ' $(h inj-bad2) *\$' '$T/many.bg'"
 ok "node 2 resumed after the timeout: bob got the message after all" \
     grep -q "^deliver alice - 4 $late" "$T/bob.bg"
 ok "... and never the 5000-byte one refused as unavailable" \

@@ -9,6 +9,11 @@ subjects (secmsgd-cluster(7)):
       N random payloads on SERVICE.pres and SERVICE.node.NODEHEX, and
       records that are almost right (wrong version, bad names, counts
       that do not add up, answers for tokens nobody asked with)
+  natsinject.py PORT SERVICE NODEHEX req CHANNEL
+      three PUBLISH requests (REQ) to CHANNEL on that node: one whose
+      DELIVER header is right (body "inj-good"), one whose header names
+      another channel ("inj-bad") and one whose header is not a DELIVER
+      ("inj-bad2"); a node delivers the first alone
   natsinject.py PORT SERVICE NODEHEX flood NAMES
       a node "intruder" announcing NAMES names in one snapshot, in parts
       of 1000 (over the victim's max_names_per_node)
@@ -63,11 +68,22 @@ class Nats:
 
 def main():
     port, svc, nodehex, what, n = (int(sys.argv[1]), sys.argv[2],
-                                   sys.argv[3], sys.argv[4],
-                                   int(sys.argv[5]))
+                                   sys.argv[3], sys.argv[4], sys.argv[5])
     nc = Nats(port)
     pres, node = svc + ".pres", svc + ".node." + nodehex
-    if what == "garbage":
+    if what == "req":
+        chan = n.encode()
+
+        def req(hdr, body):
+            return (head(5) + struct.pack(">QIB", 7, 0, 2) + name(chan) +
+                    struct.pack(">H", len(hdr)) + hdr + body)
+        deliver = bytes([0x85]) + name(b"intruder")
+        ts = struct.pack(">Q", 1700000000000)
+        nc.pub(node, req(deliver + name(chan) + ts, b"inj-good"))
+        nc.pub(node, req(deliver + name(chan + b"x") + ts, b"inj-bad"))
+        nc.pub(node, req(bytes([0x83]) + struct.pack(">I", 1), b"inj-bad2"))
+    elif what == "garbage":
+        n = int(n)
         rnd = random.Random(18)
         for i in range(n):
             data = bytes(rnd.getrandbits(8)
@@ -92,6 +108,7 @@ def main():
             nc.pub(pres, b)
             nc.pub(node, b)
     elif what == "flood":
+        n = int(n)
         ents = [entry("p", 1, b"flood%d" % i) for i in range(n)]
         parts = [ents[i:i + 1000] for i in range(0, n, 1000)] or [[]]
         for i, part in enumerate(parts):

@@ -163,6 +163,13 @@ test_refused(void)
 	TAP_CHECK(bad[i] == 'c');
 	bad[i] = 'x';
 	TAP_CHECK(busmsg_decode(bad, n, &m) == -1);
+	/* A count no node can have (more than BUSMSG_COUNT_MAX). */
+	memcpy(bad, buf, n);
+	bad[i + 1] = 0x01;	/* count4 after kind1: 0x01000003 */
+	TAP_CHECK(busmsg_decode(bad, n, &m) == -1);
+	bad[i + 1] = 0x00;
+	bad[i + 2] = 0xff;	/* 0x00ff0003: below, fine */
+	TAP_CHECK(busmsg_decode(bad, n, &m) == 0 && m.count == 0xff0003);
 	/* A wildcard in a name. */
 	memcpy(bad, buf, n);
 	bad[n - 1] = '>';

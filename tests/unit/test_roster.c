@@ -178,6 +178,29 @@ test_random(void)
 }
 
 /*
+ * Two forged counts that sum past 2^32 must not wrap to 0: the entry
+ * would then outlive both removals (a WHO entry nobody can take away).
+ */
+static int
+test_remote_wrap(void)
+{
+	struct roster *r = roster_new(4);
+	uint8_t buf[512];
+	size_t len, entries;
+	bool trunc;
+
+	TAP_CHECK(r != NULL);
+	TAP_CHECK(roster_adjust(r, ROSTER_PEER, "x", 1, UINT32_MAX) == 0);
+	TAP_CHECK(roster_adjust(r, ROSTER_PEER, "x", 1, 1) == -1);
+	TAP_CHECK(roster_adjust(r, ROSTER_PEER, "x", 1, -(int64_t)UINT32_MAX)
+	    == 0);
+	len = roster_list(r, buf, sizeof(buf), &entries, &trunc);
+	TAP_CHECK(len == 0 && entries == 0);
+	roster_free(r);
+	return (0);
+}
+
+/*
  * Other nodes' counts (roster_adjust): listed with ours, summed; they do
  * not count against max_channels, and taking theirs never takes ours.
  */
@@ -228,6 +251,7 @@ static const struct tap_test tests[] = {
 	{ "max_channels caps new channels only", test_channel_cap },
 	{ "200000 random adds and removes match a model", test_random },
 	{ "other nodes' counts: listed, summed, not capped", test_remote },
+	{ "other nodes' counts never wrap: no ghost entry", test_remote_wrap },
 };
 
 TAP_MAIN(tests)
