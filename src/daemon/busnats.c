@@ -227,12 +227,21 @@ busnats_roster(int kind, const char *name, size_t len, int64_t delta,
 		busnats_count(&b->n_refused);
 }
 
-/* Log what buspres_apply found about node m->node. */
+/* Log what buspres_apply found about node m->node, within the budget. */
 static void
 bus_log_apply(struct busnats *b, const struct busmsg *m, int fx)
 {
 	char node[BUSMSG_NODE_MAX + 1];
 
+	if ((fx & (BUSPRES_TOO_MANY_NODES | BUSPRES_TOO_MANY_NAMES)) != 0)
+		busnats_count(&b->n_refused);
+	if ((fx & (BUSPRES_RESTARTED | BUSPRES_NEW | BUSPRES_GAP)) == 0)
+		return;
+	if (__atomic_add_fetch(&b->n_nodelog, 1, __ATOMIC_RELAXED) >
+	    BUS_LOG_NODE_MAX) {
+		busnats_count(&b->n_nodequiet);
+		return;
+	}
 	memcpy(node, m->node, m->nodelen);	/* checked: [A-Za-z0-9._-] */
 	node[m->nodelen] = '\0';
 	if ((fx & BUSPRES_RESTARTED) != 0)
@@ -243,8 +252,6 @@ bus_log_apply(struct busnats *b, const struct busmsg *m, int fx)
 		    (unsigned long long)m->inc);
 	if ((fx & BUSPRES_GAP) != 0)
 		log_info("cluster: node %s presence gap: resyncing", node);
-	if ((fx & (BUSPRES_TOO_MANY_NODES | BUSPRES_TOO_MANY_NAMES)) != 0)
-		busnats_count(&b->n_refused);
 }
 
 /* Ask node for its snapshot. */
@@ -349,6 +356,12 @@ busnats_self_cb(natsConnection *nc, natsSubscription *sub, natsMsg *msg,
 	}
 	switch (m.type) {
 	case BUSMSG_SNAPREQ:
+		/* Only for us: a full snapshot is our dearest answer. */
+		if (m.namelen != b->nodelen || memcmp(m.name, b->node,
+		    b->nodelen) != 0) {
+			busnats_count(&b->n_misaddr);
+			break;
+		}
 		/* One snapshot serves every node that asked meanwhile. */
 		pthread_mutex_lock(&b->lmu);
 		if (busnats_now_ms() - b->last_snap_ms >= BUS_SNAP_MIN_MS)

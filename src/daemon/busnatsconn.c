@@ -92,6 +92,14 @@ bus_log_counts(struct busnats *b)
 		log_warnx("cluster: another node announces our name %s "
 		    "(%llu records): node names must be unique", b->node,
 		    (unsigned long long)v);
+	/* A new budget of lines about other nodes, each heartbeat. */
+	(void)__atomic_exchange_n(&b->n_nodelog, 0, __ATOMIC_RELAXED);
+	if ((v = __atomic_exchange_n(&b->n_nodequiet, 0, __ATOMIC_RELAXED)))
+		log_info("cluster: %llu more node joins, restarts and "
+		    "presence gaps not logged", (unsigned long long)v);
+	if ((v = __atomic_exchange_n(&b->n_misaddr, 0, __ATOMIC_RELAXED)))
+		log_warnx("cluster: %llu snapshot requests for another node "
+		    "ignored", (unsigned long long)v);
 }
 
 /* buspres_expire: a node gone silent. */

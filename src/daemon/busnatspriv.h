@@ -28,6 +28,12 @@ struct sloop;
 #define BUS_SNAP_PART	32768
 /* Snapshots asked for are sent at most this often (ms). */
 #define BUS_SNAP_MIN_MS	100
+/*
+ * Lines about other nodes (joined, restarted, gap) logged per heartbeat,
+ * at most; the rest are counted in one line (a stream of forged
+ * incarnations would otherwise log one line per record).
+ */
+#define BUS_LOG_NODE_MAX	10
 
 struct busnats {
 	char		 node[BUSMSG_NODE_MAX + 1];
@@ -67,6 +73,9 @@ struct busnats {
 	uint64_t	 n_toolarge;	/* messages above max_payload */
 	uint64_t	 n_refused;	/* nodes or names over the caps */
 	uint64_t	 n_twin;	/* another node with our name */
+	uint64_t	 n_nodelog;	/* node lines this heartbeat */
+	uint64_t	 n_nodequiet;	/* ... over BUS_LOG_NODE_MAX */
+	uint64_t	 n_misaddr;	/* SNAPREQs for another node */
 };
 
 /* busnats_now_ms(): monotonic milliseconds. */

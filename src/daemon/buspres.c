@@ -20,12 +20,13 @@ struct bp_node {
 	bool		 used;
 	bool		 synced;	/* state complete as of seq */
 	bool		 syncing;	/* a snapshot is arriving */
-	bool		 blocked;	/* over its cap: ignored */
+	bool		 blocked;	/* over its cap: ignored a while */
 	bool		 asked;		/* asked_ms is set */
 	uint8_t		 len;
+	uint8_t		 backoff;	/* blocks since its last sync, capped */
 	char		 name[BUSMSG_NODE_MAX];
 	uint64_t	 inc, seq, snapseq;
-	uint64_t	 last_ms, asked_ms;
+	uint64_t	 last_ms, asked_ms, blocked_ms;
 	uint32_t	 nnames;
 };
 
@@ -240,18 +241,46 @@ bp_unsync(struct buspres *bp, uint16_t idx)
 	bp->nodes[idx].syncing = false;
 }
 
-/* Set a node over its cap aside. */
+/*
+ * Set a node over its cap aside for a while: retry_ms, doubled at each
+ * further block before its next sync, up to BP_BACKOFF_MAX doublings.
+ * Not for good: anyone on the bus can send a snapshot over the cap in
+ * its name, and its genuine snapshot, asked for once the block is lifted,
+ * must restore it.
+ */
+#define BP_BACKOFF_MAX	6
+
 static int
-bp_block(struct buspres *bp, uint16_t idx)
+bp_block(struct buspres *bp, uint16_t idx, uint64_t now)
 {
+	struct bp_node *n = &bp->nodes[idx];
+
 	bp_unsync(bp, idx);
-	bp->nodes[idx].blocked = true;
+	if (n->backoff <= BP_BACKOFF_MAX)
+		n->backoff++;
+	n->blocked = true;
+	n->blocked_ms = now;
 	return (BUSPRES_TOO_MANY_NAMES);
+}
+
+/* Whether node n's block is still on; lifted after its back-off. */
+static bool
+bp_still_blocked(const struct buspres *bp, struct bp_node *n, uint64_t now)
+{
+	if (!n->blocked)
+		return (false);
+	if (now >= n->blocked_ms &&
+	    now - n->blocked_ms < (bp->retry_ms << (n->backoff - 1)))
+		return (true);
+	/* backoff stays: a block before the next sync doubles it. */
+	n->blocked = false;
+	return (false);
 }
 
 /* The entries of a snapshot part. */
 static int
-bp_snap_entries(struct buspres *bp, uint16_t idx, const struct busmsg *m)
+bp_snap_entries(struct buspres *bp, uint16_t idx, const struct busmsg *m,
+    uint64_t now)
 {
 	struct busmsg_entry e;
 	const uint8_t *p = m->entries;
@@ -259,7 +288,7 @@ bp_snap_entries(struct buspres *bp, uint16_t idx, const struct busmsg *m)
 
 	while (busmsg_entry_next(&p, &len, &e) == 1)
 		if (bp_set(bp, idx, e.kind, e.name, e.namelen, e.count) == -1)
-			return (bp_block(bp, idx));
+			return (bp_block(bp, idx, now));
 	return (0);
 }
 
@@ -290,15 +319,20 @@ buspres_apply(struct buspres *bp, const struct busmsg *m, uint64_t now)
 	}
 	idx = (uint16_t)i;
 	n = &bp->nodes[idx];
+	/*
+	 * asked is kept: a stream of new incarnations (forged, or a node
+	 * restarting in a loop) asks at most once per retry period.
+	 */
 	if (n->inc != m->inc) {
 		bp_unsync(bp, idx);
 		n->inc = m->inc;
 		n->blocked = false;
-		n->asked = false;
+		n->backoff = 0;
 		rc |= BUSPRES_RESTARTED;
 	}
 	n->last_ms = now;
-	if (n->blocked)
+	/* Its state went with the block: asked again once lifted. */
+	if (bp_still_blocked(bp, n, now))
 		return (rc | BUSPRES_IGNORED);
 
 	switch (m->type) {
@@ -327,7 +361,7 @@ buspres_apply(struct buspres *bp, const struct busmsg *m, uint64_t now)
 		n->seq = m->seq;
 		if (bp_set(bp, idx, m->kind, m->name, m->namelen, m->count) ==
 		    -1)
-			rc |= bp_block(bp, idx);
+			rc |= bp_block(bp, idx, now);
 		return (rc);
 	default:	/* BUSMSG_SNAP */
 		break;
@@ -341,12 +375,13 @@ buspres_apply(struct buspres *bp, const struct busmsg *m, uint64_t now)
 		n->snapseq = m->seq;
 	} else if (!n->syncing || m->seq != n->snapseq)
 		return (rc | BUSPRES_IGNORED);
-	if ((i = bp_snap_entries(bp, idx, m)) != 0)
+	if ((i = bp_snap_entries(bp, idx, m, now)) != 0)
 		return (rc | i);
 	if ((m->flags & BUSMSG_SNAP_LAST) != 0) {
 		n->syncing = false;
 		n->synced = true;
 		n->seq = n->snapseq;
+		n->backoff = 0;
 		rc |= BUSPRES_SYNCED;
 	}
 	return (rc);

@@ -9,11 +9,14 @@
  * its presence changes.  A delta applies only in sequence; a gap, an
  * unknown node or a new incarnation (the node restarted) makes the node
  * unsynced, its state dropped, and asks for a snapshot (at most once per
- * retry period); a snapshot, in parts, replaces the node's state.  A node
- * silent for the expiry period is dropped with everything it had.
+ * retry period per node, new incarnations or not); a snapshot, in parts,
+ * replaces the node's state.  A node silent for the expiry period is
+ * dropped with everything it had.
  *
  * Bounded: at most max_nodes nodes, and max_names names and channels per
- * node; a node over its cap is ignored until its next incarnation.  Names
+ * node; a node over its cap has its state dropped and is ignored for a
+ * back-off (retry period, doubled at each block before its next sync, up
+ * to 64 times), or until its next incarnation, then asked again.  Names
  * are hashed with a random key, so none chosen by a client can crowd one
  * bucket.
  *
@@ -41,7 +44,7 @@ typedef void buspres_observe_fn(int kind, const char *name, size_t len,
 #define BUSPRES_GAP		0x08	/* changes were missed */
 #define BUSPRES_SYNCED		0x10	/* a snapshot completed */
 #define BUSPRES_TOO_MANY_NODES	0x20	/* ignored: max_nodes reached */
-#define BUSPRES_TOO_MANY_NAMES	0x40	/* node ignored: over its cap */
+#define BUSPRES_TOO_MANY_NAMES	0x40	/* node set aside: over its cap */
 #define BUSPRES_IGNORED		0x80	/* stale or out of place */
 
 /*

@@ -20,7 +20,7 @@ printf 'listen = [ "127.0.0.1:1" ];\nstate_dir = "%s";\ncluster = { servers = [ 
 "$SECMSGD" -t -c "$T/probe.conf" 2>&1 | grep -q "not supported by this build" &&
     skip_all "secmsgd built without libnats (configure --with-nats)"
 
-plan 52
+plan 56
 
 for k in alice bob carol dave erin frank gina; do
 	keygen "$k"
@@ -228,6 +228,9 @@ ok "requests from the bus with good and bad DELIVER headers published" sh -c "
 	$NATS_P3 secmsgtest $N1HEX req many-1 | grep -q '^published'"
 ok "node 1 counted malformed records and dropped them" \
     eventually 5 grep -q "malformed records dropped" "$T/node1.log"
+ok "... and did not answer a snapshot request for another node" \
+    eventually 5 grep -q "snapshot requests for another node ignored" \
+    "$T/node1.log"
 ok "a node announcing 2500 names is ignored" sh -c "
     $(command -v timeout) 30 $PY $top_srcdir/tests/integ/natsinject.py \
 	$NATS_P3 secmsgtest $N1HEX flood 2500 | grep -q '^published'" 
@@ -237,6 +240,17 @@ ok "... and logged" eventually 5 grep -q \
 no_flood() { who_on 1 who1.out && grep -q "^who ok" "$T/who1.out" &&
     ! grep -q "flood" "$T/who1.out"; }
 ok "... none of its names in node 1's WHO" no_flood
+# A node "restarting" 1000 times at once (forged heartbeats, each with
+# a new incarnation): a few lines in node 1's log, then a count, not a
+# line per record.
+ok "1000 heartbeats of node storm, each a new incarnation" sh -c "
+    $(command -v timeout) 30 $PY $top_srcdir/tests/integ/natsinject.py \
+	$NATS_P3 secmsgtest $N1HEX storm 1000 | grep -q '^published'"
+ok "... counted in node 1's log" eventually 5 grep -q \
+    "more node joins, restarts and presence gaps not logged" "$T/node1.log"
+storm_lines() { n=$(grep -c "node storm " "$T/node1.log"); echo "# $n lines"
+    [ "$n" -le 100 ]; }
+ok "... not one line each" storm_lines
 ok "node 1 still serves: cross-node SEND after all that" \
     eventually 5 send_ok 1 bob h1.out
 

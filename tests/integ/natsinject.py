@@ -8,7 +8,8 @@ subjects (secmsgd-cluster(7)):
   natsinject.py PORT SERVICE NODEHEX garbage N
       N random payloads on SERVICE.pres and SERVICE.node.NODEHEX, and
       records that are almost right (wrong version, bad names, counts
-      that do not add up, answers for tokens nobody asked with)
+      that do not add up, answers for tokens nobody asked with, a
+      snapshot request for another node)
   natsinject.py PORT SERVICE NODEHEX req CHANNEL
       three PUBLISH requests (REQ) to CHANNEL on that node: one whose
       DELIVER header is right (body "inj-good"), one whose header names
@@ -17,6 +18,9 @@ subjects (secmsgd-cluster(7)):
   natsinject.py PORT SERVICE NODEHEX flood NAMES
       a node "intruder" announcing NAMES names in one snapshot, in parts
       of 1000 (over the victim's max_names_per_node)
+  natsinject.py PORT SERVICE NODEHEX storm N
+      N heartbeats of a node "storm", each with a new incarnation (as
+      if it restarted N times)
 
 Prints "published N" when the server has acknowledged (PONG) it all.
 """
@@ -107,6 +111,7 @@ def main():
         for b in bad:
             nc.pub(pres, b)
             nc.pub(node, b)
+        nc.pub(node, head(3) + name(b"someone"))  # SNAPREQ, not for it
     elif what == "flood":
         n = int(n)
         ents = [entry("p", 1, b"flood%d" % i) for i in range(n)]
@@ -116,6 +121,10 @@ def main():
             nc.pub(pres, head(4) + struct.pack(">QBH", 7, flags, len(part)) +
                    b"".join(part))
         nc.pub(pres, head(1) + struct.pack(">Q", 7))
+    elif what == "storm":
+        n = int(n)
+        for i in range(n):
+            nc.pub(pres, head(1, b"storm", i + 1) + struct.pack(">Q", 0))
     nc.sync()
     print("published", nc.n)
     return 0

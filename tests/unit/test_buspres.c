@@ -232,12 +232,101 @@ test_caps(void)
 	return (0);
 }
 
+/*
+ * Anyone on the bus can send a snapshot in node b's name (its incarnation
+ * is in every heartbeat): one over the cap must not set b aside for good.
+ * After a back-off b is asked again, and its genuine snapshot restores
+ * its names; a node genuinely over its cap is asked ever less often.
+ */
+static int
+test_forged_block(void)
+{
+	static const char *const two[] = { "p:bob:1", "c:news:1" };
+	static const char *const three[] = { "p:x:1", "p:y:1", "p:z:1" };
+	struct busmsg hb;
+	struct buspres *bp;
+	int fx;
+
+	told_p = told_c = 0;
+	TAP_CHECK((bp = buspres_new(4, 2, 1000, observe, NULL)) != NULL);
+	TAP_CHECK(snap(bp, "b", 9, 5, BUSMSG_SNAP_FIRST | BUSMSG_SNAP_LAST,
+	    two, 2, 100) & BUSPRES_SYNCED);
+	TAP_CHECK(interest(bp, 'p', "bob") == 1);
+	/* The forgery: b's incarnation, seq + 1, one name too many. */
+	fx = snap(bp, "b", 9, 6, BUSMSG_SNAP_FIRST | BUSMSG_SNAP_LAST,
+	    three, 3, 200);
+	TAP_CHECK(fx & BUSPRES_TOO_MANY_NAMES);
+	TAP_CHECK(buspres_names(bp, "b", 1) == 0 && told_p == 0);
+	/* Within the back-off: b's genuine records are ignored. */
+	hb = rec(BUSMSG_HEARTBEAT, "b", 9, 5);
+	fx = buspres_apply(bp, &hb, 700);
+	TAP_CHECK((fx & BUSPRES_IGNORED) && (fx & BUSPRES_ASK) == 0);
+	/* After it: asked again, and its genuine snapshot restores it. */
+	fx = buspres_apply(bp, &hb, 1200);
+	TAP_CHECK((fx & BUSPRES_ASK) && (fx & BUSPRES_IGNORED) == 0);
+	TAP_CHECK(snap(bp, "b", 9, 5, BUSMSG_SNAP_FIRST | BUSMSG_SNAP_LAST,
+	    two, 2, 1250) & BUSPRES_SYNCED);
+	TAP_CHECK(buspres_names(bp, "b", 1) == 2 && told_p == 1 &&
+	    told_c == 1);
+	TAP_CHECK(interest(bp, 'p', "bob") == 1 && strcmp(found[0], "b") == 0);
+	/* Its deltas apply again. */
+	TAP_CHECK(delta(bp, "b", 9, 6, 'p', "carol", 0, 1300) == 0);
+	/* The cap holds: over it again, set aside again... */
+	TAP_CHECK(snap(bp, "b", 9, 7, BUSMSG_SNAP_FIRST | BUSMSG_SNAP_LAST,
+	    three, 3, 2000) & BUSPRES_TOO_MANY_NAMES);
+	hb = rec(BUSMSG_HEARTBEAT, "b", 9, 7);
+	TAP_CHECK(buspres_apply(bp, &hb, 3000) & BUSPRES_ASK);
+	/* ... and, over it once more without a sync between, for twice as
+	 * long. */
+	TAP_CHECK(snap(bp, "b", 9, 7, BUSMSG_SNAP_FIRST | BUSMSG_SNAP_LAST,
+	    three, 3, 3100) & BUSPRES_TOO_MANY_NAMES);
+	TAP_CHECK(buspres_apply(bp, &hb, 4200) & BUSPRES_IGNORED);
+	fx = buspres_apply(bp, &hb, 5100);
+	TAP_CHECK((fx & BUSPRES_ASK) && buspres_names(bp, "b", 1) == 0);
+	TAP_CHECK(told_p == 0 && told_c == 0);
+	buspres_free(bp);
+	return (0);
+}
+
+/*
+ * A stream of heartbeats, each with a new incarnation (forged, or a node
+ * restarting in a loop): a snapshot is asked for at most once per retry
+ * period.
+ */
+static int
+test_restart_storm(void)
+{
+	struct busmsg hb;
+	struct buspres *bp;
+	uint64_t inc;
+	int asks = 0, fx;
+
+	TAP_CHECK((bp = buspres_new(4, 2, 1000, NULL, NULL)) != NULL);
+	for (inc = 1; inc <= 100; inc++) {
+		hb = rec(BUSMSG_HEARTBEAT, "b", inc, 0);
+		fx = buspres_apply(bp, &hb, 100 + inc * 10);
+		TAP_CHECK(inc == 1 || (fx & BUSPRES_RESTARTED));
+		if (fx & BUSPRES_ASK)
+			asks++;
+	}
+	/* From 110 ms to 1100 ms: asked once; again from 1110 ms. */
+	TAP_CHECK(asks == 1);
+	hb = rec(BUSMSG_HEARTBEAT, "b", 101, 0);
+	TAP_CHECK(buspres_apply(bp, &hb, 1110) & BUSPRES_ASK);
+	buspres_free(bp);
+	return (0);
+}
+
 static const struct tap_test tests[] = {
 	{ "deltas in sequence; gaps and unknown nodes ask for snapshots",
 	    test_sequence },
 	{ "a new incarnation drops the old state; silent nodes expire",
 	    test_restart_expire },
 	{ "caps on nodes and names per node", test_caps },
+	{ "a forged snapshot over the cap blocks a node only for a back-off",
+	    test_forged_block },
+	{ "a storm of new incarnations asks once per retry period",
+	    test_restart_storm },
 };
 
 TAP_MAIN(tests)
