@@ -26,6 +26,9 @@
 #include <time.h>
 #include <unistd.h>
 
+/* Without OpenSSL (./configure --without-openssl, the Debian package)
+   secmsg-bench has no nats workloads (wl_nats.c) and this is empty. */
+#ifdef HAVE_OPENSSL
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
@@ -634,3 +637,5 @@ natsconn_global_free(void)
 	free(nc_ctx_ca);
 	nc_ctx_ca = NULL;
 }
+
+#endif /* HAVE_OPENSSL */
