@@ -93,10 +93,15 @@ clientline_key(struct clientline *l)
 	int		 n = 0;
 
 	buf = el_gets(l->el, &n);
-	if (buf == NULL && n == -1 && (errno == EINTR || errno == EAGAIN))
+	/*
+	 * Unbuffered, an empty line after a key that does not end it (a
+	 * backspace, an arrow) is NULL too: not an end.  The terminal gone
+	 * shows as POLLHUP to the caller.
+	 */
+	if (buf == NULL || n <= 0)
 		return (0);
-	if (buf == NULL || n <= 0 || (n == 1 && buf[0] == ('d' & 037))) {
-		/* Ctrl-D on an empty line, or the terminal gone. */
+	if (n == 1 && buf[0] == ('d' & 037)) {
+		/* Ctrl-D on an empty line. */
 		l->eof = true;
 		el_set(l->el, EL_UNBUFFERED, 0);
 		fputc('\n', stdout);
