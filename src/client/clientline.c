@@ -93,15 +93,10 @@ clientline_key(struct clientline *l)
 	int		 n = 0;
 
 	buf = el_gets(l->el, &n);
-	/*
-	 * Unbuffered, an empty line after a key that does not end it (a
-	 * backspace, an arrow) is NULL too: not an end.  The terminal gone
-	 * shows as POLLHUP to the caller.
-	 */
-	if (buf == NULL || n <= 0)
+	if (buf == NULL && n == -1 && (errno == EINTR || errno == EAGAIN))
 		return (0);
-	if (n == 1 && buf[0] == ('d' & 037)) {
-		/* Ctrl-D on an empty line. */
+	if (buf == NULL || n <= 0 || (n == 1 && buf[0] == ('d' & 037))) {
+		/* Ctrl-D on an empty line, or the terminal gone. */
 		l->eof = true;
 		el_set(l->el, EL_UNBUFFERED, 0);
 		fputc('\n', stdout);

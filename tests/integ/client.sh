@@ -509,8 +509,6 @@ ok "chat through a pty: lines both ways with a second client" \
 	exec sh -c {printf 'hi alice\n' >&7}
 	expect -re {\[\d\d:\d\d:\d\d\] bob: hi alice} {} timeout { exit 2 }
 	expect \"alice> \" {} timeout { exit 4 }
-	send \"\177\"
-	sleep 0.2
 	send \"/who\r\"
 	expect -re {peer +bob 1} {} timeout { exit 5 }
 	expect \"alice> \" {} timeout { exit 6 }
