@@ -40,15 +40,6 @@ DSP="$top_srcdir/tests/integ/durable-sub.py"
 K0=00000000000000000000000000000000
 K1=000102030405060708090a0b0c0d0e0f
 
-eventually() {
-	_end=$(( $(date +%s) + $1 ))
-	shift
-	while [ "$(date +%s)" -le "$_end" ]; do
-		"$@" && return 0
-		sleep 0.2
-	done
-	return 1
-}
 # skey I: node I's server key (base64), for the clients to check.
 skey() { "$SECMSGD" -p -c "$T/node$1.conf" 2>/dev/null | head -n 1; }
 # d OUT NODE WHO FEATURES CMD ARGS...: durable.py on node NODE.

@@ -43,16 +43,6 @@ for k in alice bob carol dave erin frank gina; do
 	authorize "$k"
 done
 
-# eventually SECS COMMAND...: the command succeeds within SECS.
-eventually() {
-	_end=$(( $(date +%s) + $1 ))
-	shift
-	while [ "$(date +%s)" -le "$_end" ]; do
-		"$@" && return 0
-		sleep 0.2
-	done
-	return 1
-}
 wait_for_file() { eventually "${2:-10}" test -e "$1"; }
 # who_has I ENTRY...: node I's WHO (asked on its plain listener) lists
 # every ENTRY (kind:name:count).

@@ -33,16 +33,6 @@ every_node_logs() {
 		grep -Eq -- "$1" "$T/node$i.log" || return 1
 	done
 }
-# eventually SECS COMMAND...: the command succeeds within SECS.
-eventually() {
-	_end=$(( $(date +%s) + $1 ))
-	shift
-	while [ "$(date +%s)" -le "$_end" ]; do
-		"$@" && return 0
-		sleep 0.2
-	done
-	return 1
-}
 # who_on I OUT: WHO as seen by a client of node I ("who ok e1 e2...").
 who_on() { ncl "$2" "$1" frank who; }
 # who_has I ENTRY...: node I's WHO lists every ENTRY (kind:name:count).

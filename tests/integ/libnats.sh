@@ -154,3 +154,14 @@ ncl() {
 	SWARM_TIMEOUT=${SWARM_TIMEOUT:-300} swarm client "$_p" \
 	    "$T/$_who.key" "$@" > "$T/$_out" 2>&1
 }
+
+# eventually SECS COMMAND...: the command succeeds within SECS.
+eventually() {
+	_end=$(( $(date +%s) + $1 ))
+	shift
+	while [ "$(date +%s)" -le "$_end" ]; do
+		"$@" && return 0
+		sleep 0.2
+	done
+	return 1
+}
